@@ -1,0 +1,11 @@
+import type { Writable } from 'node:stream';
+
+/** What a command may touch of the outside world; main.ts builds it from `process`, tests build their own. */
+export interface CliContext {
+  stdout: Writable;
+  stderr: Writable;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Aborted on Ctrl-C / SIGTERM. */
+  signal: AbortSignal;
+}

@@ -1,0 +1,36 @@
+import { CommanderError } from 'commander';
+import { isEventedError } from '../runtime/index.js';
+
+/** The CLI's one mapping from errors to exit codes and to what the user reads. */
+
+export const ExitCode = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+
+/** A mistake in how the CLI was called: printed as one line with a hint, exit code 2. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const toExitCode = (err: unknown): number => {
+  if (err instanceof UsageError) return ExitCode.usage;
+  if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  return ExitCode.failure;
+};
+
+/** What to print for an error: one clear line (and a hint) for anything the user can fix; the stack for bugs. */
+export const formatError = (err: unknown, options: { verbose: boolean }): string => {
+  const stack = options.verbose && err instanceof Error && err.stack ? `\n${err.stack}` : '';
+  if (err instanceof UsageError || isEventedError(err)) {
+    const hint = err.hint ? `\n  hint: ${err.hint}` : '';
+    return `error: ${err.message}${hint}${stack}`;
+  }
+  if (err instanceof Error) {
+    return `error: unexpected: ${err.message}\n${err.stack ?? ''}\nThis is a bug in evented; please report it with the lines above.`;
+  }
+  return `error: unexpected: ${String(err)}`;
+};

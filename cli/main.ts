@@ -1,0 +1,37 @@
+import { CommanderError } from 'commander';
+import type { CliContext } from './context.js';
+import { ExitCode, formatError, toExitCode } from './errors.js';
+import { createProgram } from './program.js';
+
+/**
+ * The only module that touches `process`: builds the context, turns SIGINT/SIGTERM into an abort, runs the
+ * program and sets the exit code.
+ */
+export const main = async (argv: string[] = process.argv): Promise<void> => {
+  const controller = new AbortController();
+  const onSignal = (): void => {
+    if (controller.signal.aborted) process.exit(ExitCode.interrupted);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const context: CliContext = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    signal: controller.signal,
+  };
+  const verbose = argv.includes('--verbose');
+  try {
+    await createProgram(context).parseAsync(argv);
+    process.exitCode = ExitCode.ok;
+  } catch (err) {
+    // commander has already printed its own usage errors (with a hint); print everything else once.
+    if (!(err instanceof CommanderError)) process.stderr.write(`${formatError(err, { verbose })}\n`);
+    process.exitCode = toExitCode(err);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+};

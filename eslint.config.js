@@ -1,0 +1,94 @@
+// Lint keeps the layout honest: the import rules below are the dependency table of DESIGN.md/STYLE.md.
+import tseslint from 'typescript-eslint';
+import { importX } from 'eslint-plugin-import-x';
+
+const driverPackages = ['better-sqlite3', 'pg', 'mongodb', 'mongodb-memory-server', 'amqplib', 'consul'];
+const uiPackages = ['ink', 'react', 'commander', 'ink-testing-library'];
+
+const restrict = (patterns) => ['error', { patterns }];
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'runtime/protocol/gen/', 'templates/*/src/gen/', 'coverage/'] },
+  ...tseslint.configs.recommended,
+  {
+    plugins: { 'import-x': importX },
+    rules: {
+      'import-x/no-cycle': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['runtime/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([
+        { group: ['**/cli/**', '../cli/*'], message: 'runtime/ never imports cli/.' },
+        { group: uiPackages, message: 'runtime/ knows nothing of terminals.' },
+        { group: driverPackages, message: 'drivers belong to their adapter folder.' },
+      ]),
+    },
+  },
+  {
+    files: ['runtime/store/sqlite/**/*.ts'],
+    rules: { 'no-restricted-imports': restrict([{ group: ['pg', 'mongodb', 'amqplib', ...uiPackages] }]) },
+  },
+  {
+    files: ['runtime/store/postgres/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([{ group: ['better-sqlite3', 'mongodb', 'amqplib', ...uiPackages] }]),
+    },
+  },
+  {
+    files: ['runtime/store/mongodb/**/*.ts', 'runtime/infra/mongo/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([{ group: ['better-sqlite3', 'pg', 'amqplib', ...uiPackages] }]),
+    },
+  },
+  {
+    files: ['runtime/bus/amqp/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([{ group: ['better-sqlite3', 'pg', 'mongodb', ...uiPackages] }]),
+    },
+  },
+  {
+    files: ['runtime/config/sources/consul.ts'],
+    rules: {
+      'no-restricted-imports': restrict([
+        { group: ['better-sqlite3', 'pg', 'mongodb', 'amqplib', ...uiPackages] },
+      ]),
+    },
+  },
+  {
+    files: ['runtime/{command,query,relay,projector,saga}/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict([
+        {
+          group: ['**/store/*/**', '**/bus/*/**', '**/up/**', '**/infra/**'],
+          message: 'use cases see ports only; adapters are chosen in runtime/up.',
+        },
+        { group: [...driverPackages, ...uiPackages] },
+      ]),
+    },
+  },
+  {
+    files: ['cli/ui/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': restrict([
+        { group: ['**/runtime/**'], message: 'ui components receive data through props.' },
+      ]),
+    },
+  },
+  {
+    files: ['cli/**/*.{ts,tsx}'],
+    ignores: ['cli/ui/**'],
+    rules: {
+      'no-restricted-imports': restrict([
+        {
+          group: ['**/runtime/*/**', '!**/runtime/protocol/**'],
+          message: 'cli/ imports runtime/index.ts (and runtime/protocol) only.',
+        },
+        { group: driverPackages },
+      ]),
+    },
+  },
+);

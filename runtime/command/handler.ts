@@ -1,0 +1,230 @@
+import {
+  ConcurrencyConflictError,
+  BusinessRejection,
+  NotFoundError,
+  BusinessFailure,
+  isConcurrencyConflict,
+} from '../errors/index.js';
+import { aggregateKey, formatAggregate } from '../protocol/cover.js';
+import type {
+  CommandBook,
+  EventBook,
+  EventPage,
+  Snapshot,
+  SynchronousProcessingResponse,
+} from '../protocol/gen/evented/evented.js';
+import type { Appended, EventStore, NewEvent, StoredEvent } from '../store/port.js';
+import { createKeyedLock } from '../support/keyed-lock.js';
+import { createAggregateCache, type CachedAggregate } from './aggregate-cache.js';
+import type { BusinessLogic } from './business-logic.js';
+import {
+  checkPayload,
+  validateCommandBook,
+  validateCover,
+  validateEventBook,
+  validateEventPages,
+  type ValidCover,
+} from './validate.js';
+
+/**
+ * The command path (BusinessCoordinator): load the aggregate, run the domain's business logic, validate what
+ * it returned, and append it atomically with optimistic concurrency. Record stores events without business
+ * logic. Commands on one aggregate run one at a time in this process; a race with another process is caught by
+ * the store and answered by reloading and deciding again, a bounded number of times.
+ */
+
+export interface CommandHandlerOptions {
+  store: EventStore;
+  /** The business logic of each domain this handler serves. */
+  businessLogic: ReadonlyMap<string, BusinessLogic>;
+  /** How long business logic may take for one command, in milliseconds. */
+  businessLogicTimeoutMs: number;
+  /** How many times a command is decided again after losing a race, before ABORTED. */
+  conflictRetries: number;
+  maxPayloadBytes: number;
+  /** Aggregates kept in memory (0 turns the cache off). */
+  cachedAggregates: number;
+}
+
+export interface CommandHandler {
+  handle(command: CommandBook): Promise<SynchronousProcessingResponse>;
+  record(book: EventBook): Promise<SynchronousProcessingResponse>;
+}
+
+const toPage = (event: StoredEvent): EventPage => ({
+  num: event.sequence,
+  createdAt: event.createdAt,
+  Event: event.event,
+  synchronous: event.synchronous,
+});
+
+const toNewEvent = (page: EventPage): NewEvent => ({
+  num: page.num,
+  force: page.force,
+  createdAt: page.createdAt,
+  event: page.Event,
+  synchronous: page.synchronous,
+});
+
+/** The cache entry after an append: old pages since the snapshot, plus the new ones, cut at a newer snapshot. */
+const advance = (
+  before: CachedAggregate,
+  appended: Appended,
+  snapshot: Snapshot | undefined,
+): CachedAggregate => {
+  const pages = [...before.pages, ...appended.events.map(toPage)];
+  const newest =
+    snapshot !== undefined && snapshot.sequence >= (before.snapshot?.sequence ?? 0)
+      ? snapshot
+      : before.snapshot;
+  const from = newest?.sequence ?? 0;
+  return { snapshot: newest, pages: pages.filter((page) => page.num! >= from), next: appended.next };
+};
+
+export const createCommandHandler = (options: CommandHandlerOptions): CommandHandler => {
+  const { store } = options;
+  const limits = { maxPayloadBytes: options.maxPayloadBytes };
+  const locks = createKeyedLock();
+  const cache = createAggregateCache({
+    maxAggregates: options.cachedAggregates,
+    maxPagesPerAggregate: 10_000,
+  });
+
+  const loadAggregate = async (cover: ValidCover, key: string): Promise<CachedAggregate> => {
+    const cached = cache.get(key);
+    if (cached !== undefined) return cached;
+    const loaded = await store.load(cover);
+    return { snapshot: loaded.snapshot, pages: loaded.events.map(toPage), next: loaded.next };
+  };
+
+  const businessLogicFor = (domain: string): BusinessLogic => {
+    const logic = options.businessLogic.get(domain);
+    if (logic !== undefined) return logic;
+    const known = [...options.businessLogic.keys()];
+    throw new NotFoundError(
+      `no business logic is configured for domain "${domain}"` +
+        (known.length > 0 ? `; this command handler serves ${known.map((d) => `"${d}"`).join(', ')}` : ''),
+      { hint: 'add the domain under `domains:` in evented.yaml' },
+    );
+  };
+
+  /** Checks what business logic returned before anything is written. */
+  const validateDecision = (decision: EventBook, cover: ValidCover, state: CachedAggregate): void => {
+    const where = `business logic for "${cover.domain}"`;
+    if (decision.cover !== undefined && (decision.cover.domain !== '' || decision.cover.root !== undefined)) {
+      const returned = validateCover(decision.cover, 'the returned book’s cover');
+      if (returned.domain !== cover.domain || Buffer.compare(returned.root, cover.root) !== 0) {
+        throw new BusinessFailure(
+          `${where} returned events for ${formatAggregate(returned.domain, returned.root)}, but the command was for ${formatAggregate(cover.domain, cover.root)}`,
+        );
+      }
+    }
+    try {
+      validateEventPages(decision.pages, limits, 'returned pages');
+      checkPayload(decision.snapshot?.state, 'returned snapshot.state', limits);
+    } catch (err) {
+      throw new BusinessFailure(`${where} returned an invalid book: ${(err as Error).message}`);
+    }
+    let expected = state.next;
+    decision.pages.forEach((page, index) => {
+      if (page.force !== true && page.num !== expected) {
+        throw new BusinessFailure(
+          `${where} returned pages[${index}].num = ${page.num}, but the aggregate’s next sequence is ${expected}`,
+          {
+            hint: 'number new events from the last event’s sequence + 1, or set force to let evented number them',
+          },
+        );
+      }
+      expected += 1;
+    });
+  };
+
+  const decideAndAppend = async (
+    command: CommandBook,
+    cover: ValidCover,
+  ): Promise<SynchronousProcessingResponse> => {
+    const logic = businessLogicFor(cover.domain);
+    const key = aggregateKey(cover.domain, cover.root);
+    const attempts = options.conflictRetries + 1;
+    for (let attempt = 1; ; attempt += 1) {
+      const state = await loadAggregate(cover, key);
+      let decision: EventBook;
+      try {
+        decision = await logic.decide(
+          { events: { cover: command.cover, snapshot: state.snapshot, pages: state.pages }, command },
+          options.businessLogicTimeoutMs,
+        );
+      } catch (err) {
+        // A rejection based on a cached state that another process has moved past would be wrong: make sure.
+        if (
+          err instanceof BusinessRejection &&
+          cache.get(key) !== undefined &&
+          (await store.nextSequence(cover)) !== state.next
+        ) {
+          cache.delete(key);
+          continue;
+        }
+        throw err;
+      }
+      validateDecision(decision, cover, state);
+      if (decision.pages.length === 0 && decision.snapshot === undefined) {
+        cache.set(key, state);
+        return { books: [{ cover: command.cover, snapshot: undefined, pages: [] }], projections: [] };
+      }
+      try {
+        const appended = await store.append({
+          ...cover,
+          expectedNext: state.next,
+          events: decision.pages.map(toNewEvent),
+          snapshot: decision.snapshot,
+        });
+        cache.set(key, advance(state, appended, decision.snapshot));
+        return {
+          books: [{ cover: command.cover, snapshot: decision.snapshot, pages: appended.events.map(toPage) }],
+          projections: [],
+        };
+      } catch (err) {
+        cache.delete(key);
+        if (!isConcurrencyConflict(err)) throw err;
+        if (attempt >= attempts) {
+          throw new ConcurrencyConflictError(
+            `${formatAggregate(cover.domain, cover.root)} kept changing while the command was decided; gave up after ${attempts} attempts`,
+            err.expectedNext,
+            err.actualNext,
+            {
+              hint: 'retry the command; if this is frequent, route commands for one aggregate to one command handler',
+            },
+          );
+        }
+      }
+    }
+  };
+
+  return {
+    handle(command) {
+      const cover = validateCommandBook(command, limits);
+      return locks.run(aggregateKey(cover.domain, cover.root), () => decideAndAppend(command, cover));
+    },
+
+    record(book) {
+      const cover = validateEventBook(book, limits);
+      const key = aggregateKey(cover.domain, cover.root);
+      return locks.run(key, async () => {
+        const cached = cache.get(key);
+        cache.delete(key);
+        const appended = await store.append({
+          ...cover,
+          events: book.pages.map(toNewEvent),
+          snapshot: book.snapshot,
+        });
+        if (cached !== undefined && appended.events[0]?.sequence === cached.next) {
+          cache.set(key, advance(cached, appended, book.snapshot));
+        }
+        return {
+          books: [{ cover: book.cover, snapshot: book.snapshot, pages: appended.events.map(toPage) }],
+          projections: [],
+        };
+      });
+    },
+  };
+};

@@ -1,0 +1,15 @@
+import type { Cover } from './gen/evented/evented.js';
+import { uuidFromBytes } from './uuid.js';
+
+/** "domain:uuid", the way aggregates are named in messages and logs. */
+export const formatAggregate = (domain: string, root: Uint8Array): string =>
+  `${domain}:${uuidFromBytes(root)}`;
+
+export const formatCover = (cover: Cover | undefined): string =>
+  cover?.root?.value?.length === 16
+    ? formatAggregate(cover.domain, cover.root.value)
+    : `${cover?.domain ?? ''}:?`;
+
+/** A string key for maps: the domain and the root's hex. */
+export const aggregateKey = (domain: string, root: Uint8Array): string =>
+  `${domain}\u0000${Buffer.from(root.buffer, root.byteOffset, root.byteLength).toString('hex')}`;

@@ -1,0 +1,98 @@
+import type { Snapshot } from '../protocol/gen/evented/evented.js';
+import type { Any } from '../protocol/gen/google/protobuf/any.js';
+import type { Timestamp } from '../protocol/gen/google/protobuf/timestamp.js';
+
+/**
+ * The event store port. The store is the single source of truth: every adapter (SQLite, PostgreSQL,
+ * MongoDB) implements exactly this and passes the same contract suite (test/contract/event-store.contract.ts).
+ */
+
+/** One stored event. */
+export interface StoredEvent {
+  /** Global position: strictly increasing across the whole store, in commit order, starting at 1. */
+  position: number;
+  domain: string;
+  /** 16 bytes. */
+  root: Uint8Array;
+  /** 0, 1, 2, … per aggregate, no gaps. */
+  sequence: number;
+  createdAt: Timestamp;
+  /** The opaque payload; undefined when the page carried none. */
+  event: Any | undefined;
+  synchronous: boolean;
+}
+
+export interface AggregateRef {
+  domain: string;
+  root: Uint8Array;
+}
+
+/** A page to append: an explicit sequence (`num`) or "the next one" (`force`). */
+export interface NewEvent {
+  num?: number | undefined;
+  force?: boolean | undefined;
+  createdAt?: Timestamp | undefined;
+  event: Any | undefined;
+  synchronous: boolean;
+}
+
+export interface AppendRequest extends AggregateRef {
+  /**
+   * Optimistic concurrency: the next sequence the writer saw. When the aggregate has moved on, the append
+   * fails with ConcurrencyConflictError and nothing is written. Undefined: append at whatever is next
+   * (`num` pages must still be exactly next).
+   */
+  expectedNext?: number | undefined;
+  events: NewEvent[];
+  /** Stored when its sequence is newer than the stored one. Its sequence may not exceed the new next. */
+  snapshot?: Snapshot | undefined;
+}
+
+export interface Appended {
+  /** The stored events with their sequences, positions and timestamps. */
+  events: StoredEvent[];
+  /** The aggregate's next sequence after this append. */
+  next: number;
+}
+
+/** An aggregate as business logic needs it: the latest snapshot and the events at or after its sequence. */
+export interface LoadedAggregate {
+  snapshot: Snapshot | undefined;
+  events: StoredEvent[];
+  next: number;
+}
+
+/** Sequence bounds: `from` inclusive, `to` exclusive; undefined means unbounded. */
+export interface SequenceRange {
+  from?: number | undefined;
+  to?: number | undefined;
+}
+
+export interface EventStore {
+  /** What kind of store this is, for status lines ("sqlite", "postgres", …). */
+  readonly kind: string;
+  /** A human description of where the data is (a file path, a server URL without credentials). */
+  readonly location: string;
+
+  /** Appends a whole book atomically, or nothing. Throws ConcurrencyConflictError, SequenceError, ValidationError. */
+  append(request: AppendRequest): Promise<Appended>;
+  /** The latest snapshot and the events after it. */
+  load(aggregate: AggregateRef): Promise<LoadedAggregate>;
+  /** One aggregate's events within a range, in sequence order. */
+  readAggregate(aggregate: AggregateRef, range?: SequenceRange): Promise<StoredEvent[]>;
+  /** The sequence the aggregate's next event will get (0 for an aggregate with no events). */
+  nextSequence(aggregate: AggregateRef): Promise<number>;
+  /** Every aggregate with at least one event, optionally of one domain, in no promised order. */
+  listAggregates(domain?: string): AsyncIterable<AggregateRef>;
+  /**
+   * The global log: events with position > `after`, in position order, at most `limit`.
+   * A position once read is never followed later by a smaller one (no event commits "behind" a reader).
+   */
+  readLog(after: number, limit: number): Promise<StoredEvent[]>;
+  /** The highest position in the store (0 when empty). */
+  headPosition(): Promise<number>;
+  /** Named subscriber checkpoints (the relay's, a projector's): the last position handled. 0 when unknown. */
+  getCheckpoint(name: string): Promise<number>;
+  saveCheckpoint(name: string, position: number): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,286 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreError, ValidationError, messageOf } from '../../errors/index.js';
+import { formatAggregate } from '../../protocol/cover.js';
+import { timestampNow } from '../../protocol/timestamp.js';
+import type { Snapshot } from '../../protocol/gen/evented/evented.js';
+import { createGroupCommit, type Outcome } from '../group-commit.js';
+import { assertExpectedNext, assertSnapshotFits, assignSequences } from '../sequence.js';
+import type {
+  AggregateRef,
+  AppendRequest,
+  Appended,
+  EventStore,
+  LoadedAggregate,
+  SequenceRange,
+  StoredEvent,
+} from '../port.js';
+import { EVENT_COLUMNS, SCHEMA_VERSION, schemaSql, type EventRow, type SnapshotRow } from './schema.js';
+
+export interface SqliteStoreOptions {
+  /** The database file; its folder is created on first use. */
+  path: string;
+  /**
+   * `full` (default): a commit survives a power loss. `normal`: a commit survives a crash of the process but
+   * may be lost with the machine; faster on slow disks. Group commit makes `full` cheap under load.
+   */
+  synchronous?: 'full' | 'normal';
+  busyTimeoutMs?: number;
+}
+
+const toStoredEvent = (row: EventRow): StoredEvent => ({
+  position: row.position,
+  domain: row.domain,
+  root: row.root,
+  sequence: row.sequence,
+  createdAt: { seconds: row.created_seconds, nanos: row.created_nanos },
+  event:
+    row.type_url === null ? undefined : { typeUrl: row.type_url, value: row.payload ?? new Uint8Array() },
+  synchronous: row.synchronous === 1,
+});
+
+const toSnapshot = (row: SnapshotRow | undefined): Snapshot | undefined =>
+  row === undefined
+    ? undefined
+    : {
+        sequence: row.sequence,
+        state:
+          row.type_url === null ? undefined : { typeUrl: row.type_url, value: row.state ?? new Uint8Array() },
+      };
+
+const assertRoot = (root: Uint8Array): void => {
+  if (root.length !== 16) throw new ValidationError(`root must be 16 bytes, got ${root.length}`);
+};
+
+const openDatabase = (options: SqliteStoreOptions): Database.Database => {
+  const path = resolve(options.path);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    db.exec(schemaSql);
+    const version = db.prepare('SELECT version FROM evented_schema').pluck().get() as number | undefined;
+    if (version === undefined)
+      db.prepare('INSERT INTO evented_schema (version) VALUES (?)').run(SCHEMA_VERSION);
+    else if (version !== SCHEMA_VERSION) {
+      db.close();
+      throw new StoreError(
+        `${path} has schema version ${version}; this evented reads version ${SCHEMA_VERSION}`,
+      );
+    }
+    return db;
+  } catch (err) {
+    if (err instanceof StoreError) throw err;
+    throw new StoreError(`cannot open the SQLite event store at ${path}: ${messageOf(err)}`, {
+      hint: 'check that the folder is writable and the file is not another program’s',
+      cause: err,
+    });
+  }
+};
+
+/** The embedded default event store: one SQLite file (WAL), created on first use. */
+export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore => {
+  const db = openDatabase(options);
+  const sql = {
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
+    savepoint: db.prepare('SAVEPOINT append_one'),
+    release: db.prepare('RELEASE append_one'),
+    rollbackTo: db.prepare('ROLLBACK TO append_one'),
+    head: db.prepare('SELECT coalesce(max(position), 0) FROM events').pluck(),
+    next: db.prepare('SELECT next FROM aggregates WHERE domain = ? AND root = ?').pluck(),
+    setNext: db.prepare(
+      'INSERT INTO aggregates (domain, root, next) VALUES (?, ?, ?) ON CONFLICT (domain, root) DO UPDATE SET next = excluded.next',
+    ),
+    insertEvent: db.prepare(
+      `INSERT INTO events (${EVENT_COLUMNS}) VALUES (@position, @domain, @root, @sequence, @created_seconds, @created_nanos, @type_url, @payload, @synchronous)`,
+    ),
+    putSnapshot: db.prepare(
+      `INSERT INTO snapshots (domain, root, sequence, type_url, state) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (domain, root) DO UPDATE SET sequence = excluded.sequence, type_url = excluded.type_url, state = excluded.state
+       WHERE excluded.sequence >= snapshots.sequence`,
+    ),
+    snapshot: db.prepare('SELECT sequence, type_url, state FROM snapshots WHERE domain = ? AND root = ?'),
+    range: db.prepare(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE domain = ? AND root = ? AND sequence >= ? AND sequence < ? ORDER BY sequence`,
+    ),
+    log: db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`),
+    aggregatesPage: db.prepare(
+      'SELECT domain, root FROM aggregates WHERE (domain, root) > (?, ?) ORDER BY domain, root LIMIT ?',
+    ),
+    domainAggregatesPage: db.prepare(
+      'SELECT domain, root FROM aggregates WHERE domain = ? AND root > ? ORDER BY root LIMIT ?',
+    ),
+    checkpoint: db.prepare('SELECT position FROM checkpoints WHERE name = ?').pluck(),
+    saveCheckpoint: db.prepare(
+      'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
+    ),
+  };
+
+  const nextOf = (domain: string, root: Uint8Array): number =>
+    (sql.next.get(domain, root) as number | undefined) ?? 0;
+
+  /** Writes one append inside the open transaction; returns what was stored. */
+  const appendOne = (request: AppendRequest, lastPosition: number): Appended => {
+    const { domain, root } = request;
+    const aggregate = formatAggregate(domain, root);
+    const next = nextOf(domain, root);
+    assertExpectedNext(request.expectedNext, next, aggregate);
+    const sequences = assignSequences(request.events, next, aggregate);
+    const newNext = next + sequences.length;
+    assertSnapshotFits(request.snapshot, newNext, aggregate);
+    const now = timestampNow();
+    const events = request.events.map((event, index): StoredEvent => ({
+      position: lastPosition + index + 1,
+      domain,
+      root,
+      sequence: sequences[index]!,
+      createdAt: event.createdAt ?? now,
+      event: event.event,
+      synchronous: event.synchronous,
+    }));
+    for (const event of events) {
+      sql.insertEvent.run({
+        position: event.position,
+        domain,
+        root,
+        sequence: event.sequence,
+        created_seconds: event.createdAt.seconds,
+        created_nanos: event.createdAt.nanos,
+        type_url: event.event?.typeUrl ?? null,
+        payload: event.event?.value ?? null,
+        synchronous: event.synchronous ? 1 : 0,
+      });
+    }
+    if (events.length > 0) sql.setNext.run(domain, root, newNext);
+    const { snapshot } = request;
+    if (snapshot !== undefined) {
+      sql.putSnapshot.run(
+        domain,
+        root,
+        snapshot.sequence,
+        snapshot.state?.typeUrl ?? null,
+        snapshot.state?.value ?? null,
+      );
+    }
+    return { events, next: newNext };
+  };
+
+  const writeBatch = (requests: AppendRequest[]): Outcome<Appended>[] => {
+    try {
+      sql.begin.run();
+    } catch (err) {
+      throw new StoreError(`cannot write to ${options.path}: ${messageOf(err)}`, { cause: err });
+    }
+    let lastPosition = sql.head.get() as number;
+    const outcomes = requests.map((request): Outcome<Appended> => {
+      sql.savepoint.run();
+      try {
+        const appended = appendOne(request, lastPosition);
+        sql.release.run();
+        lastPosition += appended.events.length;
+        return { ok: true, value: appended };
+      } catch (error) {
+        sql.rollbackTo.run();
+        sql.release.run();
+        return { ok: false, error };
+      }
+    });
+    try {
+      sql.commit.run();
+    } catch (err) {
+      if (db.inTransaction) sql.rollback.run();
+      throw new StoreError(`cannot commit to ${options.path}: ${messageOf(err)}`, { cause: err });
+    }
+    return outcomes;
+  };
+
+  const appends = createGroupCommit(writeBatch);
+  let closed = false;
+
+  const assertOpen = (): void => {
+    if (closed) throw new StoreError('the event store is closed');
+  };
+
+  const readRange = ({ domain, root }: AggregateRef, range: SequenceRange = {}): StoredEvent[] =>
+    (sql.range.all(domain, root, range.from ?? 0, range.to ?? Number.MAX_SAFE_INTEGER) as EventRow[]).map(
+      toStoredEvent,
+    );
+
+  return {
+    kind: 'sqlite',
+    location: resolve(options.path),
+
+    async append(request) {
+      assertOpen();
+      assertRoot(request.root);
+      return appends.submit(request);
+    },
+
+    async load(ref): Promise<LoadedAggregate> {
+      assertOpen();
+      assertRoot(ref.root);
+      const snapshot = toSnapshot(sql.snapshot.get(ref.domain, ref.root) as SnapshotRow | undefined);
+      const events = readRange(ref, { from: snapshot?.sequence ?? 0 });
+      return { snapshot, events, next: nextOf(ref.domain, ref.root) };
+    },
+
+    async readAggregate(ref, range) {
+      assertOpen();
+      assertRoot(ref.root);
+      return readRange(ref, range);
+    },
+
+    async nextSequence(ref) {
+      assertOpen();
+      return nextOf(ref.domain, ref.root);
+    },
+
+    async *listAggregates(domain) {
+      const pageSize = 1000;
+      let after: { domain: string; root: Uint8Array } = { domain: domain ?? '', root: new Uint8Array() };
+      for (;;) {
+        assertOpen();
+        const rows = (
+          domain === undefined
+            ? sql.aggregatesPage.all(after.domain, after.root, pageSize)
+            : sql.domainAggregatesPage.all(domain, after.root, pageSize)
+        ) as { domain: string; root: Buffer }[];
+        for (const row of rows) yield { domain: row.domain, root: row.root };
+        if (rows.length < pageSize) return;
+        after = rows[rows.length - 1]!;
+      }
+    },
+
+    async readLog(after, limit) {
+      assertOpen();
+      return (sql.log.all(after, limit) as EventRow[]).map(toStoredEvent);
+    },
+
+    async headPosition() {
+      assertOpen();
+      return sql.head.get() as number;
+    },
+
+    async getCheckpoint(name) {
+      assertOpen();
+      return (sql.checkpoint.get(name) as number | undefined) ?? 0;
+    },
+
+    async saveCheckpoint(name, position) {
+      assertOpen();
+      sql.saveCheckpoint.run(name, position);
+    },
+
+    async close() {
+      if (closed) return;
+      await appends.drain();
+      closed = true;
+      db.close();
+    },
+  };
+};

@@ -1,0 +1,73 @@
+import { Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
+import { afterAll } from 'vitest';
+import {
+  BusinessLogicService,
+  type BusinessLogicServer,
+  type ContextualCommand,
+  type EventBook,
+} from '../../runtime/protocol/gen/evented/evented.js';
+import { typescriptTemplate } from './paths.js';
+import { startProcess, type TestProcess } from './processes.js';
+
+/** The bundled sample business logic (templates/typescript), as the separate process a user would run. */
+export const startSampleBusinessLogic = async (
+  options: { snapshotEvery?: number; port?: number } = {},
+): Promise<{ address: string; process: TestProcess }> => {
+  const process = startProcess(
+    globalThis.process.execPath,
+    ['--import', 'tsx', 'src/business-logic.ts', '--port', String(options.port ?? 0)],
+    {
+      cwd: typescriptTemplate,
+      env: { SNAPSHOT_EVERY: String(options.snapshotEvery ?? 10) },
+    },
+  );
+  const [, address] = await process.waitFor(/listening on (\S+)/);
+  return { address: address!, process };
+};
+
+/** A domain error for scripted business logic: answered with this gRPC status. */
+export const grpcError = (code: status, details: string): Partial<ServiceError> => ({ code, details });
+
+const servers = new Set<Server>();
+afterAll(() => {
+  for (const server of servers) server.forceShutdown();
+  servers.clear();
+});
+
+/**
+ * Business logic scripted by a test, served over real gRPC on loopback: for failure modes the sample does not
+ * have (a slow answer, a wrong sequence, a crash). `decide` returns a book or throws a grpcError().
+ */
+export const startScriptedBusinessLogic = async (
+  decide: (command: ContextualCommand) => EventBook | Promise<EventBook>,
+): Promise<{ address: string; calls: ContextualCommand[]; stop(): void }> => {
+  const calls: ContextualCommand[] = [];
+  const server = new Server();
+  const implementation: BusinessLogicServer = {
+    handle(call, callback) {
+      calls.push(call.request);
+      Promise.resolve()
+        .then(() => decide(call.request))
+        .then(
+          (book) => callback(null, book),
+          (err: Partial<ServiceError>) =>
+            callback({ code: err.code ?? status.INTERNAL, details: err.details ?? String(err) }),
+        );
+    },
+  };
+  server.addService(BusinessLogicService, implementation);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    ),
+  );
+  servers.add(server);
+  return {
+    address: `127.0.0.1:${port}`,
+    calls,
+    stop: () => {
+      server.forceShutdown();
+      servers.delete(server);
+    },
+  };
+};

@@ -1,0 +1,95 @@
+import { credentials, Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { afterAll, expect } from 'vitest';
+import {
+  BusinessCoordinatorClient,
+  EventQueryClient,
+  type AggregateRoot,
+  type CommandBook,
+  type EventBook,
+  type Query,
+  type SynchronousProcessingResponse,
+} from '../../runtime/protocol/gen/evented/evented.js';
+
+/** Promise-shaped gRPC clients for the runtime's services, closed after the test file. */
+
+const open: { close(): void }[] = [];
+afterAll(() => {
+  for (const client of open.splice(0)) client.close();
+});
+
+export interface CommandClient {
+  handle(book: CommandBook, timeoutMs?: number): Promise<SynchronousProcessingResponse>;
+  record(book: EventBook, timeoutMs?: number): Promise<SynchronousProcessingResponse>;
+  close(): void;
+}
+
+export const commandClient = (address: string): CommandClient => {
+  const client = new BusinessCoordinatorClient(address, credentials.createInsecure());
+  open.push(client);
+  const call =
+    <Req>(method: 'handle' | 'record') =>
+    (request: Req, timeoutMs = 10_000): Promise<SynchronousProcessingResponse> =>
+      new Promise((resolve, reject) =>
+        (
+          client[method] as (
+            r: Req,
+            m: Metadata,
+            o: object,
+            cb: (e: ServiceError | null, r: SynchronousProcessingResponse) => void,
+          ) => void
+        )(request, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, response) =>
+          err ? reject(err) : resolve(response),
+        ),
+      );
+  return {
+    handle: call<CommandBook>('handle'),
+    record: call<EventBook>('record'),
+    close: () => client.close(),
+  };
+};
+
+const collect = <T>(stream: ClientReadableStream<T>): Promise<T[]> =>
+  new Promise((resolve, reject) => {
+    const items: T[] = [];
+    stream.on('data', (item: T) => items.push(item));
+    stream.on('error', reject);
+    stream.on('end', () => resolve(items));
+  });
+
+export interface QueryClient {
+  getEvents(query: Partial<Query>): Promise<EventBook[]>;
+  getAggregateRoots(): Promise<AggregateRoot[]>;
+  synchronize(queries: Partial<Query>[]): Promise<EventBook[]>;
+  readonly client: EventQueryClient;
+}
+
+const fullQuery = (query: Partial<Query>): Query => ({
+  domain: '',
+  root: undefined,
+  lowerBound: 0,
+  upperBound: 0,
+  ...query,
+});
+
+export const queryClient = (address: string): QueryClient => {
+  const client = new EventQueryClient(address, credentials.createInsecure());
+  open.push(client);
+  return {
+    client,
+    getEvents: (query) => collect(client.getEvents(fullQuery(query))),
+    getAggregateRoots: () => collect(client.getAggregateRoots({})),
+    synchronize: (queries) => {
+      const stream = client.synchronize();
+      const result = collect(stream);
+      for (const query of queries) stream.write(fullQuery(query));
+      stream.end();
+      return result;
+    },
+  };
+};
+
+/** The status code and message of a rejected call, for `await expect(...).rejects.toMatchObject(...)`. */
+export const failure = (code: number, details?: RegExp | string) =>
+  details === undefined
+    ? { code }
+    : { code, details: typeof details === 'string' ? details : expect.stringMatching(details) };

@@ -1,0 +1,89 @@
+import { execa, type ResultPromise } from 'execa';
+import { afterAll } from 'vitest';
+
+/**
+ * Real child processes for tests: started with execa, ready when a line of output matches, and always killed
+ * when the test file ends (so no test leaves a process behind).
+ */
+export interface TestProcess {
+  readonly child: ResultPromise;
+  readonly pid: number;
+  /** Everything the process printed so far (stdout and stderr interleaved). */
+  output(): string;
+  /** Waits for a line matching `pattern` (already printed or still to come). */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Sends a signal and waits for the process to exit; returns its exit code or signal. */
+  stop(signal?: NodeJS.Signals): Promise<{ exitCode?: number; signal?: string }>;
+}
+
+const running = new Set<ResultPromise>();
+afterAll(async () => {
+  for (const child of running) child.kill('SIGKILL');
+  await Promise.allSettled([...running]);
+  running.clear();
+});
+
+export const startProcess = (
+  file: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): TestProcess => {
+  const child = execa(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    all: true,
+    reject: false,
+    buffer: false,
+    forceKillAfterDelay: 5000,
+  });
+  running.add(child);
+  let text = '';
+  const listeners = new Set<() => void>();
+  child.all?.setEncoding('utf8');
+  child.all?.on('data', (chunk: string) => {
+    text += chunk;
+    for (const listener of listeners) listener();
+  });
+  const exited = child.then((result) => {
+    running.delete(child);
+    for (const listener of listeners) listener();
+    return result;
+  });
+  let done = false;
+  void exited.then(() => (done = true));
+
+  return {
+    child,
+    pid: child.pid!,
+    output: () => text,
+    waitFor(pattern, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const match = text.match(pattern);
+          if (match) {
+            cleanup();
+            resolve(match);
+          } else if (done) {
+            cleanup();
+            reject(new Error(`${file} exited before printing ${pattern}; it printed:\n${text}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`${file} did not print ${pattern} within ${timeoutMs} ms; it printed:\n${text}`));
+        }, timeoutMs);
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (!done) child.kill(signal);
+      const result = await exited;
+      return { exitCode: result.exitCode, signal: result.signal };
+    },
+  };
+};

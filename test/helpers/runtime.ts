@@ -1,0 +1,45 @@
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll } from 'vitest';
+import { configSchema, startRuntime, type Runtime, type UserConfig } from '../../runtime/index.js';
+import { commandClient, queryClient, type CommandClient, type QueryClient } from './clients.js';
+import { tempDir } from './tmp.js';
+
+const runtimes: Runtime[] = [];
+afterAll(async () => {
+  await Promise.all(runtimes.splice(0).map((runtime) => runtime.close(100)));
+});
+
+export interface TestRuntime {
+  runtime: Runtime;
+  commands: CommandClient;
+  queries: QueryClient;
+  projectDir: string;
+}
+
+/**
+ * The runtime in this process, on free ports, over a real SQLite file in a temporary project folder.
+ * `config` is merged over those defaults; pass `projectDir` to share a store between two runtimes.
+ */
+export const startTestRuntime = async (
+  config: Partial<UserConfig> = {},
+  options: { projectDir?: string } = {},
+): Promise<TestRuntime> => {
+  const projectDir = options.projectDir ?? tempDir();
+  const resolved = configSchema.parse({
+    ...config,
+    log: { level: 'silent' },
+    commandHandler: { port: 0, ...config.commandHandler },
+    queryHandler: { port: 0, ...config.queryHandler },
+  });
+  const runtime = await startRuntime(resolved, { projectDir, logger: pino({ level: 'silent' }) });
+  runtimes.push(runtime);
+  return {
+    runtime,
+    commands: commandClient(runtime.commandHandler.address),
+    queries: queryClient(runtime.queryHandler.address),
+    projectDir,
+  };
+};
+
+export const storePath = (projectDir: string): string => join(projectDir, '.evented', 'events.db');
