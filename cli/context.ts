@@ -1,7 +1,9 @@
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** What a command may touch of the outside world; main.ts builds it from `process`, tests build their own. */
 export interface CliContext {
+  /** Prompts read it, only when it is a terminal. */
+  stdin: Readable & { isTTY?: boolean };
   stdout: Writable;
   stderr: Writable;
   env: NodeJS.ProcessEnv;

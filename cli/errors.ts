@@ -5,19 +5,30 @@ import { isEventedError } from '../runtime/index.js';
 
 export const ExitCode = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 
-/** A mistake in how the CLI was called: printed as one line with a hint, exit code 2. */
-export class UsageError extends Error {
+/** A failure the user can act on that is not a bug (a folder that cannot be written): one line with a hint, exit 1. */
+export class CliError extends Error {
   constructor(
     message: string,
     readonly hint?: string,
   ) {
     super(message);
-    this.name = 'UsageError';
+    this.name = new.target.name;
+  }
+}
+
+/** A mistake in how the CLI was called: printed as one line with a hint, exit code 2. */
+export class UsageError extends CliError {}
+
+/** The user interrupted the command (Ctrl-C at a prompt) before it did anything: exit code 130. */
+export class InterruptedError extends CliError {
+  constructor() {
+    super('interrupted');
   }
 }
 
 export const toExitCode = (err: unknown): number => {
   if (err instanceof UsageError) return ExitCode.usage;
+  if (err instanceof InterruptedError) return ExitCode.interrupted;
   if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   return ExitCode.failure;
 };
@@ -25,7 +36,7 @@ export const toExitCode = (err: unknown): number => {
 /** What to print for an error: one clear line (and a hint) for anything the user can fix; the stack for bugs. */
 export const formatError = (err: unknown, options: { verbose: boolean }): string => {
   const stack = options.verbose && err instanceof Error && err.stack ? `\n${err.stack}` : '';
-  if (err instanceof UsageError || isEventedError(err)) {
+  if (err instanceof CliError || isEventedError(err)) {
     const hint = err.hint ? `\n  hint: ${err.hint}` : '';
     return `error: ${err.message}${hint}${stack}`;
   }

@@ -16,6 +16,7 @@ export const main = async (argv: string[] = process.argv): Promise<void> => {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const context: CliContext = {
+    stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { CliContext } from './context.js';
+import { registerInit } from './commands/init.js';
 import { registerServe } from './commands/serve.js';
 import { version } from './version.js';
 
@@ -17,6 +18,7 @@ export const createProgram = (context: CliContext): Command => {
       writeOut: (text) => context.stdout.write(text),
       writeErr: (text) => context.stderr.write(text),
     });
+  registerInit(program, context);
   registerServe(program, context);
   for (const command of program.commands) command.exitOverride();
   return program;

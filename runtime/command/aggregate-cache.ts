@@ -1,14 +1,20 @@
-import type { EventPage, Snapshot } from '../protocol/gen/evented/evented.js';
-
 /**
  * Recently used aggregates, kept in memory in the shape business logic receives them. Safe with several
  * command handlers on one store: a stale entry only makes the append fail with a concurrency conflict, after
  * which the handler drops the entry and reloads. Least recently used entries go first.
+ *
+ * An entry holds the aggregate encoded (evented.Cover, Snapshot, EventPage bytes), ready to be spliced into
+ * each ContextualCommand (see encoded.ts): every snapshot and event is encoded once, not once per command, and
+ * an entry owns its bytes instead of holding views into larger buffers (gRPC messages, SQLite rows) that would
+ * keep those alive.
  */
 export interface CachedAggregate {
-  snapshot: Snapshot | undefined;
-  /** Events at or after the snapshot's sequence, numbered. */
-  pages: EventPage[];
+  /** evented.Cover */
+  cover: Uint8Array;
+  /** The latest snapshot: its sequence, and evented.Snapshot; undefined when there is none. */
+  snapshot: { sequence: number; bytes: Uint8Array } | undefined;
+  /** The events at or after the snapshot's sequence, in order: sequence, and evented.EventPage (numbered). */
+  pages: { sequence: number; bytes: Uint8Array }[];
   next: number;
 }
 

@@ -6,17 +6,25 @@ import {
   isConcurrencyConflict,
 } from '../errors/index.js';
 import { aggregateKey, formatAggregate } from '../protocol/cover.js';
-import type {
+import {
   CommandBook,
-  EventBook,
-  EventPage,
-  Snapshot,
-  SynchronousProcessingResponse,
+  type EventBook,
+  type EventPage,
+  type Snapshot,
+  type SynchronousProcessingResponse,
 } from '../protocol/gen/evented/evented.js';
 import type { Appended, EventStore, NewEvent, StoredEvent } from '../store/port.js';
 import { createKeyedLock } from '../support/keyed-lock.js';
 import { createAggregateCache, type CachedAggregate } from './aggregate-cache.js';
 import type { BusinessLogic } from './business-logic.js';
+import {
+  encodeContextualCommand,
+  encodeCover,
+  encodePage,
+  encodeResponse,
+  encodeSnapshot,
+  withEncoding,
+} from './encoded.js';
 import {
   checkPayload,
   validateCommandBook,
@@ -47,7 +55,8 @@ export interface CommandHandlerOptions {
 }
 
 export interface CommandHandler {
-  handle(command: CommandBook): Promise<SynchronousProcessingResponse>;
+  /** `encoded` is the command's wire encoding when the caller has it (the gRPC service does), saving a re-encode. */
+  handle(command: CommandBook, encoded?: Uint8Array): Promise<SynchronousProcessingResponse>;
   record(book: EventBook): Promise<SynchronousProcessingResponse>;
 }
 
@@ -66,19 +75,33 @@ const toNewEvent = (page: EventPage): NewEvent => ({
   synchronous: page.synchronous,
 });
 
+/** A stored event as a cache entry keeps it: its sequence and its page, encoded. */
+const cachedPage = (event: StoredEvent): CachedAggregate['pages'][number] => ({
+  sequence: event.sequence,
+  bytes: encodePage(toPage(event)),
+});
+
+const cachedSnapshot = (snapshot: Snapshot | undefined): CachedAggregate['snapshot'] =>
+  snapshot && { sequence: snapshot.sequence, bytes: encodeSnapshot(snapshot) };
+
 /** The cache entry after an append: old pages since the snapshot, plus the new ones, cut at a newer snapshot. */
 const advance = (
   before: CachedAggregate,
   appended: Appended,
-  snapshot: Snapshot | undefined,
+  added: CachedAggregate['pages'],
+  snapshot: CachedAggregate['snapshot'],
 ): CachedAggregate => {
-  const pages = [...before.pages, ...appended.events.map(toPage)];
   const newest =
     snapshot !== undefined && snapshot.sequence >= (before.snapshot?.sequence ?? 0)
       ? snapshot
       : before.snapshot;
   const from = newest?.sequence ?? 0;
-  return { snapshot: newest, pages: pages.filter((page) => page.num! >= from), next: appended.next };
+  return {
+    cover: before.cover,
+    snapshot: newest,
+    pages: [...before.pages, ...added].filter((page) => page.sequence >= from),
+    next: appended.next,
+  };
 };
 
 export const createCommandHandler = (options: CommandHandlerOptions): CommandHandler => {
@@ -94,7 +117,12 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     const cached = cache.get(key);
     if (cached !== undefined) return cached;
     const loaded = await store.load(cover);
-    return { snapshot: loaded.snapshot, pages: loaded.events.map(toPage), next: loaded.next };
+    return {
+      cover: encodeCover({ root: { value: cover.root }, domain: cover.domain }),
+      snapshot: cachedSnapshot(loaded.snapshot),
+      pages: loaded.events.map(cachedPage),
+      next: loaded.next,
+    };
   };
 
   const businessLogicFor = (domain: string): BusinessLogic => {
@@ -137,11 +165,20 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       }
       expected += 1;
     });
+    if (decision.snapshot !== undefined && decision.snapshot.sequence > expected) {
+      throw new BusinessFailure(
+        `${where} returned snapshot.sequence = ${decision.snapshot.sequence}, but the aggregate has only ${expected} events with the returned ones`,
+        {
+          hint: 'snapshot.sequence counts the events the state covers (the sequence of the first event not in it)',
+        },
+      );
+    }
   };
 
   const decideAndAppend = async (
     command: CommandBook,
     cover: ValidCover,
+    encodedCommand: Uint8Array,
   ): Promise<SynchronousProcessingResponse> => {
     const logic = businessLogicFor(cover.domain);
     const key = aggregateKey(cover.domain, cover.root);
@@ -151,7 +188,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       let decision: EventBook;
       try {
         decision = await logic.decide(
-          { events: { cover: command.cover, snapshot: state.snapshot, pages: state.pages }, command },
+          encodeContextualCommand(state, encodedCommand),
           options.businessLogicTimeoutMs,
         );
       } catch (err) {
@@ -169,7 +206,11 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       validateDecision(decision, cover, state);
       if (decision.pages.length === 0 && decision.snapshot === undefined) {
         cache.set(key, state);
-        return { books: [{ cover: command.cover, snapshot: undefined, pages: [] }], projections: [] };
+        return {
+          books: [{ cover: command.cover, snapshot: undefined, pages: [] }],
+          projections: [],
+          commands: [],
+        };
       }
       try {
         const appended = await store.append({
@@ -178,11 +219,20 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
           events: decision.pages.map(toNewEvent),
           snapshot: decision.snapshot,
         });
-        cache.set(key, advance(state, appended, decision.snapshot));
-        return {
-          books: [{ cover: command.cover, snapshot: decision.snapshot, pages: appended.events.map(toPage) }],
-          projections: [],
-        };
+        // The new pages and the snapshot are encoded once: for the cache entry and for the response.
+        const added = appended.events.map(cachedPage);
+        const snapshot = cachedSnapshot(decision.snapshot);
+        cache.set(key, advance(state, appended, added, snapshot));
+        return withEncoding(
+          {
+            books: [
+              { cover: command.cover, snapshot: decision.snapshot, pages: appended.events.map(toPage) },
+            ],
+            projections: [],
+            commands: [],
+          },
+          encodeResponse(state.cover, snapshot?.bytes, added),
+        );
       } catch (err) {
         cache.delete(key);
         if (!isConcurrencyConflict(err)) throw err;
@@ -201,9 +251,12 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
   };
 
   return {
-    handle(command) {
+    handle(command, encoded) {
       const cover = validateCommandBook(command, limits);
-      return locks.run(aggregateKey(cover.domain, cover.root), () => decideAndAppend(command, cover));
+      const encodedCommand = encoded ?? CommandBook.encode(command).finish();
+      return locks.run(aggregateKey(cover.domain, cover.root), () =>
+        decideAndAppend(command, cover, encodedCommand),
+      );
     },
 
     record(book) {
@@ -218,11 +271,15 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
           snapshot: book.snapshot,
         });
         if (cached !== undefined && appended.events[0]?.sequence === cached.next) {
-          cache.set(key, advance(cached, appended, book.snapshot));
+          cache.set(
+            key,
+            advance(cached, appended, appended.events.map(cachedPage), cachedSnapshot(book.snapshot)),
+          );
         }
         return {
           books: [{ cover: book.cover, snapshot: book.snapshot, pages: appended.events.map(toPage) }],
           projections: [],
+          commands: [],
         };
       });
     },

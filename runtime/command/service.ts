@@ -1,17 +1,46 @@
+import type { handleUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   BusinessCoordinatorService,
+  CommandBook,
   type BusinessCoordinatorServer,
+  type SynchronousProcessingResponse,
 } from '../protocol/gen/evented/evented.js';
 import type { HostedService } from '../grpc/server.js';
 import { unary } from '../grpc/handlers.js';
+import { encodingOf } from './encoded.js';
 import type { CommandHandler } from './handler.js';
+
+/** A Handle request as received: the decoded CommandBook and the bytes it came in. */
+interface ReceivedCommand {
+  book: CommandBook;
+  bytes: Buffer;
+}
+
+/**
+ * The generated definition, except that Handle keeps the request's bytes beside the decoded book (the command
+ * goes on to business logic inside a ContextualCommand, as it came, without being encoded again), and sends a
+ * response the handler has already encoded (see encoded.ts) as it is.
+ */
+const definition = {
+  ...BusinessCoordinatorService,
+  handle: {
+    ...BusinessCoordinatorService.handle,
+    requestDeserialize: (bytes: Buffer): ReceivedCommand => ({ book: CommandBook.decode(bytes), bytes }),
+    responseSerialize: (response: SynchronousProcessingResponse): Buffer =>
+      encodingOf(response) ?? BusinessCoordinatorService.handle.responseSerialize(response),
+  },
+};
 
 /** evented.BusinessCoordinator over gRPC: thin, the work is in handler.ts. */
 export const businessCoordinatorService = (handler: CommandHandler, logger: Logger): HostedService => {
-  const implementation: BusinessCoordinatorServer = {
-    handle: unary(logger, 'Handle', (command) => handler.handle(command)),
+  const implementation: Omit<BusinessCoordinatorServer, 'handle'> & {
+    handle: handleUnaryCall<ReceivedCommand, SynchronousProcessingResponse>;
+  } = {
+    handle: unary(logger, 'Handle', (received: ReceivedCommand) =>
+      handler.handle(received.book, received.bytes),
+    ),
     record: unary(logger, 'Record', (book) => handler.record(book)),
   };
-  return { name: 'evented.BusinessCoordinator', definition: BusinessCoordinatorService, implementation };
+  return { name: 'evented.BusinessCoordinator', definition, implementation };
 };

@@ -56,6 +56,61 @@ const domain = z.strictObject({
   businessLogic: address,
 });
 
+const memoryBus = z.strictObject({ kind: z.literal('memory') });
+
+const amqpBus = z.strictObject({
+  kind: z.literal('amqp'),
+  url: z
+    .string()
+    .regex(/^amqps?:\/\//, 'expected an AMQP URL, for example amqp://guest:guest@127.0.0.1:5672'),
+  /** The topic exchange events are published to (routing key: the domain). */
+  exchange: z.string().min(1).default('evented'),
+  /** How many messages a consumer may hold ahead of the one it is handling. */
+  prefetch: z.number().int().positive().default(16),
+});
+
+const bus = z.discriminatedUnion('kind', [memoryBus, amqpBus]);
+
+const relay = z.strictObject({
+  /** Events read from the global log and published per round. */
+  batchSize: z.number().int().positive().default(1000),
+  /** How often to look for events written by another process when nothing woke the relay. */
+  idlePollMs: z.number().int().positive().default(200),
+});
+
+const delivery = z.strictObject({
+  /** Attempts for an event a projector or saga keeps failing on, before it goes to the dead-letter queue. */
+  maxAttempts: z.number().int().positive().default(5),
+  /** First delay between such attempts; doubles each time. */
+  retryDelayMs: z.number().int().min(0).default(200),
+  /** Longest wait between attempts to reach a projector or saga that is down. */
+  maxBackoffMs: z.number().int().positive().default(5000),
+  /** Deadline of one call to a projector or saga. */
+  callTimeoutMs: z.number().int().positive().default(10_000),
+});
+
+const subscriber = z.strictObject({
+  /** Where it listens (evented.Projector or evented.Saga). */
+  address,
+  /** The domains whose events it receives. */
+  domains: z.array(domainName).min(1),
+  /** Also run it inside command calls, for pages marked synchronous (its result comes back in the response). */
+  synchronous: z.boolean().default(false),
+});
+
+const subscriberName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "use letters, digits, '_', '.', '-' (at most 64)");
+
+const server = (defaultPort: number) =>
+  z.strictObject({ host: host.default('127.0.0.1'), port: port.default(defaultPort) });
+
+const otherCommandHandler = z.strictObject({
+  domain: domainName,
+  /** Another runtime's command handler (evented.BusinessCoordinator) serving that domain. */
+  address,
+});
+
 export const configSchema = z.strictObject({
   /** The project's name, shown by `evented status`. */
   name: z.string().min(1).default('evented'),
@@ -66,8 +121,18 @@ export const configSchema = z.strictObject({
   commandHandler: commandHandler.prefault({}),
   queryHandler: queryHandler.prefault({}),
   domains: z.record(domainName, domain).default({}),
+  bus: bus.prefault({ kind: 'memory' }),
+  relay: relay.prefault({}),
+  delivery: delivery.prefault({}),
+  projectorCoordinator: server(1315).prefault({}),
+  sagaCoordinator: server(1748).prefault({}),
+  projectors: z.record(subscriberName, subscriber).default({}),
+  sagas: z.record(subscriberName, subscriber).default({}),
+  /** Domains whose commands are handled by another runtime (where sagas send their output). */
+  otherCommandHandlers: z.array(otherCommandHandler).default([]),
 });
 
 export type UserConfig = z.input<typeof configSchema>;
 export type ResolvedConfig = z.output<typeof configSchema>;
 export type StoreConfig = ResolvedConfig['store'];
+export type BusConfig = ResolvedConfig['bus'];

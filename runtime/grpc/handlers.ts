@@ -20,13 +20,16 @@ export const unary =
     run: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
   ) =>
   (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
-    run(call.request, call).then(
-      (response) => callback(null, response),
-      (err: unknown) => {
-        report(logger, method, err);
-        callback(toServiceError(err));
-      },
-    );
+    // Through a promise, so that an error `run` throws before its first await is mapped like any other.
+    Promise.resolve()
+      .then(() => run(call.request, call))
+      .then(
+        (response) => callback(null, response),
+        (err: unknown) => {
+          report(logger, method, err);
+          callback(toServiceError(err));
+        },
+      );
   };
 
 /** Writes an async iterable to a server stream, respecting back-pressure and client cancellation. */
@@ -54,7 +57,8 @@ export const serverStream =
       () => call.end(),
       (err: unknown) => {
         report(logger, method, err);
-        call.destroy(Object.assign(new Error(toGrpcStatus(err).details), toServiceError(err)));
+        // emit('error'), not destroy(): grpc-js answers an 'error' with the status; a destroyed call never ends.
+        call.emit('error', Object.assign(new Error(toGrpcStatus(err).details), toServiceError(err)));
       },
     );
   };

@@ -17,7 +17,8 @@ export const eventQueryService = (store: EventStore, bookBytes: number, logger: 
   const synchronize = (call: ServerDuplexStream<Query, EventBook>): void => {
     const run = async (): Promise<void> => {
       let index = 0;
-      for await (const query of call as AsyncIterable<Query>) {
+      // destroyOnReturn: false, or the end of the client's queries would destroy the call before its status.
+      for await (const query of call.iterator({ destroyOnReturn: false }) as AsyncIterable<Query>) {
         try {
           await writeAll(call, booksForQuery(store, query, bookBytes));
         } catch (err) {
@@ -33,7 +34,7 @@ export const eventQueryService = (store: EventStore, bookBytes: number, logger: 
       () => call.end(),
       (err: unknown) => {
         logger.debug({ reason: (err as Error).message }, 'Synchronize refused');
-        call.destroy(err as Error);
+        call.emit('error', err);
       },
     );
   };

@@ -96,3 +96,23 @@ export interface EventStore {
   saveCheckpoint(name: string, position: number): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How far a subscriber (a projector, a saga) has got in one aggregate. */
+export interface ProgressRecord extends AggregateRef {
+  /** The next sequence the subscriber expects: every event below it has been handled. */
+  next: number;
+}
+
+/**
+ * Subscriber progress, kept in the store beside the events: per aggregate, the next sequence each projector or
+ * saga expects (what makes delivery idempotent and gaps detectable), and the subscriber's global checkpoint
+ * (what catch-up starts from and lag is measured against).
+ */
+export interface SubscriberProgress {
+  /** The next sequence `subscriber` expects for each aggregate, in the same order (0 when it has seen none). */
+  loadProgress(subscriber: string, aggregates: readonly AggregateRef[]): Promise<number[]>;
+  /** Records progress, and optionally the subscriber's checkpoint (named like the subscriber), in one write. */
+  saveProgress(subscriber: string, records: readonly ProgressRecord[], checkpoint?: number): Promise<void>;
+  /** Forgets a subscriber's progress and checkpoint (a rebuild starts from nothing). */
+  resetProgress(subscriber: string): Promise<void>;
+}

@@ -1,4 +1,6 @@
 import { isAbsolute, join } from 'node:path';
+import { format } from 'node:util';
+import { setLogger as setGrpcLogger } from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import type { ResolvedConfig, StoreConfig } from '../config/schema.js';
 import { connectBusinessLogic, type BusinessLogic } from '../command/business-logic.js';
@@ -41,6 +43,10 @@ export const openEventStore = (config: StoreConfig, projectDir: string): EventSt
 
 export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptions): Promise<Runtime> => {
   const logger = options.logger ?? pino({ level: config.log.level }, pino.destination(2));
+  // grpc-js prints its own errors straight to stderr ("E No address added…" above our "port in use" line):
+  // they go to our logger instead, at debug, since the runtime reports what matters itself.
+  const grpcLog = (...args: unknown[]): void => logger.debug({ component: 'grpc-js' }, format(...args));
+  setGrpcLogger({ error: grpcLog, info: grpcLog, debug: grpcLog });
   const stops: (() => Promise<void> | void)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) await stop();

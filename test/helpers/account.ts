@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { CommandBook, EventBook } from '../../runtime/protocol/gen/evented/evented.js';
 import { uuidToBytes } from '../../runtime/protocol/uuid.js';
-import { decodeEvent, decodeState, encodeCommand } from '../../templates/typescript/src/codec.js';
+import {
+  decodeEvent,
+  decodeState,
+  encodeCommand,
+  encodeEvent,
+} from '../../templates/typescript/src/codec.js';
 import type { AccountCommand, AccountEvent } from '../../templates/typescript/src/domain.js';
 
 /** Builders for the sample account domain, so tests read like the domain. */
@@ -11,6 +16,25 @@ export const newRoot = (): Uint8Array => uuidToBytes(randomUUID())!;
 export const command = (root: Uint8Array, ...commands: AccountCommand[]): CommandBook => ({
   cover: { domain: 'account', root: { value: root } },
   pages: commands.map((c, index) => ({ sequence: index, synchronous: false, command: encodeCommand(c) })),
+});
+
+/** A book of account events to Record as they are (each page asks for the next sequence). */
+export const events = (root: Uint8Array, ...accountEvents: AccountEvent[]): EventBook => ({
+  cover: { domain: 'account', root: { value: root } },
+  snapshot: undefined,
+  pages: accountEvents.map((e) => ({
+    force: true,
+    createdAt: undefined,
+    Event: encodeEvent(e),
+    synchronous: false,
+  })),
+});
+
+export const opened = (owner = 'ada'): AccountEvent => ({ type: 'AccountOpened', owner });
+export const deposited = (amount: number, balance: number): AccountEvent => ({
+  type: 'MoneyDeposited',
+  amount,
+  balance,
 });
 
 export const open = (owner = 'ada'): AccountCommand => ({ type: 'OpenAccount', owner });

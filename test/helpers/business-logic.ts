@@ -1,6 +1,7 @@
-import { Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, Server, ServerCredentials, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll } from 'vitest';
 import {
+  BusinessLogicClient,
   BusinessLogicService,
   type BusinessLogicServer,
   type ContextualCommand,
@@ -29,9 +30,12 @@ export const startSampleBusinessLogic = async (
 export const grpcError = (code: status, details: string): Partial<ServiceError> => ({ code, details });
 
 const servers = new Set<Server>();
+const clients = new Set<BusinessLogicClient>();
 afterAll(() => {
   for (const server of servers) server.forceShutdown();
   servers.clear();
+  for (const client of clients) client.close();
+  clients.clear();
 });
 
 /**
@@ -70,4 +74,25 @@ export const startScriptedBusinessLogic = async (
       servers.delete(server);
     },
   };
+};
+
+/**
+ * A real business logic behind a scripted one that forwards every command to it (over gRPC) and keeps what it
+ * was sent in `calls`: to see exactly what evented gives business logic (the snapshot, the pages).
+ * `before` runs before each call is forwarded.
+ */
+export const startForwardingBusinessLogic = async (
+  target: string,
+  before: (command: ContextualCommand) => Promise<void> | void = () => undefined,
+): Promise<{ address: string; calls: ContextualCommand[]; stop(): void }> => {
+  const client = new BusinessLogicClient(target, credentials.createInsecure());
+  clients.add(client);
+  return startScriptedBusinessLogic(async (command) => {
+    await before(command);
+    return new Promise<EventBook>((resolve, reject) =>
+      client.handle(command, new Metadata(), { deadline: Date.now() + 10_000 }, (err, book) =>
+        err ? reject(grpcError(err.code, err.details)) : resolve(book),
+      ),
+    );
+  });
 };

@@ -56,10 +56,26 @@ const collect = <T>(stream: ClientReadableStream<T>): Promise<T[]> =>
     stream.on('end', () => resolve(items));
   });
 
+/** What a stream delivered before it ended, and the error it ended with (undefined when it ended cleanly). */
+export interface Settled<T> {
+  items: T[];
+  error: ServiceError | undefined;
+}
+
+const settle = <T>(stream: ClientReadableStream<T>): Promise<Settled<T>> =>
+  new Promise((resolve) => {
+    const items: T[] = [];
+    stream.on('data', (item: T) => items.push(item));
+    stream.on('error', (error: ServiceError) => resolve({ items, error }));
+    stream.on('end', () => resolve({ items, error: undefined }));
+  });
+
 export interface QueryClient {
   getEvents(query: Partial<Query>): Promise<EventBook[]>;
   getAggregateRoots(): Promise<AggregateRoot[]>;
   synchronize(queries: Partial<Query>[]): Promise<EventBook[]>;
+  /** Synchronize, keeping the books that arrived before an error. */
+  synchronizeSettled(queries: Partial<Query>[]): Promise<Settled<EventBook>>;
   readonly client: EventQueryClient;
 }
 
@@ -71,16 +87,26 @@ const fullQuery = (query: Partial<Query>): Query => ({
   ...query,
 });
 
+/** Streams fail with DEADLINE_EXCEEDED rather than hang a test until its timeout. */
+const deadline = () => ({ deadline: Date.now() + 20_000 });
+
 export const queryClient = (address: string): QueryClient => {
   const client = new EventQueryClient(address, credentials.createInsecure());
   open.push(client);
   return {
     client,
-    getEvents: (query) => collect(client.getEvents(fullQuery(query))),
-    getAggregateRoots: () => collect(client.getAggregateRoots({})),
+    getEvents: (query) => collect(client.getEvents(fullQuery(query), deadline())),
+    getAggregateRoots: () => collect(client.getAggregateRoots({}, deadline())),
     synchronize: (queries) => {
-      const stream = client.synchronize();
+      const stream = client.synchronize(deadline());
       const result = collect(stream);
+      for (const query of queries) stream.write(fullQuery(query));
+      stream.end();
+      return result;
+    },
+    synchronizeSettled: (queries) => {
+      const stream = client.synchronize(deadline());
+      const result = settle(stream);
       for (const query of queries) stream.write(fullQuery(query));
       stream.end();
       return result;
@@ -93,3 +119,9 @@ export const failure = (code: number, details?: RegExp | string) =>
   details === undefined
     ? { code }
     : { code, details: typeof details === 'string' ? details : expect.stringMatching(details) };
+
+/** Like failure(), for a message that contains `text` (for example before a hint). */
+export const failureContaining = (code: number, text: string) => ({
+  code,
+  details: expect.stringContaining(text),
+});

@@ -14,6 +14,8 @@ export interface TestProcess {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Sends a signal and waits for the process to exit; returns its exit code or signal. */
   stop(signal?: NodeJS.Signals): Promise<{ exitCode?: number; signal?: string }>;
+  /** Waits for the process to exit by itself; returns its exit code or signal. */
+  exited(): Promise<{ exitCode?: number; signal?: string }>;
 }
 
 const running = new Set<ResultPromise>();
@@ -79,6 +81,10 @@ export const startProcess = (
         listeners.add(check);
         check();
       });
+    },
+    async exited() {
+      const result = await exited;
+      return { exitCode: result.exitCode, signal: result.signal };
     },
     async stop(signal = 'SIGTERM') {
       if (!done) child.kill(signal);

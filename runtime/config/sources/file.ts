@@ -20,10 +20,18 @@ const nodeAt = (root: Node | null, path: PropertyKey[]): Node | undefined => {
 };
 
 const describeIssue = (issue: z.core.$ZodIssue): string => {
-  if (issue.code === 'unrecognized_keys')
+  if (issue.code === 'unrecognized_keys') {
     return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `is required (${issue.expected})`;
   return issue.message;
 };
+
+/** Where to point for an issue: the unknown key itself, the wrong value, or the map that lacks a key. */
+const issueNode = (root: Node | null, issue: z.core.$ZodIssue): Node | undefined =>
+  (issue.code === 'unrecognized_keys' ? nodeAt(root, [...issue.path, issue.keys[0]!]) : undefined) ??
+  nodeAt(root, issue.path) ??
+  nodeAt(root, issue.path.slice(0, -1));
 
 /** Parses and validates YAML text; `source` names it in messages. */
 export const parseConfigText = (text: string, source: string): ResolvedConfig => {
@@ -35,10 +43,15 @@ export const parseConfigText = (text: string, source: string): ResolvedConfig =>
     throw new ConfigError(`${source}:${line}: not valid YAML: ${yamlError.message.split('\n')[0]}`);
   }
   const value: unknown = doc.toJS() ?? {};
-  const parsed = configSchema.safeParse(value);
+  // reportInput: zod leaves `input` out of issues otherwise, and every wrong type would read as missing.
+  const parsed = configSchema.safeParse(value, { reportInput: true });
   if (parsed.success) return parsed.data;
-  const messages = parsed.error.issues.slice(0, 5).map((issue) => {
-    const node = nodeAt(doc.contents, issue.path) ?? nodeAt(doc.contents, issue.path.slice(0, -1));
+  // Unknown keys first: a misspelt key usually also explains a "required" one.
+  const issues = [...parsed.error.issues].sort(
+    (a, b) => Number(b.code === 'unrecognized_keys') - Number(a.code === 'unrecognized_keys'),
+  );
+  const messages = issues.slice(0, 5).map((issue) => {
+    const node = issueNode(doc.contents, issue);
     const line = node?.range ? `:${lines.linePos(node.range[0]).line}` : '';
     const key = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
     return `${source}${line}: ${key}${describeIssue(issue)}`;

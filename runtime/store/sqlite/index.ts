@@ -16,6 +16,7 @@ import type {
   SequenceRange,
   StoredEvent,
 } from '../port.js';
+import { startCheckpointer } from './checkpointer.js';
 import { EVENT_COLUMNS, SCHEMA_VERSION, schemaSql, type EventRow, type SnapshotRow } from './schema.js';
 
 export interface SqliteStoreOptions {
@@ -200,6 +201,12 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
   };
 
   const appends = createGroupCommit(writeBatch);
+  // Keeps the automatic checkpoint inside writeBatch short (see checkpointer.ts).
+  const checkpointer = startCheckpointer({
+    path: resolve(options.path),
+    synchronous: options.synchronous === 'normal' ? 'NORMAL' : 'FULL',
+    busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+  });
   let closed = false;
 
   const assertOpen = (): void => {
@@ -280,6 +287,7 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
       if (closed) return;
       await appends.drain();
       closed = true;
+      await checkpointer.close();
       db.close();
     },
   };

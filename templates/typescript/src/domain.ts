@@ -13,12 +13,16 @@ export interface Account {
 export type AccountCommand =
   | { type: 'OpenAccount'; owner: string }
   | { type: 'Deposit'; amount: number }
-  | { type: 'Withdraw'; amount: number };
+  | { type: 'Withdraw'; amount: number }
+  | { type: 'TransferMoney'; toAccount: string; amount: number }
+  | { type: 'ReceiveTransfer'; fromAccount: string; amount: number };
 
 export type AccountEvent =
   | { type: 'AccountOpened'; owner: string }
   | { type: 'MoneyDeposited'; amount: number; balance: number }
-  | { type: 'MoneyWithdrawn'; amount: number; balance: number };
+  | { type: 'MoneyWithdrawn'; amount: number; balance: number }
+  | { type: 'MoneyTransferredOut'; toAccount: string; amount: number; balance: number }
+  | { type: 'TransferReceived'; fromAccount: string; amount: number; balance: number };
 
 /** A command the domain refuses: `invalid` for a malformed command, `rejected` for a broken business rule. */
 export class DomainError extends Error {
@@ -39,6 +43,8 @@ export const evolve = (state: Account, event: AccountEvent): Account => {
       return { open: true, owner: event.owner, balance: 0 };
     case 'MoneyDeposited':
     case 'MoneyWithdrawn':
+    case 'MoneyTransferredOut':
+    case 'TransferReceived':
       return { ...state, balance: event.balance };
   }
 };
@@ -53,6 +59,17 @@ const mustBeOpen = (state: Account): void => {
   if (!state.open) throw new DomainError('rejected', 'the account is not open');
 };
 
+const mustCover = (state: Account, amount: number, what: string): void => {
+  if (amount > state.balance) {
+    throw new DomainError(
+      'rejected',
+      `insufficient funds: the balance is ${state.balance}, the ${what} is ${amount}`,
+    );
+  }
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export const decide = (state: Account, command: AccountCommand): AccountEvent[] => {
   switch (command.type) {
     case 'OpenAccount':
@@ -66,12 +83,36 @@ export const decide = (state: Account, command: AccountCommand): AccountEvent[] 
     case 'Withdraw':
       positiveAmount(command.amount);
       mustBeOpen(state);
-      if (command.amount > state.balance) {
+      mustCover(state, command.amount, 'withdrawal');
+      return [{ type: 'MoneyWithdrawn', amount: command.amount, balance: state.balance - command.amount }];
+    case 'TransferMoney':
+      positiveAmount(command.amount);
+      if (!UUID.test(command.toAccount)) {
         throw new DomainError(
-          'rejected',
-          `insufficient funds: the balance is ${state.balance}, the withdrawal is ${command.amount}`,
+          'invalid',
+          `toAccount must be an account id (a UUID), got "${command.toAccount}"`,
         );
       }
-      return [{ type: 'MoneyWithdrawn', amount: command.amount, balance: state.balance - command.amount }];
+      mustBeOpen(state);
+      mustCover(state, command.amount, 'transfer');
+      return [
+        {
+          type: 'MoneyTransferredOut',
+          toAccount: command.toAccount,
+          amount: command.amount,
+          balance: state.balance - command.amount,
+        },
+      ];
+    case 'ReceiveTransfer':
+      positiveAmount(command.amount);
+      mustBeOpen(state);
+      return [
+        {
+          type: 'TransferReceived',
+          fromAccount: command.fromAccount,
+          amount: command.amount,
+          balance: state.balance + command.amount,
+        },
+      ];
   }
 };

@@ -104,6 +104,11 @@ export interface Projection {
 export interface SynchronousProcessingResponse {
   books: EventBook[];
   projections: Projection[];
+  /**
+   * Added by evented: commands a saga issues. Each goes through its target domain's business logic
+   * (BusinessCoordinator.Handle), unlike `books`, which are recorded as they are (BusinessCoordinator.Record).
+   */
+  commands: CommandBook[];
 }
 
 export interface CommandPage {
@@ -138,6 +143,18 @@ export interface Query {
 export interface AggregateRoot {
   domain: string;
   root: UUID | undefined;
+}
+
+/**
+ * What evented publishes on its event bus (a RabbitMQ message, routing key = the domain): one domain's
+ * events from a stretch of the global log, one book per run of events of one aggregate, in log order.
+ * Added by evented (not in the original).
+ */
+export interface EventBatch {
+  books: EventBook[];
+  /** Global positions of the first and the last event in the batch. */
+  firstPosition: number;
+  lastPosition: number;
 }
 
 /** Kept for wire compatibility (a test helper in the original). */
@@ -740,7 +757,7 @@ export const Projection: MessageFns<Projection> = {
 };
 
 function createBaseSynchronousProcessingResponse(): SynchronousProcessingResponse {
-  return { books: [], projections: [] };
+  return { books: [], projections: [], commands: [] };
 }
 
 export const SynchronousProcessingResponse: MessageFns<SynchronousProcessingResponse> = {
@@ -750,6 +767,9 @@ export const SynchronousProcessingResponse: MessageFns<SynchronousProcessingResp
     }
     for (const v of message.projections) {
       Projection.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.commands) {
+      CommandBook.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -783,6 +803,14 @@ export const SynchronousProcessingResponse: MessageFns<SynchronousProcessingResp
             message.projections.push(Projection.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.commands.push(CommandBook.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -801,6 +829,9 @@ export const SynchronousProcessingResponse: MessageFns<SynchronousProcessingResp
       projections: globalThis.Array.isArray(object?.projections)
         ? object.projections.map((e: any) => Projection.fromJSON(e))
         : [],
+      commands: globalThis.Array.isArray(object?.commands)
+        ? object.commands.map((e: any) => CommandBook.fromJSON(e))
+        : [],
     };
   },
 
@@ -811,6 +842,9 @@ export const SynchronousProcessingResponse: MessageFns<SynchronousProcessingResp
     }
     if (message.projections?.length) {
       obj.projections = message.projections.map((e) => Projection.toJSON(e));
+    }
+    if (message.commands?.length) {
+      obj.commands = message.commands.map((e) => CommandBook.toJSON(e));
     }
     return obj;
   },
@@ -824,6 +858,7 @@ export const SynchronousProcessingResponse: MessageFns<SynchronousProcessingResp
     const message = createBaseSynchronousProcessingResponse();
     message.books = object.books?.map((e) => EventBook.fromPartial(e)) || [];
     message.projections = object.projections?.map((e) => Projection.fromPartial(e)) || [];
+    message.commands = object.commands?.map((e) => CommandBook.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1307,6 +1342,107 @@ export const AggregateRoot: MessageFns<AggregateRoot> = {
   },
 };
 
+function createBaseEventBatch(): EventBatch {
+  return { books: [], firstPosition: 0, lastPosition: 0 };
+}
+
+export const EventBatch: MessageFns<EventBatch> = {
+  encode(message: EventBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.books) {
+      EventBook.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.firstPosition !== 0) {
+      writer.uint32(16).uint64(message.firstPosition);
+    }
+    if (message.lastPosition !== 0) {
+      writer.uint32(24).uint64(message.lastPosition);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EventBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEventBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.books.push(EventBook.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.firstPosition = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.lastPosition = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EventBatch {
+    return {
+      books: globalThis.Array.isArray(object?.books) ? object.books.map((e: any) => EventBook.fromJSON(e)) : [],
+      firstPosition: isSet(object.firstPosition) ? globalThis.Number(object.firstPosition) : 0,
+      lastPosition: isSet(object.lastPosition) ? globalThis.Number(object.lastPosition) : 0,
+    };
+  },
+
+  toJSON(message: EventBatch): unknown {
+    const obj: any = {};
+    if (message.books?.length) {
+      obj.books = message.books.map((e) => EventBook.toJSON(e));
+    }
+    if (message.firstPosition !== 0) {
+      obj.firstPosition = Math.round(message.firstPosition);
+    }
+    if (message.lastPosition !== 0) {
+      obj.lastPosition = Math.round(message.lastPosition);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EventBatch>, I>>(base?: I): EventBatch {
+    return EventBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EventBatch>, I>>(object: I): EventBatch {
+    const message = createBaseEventBatch();
+    message.books = object.books?.map((e) => EventBook.fromPartial(e)) || [];
+    message.firstPosition = object.firstPosition ?? 0;
+    message.lastPosition = object.lastPosition ?? 0;
+    return message;
+  },
+};
+
 function createBaseTestByteArray(): TestByteArray {
   return { bytes: new Uint8Array(0) };
 }
@@ -1565,7 +1701,11 @@ export const ProjectorCoordinatorClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
-/** Implemented by the user: build read models from events. */
+/**
+ * Implemented by the user: build read models from events. Every event reaches a projector at least once and
+ * in sequence order per aggregate; pages carry their sequence (`num`), so a projector that stores the last
+ * sequence it applied per aggregate with its read model can make a redelivery a no-op.
+ */
 export type ProjectorService = typeof ProjectorService;
 export const ProjectorService = {
   handle: {
@@ -1586,11 +1726,29 @@ export const ProjectorService = {
     responseSerialize: (value: Projection): Buffer => Buffer.from(Projection.encode(value).finish()),
     responseDeserialize: (value: Buffer): Projection => Projection.decode(value),
   },
+  /**
+   * Added by evented, optional: many books in one call (one book per aggregate, in order), for throughput.
+   * A projector that does not implement it (UNIMPLEMENTED) gets one Handle call per book instead.
+   */
+  handleBatch: {
+    path: "/evented.Projector/HandleBatch" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: EventBatch): Buffer => Buffer.from(EventBatch.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EventBatch => EventBatch.decode(value),
+    responseSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Empty => Empty.decode(value),
+  },
 } as const;
 
 export interface ProjectorServer extends UntypedServiceImplementation {
   handle: handleUnaryCall<EventBook, Empty>;
   handleSync: handleUnaryCall<EventBook, Projection>;
+  /**
+   * Added by evented, optional: many books in one call (one book per aggregate, in order), for throughput.
+   * A projector that does not implement it (UNIMPLEMENTED) gets one Handle call per book instead.
+   */
+  handleBatch: handleUnaryCall<EventBatch, Empty>;
 }
 
 export interface ProjectorClient extends Client {
@@ -1617,6 +1775,22 @@ export interface ProjectorClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Projection) => void,
+  ): ClientUnaryCall;
+  /**
+   * Added by evented, optional: many books in one call (one book per aggregate, in order), for throughput.
+   * A projector that does not implement it (UNIMPLEMENTED) gets one Handle call per book instead.
+   */
+  handleBatch(request: EventBatch, callback: (error: ServiceError | null, response: Empty) => void): ClientUnaryCall;
+  handleBatch(
+    request: EventBatch,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Empty) => void,
+  ): ClientUnaryCall;
+  handleBatch(
+    request: EventBatch,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Empty) => void,
   ): ClientUnaryCall;
 }
 
@@ -1894,6 +2068,17 @@ function fromJsonTimestamp(o: any): Timestamp {
   } else {
     return Timestamp.fromJSON(o);
   }
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
 }
 
 function isSet(value: any): boolean {

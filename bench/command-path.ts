@@ -1,0 +1,498 @@
+// `npm run bench -- command-path`: commands through the real command handler (`evented serve`, a subprocess)
+// to the sample business logic (a subprocess) over the SQLite store, against the raw grpc-js unary round trip
+// (an echo server subprocess) driven by the same load generator at the same concurrency, on this machine.
+// Prints commands/s, p50/p99, the runtime's peak RSS, the ratio command-path/raw, and PASS/MISS per target.
+// Settings come from environment variables (printed at the start); see `settings` below.
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { CommandBook, SynchronousProcessingResponse } from '../runtime/protocol/gen/evented/evented.js';
+import { uuidToBytes } from '../runtime/protocol/uuid.js';
+import { encodeCommand, encodeEvent, encodeState } from '../templates/typescript/src/codec.js';
+import type { AccountCommand } from '../templates/typescript/src/domain.js';
+import { ECHO_PATH } from './lib/echo.js';
+import { runClosedLoop, sendAll, unaryCaller, type UnaryCaller } from './lib/load.js';
+import { cpuSeconds, machineBusySeconds, peakRssKiB, resetPeakRss } from './lib/proc-stats.js';
+import { runBenchmark, startProcess, type BenchProcess } from './lib/processes.js';
+import { fmtMiB, fmtMs, fmtRate, pad, padLeft, percentile } from './lib/stats.js';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const HANDLE_PATH = '/evented.BusinessCoordinator/Handle';
+
+const numberEnv = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0)
+    throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+  return value;
+};
+
+const settings = {
+  /** In-flight commands per setting, comma-separated. */
+  concurrency: (process.env.BENCH_CONCURRENCY ?? '16,64')
+    .split(',')
+    .map((s) => Number(s.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0),
+  warmupS: numberEnv('BENCH_WARMUP_S', 3),
+  /** Measured seconds per path and setting, split into `rounds` alternating slices. */
+  durationS: numberEnv('BENCH_DURATION_S', 8),
+  rounds: Math.max(1, Math.round(numberEnv('BENCH_ROUNDS', 4))),
+  accounts: numberEnv('BENCH_ACCOUNTS', 1000),
+  snapshotEvery: numberEnv('BENCH_SNAPSHOT_EVERY', 10),
+  /** Empty: the store's default (full). */
+  synchronous: process.env.BENCH_SYNCHRONOUS ?? '',
+  /** A folder: run `evented serve` with --cpu-prof, writing the profile there. */
+  cpuProfDir: process.env.BENCH_CPU_PROF ?? '',
+  /** Extra node arguments for `evented serve` (space-separated), e.g. "--import ./probe.mjs". */
+  serveNodeArgs: (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+  keep: process.env.BENCH_KEEP === '1',
+  /** A folder: each subprocess's whole output is written there (echo.log, business-logic.log, serve.log). */
+  logDir: process.env.BENCH_LOG_DIR ?? '',
+};
+
+const TARGET_RATIO = { concurrency: 64, ratio: 0.35 };
+const TARGET_P99 = { concurrency: 16, p99Ms: 20 };
+
+interface Measured {
+  rate: number;
+  p50: number;
+  p99: number;
+  errors: Map<string, number>;
+  /** CPU used during the measured windows, as a share of one core, per process name. */
+  cpu: Record<string, number>;
+  peakRssKiB?: number;
+}
+
+/** What the measured windows of one path add up to. */
+interface Totals {
+  completed: number;
+  windowMs: number;
+  latencies: Float64Array[];
+  errors: Map<string, number>;
+  cpuSeconds: Map<string, number>;
+}
+
+const newTotals = (): Totals => ({
+  completed: 0,
+  windowMs: 0,
+  latencies: [],
+  errors: new Map(),
+  cpuSeconds: new Map(),
+});
+
+const summarise = (totals: Totals, peak?: number): Measured => {
+  const all = new Float64Array(totals.latencies.reduce((n, l) => n + l.length, 0));
+  let offset = 0;
+  for (const l of totals.latencies) {
+    all.set(l, offset);
+    offset += l.length;
+  }
+  const sorted = all.sort();
+  const seconds = totals.windowMs / 1000;
+  return {
+    rate: totals.completed / seconds,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    errors: totals.errors,
+    cpu: Object.fromEntries([...totals.cpuSeconds].map(([name, used]) => [name, used / seconds])),
+    peakRssKiB: peak,
+  };
+};
+
+const ownCpuSeconds = (): number => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+};
+
+/** The CPU meter of the whole machine (every process and the kernel). */
+const MACHINE = 'machine';
+
+/** CPU of the machine not used by the benchmark's processes, as a share of one core. */
+const restOfMachine = (m: Measured): number =>
+  (m.cpu[MACHINE] ?? Number.NaN) -
+  Object.entries(m.cpu)
+    .filter(([name]) => name !== MACHINE)
+    .reduce((sum, [, share]) => sum + share, 0);
+
+/** Above this share of a core used by others, the run is flagged as not representative. */
+const BUSY_MACHINE = 0.25;
+
+/** Unmeasured time at the start of every measured slice, so that each path runs at its pace before counting. */
+const SETTLE_MS = 500;
+
+const commandBook = (root: Uint8Array, command: AccountCommand): Buffer =>
+  Buffer.from(
+    CommandBook.encode({
+      cover: { domain: 'account', root: { value: root } },
+      pages: [{ sequence: 0, synchronous: false, command: encodeCommand(command) }],
+    }).finish(),
+  );
+
+/** The size of the runtime's answer to a Deposit (one stored page; every tenth also carries a snapshot). */
+const typicalResponseBytes = (root: Uint8Array): number =>
+  SynchronousProcessingResponse.encode({
+    books: [
+      {
+        cover: { domain: 'account', root: { value: root } },
+        snapshot: undefined,
+        pages: [
+          {
+            num: 15,
+            createdAt: { seconds: 1_760_000_000, nanos: 123_000_000 },
+            Event: encodeEvent({ type: 'MoneyDeposited', amount: 100, balance: 1500 }),
+            synchronous: false,
+          },
+        ],
+      },
+    ],
+    projections: [],
+    commands: [],
+  }).finish().length +
+  Math.round((encodeState({ open: true, owner: 'bench-owner-0000', balance: 1500 }).value.length + 60) / 10);
+
+const packageVersion = (name: string): string => {
+  try {
+    return (
+      JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
+  } catch {
+    return '?';
+  }
+};
+
+const logFile = (name: string): string | undefined =>
+  settings.logDir === '' ? undefined : join(settings.logDir, name);
+
+const processes: BenchProcess[] = [];
+const callers: UnaryCaller[] = [];
+/** Aborted when the benchmark stops (at the end, on an error, on Ctrl-C): the load generator stops sending. */
+const stopping = new AbortController();
+/** Set when one of the processes exits on its own: the run stops and says which, with its last output. */
+let crashed: string | undefined;
+
+const watch = (child: BenchProcess): BenchProcess => {
+  processes.push(child);
+  void child.exited.then(({ code, signal }) => {
+    if (stopping.signal.aborted) return;
+    crashed = `${child.name} exited (${signal ?? `code ${code}`}) during the run; its last output:\n${child.output().slice(-2000)}`;
+    stopping.abort();
+  });
+  return child;
+};
+
+/** Throws when the run is being stopped, so that nothing more is measured. */
+const checkRunning = (): void => {
+  if (crashed !== undefined) throw new Error(crashed);
+  if (stopping.signal.aborted) throw new Error('the benchmark was stopped');
+};
+let projectDir: string | undefined;
+let verifyStore: (() => void) | undefined;
+
+const cleanup = async (): Promise<void> => {
+  stopping.abort();
+  for (const caller of callers.splice(0)) caller.close();
+  await Promise.all(processes.splice(0).map((p) => p.stop()));
+  verifyStore?.();
+  verifyStore = undefined;
+  if (projectDir !== undefined && !settings.keep) rmSync(projectDir, { recursive: true, force: true });
+  else if (projectDir !== undefined) console.log(`kept the project folder ${projectDir}`);
+};
+
+const main = async (): Promise<void> => {
+  if (settings.concurrency.length === 0) throw new Error('BENCH_CONCURRENCY names no concurrency');
+  const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
+  console.log('command-path benchmark');
+  console.log(
+    `machine: ${availableParallelism()} cores (${cpuModel}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ` +
+      `node ${process.version}, ${process.platform} ${process.arch}, @grpc/grpc-js ${packageVersion('@grpc/grpc-js')}, ` +
+      `better-sqlite3 ${packageVersion('better-sqlite3')}`,
+  );
+  console.log(
+    `settings: BENCH_CONCURRENCY=${settings.concurrency.join(',')} BENCH_WARMUP_S=${settings.warmupS} ` +
+      `BENCH_DURATION_S=${settings.durationS} BENCH_ROUNDS=${settings.rounds} BENCH_ACCOUNTS=${settings.accounts} ` +
+      `BENCH_SNAPSHOT_EVERY=${settings.snapshotEvery} BENCH_SYNCHRONOUS=${settings.synchronous || '(store default)'}` +
+      (settings.cpuProfDir ? ` BENCH_CPU_PROF=${settings.cpuProfDir}` : '') +
+      (settings.serveNodeArgs.length > 0
+        ? ` BENCH_SERVE_NODE_ARGS="${settings.serveNodeArgs.join(' ')}"`
+        : '') +
+      (settings.logDir ? ` BENCH_LOG_DIR=${settings.logDir}` : ''),
+  );
+
+  projectDir = mkdtempSync(join(tmpdir(), 'evented-bench-'));
+  const roots = Array.from({ length: settings.accounts }, () => uuidToBytes(randomUUID())!);
+  const responseBytes = typicalResponseBytes(roots[0]!);
+  const deposits = roots.map((root) => commandBook(root, { type: 'Deposit', amount: 100 }));
+
+  // 1. The processes: the raw echo server and the sample business logic, then the runtime pointing at it.
+  const echo = watch(
+    startProcess(
+      'echo server',
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(repoRoot, 'bench/lib/echo-server.ts'),
+        '--port',
+        '0',
+        '--response-bytes',
+        String(responseBytes),
+      ],
+      { cwd: repoRoot, logFile: logFile('echo.log') },
+    ),
+  );
+  const logic = watch(
+    startProcess(
+      'business logic',
+      process.execPath,
+      ['--import', 'tsx', 'src/business-logic.ts', '--port', '0'],
+      {
+        cwd: join(repoRoot, 'templates/typescript'),
+        env: { SNAPSHOT_EVERY: String(settings.snapshotEvery) },
+        logFile: logFile('business-logic.log'),
+      },
+    ),
+  );
+  const [, echoAddress] = await echo.waitFor(/listening on (\S+)/);
+  const [, logicAddress] = await logic.waitFor(/listening on (\S+)/);
+
+  writeFileSync(
+    join(projectDir, 'evented.yaml'),
+    [
+      'name: bench',
+      'commandHandler: { port: 0 }',
+      'queryHandler: { port: 0 }',
+      ...(settings.synchronous ? [`store: { kind: sqlite, synchronous: ${settings.synchronous} }`] : []),
+      'domains:',
+      `  account: { businessLogic: "${logicAddress}" }`,
+      '',
+    ].join('\n'),
+  );
+  const serveArgs = [
+    ...settings.serveNodeArgs,
+    ...(settings.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfDir}`] : []),
+    join(repoRoot, 'bin/evented.js'),
+    'serve',
+    projectDir,
+  ];
+  const runtime = watch(
+    startProcess('evented serve', process.execPath, serveArgs, {
+      cwd: projectDir,
+      logFile: logFile('serve.log'),
+    }),
+  );
+  const [line, commandAddress] = await runtime.waitFor(/evented serving .*commands on (\S+?),.*/);
+  const dbPath = join(projectDir, '.evented', 'events.db');
+  const facts = new Database(dbPath, { readonly: true, fileMustExist: true });
+  const sqliteFacts = `SQLite ${facts.prepare('SELECT sqlite_version()').pluck().get() as string}`;
+  facts.close();
+  console.log(`runtime: ${line.split('\n')[0]!.trim()}`);
+  console.log(
+    `store: ${sqliteFacts}, WAL, synchronous=${settings.synchronous || 'full'}` +
+      `${settings.synchronous ? '' : ' (the default)'}, file under ${tmpdir()}`,
+  );
+  console.log(
+    `business logic: templates/typescript at ${logicAddress}, snapshot every ${settings.snapshotEvery} events`,
+  );
+  console.log(
+    `raw baseline: grpc-js echo at ${echoAddress}, request ~${deposits[0]!.length} B, response ${responseBytes} B`,
+  );
+
+  // Every acknowledged command is counted, to check the store against it at the end.
+  let acknowledged = 0;
+  let failed = 0;
+  const handleCaller = unaryCaller({ address: commandAddress!, path: HANDLE_PATH });
+  const commands: UnaryCaller = {
+    call: async (request) => {
+      try {
+        const response = await handleCaller.call(request);
+        acknowledged += 1;
+        return response;
+      } catch (err) {
+        failed += 1;
+        throw err;
+      }
+    },
+    close: () => handleCaller.close(),
+  };
+  const raw = unaryCaller({ address: echoAddress!, path: ECHO_PATH });
+  callers.push(commands, raw);
+
+  // 2. Open the accounts (each gets its first event), so deposits have something to grow.
+  const opened = Date.now();
+  await sendAll(
+    commands,
+    roots.map((root, index) => commandBook(root, { type: 'OpenAccount', owner: `bench-owner-${index}` })),
+    64,
+    stopping.signal,
+  );
+  checkRunning();
+  console.log(`opened ${roots.length} accounts in ${Date.now() - opened} ms\n`);
+
+  const nextDeposit = (): Buffer => deposits[Math.floor(Math.random() * deposits.length)]!;
+
+  /** Runs one path for a slice; adds its completions, latencies and CPU (window only) to `into`. */
+  const slice = async (
+    into: Totals,
+    caller: UnaryCaller,
+    concurrency: number,
+    settleMs: number,
+    windowMs: number,
+    watched: BenchProcess[],
+  ): Promise<void> => {
+    const meters: [string, () => number | undefined][] = [
+      ['load generator', ownCpuSeconds],
+      ...watched.map((p): [string, () => number | undefined] => [p.name, () => cpuSeconds(p.pid)]),
+      [MACHINE, machineBusySeconds],
+    ];
+    const atStart = new Map<string, number>();
+    const result = await runClosedLoop({
+      caller,
+      concurrency,
+      warmupMs: settleMs,
+      windowMs,
+      nextRequest: nextDeposit,
+      signal: stopping.signal,
+      onWindowStart: () => {
+        for (const [name, read] of meters) atStart.set(name, read() ?? Number.NaN);
+      },
+      onWindowEnd: () => {
+        for (const [name, read] of meters) {
+          const used = (read() ?? Number.NaN) - atStart.get(name)!;
+          into.cpuSeconds.set(name, (into.cpuSeconds.get(name) ?? 0) + used);
+        }
+      },
+    });
+    checkRunning();
+    if (windowMs === 0) return;
+    into.windowMs += result.windowMs;
+    into.completed += result.completed;
+    into.latencies.push(result.latencies);
+    for (const [error, count] of result.errors) into.errors.set(error, (into.errors.get(error) ?? 0) + count);
+  };
+
+  // 3. Per setting: a warm-up of each path, then rounds that alternate the raw round trip and the command path
+  //    at the same concurrency, so that both see the same machine (other load, CPU frequency, the host).
+  const rows: { concurrency: number; raw: Measured; command: Measured }[] = [];
+  const sliceMs = (settings.durationS * 1000) / settings.rounds;
+  for (const concurrency of settings.concurrency) {
+    console.log(
+      `— ${concurrency} in flight: ${settings.warmupS} s warm-up each, then ${settings.rounds} rounds of ` +
+        `${(sliceMs / 1000).toFixed(1)} s raw + ${(sliceMs / 1000).toFixed(1)} s commands (${SETTLE_MS} ms settle before each)`,
+    );
+    const rawTotals = newTotals();
+    const commandTotals = newTotals();
+    await slice(rawTotals, raw, concurrency, settings.warmupS * 1000, 0, []);
+    resetPeakRss(runtime.pid);
+    await slice(commandTotals, commands, concurrency, settings.warmupS * 1000, 0, []);
+    for (let round = 0; round < settings.rounds; round += 1) {
+      await slice(rawTotals, raw, concurrency, SETTLE_MS, sliceMs, [echo]);
+      await slice(commandTotals, commands, concurrency, SETTLE_MS, sliceMs, [runtime, logic]);
+    }
+    const rawResult = summarise(rawTotals);
+    const commandResult = summarise(commandTotals, peakRssKiB(runtime.pid));
+    rows.push({ concurrency, raw: rawResult, command: commandResult });
+    const ratio = commandResult.rate / rawResult.rate;
+    const cpuText = (m: Measured): string => {
+      const ours = Object.entries(m.cpu).filter(([name]) => name !== MACHINE);
+      const rest = restOfMachine(m);
+      return (
+        ours
+          .map(
+            ([name, share]) =>
+              `${name} ${(share * 100).toFixed(0)}% (${Math.round((share * 1e6) / m.rate)} µs/call)`,
+          )
+          .join(', ') + `, rest of the machine ${(rest * 100).toFixed(0)}%`
+      );
+    };
+    console.log(
+      `  raw unary     ${padLeft(fmtRate(rawResult.rate), 10)}  p50 ${padLeft(fmtMs(rawResult.p50), 9)}  p99 ${padLeft(fmtMs(rawResult.p99), 9)}`,
+    );
+    console.log(`      cpu: ${cpuText(rawResult)}`);
+    console.log(
+      `  command path  ${padLeft(fmtRate(commandResult.rate), 10)}  p50 ${padLeft(fmtMs(commandResult.p50), 9)}  p99 ${padLeft(fmtMs(commandResult.p99), 9)}`,
+    );
+    console.log(`      cpu: ${cpuText(commandResult)}`);
+    console.log(
+      `  runtime peak RSS ${fmtMiB(commandResult.peakRssKiB)}, ratio command/raw ${ratio.toFixed(2)}`,
+    );
+    const busiest = Math.max(restOfMachine(rawResult), restOfMachine(commandResult));
+    if (busiest > BUSY_MACHINE) {
+      console.log(
+        `  warning: the rest of the machine was ${(busiest * 100).toFixed(0)}% busy (other processes, or kernel ` +
+          `work not charged to ours): figures from a busy machine are not representative`,
+      );
+    }
+    for (const [label, m] of [
+      ['raw', rawResult],
+      ['command', commandResult],
+    ] as const) {
+      for (const [error, count] of m.errors) console.log(`  ${label} errors: ${count} × ${error}`);
+    }
+    console.log('');
+  }
+
+  // 4. The summary, and the targets.
+  console.log(
+    `${pad('in flight', 10)}${padLeft('commands/s', 12)}${padLeft('p50', 10)}${padLeft('p99', 10)}${padLeft('peak RSS', 10)}` +
+      `${padLeft('raw/s', 12)}${padLeft('raw p50', 10)}${padLeft('raw p99', 10)}${padLeft('ratio', 8)}`,
+  );
+  for (const { concurrency, raw: r, command: c } of rows) {
+    console.log(
+      `${pad(String(concurrency), 10)}${padLeft(fmtRate(c.rate), 12)}${padLeft(fmtMs(c.p50), 10)}${padLeft(fmtMs(c.p99), 10)}` +
+        `${padLeft(fmtMiB(c.peakRssKiB), 10)}${padLeft(fmtRate(r.rate), 12)}${padLeft(fmtMs(r.p50), 10)}${padLeft(fmtMs(r.p99), 10)}` +
+        `${padLeft((c.rate / r.rate).toFixed(2), 8)}`,
+    );
+  }
+  console.log('');
+  const at = (concurrency: number) => rows.find((row) => row.concurrency === concurrency);
+  const ratioRow = at(TARGET_RATIO.concurrency);
+  if (ratioRow) {
+    const ratio = ratioRow.command.rate / ratioRow.raw.rate;
+    console.log(
+      `${ratio >= TARGET_RATIO.ratio ? 'PASS' : 'MISS'}  ratio command-path/raw-unary at ${TARGET_RATIO.concurrency} in flight: ` +
+        `${ratio.toFixed(2)} (target ≥ ${TARGET_RATIO.ratio})`,
+    );
+  } else console.log(`n/a   ratio target: ${TARGET_RATIO.concurrency} in flight was not measured`);
+  const p99Row = at(TARGET_P99.concurrency);
+  if (p99Row) {
+    console.log(
+      `${p99Row.command.p99 < TARGET_P99.p99Ms ? 'PASS' : 'MISS'}  p99 at ${TARGET_P99.concurrency} in flight: ` +
+        `${fmtMs(p99Row.command.p99)} (target < ${TARGET_P99.p99Ms} ms)`,
+    );
+  } else console.log(`n/a   p99 target: ${TARGET_P99.concurrency} in flight was not measured`);
+
+  // 5. After the runtime has stopped: every acknowledged command is in the store, with no gaps.
+  verifyStore = () => {
+    const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+    try {
+      const events = db.prepare('SELECT count(*) FROM events').pluck().get() as number;
+      const gaps = db
+        .prepare(
+          `SELECT count(*) FROM aggregates a
+           WHERE a.next <> (SELECT count(*) FROM events e WHERE e.domain = a.domain AND e.root = a.root)
+              OR a.next <> (SELECT coalesce(max(sequence), -1) + 1 FROM events e WHERE e.domain = a.domain AND e.root = a.root)`,
+        )
+        .pluck()
+        .get() as number;
+      // A failed call (a deadline, say) may or may not have been written; an acknowledged one must be.
+      const ok = gaps === 0 && events >= acknowledged && events <= acknowledged + failed;
+      console.log(
+        `store check ${ok ? 'ok' : 'FAILED'}: ${events.toLocaleString('en-US')} events for ` +
+          `${acknowledged.toLocaleString('en-US')} acknowledged commands` +
+          `${failed > 0 ? ` (+ ${failed} failed)` : ''} in ${roots.length} aggregates, ` +
+          `${gaps === 0 ? 'sequences 0…next-1 without gaps' : `${gaps} aggregates with gaps or a wrong next`}`,
+      );
+      if (!ok) process.exitCode = 1;
+    } finally {
+      db.close();
+    }
+  };
+};
+
+await runBenchmark(main, cleanup);

@@ -1,0 +1,99 @@
+import type { Message, Options } from 'amqplib';
+import { EventBatch, EventBook } from '../../protocol/gen/evented/evented.js';
+import type { DeadLetter, Delivery, PublishedBatch } from '../port.js';
+
+/**
+ * What evented's messages look like on RabbitMQ, for consumers in any language: the body is protobuf, the
+ * content type names the message, and headers repeat what a router or an operator wants to see without
+ * decoding the body.
+ *
+ * - an event batch: body `evented.EventBatch`, routing key = domain, headers `domain`, `firstPosition`,
+ *   `lastPosition`;
+ * - a dead letter: body `evented.EventBook`, headers `subscriber`, `domain`, `reason` (at most 8000
+ *   characters), `at` (ms since the epoch).
+ *
+ * Both are persistent (delivery mode 2) and carry app id "evented".
+ */
+
+export const BATCH_CONTENT_TYPE = 'application/protobuf; proto=evented.EventBatch';
+export const BOOK_CONTENT_TYPE = 'application/protobuf; proto=evented.EventBook';
+
+export interface Encoded {
+  content: Buffer;
+  options: Options.Publish;
+}
+
+const bytes = (array: Uint8Array): Buffer => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+
+const common = (contentType: string, headers: Record<string, string | number>): Options.Publish => ({
+  contentType,
+  deliveryMode: 2,
+  appId: 'evented',
+  timestamp: Math.floor(Date.now() / 1000),
+  headers,
+});
+
+export const encodeBatch = ({ domain, batch }: PublishedBatch): Encoded => ({
+  content: bytes(EventBatch.encode(batch).finish()),
+  options: {
+    ...common(BATCH_CONTENT_TYPE, {
+      domain,
+      firstPosition: batch.firstPosition,
+      lastPosition: batch.lastPosition,
+    }),
+    messageId: `${domain}:${batch.firstPosition}-${batch.lastPosition}`,
+  },
+});
+
+const checkContentType = (message: Message, expected: string): void => {
+  const contentType: unknown = message.properties.contentType;
+  if (contentType !== undefined && contentType !== expected) {
+    throw new Error(`content type is "${String(contentType)}", not "${expected}"`);
+  }
+};
+
+const header = (message: Message, name: string): unknown => message.properties.headers?.[name];
+
+/** A plain copy: decoding a Buffer would hand out Buffers for bytes fields, and pin amqplib's memory. */
+const plain = (content: Buffer): Uint8Array => new Uint8Array(content);
+
+/** Throws when the message is not an EventBatch (a poison message). */
+export const decodeBatch = (message: Message): Delivery => {
+  checkContentType(message, BATCH_CONTENT_TYPE);
+  const domain = header(message, 'domain');
+  return {
+    domain: typeof domain === 'string' ? domain : message.fields.routingKey,
+    batch: EventBatch.decode(plain(message.content)),
+    redelivered: message.fields.redelivered,
+  };
+};
+
+/** Headers must fit AMQP's 64 KiB table: a longer reason is cut (with a mark) to this many characters. */
+const MAX_REASON_CHARS = 8000;
+
+const cut = (text: string): string =>
+  text.length <= MAX_REASON_CHARS
+    ? text
+    : `${text.slice(0, MAX_REASON_CHARS)}… (cut from ${text.length} characters)`;
+
+export const encodeDeadLetter = (letter: DeadLetter): Encoded => ({
+  content: bytes(EventBook.encode(letter.book).finish()),
+  options: common(BOOK_CONTENT_TYPE, {
+    subscriber: letter.subscriber,
+    domain: letter.domain,
+    reason: cut(letter.reason),
+    at: letter.at,
+  }),
+});
+
+export const decodeDeadLetter = (message: Message): DeadLetter => {
+  checkContentType(message, BOOK_CONTENT_TYPE);
+  const text = (name: string): string => String(header(message, name) ?? '');
+  return {
+    subscriber: text('subscriber'),
+    domain: text('domain'),
+    book: EventBook.decode(plain(message.content)),
+    reason: text('reason'),
+    at: Number(header(message, 'at') ?? 0),
+  };
+};

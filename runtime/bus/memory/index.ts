@@ -1,0 +1,153 @@
+import { UnavailableError, ValidationError } from '../../errors/index.js';
+import { EventBatch, EventBook } from '../../protocol/gen/evented/evented.js';
+import { pause } from '../../support/timing.js';
+import type {
+  DeadLetter,
+  Delivery,
+  EventBus,
+  PublishedBatch,
+  SubscribeOptions,
+  Subscription,
+} from '../port.js';
+import { checkDeadLetter, checkPublish, checkSubscribe, DEFAULT_REDELIVERY_DELAY_MS } from '../validate.js';
+
+/**
+ * The in-process event bus, for the embedded `evented up`: what RabbitMQ does, inside one process. A subscriber's
+ * queue is created by its first subscribe() and from then on keeps every batch of its domains, also while the
+ * subscriber is closed. Batches are handed over one at a time, in queue order; a failed one goes back to the
+ * head of the queue and is delivered again after the delay. Messages are kept encoded, as on the wire, so a
+ * handler gets its own copy and sees exactly what a RabbitMQ subscriber would.
+ */
+
+interface Message {
+  domain: string;
+  bytes: Uint8Array;
+  redelivered: boolean;
+}
+
+interface Queue {
+  domains: Set<string>;
+  messages: Message[];
+  /** The open subscription, if any: it is woken when a message arrives. */
+  consumer: { wake(): void } | undefined;
+}
+
+type Handler = (delivery: Delivery) => Promise<void>;
+
+export const createMemoryEventBus = (): EventBus => {
+  const queues = new Map<string, Queue>();
+  /** Kept encoded, like the books of batches: a listing hands out copies. */
+  const deadLetters = new Map<string, { letter: Omit<DeadLetter, 'book'>; book: Uint8Array }[]>();
+  const open = new Set<Subscription>();
+  let closed = false;
+
+  const ensureOpen = (): void => {
+    if (closed) throw new UnavailableError('the in-process event bus is closed');
+  };
+
+  const consume = (subscriber: string, queue: Queue, delayMs: number, handle: Handler): Subscription => {
+    const stop = new AbortController();
+    let running: Promise<void> | undefined;
+
+    const drain = async (): Promise<void> => {
+      while (!stop.signal.aborted) {
+        const message = queue.messages.shift();
+        if (message === undefined) return;
+        const delivery = {
+          domain: message.domain,
+          batch: EventBatch.decode(message.bytes),
+          redelivered: message.redelivered,
+        };
+        try {
+          await Promise.resolve().then(() => handle(delivery));
+        } catch {
+          await pause(delayMs, stop.signal);
+          queue.messages.unshift({ ...message, redelivered: true });
+        }
+      }
+    };
+    const wake = (): void => {
+      if (running !== undefined || stop.signal.aborted) return;
+      running = drain().finally(() => {
+        running = undefined;
+        if (queue.messages.length > 0) wake();
+      });
+    };
+
+    const consumer = { wake };
+    queue.consumer = consumer;
+    wake();
+    const subscription: Subscription = {
+      subscriber,
+      async close() {
+        stop.abort();
+        await running;
+        if (queue.consumer === consumer) queue.consumer = undefined;
+        open.delete(subscription);
+      },
+    };
+    open.add(subscription);
+    return subscription;
+  };
+
+  return {
+    kind: 'memory',
+    location: 'in-process',
+
+    async publish(batches: readonly PublishedBatch[]) {
+      ensureOpen();
+      checkPublish(batches);
+      for (const { domain, batch } of batches) {
+        const bytes = EventBatch.encode(batch).finish();
+        for (const queue of queues.values()) {
+          if (!queue.domains.has(domain)) continue;
+          queue.messages.push({ domain, bytes, redelivered: false });
+          queue.consumer?.wake();
+        }
+      }
+    },
+
+    async subscribe(options: SubscribeOptions, handle: Handler) {
+      ensureOpen();
+      checkSubscribe(options);
+      let queue = queues.get(options.subscriber);
+      if (queue === undefined) {
+        queue = { domains: new Set(), messages: [], consumer: undefined };
+        queues.set(options.subscriber, queue);
+      }
+      if (queue.consumer !== undefined) {
+        throw new ValidationError(`subscriber "${options.subscriber}" is already subscribed in this process`);
+      }
+      // Like queue bindings, the domains followed only grow.
+      for (const domain of options.domains) queue.domains.add(domain);
+      return consume(
+        options.subscriber,
+        queue,
+        options.redeliveryDelayMs ?? DEFAULT_REDELIVERY_DELAY_MS,
+        handle,
+      );
+    },
+
+    async deadLetter(letter: DeadLetter) {
+      ensureOpen();
+      checkDeadLetter(letter);
+      const list = deadLetters.get(letter.subscriber) ?? [];
+      const { book, ...rest } = letter;
+      list.push({ letter: rest, book: EventBook.encode(book).finish() });
+      deadLetters.set(letter.subscriber, list);
+    },
+
+    async listDeadLetters(subscriber: string) {
+      ensureOpen();
+      return (deadLetters.get(subscriber) ?? []).map(({ letter, book }) => ({
+        ...letter,
+        book: EventBook.decode(book),
+      }));
+    },
+
+    async close() {
+      closed = true;
+      await Promise.all([...open].map((subscription) => subscription.close()));
+    },
+  };
+};

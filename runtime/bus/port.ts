@@ -1,0 +1,82 @@
+import type { EventBatch, EventBook } from '../protocol/gen/evented/evented.js';
+
+/**
+ * The event bus port: how stored events travel from the outbox relay to the projector and saga coordinators.
+ * Adapters: `amqp` (RabbitMQ) and `memory` (in-process, for the embedded `evented up`). Both pass the same
+ * contract suite (test/contract/event-bus.contract.ts).
+ *
+ * The bus carries EventBatch messages (proto/evented/evented.proto), routed by domain. It is a transport, not the
+ * truth: the store is. Coordinators dedupe by sequence and fetch gaps from the store, so a lost, duplicated or
+ * reordered message never loses or repeats an event for a projector.
+ */
+
+export interface EventBus {
+  /** "amqp" or "memory", for status lines. */
+  readonly kind: string;
+  /** Where it is (a URL without credentials, or "in-process"). */
+  readonly location: string;
+
+  /**
+   * Publishes batches durably, in order. Resolves once every batch is safely with the broker (persistent
+   * messages, publisher confirms). Rejects with UnavailableError when the broker cannot be reached or did not
+   * confirm; the caller (the relay) then publishes the same batches again later.
+   */
+  publish(batches: readonly PublishedBatch[]): Promise<void>;
+
+  /**
+   * Consumes `subscriber`'s durable queue, bound to `domains` (created on first use, so messages published
+   * while the subscriber is away wait for it). Batches are handed to `handle` one at a time, in queue order.
+   * `handle` resolving acknowledges the batch; rejecting puts it back on the queue to be delivered again after
+   * `redeliveryDelayMs`. After a lost connection the adapter reconnects with backoff and resumes by itself.
+   */
+  subscribe(options: SubscribeOptions, handle: (delivery: Delivery) => Promise<void>): Promise<Subscription>;
+
+  /** Moves one book aside to `subscriber`'s dead-letter queue, with the reason, so that the queue goes on. */
+  deadLetter(letter: DeadLetter): Promise<void>;
+
+  /** The dead letters of a subscriber, oldest first, without removing them. */
+  listDeadLetters(subscriber: string): Promise<DeadLetter[]>;
+
+  /** Stops consuming (in-flight handlers finish first) and closes connections. */
+  close(): Promise<void>;
+}
+
+/** A batch to publish: the message plus its routing key. */
+export interface PublishedBatch {
+  domain: string;
+  batch: EventBatch;
+}
+
+export interface SubscribeOptions {
+  /** The projector's or saga's name: names its queue. */
+  subscriber: string;
+  /** The domains it follows (routing keys). */
+  domains: readonly string[];
+  /** How many messages the broker may hand over ahead of the one being handled. Default 16. */
+  prefetch?: number;
+  /** Delay before a batch whose handler failed is delivered again. Default 1000 ms. */
+  redeliveryDelayMs?: number;
+}
+
+export interface Delivery {
+  domain: string;
+  batch: EventBatch;
+  /** True when the broker delivered this message before (a handler failed or a consumer died). */
+  redelivered: boolean;
+}
+
+export interface Subscription {
+  readonly subscriber: string;
+  /** Stops consuming; a handler that is running finishes first; its batch is acknowledged or requeued. */
+  close(): Promise<void>;
+}
+
+export interface DeadLetter {
+  subscriber: string;
+  domain: string;
+  book: EventBook;
+  /** Why it was set aside: the last error, with how many attempts were made. */
+  reason: string;
+  /** When, in ms since the epoch. */
+  at: number;
+}

@@ -1,0 +1,232 @@
+import { execa, type ResultPromise } from 'execa';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { setTimeout as pause } from 'node:timers/promises';
+import { messageOf, UnavailableError } from '../../errors/index.js';
+import { freePort, isListening } from '../../support/net.js';
+import { findProgram, prepareNodeFiles, type NodeFiles } from './node-files.js';
+
+/**
+ * A private RabbitMQ node on this machine, from the installed `rabbitmq-server`: its own node name, ports and
+ * data folder, so it never touches the machine's broker (which may be running on 5672). `evented up` starts one
+ * when no broker is reachable; tests start one to stop and start it under a running bus.
+ *
+ * The node runs in the foreground as a child process (so it ends with us: execa's cleanup stops it if this
+ * process exits). Ready means `rabbitmqctl -n NODE await_startup` succeeded; stop() asks it to stop with
+ * `rabbitmqctl -n NODE stop`, and kills the Erlang VM (by its pid file) if that does not work.
+ */
+
+export interface LocalRabbitNodeOptions {
+  /** Where the node keeps everything (config, Mnesia database, logs). Reusing it keeps durable queues. */
+  dataDir: string;
+  /** AMQP port on 127.0.0.1. Default: a free port. */
+  port?: number;
+  /** Erlang distribution port (for rabbitmqctl). Default: a free port. */
+  distPort?: number;
+  /**
+   * Default: evented-<random>@localhost. The database under dataDir is kept per node name: pass the same name
+   * again to find an earlier run's queues and messages.
+   */
+  nodeName?: string;
+  /** How long a start may take. Default 60 s (a start takes about 5 s). */
+  startTimeoutMs?: number;
+}
+
+export interface LocalRabbitNode {
+  /** amqp://guest:guest@127.0.0.1:PORT (guest may log in over loopback). */
+  readonly url: string;
+  readonly nodeName: string;
+  readonly port: number;
+  readonly distPort: number;
+  /** The node's log. */
+  readonly logFile: string;
+  /** What rabbitmq-server printed: boot errors that happen before the log is open land here. */
+  readonly outputFile: string;
+  readonly running: boolean;
+  /** Runs `rabbitmqctl -n NODE …args` against this node and returns what it printed. */
+  rabbitmqctl(args: string[]): Promise<string>;
+  /** Stops the node (its data stays). Does nothing when it is not running. */
+  stop(): Promise<void>;
+  /** Starts it again after stop(): same name, ports and data, so persistent messages in durable queues are back. */
+  start(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+const STOP_TIMEOUT_MS = 30_000;
+
+export const startLocalRabbitNode = async (options: LocalRabbitNodeOptions): Promise<LocalRabbitNode> => {
+  const server = findProgram('rabbitmq-server');
+  const ctl = findProgram('rabbitmqctl');
+  if (server.path === undefined || ctl.path === undefined) {
+    throw new UnavailableError(
+      `rabbitmq-server is not installed: neither rabbitmq-server nor rabbitmqctl was found in ${server.searched.join(', ')}`,
+      {
+        hint: 'install RabbitMQ (apt-get install rabbitmq-server, brew install rabbitmq) or give an AMQP URL',
+      },
+    );
+  }
+  const serverPath = server.path;
+  const ctlPath = ctl.path;
+  const nodeName = options.nodeName ?? `evented-${randomBytes(4).toString('hex')}@localhost`;
+  const port = options.port ?? (await freePort());
+  const distPort = options.distPort ?? (await freePort());
+  const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+  const files: NodeFiles = await prepareNodeFiles({ dataDir: options.dataDir, nodeName, port, distPort });
+  const env = { ...process.env, ...files.env };
+  let child: ResultPromise | undefined;
+  /** Resolves with the exit code when the child has exited. */
+  let exited: Promise<number | undefined> | undefined;
+
+  const rabbitmqctl = (args: string[], timeoutMs: number) =>
+    execa(ctlPath, ['-n', nodeName, ...args], { env, reject: false, timeout: timeoutMs, stdin: 'ignore' });
+
+  const failure = (why: string, cause?: unknown): UnavailableError =>
+    new UnavailableError(
+      `the local RabbitMQ node ${nodeName} did not start (${serverPath} with RABBITMQ_NODE_PORT=${port}, ` +
+        `RABBITMQ_DIST_PORT=${distPort}, data in ${options.dataDir}): ${why}`,
+      { hint: `see ${files.logFile} and ${files.outputFile}`, cause },
+    );
+
+  /**
+   * Kills the Erlang VM itself (the child is a wrapper, su and sh, that may not pass a signal on) — only when the
+   * pid in the pid file is this node's VM: a crashed node leaves its pid file behind.
+   */
+  const killVm = (): void => {
+    try {
+      const pid = Number(readFileSync(files.pidFile, 'utf8').trim());
+      const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+      if (environ.includes(`RABBITMQ_PID_FILE=${files.pidFile}`)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // no pid file, no such process, or no /proc to check it by: nothing we may kill
+    }
+  };
+
+  /** The last line rabbitmq-server printed, for an error message. */
+  const lastOutput = (): string => {
+    try {
+      const lines = readFileSync(files.outputFile, 'utf8').split('\n');
+      const line =
+        lines
+          .map((l) => l.trim())
+          .filter((l) => l && !l.startsWith('Crash dump'))
+          .pop() ?? '';
+      return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+    } catch {
+      return '';
+    }
+  };
+
+  const waitReady = async (deadline: number): Promise<void> => {
+    let done = false;
+    const gone = exited!.then((code) => {
+      if (!done)
+        throw failure(
+          `rabbitmq-server exited (code ${String(code)}): ${lastOutput() || 'it printed nothing'}`,
+        );
+    });
+    const ready = (async () => {
+      // The distribution port opens early in the boot; from then on await_startup blocks until the node is
+      // up, so its own start-up time (a couple of seconds) overlaps the broker's.
+      while (!(await isListening(distPort))) {
+        if (done) return;
+        if (Date.now() > deadline)
+          throw failure(`it did not open port ${distPort} within ${startTimeoutMs} ms`);
+        await pause(100);
+      }
+      for (;;) {
+        const seconds = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+        const result = await rabbitmqctl(
+          ['await_startup', '--timeout', String(seconds)],
+          seconds * 1000 + 5000,
+        );
+        if (result.exitCode === 0 || done) return;
+        if (Date.now() > deadline) {
+          throw failure(`rabbitmqctl await_startup failed: ${String(result.stderr).trim().split('\n')[0]}`);
+        }
+        await pause(500);
+      }
+    })();
+    try {
+      await Promise.race([ready, gone]);
+    } finally {
+      done = true;
+      gone.catch(() => undefined);
+      ready.catch(() => undefined);
+    }
+  };
+
+  const start = async (): Promise<void> => {
+    if (child !== undefined) return;
+    const output = { file: files.outputFile, append: true } as const;
+    child = execa(serverPath, [], {
+      env,
+      stdin: 'ignore',
+      stdout: output,
+      stderr: output,
+      reject: false,
+      cleanup: true,
+    });
+    exited = child.then((result) => result.exitCode);
+    const current = child;
+    void exited.then(() => {
+      if (child === current) child = undefined;
+    });
+    try {
+      await waitReady(Date.now() + startTimeoutMs);
+    } catch (err) {
+      await stop().catch(() => undefined);
+      throw err instanceof UnavailableError ? err : failure(messageOf(err), err);
+    }
+  };
+
+  const stop = async (): Promise<void> => {
+    const current = child;
+    if (current === undefined) return;
+    const ended = exited!;
+    const within = async (ms: number): Promise<boolean> => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+      const result = await Promise.race([ended.then(() => true), late]);
+      clearTimeout(timer);
+      return result;
+    };
+    await rabbitmqctl(['stop'], STOP_TIMEOUT_MS);
+    if (!(await within(STOP_TIMEOUT_MS))) {
+      current.kill('SIGTERM');
+      if (!(await within(5000))) {
+        killVm();
+        current.kill('SIGKILL');
+        await within(5000);
+      }
+    }
+    child = undefined;
+  };
+
+  await start();
+  return {
+    url: `amqp://guest:guest@127.0.0.1:${port}`,
+    nodeName,
+    port,
+    distPort,
+    logFile: files.logFile,
+    outputFile: files.outputFile,
+    get running() {
+      return child !== undefined;
+    },
+    stop,
+    start,
+    async rabbitmqctl(args) {
+      const result = await rabbitmqctl(args, STOP_TIMEOUT_MS);
+      if (result.exitCode !== 0) {
+        throw new UnavailableError(
+          `rabbitmqctl -n ${nodeName} ${args.join(' ')} failed: ${String(result.stderr).trim()}`,
+        );
+      }
+      return String(result.stdout);
+    },
+    async restart() {
+      await stop();
+      await start();
+    },
+  };
+};

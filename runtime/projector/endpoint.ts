@@ -1,0 +1,51 @@
+import { credentials, Metadata } from '@grpc/grpc-js';
+import {
+  ProjectorClient,
+  type EventBatch,
+  type EventBook,
+  type Projection,
+} from '../protocol/gen/evented/evented.js';
+import { grpcChannelOptions } from '../grpc/server.js';
+import { callUnary } from '../grpc/unary.js';
+
+/** A user's projector, reached over gRPC (evented.Projector, port 1738 by default). */
+export interface ProjectorEndpoint {
+  readonly name: string;
+  readonly address: string;
+  handle(book: EventBook, options: CallOptions): Promise<void>;
+  handleBatch(batch: EventBatch, options: CallOptions): Promise<void>;
+  handleSync(book: EventBook, options: CallOptions): Promise<Projection>;
+  close(): void;
+}
+
+export interface CallOptions {
+  timeoutMs: number;
+  /** Sent as gRPC metadata `evented-replay: true`, so the projector can hold back side effects. */
+  replay?: boolean;
+}
+
+const metadataFor = (options: CallOptions): Metadata => {
+  const metadata = new Metadata();
+  if (options.replay) metadata.set('evented-replay', 'true');
+  return metadata;
+};
+
+export const connectProjector = (name: string, address: string): ProjectorEndpoint => {
+  const client = new ProjectorClient(address, credentials.createInsecure(), grpcChannelOptions);
+  const handle = client.handle.bind(client);
+  const handleBatch = client.handleBatch.bind(client);
+  const handleSync = client.handleSync.bind(client);
+  return {
+    name,
+    address,
+    handle: async (book, options) => {
+      await callUnary(handle, book, { timeoutMs: options.timeoutMs, metadata: metadataFor(options) });
+    },
+    handleBatch: async (batch, options) => {
+      await callUnary(handleBatch, batch, { timeoutMs: options.timeoutMs, metadata: metadataFor(options) });
+    },
+    handleSync: (book, options) =>
+      callUnary(handleSync, book, { timeoutMs: options.timeoutMs, metadata: metadataFor(options) }),
+    close: () => client.close(),
+  };
+};

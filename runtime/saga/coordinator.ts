@@ -1,0 +1,217 @@
+import type { Logger } from 'pino';
+import type { EventBus } from '../bus/port.js';
+import { isEventedError, messageOf, UnavailableError, ConcurrencyConflictError } from '../errors/index.js';
+import { classifyFailure } from '../grpc/failure.js';
+import { formatCover } from '../protocol/cover.js';
+import type {
+  EventBatch,
+  EventBook,
+  SynchronousProcessingResponse,
+} from '../protocol/gen/evented/evented.js';
+import type { EventStore, SubscriberProgress } from '../store/port.js';
+import { createConsumer } from '../subscriber/consumer.js';
+import { callUntilHandled, type RetryPolicy } from '../subscriber/retry.js';
+import { backoff, sleep } from '../support/timing.js';
+import type { SagaEndpoint } from './endpoint.js';
+import type { CommandGateway } from './gateway.js';
+
+/**
+ * The saga coordinator: feeds a user's saga the events of the domains it follows (same consumption and
+ * idempotency as projectors, subscriber/consumer.ts), one event at a time, and submits what the saga returns:
+ * `books` are recorded on their domain, `commands` go through their domain's business logic. Each output carries
+ * an idempotency key made of the saga, the input event and the output's index, so redelivering the input never
+ * applies the output twice. An output its target refuses (a broken business rule) sets the input event aside in
+ * the dead-letter queue with the reason.
+ */
+
+export interface SagaCoordinatorOptions {
+  saga: SagaEndpoint;
+  domains: readonly string[];
+  store: EventStore & SubscriberProgress;
+  bus: EventBus;
+  gateway: CommandGateway;
+  policy: RetryPolicy;
+  callTimeoutMs: number;
+  logger: Logger;
+}
+
+export interface SagaStatus {
+  name: string;
+  address: string;
+  domains: readonly string[];
+  state: 'stopped' | 'catching-up' | 'live' | 'waiting-for-saga';
+  checkpoint: number;
+  /** Events handed to the saga since start. */
+  delivered: number;
+  /** Books and commands the saga issued that were applied. */
+  issued: number;
+  deadLettered: number;
+  lastError: string | undefined;
+}
+
+export interface SagaCoordinator {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  handleBatch(batch: EventBatch): Promise<void>;
+  /** Runs the saga inside a command call and returns what its output produced. */
+  handleSync(book: EventBook): Promise<SynchronousProcessingResponse>;
+  status(): SagaStatus;
+}
+
+/** Errors of a saga's output worth trying again: the target is down, or raced with another writer. */
+const transient = (err: unknown): boolean =>
+  err instanceof UnavailableError ||
+  err instanceof ConcurrencyConflictError ||
+  (!isEventedError(err) && classifyFailure(err) === 'unavailable');
+
+export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoordinator => {
+  const { saga, bus, gateway, logger } = options;
+  const subscriber = `saga:${saga.name}`;
+  let state: SagaStatus['state'] = 'stopped';
+  let delivered = 0;
+  let issued = 0;
+  let deadLettered = 0;
+  let lastError: string | undefined;
+  let stopping = false;
+
+  const retryOptions = {
+    policy: options.policy,
+    subscriber: `saga "${saga.name}" at ${saga.address}`,
+    logger,
+    stopping: () => stopping,
+    onUnavailable: (down: boolean, reason: string) => {
+      if (down) {
+        state = 'waiting-for-saga';
+        lastError = reason;
+      } else state = consumer.live ? 'live' : 'catching-up';
+    },
+  };
+
+  const deadLetter = async (book: EventBook, reason: string): Promise<void> => {
+    deadLettered += book.pages.length;
+    lastError = reason;
+    logger.error(
+      { reason, aggregate: formatCover(book.cover), sequence: book.pages[0]?.num },
+      'event dead-lettered',
+    );
+    await bus.deadLetter({ subscriber, domain: book.cover?.domain ?? '', book, reason, at: Date.now() });
+  };
+
+  /** Submits one output, retrying while its target is down; returns the refusal, if any. */
+  const submit = async (
+    submitOnce: () => Promise<SynchronousProcessingResponse>,
+  ): Promise<SynchronousProcessingResponse | string> => {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await submitOnce();
+      } catch (err) {
+        if (!transient(err) || stopping) return messageOf(err);
+        logger.warn({ reason: messageOf(err) }, `saga "${saga.name}": output target unavailable; retrying`);
+        await sleep(backoff(attempt, 100, options.policy.maxBackoffMs));
+      }
+    }
+  };
+
+  /** One event in, the saga's output out and applied. Returns the combined result for synchronous callers. */
+  const reactTo = async (event: EventBook): Promise<SynchronousProcessingResponse> => {
+    const result: SynchronousProcessingResponse = { books: [], projections: [], commands: [] };
+    let response: SynchronousProcessingResponse | undefined;
+    const outcome = await callUntilHandled(async () => {
+      response = await saga.react(event, options.callTimeoutMs);
+    }, retryOptions);
+    if (!outcome.ok || response === undefined) {
+      await deadLetter(event, outcome.ok ? 'no answer' : outcome.reason);
+      return result;
+    }
+    delivered += 1;
+    const page = event.pages[0]!;
+    const key = `${subscriber}:${formatCover(event.cover)}:${page.num}`;
+    const tasks: {
+      describe: string;
+      run: (idempotencyKey: string) => Promise<SynchronousProcessingResponse>;
+    }[] = [
+      ...response.books.map((book) => ({
+        describe: `record on ${formatCover(book.cover)}`,
+        run: (k: string) => gateway.record(book, { idempotencyKey: k }),
+      })),
+      ...response.commands.map((command) => ({
+        describe: `command to ${formatCover(command.cover)}`,
+        run: (k: string) => gateway.handle(command, { idempotencyKey: k }),
+      })),
+    ];
+    for (const [index, task] of tasks.entries()) {
+      const submitted = await submit(() => task.run(`${key}:${index}`));
+      if (typeof submitted === 'string') {
+        await deadLetter(
+          event,
+          `saga "${saga.name}" output ${index} (${task.describe}) was refused: ${submitted}`,
+        );
+        continue;
+      }
+      issued += 1;
+      result.books.push(...submitted.books);
+      result.projections.push(...submitted.projections);
+    }
+    result.projections.push(...response.projections);
+    return result;
+  };
+
+  /** Sagas see one event at a time, so that the idempotency key of each output is stable however batches are cut. */
+  const deliver = async (books: EventBook[]): Promise<void> => {
+    for (const book of books) {
+      for (const page of book.pages) await reactTo({ ...book, pages: [page] });
+    }
+  };
+
+  const consumer = createConsumer({
+    subscriber,
+    domains: options.domains,
+    store: options.store,
+    bus,
+    deliver,
+    logger,
+  });
+
+  return {
+    name: saga.name,
+    async start() {
+      stopping = false;
+      state = 'catching-up';
+      await consumer.start();
+      state = 'live';
+    },
+    async stop() {
+      stopping = true;
+      await consumer.stop();
+      state = 'stopped';
+    },
+    handleBatch: (batch) => consumer.handleBatch(batch),
+    handleSync: (book) =>
+      consumer.exclusive(async () => {
+        const result: SynchronousProcessingResponse = { books: [], projections: [], commands: [] };
+        const [pending] = await consumer.tracker.pending([book]);
+        for (const page of pending?.pages ?? []) {
+          const produced = await reactTo({ ...book, pages: [page] });
+          result.books.push(...produced.books);
+          result.projections.push(...produced.projections);
+        }
+        if (pending) {
+          consumer.tracker.advance([pending]);
+          await consumer.tracker.save();
+        }
+        return result;
+      }),
+    status: () => ({
+      name: saga.name,
+      address: saga.address,
+      domains: options.domains,
+      state,
+      checkpoint: consumer.tracker.checkpoint(),
+      delivered,
+      issued,
+      deadLettered,
+      lastError,
+    }),
+  };
+};

@@ -1,0 +1,57 @@
+import type Database from 'better-sqlite3';
+import type { AggregateRef, ProgressRecord, SubscriberProgress } from '../port.js';
+
+/** Subscriber progress in SQLite: one row per (subscriber, aggregate), saved with the checkpoint in one transaction. */
+export const progressSchemaSql = `
+CREATE TABLE IF NOT EXISTS subscriber_progress (
+  subscriber TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  root BLOB NOT NULL,
+  next INTEGER NOT NULL,
+  PRIMARY KEY (subscriber, domain, root)
+) WITHOUT ROWID;
+`;
+
+export const createSqliteProgress = (db: Database.Database): SubscriberProgress => {
+  const sql = {
+    get: db
+      .prepare('SELECT next FROM subscriber_progress WHERE subscriber = ? AND domain = ? AND root = ?')
+      .pluck(),
+    put: db.prepare(
+      `INSERT INTO subscriber_progress (subscriber, domain, root, next) VALUES (?, ?, ?, ?)
+       ON CONFLICT (subscriber, domain, root) DO UPDATE SET next = max(next, excluded.next)`,
+    ),
+    checkpoint: db.prepare(
+      `INSERT INTO checkpoints (name, position) VALUES (?, ?)
+       ON CONFLICT (name) DO UPDATE SET position = max(position, excluded.position)`,
+    ),
+    deleteProgress: db.prepare('DELETE FROM subscriber_progress WHERE subscriber = ?'),
+    deleteCheckpoint: db.prepare('DELETE FROM checkpoints WHERE name = ?'),
+  };
+
+  const save = db.transaction(
+    (subscriber: string, records: readonly ProgressRecord[], checkpoint?: number) => {
+      for (const record of records) sql.put.run(subscriber, record.domain, record.root, record.next);
+      if (checkpoint !== undefined) sql.checkpoint.run(subscriber, checkpoint);
+    },
+  );
+
+  const reset = db.transaction((subscriber: string) => {
+    sql.deleteProgress.run(subscriber);
+    sql.deleteCheckpoint.run(subscriber);
+  });
+
+  return {
+    async loadProgress(subscriber: string, aggregates: readonly AggregateRef[]) {
+      return aggregates.map(
+        ({ domain, root }) => (sql.get.get(subscriber, domain, root) as number | undefined) ?? 0,
+      );
+    },
+    async saveProgress(subscriber, records, checkpoint) {
+      save(subscriber, records, checkpoint);
+    },
+    async resetProgress(subscriber) {
+      reset(subscriber);
+    },
+  };
+};

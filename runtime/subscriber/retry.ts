@@ -1,0 +1,67 @@
+import type { Logger } from 'pino';
+import { classifyFailure, describeFailure, type FailureKind } from '../grpc/failure.js';
+import { backoff, sleep } from '../support/timing.js';
+
+/**
+ * Calling a user's projector or saga until it works. A subscriber that is down (UNAVAILABLE, no answer) is
+ * waited for, with backoff, for as long as it takes: nothing is wrong with the event. A subscriber that answers
+ * with an error is tried `maxAttempts` times; then the caller sets the event aside (dead letter) and goes on.
+ */
+export interface RetryPolicy {
+  /** Attempts for an event the subscriber keeps failing on, before it is dead-lettered. */
+  maxAttempts: number;
+  /** First delay between failed attempts; doubles each time. */
+  retryDelayMs: number;
+  /** Longest wait between attempts to reach a subscriber that is down. */
+  maxBackoffMs: number;
+}
+
+export type Outcome = { ok: true } | { ok: false; reason: string; kind: FailureKind };
+
+/** Thrown when the coordinator stops while waiting for its subscriber: the batch goes back to the queue. */
+export class Stopping extends Error {
+  constructor(subscriber: string) {
+    super(`${subscriber} is stopping`);
+    this.name = 'Stopping';
+  }
+}
+
+export const callUntilHandled = async (
+  call: () => Promise<unknown>,
+  options: {
+    policy: RetryPolicy;
+    subscriber: string;
+    logger: Logger;
+    stopping: () => boolean;
+    /** Told when the subscriber is down and when it is back. */
+    onUnavailable?: (down: boolean, reason: string) => void;
+  },
+): Promise<Outcome> => {
+  let failures = 0;
+  let unavailable = 0;
+  for (;;) {
+    try {
+      await call();
+      if (unavailable > 0) options.onUnavailable?.(false, '');
+      return { ok: true };
+    } catch (err) {
+      const kind = classifyFailure(err);
+      const reason = describeFailure(err);
+      if (kind === 'unavailable') {
+        if (unavailable === 0)
+          options.logger.warn({ reason }, `${options.subscriber} is unavailable; waiting for it`);
+        options.onUnavailable?.(true, reason);
+        if (options.stopping()) throw new Stopping(options.subscriber);
+        await sleep(backoff(unavailable++, 100, options.policy.maxBackoffMs));
+        continue;
+      }
+      failures += 1;
+      if (failures >= options.policy.maxAttempts) {
+        return { ok: false, kind, reason: `${reason} (after ${failures} attempt${failures > 1 ? 's' : ''})` };
+      }
+      options.logger.warn({ reason, attempt: failures }, `${options.subscriber} failed; trying again`);
+      if (options.stopping()) throw new Stopping(options.subscriber);
+      await sleep(options.policy.retryDelayMs * 2 ** (failures - 1));
+    }
+  }
+};

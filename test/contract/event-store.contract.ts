@@ -1,0 +1,33 @@
+import { describe } from 'vitest';
+import { appendContract } from './append.contract.js';
+import { concurrencyContract } from './concurrency.contract.js';
+import { logContract } from './log.contract.js';
+import { readContract } from './read.contract.js';
+import { storageFor, type StoreFactory } from './store-fixtures.js';
+
+export type { StoreFactory, StoreStorage } from './store-fixtures.js';
+export type { StoreOpener } from './writers.js';
+
+/**
+ * The event store contract: what every adapter of the EventStore port (runtime/store/port.ts) must do, run by
+ * each adapter's integration test against real storage:
+ *
+ *   describeEventStoreContract('sqlite', { create: async () => ({ open, forChildProcess, cleanup }) });
+ *
+ * The factory gives each test fresh, isolated storage; the contract opens as many independent instances on it
+ * as a test needs (separate connections or clients) and, when `forChildProcess` is given, writers in other
+ * processes too. By topic:
+ * - append.contract.ts: atomic books, the sequence rules, optimistic concurrency, snapshots;
+ * - read.contract.ts: aggregate reads (bounds, order, exact round trips) and listing aggregates;
+ * - log.contract.ts: the global log, checkpoints, close();
+ * - concurrency.contract.ts: racing writers and a reader polling the global log while they write.
+ */
+export const describeEventStoreContract = (name: string, factory: StoreFactory): void => {
+  describe(`event store contract: ${name}`, () => {
+    const storage = storageFor(factory);
+    appendContract(storage.fresh);
+    readContract(storage.fresh);
+    logContract(storage.fresh);
+    concurrencyContract(storage.fresh);
+  });
+};

@@ -1,0 +1,64 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { join } from 'node:path';
+import { repoRoot, eventedBin } from './paths.js';
+import { startProcess, type TestProcess } from './processes.js';
+
+/** The built CLI (bin/evented.js → dist/), run as a user runs it: a separate node process. */
+
+export const assertBuilt = (): void => {
+  if (!existsSync(join(repoRoot, 'dist/cli/main.js'))) {
+    throw new Error('dist/cli/main.js is missing: run `npm run build` (npm test does) before the e2e tests');
+  }
+};
+
+export const evented = (args: string[], options: { cwd?: string } = {}): TestProcess =>
+  startProcess(process.execPath, [eventedBin, ...args], { cwd: options.cwd ?? repoRoot });
+
+/** Writes `yaml` as the project's evented.yaml; returns its path. */
+export const writeConfig = (projectDir: string, yaml: string): string => {
+  const path = join(projectDir, 'evented.yaml');
+  writeFileSync(path, yaml);
+  return path;
+};
+
+/** Whether a process with this id still exists. */
+export const isRunning = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Polls until `condition` holds (or throws after `timeoutMs`). */
+export const eventually = async (
+  condition: () => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+/**
+ * Runs the built CLI to its end with `input` on its stdin (a pipe, not a terminal); returns its exit code and
+ * its stdout and stderr apart.
+ */
+export const runEvented = async (
+  args: string[],
+  options: { cwd?: string; input?: string } = {},
+): Promise<{ exitCode: number; stdout: string; stderr: string }> => {
+  const result = await execa(process.execPath, [eventedBin, ...args], {
+    cwd: options.cwd ?? repoRoot,
+    input: options.input ?? '',
+    reject: false,
+    stripFinalNewline: false,
+    timeout: 60_000,
+  });
+  return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+};

@@ -1,0 +1,41 @@
+import { describe } from 'vitest';
+
+/**
+ * Real external services for integration tests. A test suite that needs one runs when its URL is set, and is
+ * skipped loudly (with the reason printed) when it is not — unless EVENTED_TEST_REQUIRE names the service,
+ * in which case the suite fails instead (CI sets EVENTED_TEST_REQUIRE=rabbitmq,consul,postgres).
+ */
+export type ServiceName = 'rabbitmq' | 'consul' | 'postgres' | 'mongodb';
+
+const variables: Record<ServiceName, string> = {
+  rabbitmq: 'EVENTED_TEST_AMQP_URL',
+  consul: 'CONSUL_BIN',
+  postgres: 'EVENTED_TEST_POSTGRES_URL',
+  mongodb: 'EVENTED_TEST_MONGODB_URL',
+};
+
+const required = (name: ServiceName): boolean =>
+  (process.env.EVENTED_TEST_REQUIRE ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .includes(name);
+
+/** The service's URL (or binary path), undefined when it is not available and not required. */
+export const serviceUrl = (name: ServiceName): string | undefined => {
+  const value = process.env[variables[name]];
+  if (value) return value;
+  if (required(name)) {
+    throw new Error(`${name} is required (EVENTED_TEST_REQUIRE) but ${variables[name]} is not set`);
+  }
+  console.warn(
+    `skipping ${name} tests: ${variables[name]} is not set (eval "$(../shared/tools/test-services)" sets it)`,
+  );
+  return undefined;
+};
+
+/** `describe` that runs only when the service is available: `describeWith('rabbitmq', (url) => { … })`. */
+export const describeWith = (name: ServiceName, title: string, body: (url: string) => void): void => {
+  const url = serviceUrl(name);
+  if (url === undefined) describe.skip(`${title} (needs ${name})`, () => undefined);
+  else describe(title, () => body(url));
+};

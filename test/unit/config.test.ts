@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfigText } from '../../runtime/index.js';
+
+const errorOf = (text: string): ConfigError => {
+  try {
+    parseConfigText(text, 'evented.yaml');
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('evented.yaml', () => {
+  it('gives every key its default when the file is empty', () => {
+    const config = parseConfigText('', 'evented.yaml');
+    expect(config.store).toEqual({ kind: 'sqlite', path: '.evented/events.db', synchronous: 'full' });
+    expect(config.commandHandler.port).toBe(1313);
+    expect(config.queryHandler.port).toBe(1314);
+    expect(config.domains).toEqual({});
+  });
+
+  it('reads domains and overrides', () => {
+    const config = parseConfigText(
+      'name: bank\ncommandHandler:\n  port: 2000\ndomains:\n  account:\n    businessLogic: localhost:1737\n',
+      'evented.yaml',
+    );
+    expect(config.name).toBe('bank');
+    expect(config.commandHandler).toMatchObject({ port: 2000, host: '127.0.0.1', conflictRetries: 5 });
+    expect(config.domains).toEqual({ account: { businessLogic: 'localhost:1737' } });
+  });
+
+  it('names the line and the key of a wrong value', () => {
+    const err = errorOf('name: bank\ncommandHandler:\n  port: abc\n');
+    expect(err.message).toMatch(/^evented\.yaml:3: commandHandler\.port: /);
+  });
+
+  it('names an unknown key, with its line', () => {
+    const err = errorOf('name: bank\ndomains:\n  account:\n    businessLogik: localhost:1737\n');
+    expect(err.message).toContain('evented.yaml:4: domains.account: unknown key "businessLogik"');
+  });
+
+  it('explains an address that is not host:port', () => {
+    const err = errorOf('domains:\n  account:\n    businessLogic: localhost\n');
+    expect(err.message).toMatch(/evented\.yaml:3: domains\.account\.businessLogic: expected host:port/);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    const err = errorOf('name: bank\ndomains:\n  account: [\n');
+    expect(err.message).toMatch(/^evented\.yaml:\d+: not valid YAML/);
+  });
+});
