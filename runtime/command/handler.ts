@@ -52,13 +52,39 @@ export interface CommandHandlerOptions {
   maxPayloadBytes: number;
   /** Aggregates kept in memory (0 turns the cache off). */
   cachedAggregates: number;
+  /**
+   * Synchronous processing: given a stored book cut after its last synchronous page, what the synchronous
+   * projectors and sagas made of it. Called after the append, outside the aggregate's lock (a saga's command
+   * may target the same aggregate). Absent when none is configured.
+   */
+  synchronous?: (book: EventBook) => Promise<SynchronousProcessingResponse>;
+}
+
+export interface CallOptions {
+  /** The command's wire encoding when the caller has it (the gRPC service does), saving a re-encode. */
+  encoded?: Uint8Array;
+  /** Applies the command or record at most once (see AppendRequest.idempotencyKey). */
+  idempotencyKey?: string;
 }
 
 export interface CommandHandler {
-  /** `encoded` is the command's wire encoding when the caller has it (the gRPC service does), saving a re-encode. */
-  handle(command: CommandBook, encoded?: Uint8Array): Promise<SynchronousProcessingResponse>;
-  record(book: EventBook): Promise<SynchronousProcessingResponse>;
+  handle(command: CommandBook, options?: CallOptions): Promise<SynchronousProcessingResponse>;
+  record(book: EventBook, options?: CallOptions): Promise<SynchronousProcessingResponse>;
 }
+
+const emptyResponse = (book: EventBook): SynchronousProcessingResponse => ({
+  books: [book],
+  projections: [],
+  commands: [],
+});
+
+/** The pages up to and including the last synchronous one (the original's rule); undefined when none is. */
+export const synchronousPrefix = (book: EventBook): EventBook | undefined => {
+  const last = book.pages.map((page) => page.synchronous).lastIndexOf(true);
+  return last < 0
+    ? undefined
+    : { cover: book.cover, snapshot: undefined, pages: book.pages.slice(0, last + 1) };
+};
 
 const toPage = (event: StoredEvent): EventPage => ({
   num: event.sequence,
@@ -179,7 +205,11 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     command: CommandBook,
     cover: ValidCover,
     encodedCommand: Uint8Array,
+    idempotencyKey: string | undefined,
   ): Promise<SynchronousProcessingResponse> => {
+    if (idempotencyKey !== undefined && (await store.isApplied(idempotencyKey))) {
+      return emptyResponse({ cover: command.cover, snapshot: undefined, pages: [] });
+    }
     const logic = businessLogicFor(cover.domain);
     const key = aggregateKey(cover.domain, cover.root);
     const attempts = options.conflictRetries + 1;
@@ -206,11 +236,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       validateDecision(decision, cover, state);
       if (decision.pages.length === 0 && decision.snapshot === undefined) {
         cache.set(key, state);
-        return {
-          books: [{ cover: command.cover, snapshot: undefined, pages: [] }],
-          projections: [],
-          commands: [],
-        };
+        return emptyResponse({ cover: command.cover, snapshot: undefined, pages: [] });
       }
       try {
         const appended = await store.append({
@@ -218,7 +244,11 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
           expectedNext: state.next,
           events: decision.pages.map(toNewEvent),
           snapshot: decision.snapshot,
+          idempotencyKey,
         });
+        if (appended.duplicate) {
+          return emptyResponse({ cover: command.cover, snapshot: undefined, pages: [] });
+        }
         // The new pages and the snapshot are encoded once: for the cache entry and for the response.
         const added = appended.events.map(cachedPage);
         const snapshot = cachedSnapshot(decision.snapshot);
@@ -250,38 +280,60 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     }
   };
 
+  /** Adds what synchronous projectors and sagas make of the stored book to the response. */
+  const processSynchronously = async (
+    response: SynchronousProcessingResponse,
+  ): Promise<SynchronousProcessingResponse> => {
+    const stored = response.books[0];
+    const prefix = stored && options.synchronous && synchronousPrefix(stored);
+    if (!prefix || !options.synchronous) return response;
+    const produced = await options.synchronous(prefix);
+    return {
+      books: [...response.books, ...produced.books],
+      projections: [...response.projections, ...produced.projections],
+      commands: [],
+    };
+  };
+
   return {
-    handle(command, encoded) {
+    async handle(command, callOptions = {}) {
       const cover = validateCommandBook(command, limits);
-      const encodedCommand = encoded ?? CommandBook.encode(command).finish();
-      return locks.run(aggregateKey(cover.domain, cover.root), () =>
-        decideAndAppend(command, cover, encodedCommand),
+      const encodedCommand = callOptions.encoded ?? CommandBook.encode(command).finish();
+      const response = await locks.run(aggregateKey(cover.domain, cover.root), () =>
+        decideAndAppend(command, cover, encodedCommand, callOptions.idempotencyKey),
       );
+      return processSynchronously(response);
     },
 
-    record(book) {
+    async record(book, callOptions = {}) {
       const cover = validateEventBook(book, limits);
       const key = aggregateKey(cover.domain, cover.root);
-      return locks.run(key, async () => {
+      const response = await locks.run(key, async () => {
         const cached = cache.get(key);
         cache.delete(key);
         const appended = await store.append({
           ...cover,
           events: book.pages.map(toNewEvent),
           snapshot: book.snapshot,
+          idempotencyKey: callOptions.idempotencyKey,
         });
+        if (appended.duplicate) {
+          if (cached !== undefined) cache.set(key, cached);
+          return emptyResponse({ cover: book.cover, snapshot: undefined, pages: [] });
+        }
         if (cached !== undefined && appended.events[0]?.sequence === cached.next) {
           cache.set(
             key,
             advance(cached, appended, appended.events.map(cachedPage), cachedSnapshot(book.snapshot)),
           );
         }
-        return {
-          books: [{ cover: book.cover, snapshot: book.snapshot, pages: appended.events.map(toPage) }],
-          projections: [],
-          commands: [],
-        };
+        return emptyResponse({
+          cover: book.cover,
+          snapshot: book.snapshot,
+          pages: appended.events.map(toPage),
+        });
       });
+      return processSynchronously(response);
     },
   };
 };

@@ -1,4 +1,4 @@
-import type { handleUnaryCall } from '@grpc/grpc-js';
+import type { handleUnaryCall, Metadata } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   BusinessCoordinatorService,
@@ -32,15 +32,23 @@ const definition = {
   },
 };
 
+/** Metadata `evented-idempotency-key`: a caller (another runtime's saga) may ask for at-most-once. */
+const idempotencyKeyOf = (call: { metadata: Metadata }): string | undefined => {
+  const value = call.metadata.get('evented-idempotency-key')[0];
+  return value === undefined ? undefined : String(value);
+};
+
 /** evented.BusinessCoordinator over gRPC: thin, the work is in handler.ts. */
 export const businessCoordinatorService = (handler: CommandHandler, logger: Logger): HostedService => {
   const implementation: Omit<BusinessCoordinatorServer, 'handle'> & {
     handle: handleUnaryCall<ReceivedCommand, SynchronousProcessingResponse>;
   } = {
-    handle: unary(logger, 'Handle', (received: ReceivedCommand) =>
-      handler.handle(received.book, received.bytes),
+    handle: unary(logger, 'Handle', (received: ReceivedCommand, call) =>
+      handler.handle(received.book, { encoded: received.bytes, idempotencyKey: idempotencyKeyOf(call) }),
     ),
-    record: unary(logger, 'Record', (book) => handler.record(book)),
+    record: unary(logger, 'Record', (book, call) =>
+      handler.record(book, { idempotencyKey: idempotencyKeyOf(call) }),
+    ),
   };
   return { name: 'evented.BusinessCoordinator', definition, implementation };
 };

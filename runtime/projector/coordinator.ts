@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../bus/port.js';
 import type { EventBatch, EventBook, Projection } from '../protocol/gen/evented/evented.js';
-import type { EventStore, SubscriberProgress } from '../store/port.js';
+import type { EventStore } from '../store/port.js';
+import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/activity.js';
 import { createConsumer } from '../subscriber/consumer.js';
 import { callUntilHandled, type RetryPolicy } from '../subscriber/retry.js';
 import type { ProjectorEndpoint } from './endpoint.js';
@@ -16,7 +17,7 @@ import type { ProjectorEndpoint } from './endpoint.js';
 export interface ProjectorCoordinatorOptions {
   projector: ProjectorEndpoint;
   domains: readonly string[];
-  store: EventStore & SubscriberProgress;
+  store: EventStore;
   bus: EventBus;
   policy: RetryPolicy;
   /** Deadline of one call to the projector. */
@@ -24,26 +25,21 @@ export interface ProjectorCoordinatorOptions {
   logger: Logger;
 }
 
-export interface ProjectorStatus {
+export interface ProjectorStatus extends SubscriberStatus {
   name: string;
   address: string;
   domains: readonly string[];
-  state: 'stopped' | 'catching-up' | 'live' | 'waiting-for-projector';
-  /** The global position up to which events have been handled. */
-  checkpoint: number;
-  /** Events handed to the projector since start. */
-  delivered: number;
-  deadLettered: number;
-  lastError: string | undefined;
 }
 
 export interface ProjectorCoordinator {
   readonly name: string;
-  /** Catches up from the store, then follows the bus. */
+  /** Follows the bus, and catches up from the store in the background. */
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Resolves when the catch-up begun by start() is done. */
+  caughtUp(): Promise<void>;
   /** Delivers a batch (from the bus, a catch-up or a replay). */
-  handleBatch(batch: EventBatch, options?: { replay?: boolean }): Promise<void>;
+  handleBatch(batch: EventBatch, options?: { replay?: boolean; checkpoint?: number }): Promise<void>;
   /** Synchronous projection of a book inside a command call: returns what the projector answers. */
   handleSync(book: EventBook): Promise<Projection>;
   status(): ProjectorStatus;
@@ -52,41 +48,23 @@ export interface ProjectorCoordinator {
 export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions): ProjectorCoordinator => {
   const { projector, bus, logger } = options;
   const subscriber = `projector:${projector.name}`;
-  let state: ProjectorStatus['state'] = 'stopped';
-  let delivered = 0;
-  let deadLettered = 0;
-  let lastError: string | undefined;
-  let batchCalls = true;
-  let stopping = false;
-
-  const retryOptions = {
+  const activity = createSubscriberActivity({
+    subscriber,
+    label: `projector "${projector.name}" at ${projector.address}`,
     policy: options.policy,
-    subscriber: `projector "${projector.name}" at ${projector.address}`,
+    bus,
     logger,
-    stopping: () => stopping,
-    onUnavailable: (down: boolean, reason: string) => {
-      if (down) {
-        state = 'waiting-for-projector';
-        lastError = reason;
-      } else state = consumer.live ? 'live' : 'catching-up';
-    },
-  };
-
-  const deadLetter = async (book: EventBook, reason: string): Promise<void> => {
-    deadLettered += book.pages.length;
-    lastError = reason;
-    logger.error({ reason, domain: book.cover?.domain, sequence: book.pages[0]?.num }, 'event dead-lettered');
-    await bus.deadLetter({ subscriber, domain: book.cover?.domain ?? '', book, reason, at: Date.now() });
-  };
+  });
+  let batchCalls = true;
 
   /** A book in one call; when it keeps failing, page by page, so that only the failing event is set aside. */
   const deliverBook = async (book: EventBook, replay: boolean): Promise<void> => {
     const call = { timeoutMs: options.callTimeoutMs, replay };
-    const outcome = await callUntilHandled(() => projector.handle(book, call), retryOptions);
-    if (outcome.ok) delivered += book.pages.length;
+    const outcome = await callUntilHandled(() => projector.handle(book, call), activity.retry);
+    if (outcome.ok) activity.countDelivered(book.pages.length);
     else if (book.pages.length > 1) {
       for (const page of book.pages) await deliverBook({ ...book, pages: [page] }, replay);
-    } else await deadLetter(book, outcome.reason);
+    } else await activity.deadLetter(book, outcome.reason);
   };
 
   /** One call for the whole batch when the projector has HandleBatch; otherwise (or when it fails) book by book. */
@@ -95,10 +73,10 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
       const batch = { books, firstPosition: 0, lastPosition: 0 };
       const outcome = await callUntilHandled(
         () => projector.handleBatch(batch, { timeoutMs: options.callTimeoutMs, replay }),
-        { ...retryOptions, policy: { ...options.policy, maxAttempts: 1 } },
+        { ...activity.retry, policy: { ...options.policy, maxAttempts: 1 } },
       );
       if (outcome.ok) {
-        delivered += books.reduce((n, book) => n + book.pages.length, 0);
+        activity.countDelivered(books.reduce((n, book) => n + book.pages.length, 0));
         return;
       }
       if (outcome.kind === 'unimplemented') {
@@ -120,17 +98,9 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
 
   return {
     name: projector.name,
-    async start() {
-      stopping = false;
-      state = 'catching-up';
-      await consumer.start();
-      state = 'live';
-    },
-    async stop() {
-      stopping = true;
-      await consumer.stop();
-      state = 'stopped';
-    },
+    start: () => activity.start(consumer),
+    stop: () => activity.stop(consumer),
+    caughtUp: () => consumer.caughtUp(),
     handleBatch: (batch, handleOptions) => consumer.handleBatch(batch, handleOptions),
     handleSync: (book) =>
       consumer.exclusive(async () => {
@@ -139,7 +109,7 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
           timeoutMs: options.callTimeoutMs,
         });
         if (pending) {
-          delivered += pending.pages.length;
+          activity.countDelivered(pending.pages.length);
           consumer.tracker.advance([pending]);
           await consumer.tracker.save();
         }
@@ -149,11 +119,7 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
       name: projector.name,
       address: projector.address,
       domains: options.domains,
-      state,
-      checkpoint: consumer.tracker.checkpoint(),
-      delivered,
-      deadLettered,
-      lastError,
+      ...activity.status(consumer),
     }),
   };
 };

@@ -1,14 +1,17 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../bus/port.js';
 import { isEventedError, messageOf, UnavailableError, ConcurrencyConflictError } from '../errors/index.js';
+import { status as Status } from '@grpc/grpc-js';
 import { classifyFailure } from '../grpc/failure.js';
+import { isServiceError } from '../grpc/unary.js';
 import { formatCover } from '../protocol/cover.js';
 import type {
   EventBatch,
   EventBook,
   SynchronousProcessingResponse,
 } from '../protocol/gen/evented/evented.js';
-import type { EventStore, SubscriberProgress } from '../store/port.js';
+import type { EventStore } from '../store/port.js';
+import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/activity.js';
 import { createConsumer } from '../subscriber/consumer.js';
 import { callUntilHandled, type RetryPolicy } from '../subscriber/retry.js';
 import { backoff, sleep } from '../support/timing.js';
@@ -27,7 +30,7 @@ import type { CommandGateway } from './gateway.js';
 export interface SagaCoordinatorOptions {
   saga: SagaEndpoint;
   domains: readonly string[];
-  store: EventStore & SubscriberProgress;
+  store: EventStore;
   bus: EventBus;
   gateway: CommandGateway;
   policy: RetryPolicy;
@@ -35,24 +38,20 @@ export interface SagaCoordinatorOptions {
   logger: Logger;
 }
 
-export interface SagaStatus {
+export interface SagaStatus extends SubscriberStatus {
   name: string;
   address: string;
   domains: readonly string[];
-  state: 'stopped' | 'catching-up' | 'live' | 'waiting-for-saga';
-  checkpoint: number;
-  /** Events handed to the saga since start. */
-  delivered: number;
   /** Books and commands the saga issued that were applied. */
   issued: number;
-  deadLettered: number;
-  lastError: string | undefined;
 }
 
 export interface SagaCoordinator {
   readonly name: string;
+  /** Follows the bus, and catches up from the store in the background. */
   start(): Promise<void>;
   stop(): Promise<void>;
+  caughtUp(): Promise<void>;
   handleBatch(batch: EventBatch): Promise<void>;
   /** Runs the saga inside a command call and returns what its output produced. */
   handleSync(book: EventBook): Promise<SynchronousProcessingResponse>;
@@ -63,40 +62,20 @@ export interface SagaCoordinator {
 const transient = (err: unknown): boolean =>
   err instanceof UnavailableError ||
   err instanceof ConcurrencyConflictError ||
-  (!isEventedError(err) && classifyFailure(err) === 'unavailable');
+  (!isEventedError(err) &&
+    (classifyFailure(err) === 'unavailable' || (isServiceError(err) && err.code === Status.ABORTED)));
 
 export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoordinator => {
   const { saga, bus, gateway, logger } = options;
   const subscriber = `saga:${saga.name}`;
-  let state: SagaStatus['state'] = 'stopped';
-  let delivered = 0;
-  let issued = 0;
-  let deadLettered = 0;
-  let lastError: string | undefined;
-  let stopping = false;
-
-  const retryOptions = {
+  const activity = createSubscriberActivity({
+    subscriber,
+    label: `saga "${saga.name}" at ${saga.address}`,
     policy: options.policy,
-    subscriber: `saga "${saga.name}" at ${saga.address}`,
+    bus,
     logger,
-    stopping: () => stopping,
-    onUnavailable: (down: boolean, reason: string) => {
-      if (down) {
-        state = 'waiting-for-saga';
-        lastError = reason;
-      } else state = consumer.live ? 'live' : 'catching-up';
-    },
-  };
-
-  const deadLetter = async (book: EventBook, reason: string): Promise<void> => {
-    deadLettered += book.pages.length;
-    lastError = reason;
-    logger.error(
-      { reason, aggregate: formatCover(book.cover), sequence: book.pages[0]?.num },
-      'event dead-lettered',
-    );
-    await bus.deadLetter({ subscriber, domain: book.cover?.domain ?? '', book, reason, at: Date.now() });
-  };
+  });
+  let issued = 0;
 
   /** Submits one output, retrying while its target is down; returns the refusal, if any. */
   const submit = async (
@@ -106,7 +85,7 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
       try {
         return await submitOnce();
       } catch (err) {
-        if (!transient(err) || stopping) return messageOf(err);
+        if (!transient(err) || activity.stopping()) return messageOf(err);
         logger.warn({ reason: messageOf(err) }, `saga "${saga.name}": output target unavailable; retrying`);
         await sleep(backoff(attempt, 100, options.policy.maxBackoffMs));
       }
@@ -119,12 +98,12 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
     let response: SynchronousProcessingResponse | undefined;
     const outcome = await callUntilHandled(async () => {
       response = await saga.react(event, options.callTimeoutMs);
-    }, retryOptions);
+    }, activity.retry);
     if (!outcome.ok || response === undefined) {
-      await deadLetter(event, outcome.ok ? 'no answer' : outcome.reason);
+      await activity.deadLetter(event, outcome.ok ? 'no answer' : outcome.reason);
       return result;
     }
-    delivered += 1;
+    activity.countDelivered(1);
     const page = event.pages[0]!;
     const key = `${subscriber}:${formatCover(event.cover)}:${page.num}`;
     const tasks: {
@@ -143,7 +122,7 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
     for (const [index, task] of tasks.entries()) {
       const submitted = await submit(() => task.run(`${key}:${index}`));
       if (typeof submitted === 'string') {
-        await deadLetter(
+        await activity.deadLetter(
           event,
           `saga "${saga.name}" output ${index} (${task.describe}) was refused: ${submitted}`,
         );
@@ -175,17 +154,9 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
 
   return {
     name: saga.name,
-    async start() {
-      stopping = false;
-      state = 'catching-up';
-      await consumer.start();
-      state = 'live';
-    },
-    async stop() {
-      stopping = true;
-      await consumer.stop();
-      state = 'stopped';
-    },
+    start: () => activity.start(consumer),
+    stop: () => activity.stop(consumer),
+    caughtUp: () => consumer.caughtUp(),
     handleBatch: (batch) => consumer.handleBatch(batch),
     handleSync: (book) =>
       consumer.exclusive(async () => {
@@ -206,12 +177,8 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
       name: saga.name,
       address: saga.address,
       domains: options.domains,
-      state,
-      checkpoint: consumer.tracker.checkpoint(),
-      delivered,
       issued,
-      deadLettered,
-      lastError,
+      ...activity.status(consumer),
     }),
   };
 };

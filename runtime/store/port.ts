@@ -46,6 +46,12 @@ export interface AppendRequest extends AggregateRef {
   events: NewEvent[];
   /** Stored when its sequence is newer than the stored one. Its sequence may not exceed the new next. */
   snapshot?: Snapshot | undefined;
+  /**
+   * Makes the append happen at most once: the key is stored with the events, in the same transaction, and an
+   * append whose key is already stored writes nothing and answers `duplicate: true`. Sagas use it so that a
+   * redelivered event never applies their output twice.
+   */
+  idempotencyKey?: string | undefined;
 }
 
 export interface Appended {
@@ -53,6 +59,8 @@ export interface Appended {
   events: StoredEvent[];
   /** The aggregate's next sequence after this append. */
   next: number;
+  /** True when the idempotency key had been applied before: nothing was written, `events` is empty. */
+  duplicate?: boolean;
 }
 
 /** An aggregate as business logic needs it: the latest snapshot and the events at or after its sequence. */
@@ -68,7 +76,7 @@ export interface SequenceRange {
   to?: number | undefined;
 }
 
-export interface EventStore {
+export interface EventStore extends SubscriberProgress {
   /** What kind of store this is, for status lines ("sqlite", "postgres", …). */
   readonly kind: string;
   /** A human description of where the data is (a file path, a server URL without credentials). */
@@ -94,6 +102,13 @@ export interface EventStore {
   /** Named subscriber checkpoints (the relay's, a projector's): the last position handled. 0 when unknown. */
   getCheckpoint(name: string): Promise<number>;
   saveCheckpoint(name: string, position: number): Promise<void>;
+  /** Whether an append with this idempotency key has been stored. */
+  isApplied(idempotencyKey: string): Promise<boolean>;
+  /**
+   * Calls `listener` after each commit that added events through this instance (so the relay can publish at
+   * once). Commits by other processes are not announced: readers poll for those. Returns an unsubscribe function.
+   */
+  onAppended(listener: () => void): () => void;
   close(): Promise<void>;
 }
 

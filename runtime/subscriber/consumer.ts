@@ -2,8 +2,9 @@ import type { Logger } from 'pino';
 import { toBatches } from '../bus/batches.js';
 import type { EventBus, Subscription } from '../bus/port.js';
 import type { EventBatch, EventBook } from '../protocol/gen/evented/evented.js';
-import type { EventStore, SubscriberProgress } from '../store/port.js';
+import type { EventStore } from '../store/port.js';
 import { createKeyedLock } from '../support/keyed-lock.js';
+import { backoff, pause } from '../support/timing.js';
 import { createProgressTracker, type ProgressTracker } from './progress.js';
 
 /**
@@ -21,7 +22,7 @@ export interface ConsumerOptions {
   /** "projector:NAME" or "saga:NAME": names the queue, the checkpoint and the progress records. */
   subscriber: string;
   domains: readonly string[];
-  store: EventStore & SubscriberProgress;
+  store: EventStore;
   bus: EventBus;
   /** Hands new events to the user's service; resolves when they are handled (or set aside). */
   deliver(books: EventBook[], options: { replay: boolean }): Promise<void>;
@@ -30,7 +31,10 @@ export interface ConsumerOptions {
 
 export interface Consumer {
   readonly tracker: ProgressTracker;
+  /** Subscribes to the bus; the catch-up from the store then runs in the background (see `caughtUp`). */
   start(): Promise<void>;
+  /** Resolves when the catch-up that start() began has finished. */
+  caughtUp(): Promise<void>;
   stop(): Promise<void>;
   /** True once caught up with the store and following the bus. */
   readonly live: boolean;
@@ -50,6 +54,7 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
   let subscription: Subscription | undefined;
   let stopping = false;
   let caughtUp = false;
+  let catchingUp: Promise<void> = Promise.resolve();
 
   const exclusive = <T>(task: () => Promise<T>): Promise<T> => lock.run('', task);
 
@@ -92,12 +97,29 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
       subscription = await bus.subscribe({ subscriber, domains: options.domains }, ({ batch }) =>
         handleBatch(batch, { checkpoint: caughtUp ? batch.lastPosition : undefined }),
       );
-      await catchUp();
-      caughtUp = true;
-      options.logger.info({ subscriber, checkpoint: tracker.checkpoint() }, 'caught up; following the bus');
+      catchingUp = (async () => {
+        for (let attempt = 0; !stopping; attempt += 1) {
+          try {
+            await catchUp();
+            if (stopping) return;
+            caughtUp = true;
+            options.logger.info(
+              { subscriber, checkpoint: tracker.checkpoint() },
+              'caught up; following the bus',
+            );
+            return;
+          } catch (err) {
+            if (stopping) return;
+            options.logger.error({ err, subscriber }, 'catch-up from the store failed; trying again');
+            await pause(backoff(attempt, 200, 5000));
+          }
+        }
+      })();
     },
+    caughtUp: () => catchingUp,
     async stop() {
       stopping = true;
+      await catchingUp;
       await subscription?.close();
       subscription = undefined;
       await exclusive(async () => undefined);

@@ -1,7 +1,7 @@
 import { StoreError } from '../errors/index.js';
 import { aggregateKey, formatAggregate } from '../protocol/cover.js';
 import type { EventBook, EventPage } from '../protocol/gen/evented/evented.js';
-import type { EventStore, ProgressRecord, StoredEvent, SubscriberProgress } from '../store/port.js';
+import type { EventStore, ProgressRecord, StoredEvent } from '../store/port.js';
 
 /**
  * What makes delivery to a projector or saga idempotent and gap-free: per aggregate, the next sequence the
@@ -32,10 +32,7 @@ const toPage = (event: StoredEvent): EventPage => ({
   synchronous: event.synchronous,
 });
 
-export const createProgressTracker = (
-  store: EventStore & SubscriberProgress,
-  subscriber: string,
-): ProgressTracker => {
+export const createProgressTracker = (store: EventStore, subscriber: string): ProgressTracker => {
   const next = new Map<string, number>();
   const dirty = new Map<string, ProgressRecord>();
   let savedCheckpoint = 0;

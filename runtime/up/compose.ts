@@ -10,11 +10,15 @@ import { eventQueryService } from '../query/service.js';
 import { startGrpcServer, type RunningServer } from '../grpc/server.js';
 import type { EventStore } from '../store/port.js';
 import { createSqliteEventStore } from '../store/sqlite/index.js';
+import { projectorCoordinatorService } from '../projector/service.js';
+import { sagaCoordinatorService } from '../saga/service.js';
+import { startDelivery, type Delivery, type DeliveryStatus } from './delivery.js';
+import { createCommandGateway } from './gateway.js';
 
 /**
  * The composition root: the only place that chooses adapters. It turns a resolved configuration into running
- * services, in dependency order (store, business logic clients, command handler, query handler), and stops
- * them in reverse.
+ * services, in dependency order (store, business logic clients, command handler, delivery: bus, coordinators,
+ * relay; then the gRPC servers), and stops them in reverse.
  */
 
 export interface RuntimeOptions {
@@ -27,6 +31,13 @@ export interface Runtime {
   readonly store: { kind: string; location: string };
   readonly commandHandler: { address: string };
   readonly queryHandler: { address: string };
+  /** Bound only when projectors (sagas) are configured. */
+  readonly projectorCoordinator: { address: string } | undefined;
+  readonly sagaCoordinator: { address: string } | undefined;
+  /** The bus, the relay and every projector and saga: state, position, counts. */
+  deliveryStatus(): DeliveryStatus;
+  /** Resolves once every projector and saga has caught up with the store as it was when they started. */
+  caughtUp(): Promise<void>;
   /** Drains in-flight calls (up to `graceMs`), then closes everything. Safe to call twice. */
   close(graceMs?: number): Promise<void>;
 }
@@ -66,8 +77,28 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
       stops.push(() => logic.close());
     }
 
-    // 3. The command handler.
-    const handler = createCommandHandler({ store, businessLogic, ...config.commandHandler });
+    // 3. The command handler; synchronous pages go through the synchronous projectors and sagas (step 4).
+    // Built in step 4; the command handler reaches it only after the runtime has started.
+    const late: { delivery?: Delivery } = {};
+    const handler = createCommandHandler({
+      store,
+      businessLogic,
+      ...config.commandHandler,
+      synchronous: (book) => late.delivery!.synchronous(book),
+    });
+
+    // 4. Delivery: the bus, projector and saga coordinators, and the outbox relay.
+    const gateway = createCommandGateway(
+      handler,
+      config.otherCommandHandlers,
+      config.commandHandler.businessLogicTimeoutMs * 2,
+    );
+    stops.push(() => gateway.close());
+    const delivery = await startDelivery({ config, store, gateway, logger });
+    late.delivery = delivery;
+    stops.push(() => delivery.close());
+
+    // 5. The servers.
     const commandServer: RunningServer = await startGrpcServer({
       component: 'command handler',
       host: config.commandHandler.host,
@@ -88,8 +119,36 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     });
     stops.push(() => queryServer.close(graceMs));
 
+    const projectorServer =
+      delivery.projectors.size === 0
+        ? undefined
+        : await startGrpcServer({
+            component: 'projector coordinator',
+            host: config.projectorCoordinator.host,
+            port: config.projectorCoordinator.port,
+            services: [
+              projectorCoordinatorService(delivery.projectors, logger.child({ component: 'projectors' })),
+            ],
+          });
+    if (projectorServer) stops.push(() => projectorServer.close(graceMs));
+    const sagaServer =
+      delivery.sagas.size === 0
+        ? undefined
+        : await startGrpcServer({
+            component: 'saga coordinator',
+            host: config.sagaCoordinator.host,
+            port: config.sagaCoordinator.port,
+            services: [sagaCoordinatorService(delivery.sagas, logger.child({ component: 'sagas' }))],
+          });
+    if (sagaServer) stops.push(() => sagaServer.close(graceMs));
+
     logger.info(
-      { store: store.location, commandHandler: commandServer.address, queryHandler: queryServer.address },
+      {
+        store: store.location,
+        bus: delivery.bus.location,
+        commandHandler: commandServer.address,
+        queryHandler: queryServer.address,
+      },
       'evented runtime started',
     );
     let closing: Promise<void> | undefined;
@@ -97,6 +156,10 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
       store: { kind: store.kind, location: store.location },
       commandHandler: { address: commandServer.address },
       queryHandler: { address: queryServer.address },
+      projectorCoordinator: projectorServer && { address: projectorServer.address },
+      sagaCoordinator: sagaServer && { address: sagaServer.address },
+      deliveryStatus: () => delivery.status(),
+      caughtUp: () => delivery.caughtUp(),
       close(grace = 5000) {
         graceMs = grace;
         closing ??= stopAll().then(() => logger.info('evented runtime stopped'));

@@ -1,6 +1,7 @@
 import { describe } from 'vitest';
 import { appendContract } from './append.contract.js';
 import { concurrencyContract } from './concurrency.contract.js';
+import { deliveryContract } from './delivery.contract.js';
 import { logContract } from './log.contract.js';
 import { readContract } from './read.contract.js';
 import { storageFor, type StoreFactory } from './store-fixtures.js';
@@ -20,7 +21,8 @@ export type { StoreOpener } from './writers.js';
  * - append.contract.ts: atomic books, the sequence rules, optimistic concurrency, snapshots;
  * - read.contract.ts: aggregate reads (bounds, order, exact round trips) and listing aggregates;
  * - log.contract.ts: the global log, checkpoints, close();
- * - concurrency.contract.ts: racing writers and a reader polling the global log while they write.
+ * - concurrency.contract.ts: racing writers and a reader polling the global log while they write;
+ * - delivery.contract.ts: subscriber progress, idempotency keys, append announcements.
  */
 export const describeEventStoreContract = (name: string, factory: StoreFactory): void => {
   describe(`event store contract: ${name}`, () => {
@@ -29,5 +31,6 @@ export const describeEventStoreContract = (name: string, factory: StoreFactory):
     readContract(storage.fresh);
     logContract(storage.fresh);
     concurrencyContract(storage.fresh);
+    deliveryContract(storage.fresh);
   });
 };

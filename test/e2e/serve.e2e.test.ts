@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { command, deposit, eventsOf, newRoot, open } from '../helpers/account.js';
 import { acceptWith, commandBook, coverOf, payload, storedEvents } from '../helpers/books.js';
 import { startSampleBusinessLogic, startScriptedBusinessLogic } from '../helpers/business-logic.js';
-import { assertBuilt, evented, eventually, isRunning, writeConfig } from '../helpers/cli.js';
+import { assertBuilt, evented, isRunning, writeConfig } from '../helpers/cli.js';
+import { eventually } from '../helpers/eventually.js';
 import { commandClient, queryClient } from '../helpers/clients.js';
 import { freePort, occupiedPort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -75,7 +76,7 @@ describe('evented serve', () => {
     // when SIGTERM arrives while a slow command is in flight,
     const root = newRoot();
     const inFlight = commands.handle(commandBook(coverOf('slow', root), payload()));
-    await eventually(() => slow.calls.length === 1, 'the slow business logic has the command');
+    await eventually(() => expect(slow.calls).toHaveLength(1));
     const stopped = serve.stop('SIGTERM');
 
     // then the command completes, and the process exits 0 and is gone.

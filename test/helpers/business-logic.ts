@@ -26,6 +26,35 @@ export const startSampleBusinessLogic = async (
   return { address: address!, process };
 };
 
+/** The sample projector (templates/typescript/src/projector.ts): keeps `readModel` (a JSON file). */
+export const startSampleProjector = async (
+  readModel: string,
+): Promise<{ address: string; process: TestProcess }> => {
+  const process = startProcess(
+    globalThis.process.execPath,
+    ['--import', 'tsx', 'src/projector.ts', '--port', '0'],
+    {
+      cwd: typescriptTemplate,
+      env: { READ_MODEL: readModel },
+    },
+  );
+  const [, address] = await process.waitFor(/listening on (\S+)/);
+  return { address: address!, process };
+};
+
+/** The sample transfers saga (templates/typescript/src/saga.ts). */
+export const startSampleSaga = async (): Promise<{ address: string; process: TestProcess }> => {
+  const process = startProcess(
+    globalThis.process.execPath,
+    ['--import', 'tsx', 'src/saga.ts', '--port', '0'],
+    {
+      cwd: typescriptTemplate,
+    },
+  );
+  const [, address] = await process.waitFor(/listening on (\S+)/);
+  return { address: address!, process };
+};
+
 /** A domain error for scripted business logic: answered with this gRPC status. */
 export const grpcError = (code: status, details: string): Partial<ServiceError> => ({ code, details });
 

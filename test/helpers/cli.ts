@@ -32,19 +32,6 @@ export const isRunning = (pid: number): boolean => {
   }
 };
 
-/** Polls until `condition` holds (or throws after `timeoutMs`). */
-export const eventually = async (
-  condition: () => boolean,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-};
-
 /**
  * Runs the built CLI to its end with `input` on its stdin (a pipe, not a terminal); returns its exit code and
  * its stdout and stderr apart.

@@ -31,6 +31,8 @@ export const startTestRuntime = async (
     log: { level: 'silent' },
     commandHandler: { port: 0, ...config.commandHandler },
     queryHandler: { port: 0, ...config.queryHandler },
+    projectorCoordinator: { port: 0, ...config.projectorCoordinator },
+    sagaCoordinator: { port: 0, ...config.sagaCoordinator },
   });
   const runtime = await startRuntime(resolved, { projectDir, logger: pino({ level: 'silent' }) });
   runtimes.push(runtime);

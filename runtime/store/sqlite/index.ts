@@ -17,6 +17,7 @@ import type {
   StoredEvent,
 } from '../port.js';
 import { startCheckpointer } from './checkpointer.js';
+import { createSqliteProgress } from './progress.js';
 import { EVENT_COLUMNS, SCHEMA_VERSION, schemaSql, type EventRow, type SnapshotRow } from './schema.js';
 
 export interface SqliteStoreOptions {
@@ -116,6 +117,8 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
     domainAggregatesPage: db.prepare(
       'SELECT domain, root FROM aggregates WHERE domain = ? AND root > ? ORDER BY root LIMIT ?',
     ),
+    applied: db.prepare('SELECT 1 FROM applied_keys WHERE key = ?').pluck(),
+    apply: db.prepare('INSERT INTO applied_keys (key, domain, root) VALUES (?, ?, ?)'),
     checkpoint: db.prepare('SELECT position FROM checkpoints WHERE name = ?').pluck(),
     saveCheckpoint: db.prepare(
       'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
@@ -127,9 +130,13 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
 
   /** Writes one append inside the open transaction; returns what was stored. */
   const appendOne = (request: AppendRequest, lastPosition: number): Appended => {
-    const { domain, root } = request;
+    const { domain, root, idempotencyKey } = request;
     const aggregate = formatAggregate(domain, root);
     const next = nextOf(domain, root);
+    if (idempotencyKey !== undefined) {
+      if (sql.applied.get(idempotencyKey) !== undefined) return { events: [], next, duplicate: true };
+      sql.apply.run(idempotencyKey, domain, root);
+    }
     assertExpectedNext(request.expectedNext, next, aggregate);
     const sequences = assignSequences(request.events, next, aggregate);
     const newNext = next + sequences.length;
@@ -197,10 +204,23 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
       if (db.inTransaction) sql.rollback.run();
       throw new StoreError(`cannot commit to ${options.path}: ${messageOf(err)}`, { cause: err });
     }
+    if (outcomes.some((outcome) => outcome.ok && outcome.value.events.length > 0)) announce();
     return outcomes;
   };
 
+  const listeners = new Set<() => void>();
+  const announce = (): void => {
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure is its own; the commit stands.
+      }
+    }
+  };
+
   const appends = createGroupCommit(writeBatch);
+  const progress = createSqliteProgress(db);
   // Keeps the automatic checkpoint inside writeBatch short (see checkpointer.ts).
   const checkpointer = startCheckpointer({
     path: resolve(options.path),
@@ -281,6 +301,31 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
     async saveCheckpoint(name, position) {
       assertOpen();
       sql.saveCheckpoint.run(name, position);
+    },
+
+    async isApplied(idempotencyKey) {
+      assertOpen();
+      return sql.applied.get(idempotencyKey) !== undefined;
+    },
+
+    onAppended(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+
+    async loadProgress(subscriber, aggregates) {
+      assertOpen();
+      return progress.loadProgress(subscriber, aggregates);
+    },
+
+    async saveProgress(subscriber, records, checkpoint) {
+      assertOpen();
+      return progress.saveProgress(subscriber, records, checkpoint);
+    },
+
+    async resetProgress(subscriber) {
+      assertOpen();
+      return progress.resetProgress(subscriber);
     },
 
     async close() {

@@ -2,16 +2,6 @@ import type Database from 'better-sqlite3';
 import type { AggregateRef, ProgressRecord, SubscriberProgress } from '../port.js';
 
 /** Subscriber progress in SQLite: one row per (subscriber, aggregate), saved with the checkpoint in one transaction. */
-export const progressSchemaSql = `
-CREATE TABLE IF NOT EXISTS subscriber_progress (
-  subscriber TEXT NOT NULL,
-  domain TEXT NOT NULL,
-  root BLOB NOT NULL,
-  next INTEGER NOT NULL,
-  PRIMARY KEY (subscriber, domain, root)
-) WITHOUT ROWID;
-`;
-
 export const createSqliteProgress = (db: Database.Database): SubscriberProgress => {
   const sql = {
     get: db

@@ -33,6 +33,18 @@ CREATE TABLE IF NOT EXISTS snapshots (
   state BLOB,
   PRIMARY KEY (domain, root)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS applied_keys (
+  key TEXT PRIMARY KEY,
+  domain TEXT NOT NULL,
+  root BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS subscriber_progress (
+  subscriber TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  root BLOB NOT NULL,
+  next INTEGER NOT NULL,
+  PRIMARY KEY (subscriber, domain, root)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
   name TEXT PRIMARY KEY,
   position INTEGER NOT NULL

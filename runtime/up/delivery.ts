@@ -1,0 +1,161 @@
+import type { Logger } from 'pino';
+import type { BusConfig, ResolvedConfig } from '../config/schema.js';
+import type { EventBus } from '../bus/port.js';
+import { createAmqpEventBus } from '../bus/amqp/index.js';
+import { createMemoryEventBus } from '../bus/memory/index.js';
+import { startRelay, type Relay, type RelayStatus } from '../relay/relay.js';
+import { connectProjector, type ProjectorEndpoint } from '../projector/endpoint.js';
+import {
+  createProjectorCoordinator,
+  type ProjectorCoordinator,
+  type ProjectorStatus,
+} from '../projector/coordinator.js';
+import { connectSaga, type SagaEndpoint } from '../saga/endpoint.js';
+import { createSagaCoordinator, type SagaCoordinator, type SagaStatus } from '../saga/coordinator.js';
+import type { CommandGateway } from '../saga/gateway.js';
+import type { EventStore } from '../store/port.js';
+import type { EventBook, SynchronousProcessingResponse } from '../protocol/gen/evented/evented.js';
+
+/**
+ * The delivery side of the runtime: the bus, the projector and saga coordinators, and the outbox relay. Started
+ * in that order (every subscriber's queue exists before the relay publishes) and stopped in reverse.
+ */
+
+export interface DeliveryStatus {
+  bus: { kind: string; location: string };
+  relay: RelayStatus;
+  projectors: ProjectorStatus[];
+  sagas: SagaStatus[];
+}
+
+export interface Delivery {
+  readonly bus: EventBus;
+  readonly projectors: ReadonlyMap<string, { coordinator: ProjectorCoordinator; domains: readonly string[] }>;
+  readonly sagas: ReadonlyMap<string, { coordinator: SagaCoordinator; domains: readonly string[] }>;
+  /** What the synchronous projectors and sagas of the book's domain make of it (inside a command call). */
+  synchronous(book: EventBook): Promise<SynchronousProcessingResponse>;
+  status(): DeliveryStatus;
+  /** Resolves once every coordinator has caught up with the store (tests, replay). */
+  caughtUp(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const openEventBus = (config: BusConfig, logger: Logger): EventBus => {
+  switch (config.kind) {
+    case 'memory':
+      return createMemoryEventBus();
+    case 'amqp':
+      return createAmqpEventBus({ url: config.url, exchange: config.exchange, logger });
+  }
+};
+
+export const startDelivery = async (options: {
+  config: ResolvedConfig;
+  store: EventStore;
+  gateway: CommandGateway;
+  logger: Logger;
+}): Promise<Delivery> => {
+  const { config, store, gateway, logger } = options;
+  const stops: (() => Promise<void> | void)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  try {
+    // 1. The bus.
+    const bus = openEventBus(config.bus, logger);
+    stops.push(() => bus.close());
+    const policy = config.delivery;
+
+    // 2. Coordinators: subscribed (queues declared) before anything is published; they catch up in the background.
+    const projectors = new Map<
+      string,
+      { coordinator: ProjectorCoordinator; domains: readonly string[]; sync: boolean }
+    >();
+    for (const [name, projector] of Object.entries(config.projectors)) {
+      const endpoint: ProjectorEndpoint = connectProjector(name, projector.address);
+      stops.push(() => endpoint.close());
+      const coordinator = createProjectorCoordinator({
+        projector: endpoint,
+        domains: projector.domains,
+        store,
+        bus,
+        policy,
+        callTimeoutMs: policy.callTimeoutMs,
+        logger: logger.child({ component: `projector:${name}` }),
+      });
+      await coordinator.start();
+      stops.push(() => coordinator.stop());
+      projectors.set(name, { coordinator, domains: projector.domains, sync: projector.synchronous });
+    }
+    const sagas = new Map<
+      string,
+      { coordinator: SagaCoordinator; domains: readonly string[]; sync: boolean }
+    >();
+    for (const [name, saga] of Object.entries(config.sagas)) {
+      const endpoint: SagaEndpoint = connectSaga(name, saga.address);
+      stops.push(() => endpoint.close());
+      const coordinator = createSagaCoordinator({
+        saga: endpoint,
+        domains: saga.domains,
+        store,
+        bus,
+        gateway,
+        policy,
+        callTimeoutMs: policy.callTimeoutMs,
+        logger: logger.child({ component: `saga:${name}` }),
+      });
+      await coordinator.start();
+      stops.push(() => coordinator.stop());
+      sagas.set(name, { coordinator, domains: saga.domains, sync: saga.synchronous });
+    }
+
+    // 3. The relay, woken by every commit in this process.
+    const relay: Relay = startRelay({
+      store,
+      bus,
+      batchSize: config.relay.batchSize,
+      idlePollMs: config.relay.idlePollMs,
+      logger: logger.child({ component: 'relay' }),
+    });
+    const unsubscribe = store.onAppended(() => relay.notify());
+    stops.push(async () => {
+      unsubscribe();
+      await relay.stop();
+    });
+
+    return {
+      bus,
+      projectors,
+      sagas,
+      async synchronous(book) {
+        const domain = book.cover?.domain ?? '';
+        const result: SynchronousProcessingResponse = { books: [], projections: [], commands: [] };
+        for (const { coordinator, domains, sync } of projectors.values()) {
+          if (sync && domains.includes(domain)) result.projections.push(await coordinator.handleSync(book));
+        }
+        for (const { coordinator, domains, sync } of sagas.values()) {
+          if (!sync || !domains.includes(domain)) continue;
+          const produced = await coordinator.handleSync(book);
+          result.books.push(...produced.books);
+          result.projections.push(...produced.projections);
+        }
+        return result;
+      },
+      status: () => ({
+        bus: { kind: bus.kind, location: bus.location },
+        relay: relay.status(),
+        projectors: [...projectors.values()].map(({ coordinator }) => coordinator.status()),
+        sagas: [...sagas.values()].map(({ coordinator }) => coordinator.status()),
+      }),
+      async caughtUp() {
+        await Promise.all(
+          [...projectors.values(), ...sagas.values()].map(({ coordinator }) => coordinator.caughtUp()),
+        );
+      },
+      close: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+};

@@ -1,0 +1,83 @@
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connect } from 'amqplib';
+import type { UserConfig } from '../../runtime/index.js';
+import { uuidFromBytes } from '../../runtime/protocol/uuid.js';
+import { command, deposit, eventsOf, newRoot, open } from '../helpers/account.js';
+import {
+  startSampleBusinessLogic,
+  startSampleProjector,
+  startSampleSaga,
+} from '../helpers/business-logic.js';
+import { eventually } from '../helpers/eventually.js';
+import { readAccounts } from '../helpers/read-model.js';
+import { startTestRuntime } from '../helpers/runtime.js';
+import { serviceUrl } from '../helpers/services.js';
+import { tempDir } from '../helpers/tmp.js';
+
+/**
+ * End to end: commands in; the projector's read model and the saga's commands out, through the outbox relay,
+ * the bus (in-process, and RabbitMQ) and the coordinators, with the sample services as real processes.
+ */
+
+const amqpUrl = serviceUrl('rabbitmq');
+const exchanges: string[] = [];
+afterAll(async () => {
+  if (!amqpUrl || exchanges.length === 0) return;
+  const connection = await connect(amqpUrl);
+  const channel = await connection.createChannel();
+  for (const exchange of exchanges) {
+    await channel.deleteExchange(exchange);
+    for (const queue of ['projector:accounts', 'saga:transfers']) {
+      await channel.deleteQueue(`${exchange}.${queue}`);
+      await channel.deleteQueue(`${exchange}.${queue}.dead-letter`);
+    }
+  }
+  await connection.close();
+});
+
+const buses: [string, () => UserConfig['bus']][] = [['memory', () => ({ kind: 'memory' })]];
+if (amqpUrl) {
+  buses.push([
+    'RabbitMQ',
+    () => {
+      const exchange = `evented-test-${randomUUID()}`;
+      exchanges.push(exchange);
+      return { kind: 'amqp', url: amqpUrl, exchange };
+    },
+  ]);
+}
+
+describe.each(buses)('delivery over the %s bus', (_name, bus) => {
+  it('keeps the projector’s read model and runs the saga’s commands through business logic', async () => {
+    const dir = tempDir();
+    const readModel = join(dir, 'accounts.json');
+    const [logic, projector, saga] = await Promise.all([
+      startSampleBusinessLogic(),
+      startSampleProjector(readModel),
+      startSampleSaga(),
+    ]);
+    const { commands, queries } = await startTestRuntime({
+      bus: bus(),
+      domains: { account: { businessLogic: logic.address } },
+      projectors: { accounts: { address: projector.address, domains: ['account'] } },
+      sagas: { transfers: { address: saga.address, domains: ['account'] } },
+    });
+    const [ada, bob] = [newRoot(), newRoot()];
+
+    await commands.handle(command(ada, open('ada'), deposit(100)));
+    await commands.handle(command(bob, open('bob')));
+    await commands.handle(command(ada, { type: 'TransferMoney', toAccount: uuidFromBytes(bob), amount: 30 }));
+
+    const accounts = await eventually(() => {
+      const model = readAccounts(readModel);
+      expect(model[uuidFromBytes(bob)]?.balance).toBe(30);
+      return model;
+    });
+    expect(accounts[uuidFromBytes(ada)]).toEqual({ open: true, owner: 'ada', balance: 70, sequence: 2 });
+    expect(accounts[uuidFromBytes(bob)]).toEqual({ open: true, owner: 'bob', balance: 30, sequence: 1 });
+    const bobEvents = eventsOf(await queries.getEvents({ domain: 'account', root: { value: bob } }));
+    expect(bobEvents.map((e) => e.type)).toEqual(['AccountOpened', 'TransferReceived']);
+  });
+});
