@@ -6,6 +6,7 @@ import {
   type Projection,
 } from '../protocol/gen/evented/evented.js';
 import { grpcChannelOptions } from '../grpc/server.js';
+import { classifyFailure } from '../grpc/failure.js';
 import { callUnary } from '../grpc/unary.js';
 
 /** A user's projector, reached over gRPC (evented.Projector, port 1738 by default). */
@@ -15,6 +16,8 @@ export interface ProjectorEndpoint {
   handle(book: EventBook, options: CallOptions): Promise<void>;
   handleBatch(batch: EventBatch, options: CallOptions): Promise<void>;
   handleSync(book: EventBook, options: CallOptions): Promise<Projection>;
+  /** Asks the projector to forget its read model; false when it does not implement Reset. */
+  reset(options: CallOptions): Promise<boolean>;
   close(): void;
 }
 
@@ -35,6 +38,7 @@ export const connectProjector = (name: string, address: string): ProjectorEndpoi
   const handle = client.handle.bind(client);
   const handleBatch = client.handleBatch.bind(client);
   const handleSync = client.handleSync.bind(client);
+  const reset = client.reset.bind(client);
   return {
     name,
     address,
@@ -46,6 +50,15 @@ export const connectProjector = (name: string, address: string): ProjectorEndpoi
     },
     handleSync: (book, options) =>
       callUnary(handleSync, book, { timeoutMs: options.timeoutMs, metadata: metadataFor(options) }),
+    reset: async (options) => {
+      try {
+        await callUnary(reset, {}, { timeoutMs: options.timeoutMs, metadata: metadataFor(options) });
+        return true;
+      } catch (error) {
+        if (classifyFailure(error) === 'unimplemented') return false;
+        throw error;
+      }
+    },
     close: () => client.close(),
   };
 };

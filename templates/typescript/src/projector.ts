@@ -37,6 +37,11 @@ export const accountsProjector = (model: AccountsReadModel): ProjectorServer => 
       if (applied > 0) model.save();
       callback(null, {});
     },
+    reset(_call: ServerUnaryCall<Empty, Empty>, callback: sendUnaryData<Empty>) {
+      model.reset();
+      model.save();
+      callback(null, {});
+    },
     handleSync(call: ServerUnaryCall<EventBook, Projection>, callback: sendUnaryData<Projection>) {
       if (model.apply(call.request) > 0) model.save();
       callback(null, projectionOf(call.request));

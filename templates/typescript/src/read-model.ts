@@ -44,6 +44,11 @@ export class AccountsReadModel {
     return applied;
   }
 
+  /** Forgets every account (before a rebuild replays every event). */
+  reset(): void {
+    this.accounts = {};
+  }
+
   /** Writes the file atomically (a crash leaves the old or the new version, never half of one). */
   save(): void {
     mkdirSync(dirname(this.path), { recursive: true });

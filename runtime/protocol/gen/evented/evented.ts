@@ -162,6 +162,98 @@ export interface TestByteArray {
   bytes: Uint8Array;
 }
 
+export interface LoggedEvent {
+  position: number;
+  cover: Cover | undefined;
+  page: EventPage | undefined;
+}
+
+export interface TailRequest {
+  /** Events with a position greater than this. */
+  after: number;
+  /** When set (and `after` is 0), events committed at or after this time. */
+  since:
+    | Timestamp
+    | undefined;
+  /** Only this domain, when set. */
+  domain: string;
+  /** Only this aggregate (with `domain`), when set. */
+  root:
+    | UUID
+    | undefined;
+  /** Keep the stream open and send new events as they are committed. */
+  follow: boolean;
+  /** Send at most this many events of the existing log (0: all) before following; the latest ones. */
+  last: number;
+}
+
+export interface ReplayRequest {
+  /** A projector's name, or a saga's with `saga`. */
+  subscriber: string;
+  saga: boolean;
+  /** Replay events with a position greater than this (0: from the beginning). */
+  after: number;
+  /** Only this domain, when set. */
+  domain: string;
+  /** Forget the subscriber's progress (and ask the projector to Reset) first, then replay everything. */
+  rebuild: boolean;
+  dryRun: boolean;
+}
+
+export interface ReplayProgress {
+  /** Events replayed so far, of `total`. */
+  events: number;
+  total: number;
+  /** Aggregates the replay covers (known up front). */
+  aggregates: number;
+  /** The global position reached. */
+  position: number;
+  eventsPerSecond: number;
+  etaMs: number;
+  /** The last message of a replay: caught up, handed over to live delivery. */
+  done: boolean;
+}
+
+export interface RuntimeStatus {
+  name: string;
+  version: string;
+  /** The store's highest position. */
+  head: number;
+  components: ComponentStatus[];
+  subscribers: SubscriberStatus[];
+}
+
+export interface ComponentStatus {
+  /**
+   * "store", "bus", "relay", "command handler", "query handler", "projector coordinator", "saga coordinator",
+   * "business logic account", …
+   */
+  name: string;
+  /** "sqlite", "amqp", "memory", … where that says something. */
+  kind: string;
+  address: string;
+  /** "ok", "retrying", "unavailable", … */
+  state: string;
+  detail: string;
+}
+
+export interface SubscriberStatus {
+  name: string;
+  /** "projector" or "saga". */
+  kind: string;
+  address: string;
+  domains: string[];
+  /** "live", "catching-up", "waiting", "stopped", "replaying". */
+  state: string;
+  /** Every event up to this position has been handled. */
+  checkpoint: number;
+  /** head - checkpoint: events not yet handled. */
+  lag: number;
+  delivered: number;
+  deadLettered: number;
+  lastError: string;
+}
+
 function createBaseUUID(): UUID {
   return { value: new Uint8Array(0) };
 }
@@ -1510,6 +1602,1066 @@ export const TestByteArray: MessageFns<TestByteArray> = {
   },
 };
 
+function createBaseLoggedEvent(): LoggedEvent {
+  return { position: 0, cover: undefined, page: undefined };
+}
+
+export const LoggedEvent: MessageFns<LoggedEvent> = {
+  encode(message: LoggedEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.position !== 0) {
+      writer.uint32(8).uint64(message.position);
+    }
+    if (message.cover !== undefined) {
+      Cover.encode(message.cover, writer.uint32(18).fork()).join();
+    }
+    if (message.page !== undefined) {
+      EventPage.encode(message.page, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LoggedEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLoggedEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.position = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cover = Cover.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.page = EventPage.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LoggedEvent {
+    return {
+      position: isSet(object.position) ? globalThis.Number(object.position) : 0,
+      cover: isSet(object.cover) ? Cover.fromJSON(object.cover) : undefined,
+      page: isSet(object.page) ? EventPage.fromJSON(object.page) : undefined,
+    };
+  },
+
+  toJSON(message: LoggedEvent): unknown {
+    const obj: any = {};
+    if (message.position !== 0) {
+      obj.position = Math.round(message.position);
+    }
+    if (message.cover !== undefined) {
+      obj.cover = Cover.toJSON(message.cover);
+    }
+    if (message.page !== undefined) {
+      obj.page = EventPage.toJSON(message.page);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LoggedEvent>, I>>(base?: I): LoggedEvent {
+    return LoggedEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LoggedEvent>, I>>(object: I): LoggedEvent {
+    const message = createBaseLoggedEvent();
+    message.position = object.position ?? 0;
+    message.cover = (object.cover !== undefined && object.cover !== null) ? Cover.fromPartial(object.cover) : undefined;
+    message.page = (object.page !== undefined && object.page !== null) ? EventPage.fromPartial(object.page) : undefined;
+    return message;
+  },
+};
+
+function createBaseTailRequest(): TailRequest {
+  return { after: 0, since: undefined, domain: "", root: undefined, follow: false, last: 0 };
+}
+
+export const TailRequest: MessageFns<TailRequest> = {
+  encode(message: TailRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.after !== 0) {
+      writer.uint32(8).uint64(message.after);
+    }
+    if (message.since !== undefined) {
+      Timestamp.encode(message.since, writer.uint32(18).fork()).join();
+    }
+    if (message.domain !== "") {
+      writer.uint32(26).string(message.domain);
+    }
+    if (message.root !== undefined) {
+      UUID.encode(message.root, writer.uint32(34).fork()).join();
+    }
+    if (message.follow !== false) {
+      writer.uint32(40).bool(message.follow);
+    }
+    if (message.last !== 0) {
+      writer.uint32(48).uint32(message.last);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TailRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTailRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.after = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.since = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.root = UUID.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.last = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TailRequest {
+    return {
+      after: isSet(object.after) ? globalThis.Number(object.after) : 0,
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      root: isSet(object.root) ? UUID.fromJSON(object.root) : undefined,
+      follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+      last: isSet(object.last) ? globalThis.Number(object.last) : 0,
+    };
+  },
+
+  toJSON(message: TailRequest): unknown {
+    const obj: any = {};
+    if (message.after !== 0) {
+      obj.after = Math.round(message.after);
+    }
+    if (message.since !== undefined) {
+      obj.since = fromTimestamp(message.since).toISOString();
+    }
+    if (message.domain !== "") {
+      obj.domain = message.domain;
+    }
+    if (message.root !== undefined) {
+      obj.root = UUID.toJSON(message.root);
+    }
+    if (message.follow !== false) {
+      obj.follow = message.follow;
+    }
+    if (message.last !== 0) {
+      obj.last = Math.round(message.last);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TailRequest>, I>>(base?: I): TailRequest {
+    return TailRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TailRequest>, I>>(object: I): TailRequest {
+    const message = createBaseTailRequest();
+    message.after = object.after ?? 0;
+    message.since = (object.since !== undefined && object.since !== null)
+      ? Timestamp.fromPartial(object.since)
+      : undefined;
+    message.domain = object.domain ?? "";
+    message.root = (object.root !== undefined && object.root !== null) ? UUID.fromPartial(object.root) : undefined;
+    message.follow = object.follow ?? false;
+    message.last = object.last ?? 0;
+    return message;
+  },
+};
+
+function createBaseReplayRequest(): ReplayRequest {
+  return { subscriber: "", saga: false, after: 0, domain: "", rebuild: false, dryRun: false };
+}
+
+export const ReplayRequest: MessageFns<ReplayRequest> = {
+  encode(message: ReplayRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subscriber !== "") {
+      writer.uint32(10).string(message.subscriber);
+    }
+    if (message.saga !== false) {
+      writer.uint32(16).bool(message.saga);
+    }
+    if (message.after !== 0) {
+      writer.uint32(24).uint64(message.after);
+    }
+    if (message.domain !== "") {
+      writer.uint32(34).string(message.domain);
+    }
+    if (message.rebuild !== false) {
+      writer.uint32(40).bool(message.rebuild);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(48).bool(message.dryRun);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplayRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplayRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subscriber = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.saga = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.after = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.rebuild = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplayRequest {
+    return {
+      subscriber: isSet(object.subscriber) ? globalThis.String(object.subscriber) : "",
+      saga: isSet(object.saga) ? globalThis.Boolean(object.saga) : false,
+      after: isSet(object.after) ? globalThis.Number(object.after) : 0,
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      rebuild: isSet(object.rebuild) ? globalThis.Boolean(object.rebuild) : false,
+      dryRun: isSet(object.dryRun) ? globalThis.Boolean(object.dryRun) : false,
+    };
+  },
+
+  toJSON(message: ReplayRequest): unknown {
+    const obj: any = {};
+    if (message.subscriber !== "") {
+      obj.subscriber = message.subscriber;
+    }
+    if (message.saga !== false) {
+      obj.saga = message.saga;
+    }
+    if (message.after !== 0) {
+      obj.after = Math.round(message.after);
+    }
+    if (message.domain !== "") {
+      obj.domain = message.domain;
+    }
+    if (message.rebuild !== false) {
+      obj.rebuild = message.rebuild;
+    }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReplayRequest>, I>>(base?: I): ReplayRequest {
+    return ReplayRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReplayRequest>, I>>(object: I): ReplayRequest {
+    const message = createBaseReplayRequest();
+    message.subscriber = object.subscriber ?? "";
+    message.saga = object.saga ?? false;
+    message.after = object.after ?? 0;
+    message.domain = object.domain ?? "";
+    message.rebuild = object.rebuild ?? false;
+    message.dryRun = object.dryRun ?? false;
+    return message;
+  },
+};
+
+function createBaseReplayProgress(): ReplayProgress {
+  return { events: 0, total: 0, aggregates: 0, position: 0, eventsPerSecond: 0, etaMs: 0, done: false };
+}
+
+export const ReplayProgress: MessageFns<ReplayProgress> = {
+  encode(message: ReplayProgress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.events !== 0) {
+      writer.uint32(8).uint64(message.events);
+    }
+    if (message.total !== 0) {
+      writer.uint32(16).uint64(message.total);
+    }
+    if (message.aggregates !== 0) {
+      writer.uint32(24).uint64(message.aggregates);
+    }
+    if (message.position !== 0) {
+      writer.uint32(32).uint64(message.position);
+    }
+    if (message.eventsPerSecond !== 0) {
+      writer.uint32(41).double(message.eventsPerSecond);
+    }
+    if (message.etaMs !== 0) {
+      writer.uint32(48).uint64(message.etaMs);
+    }
+    if (message.done !== false) {
+      writer.uint32(56).bool(message.done);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReplayProgress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReplayProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.events = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.total = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.aggregates = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.position = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.eventsPerSecond = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.etaMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.done = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReplayProgress {
+    return {
+      events: isSet(object.events) ? globalThis.Number(object.events) : 0,
+      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
+      aggregates: isSet(object.aggregates) ? globalThis.Number(object.aggregates) : 0,
+      position: isSet(object.position) ? globalThis.Number(object.position) : 0,
+      eventsPerSecond: isSet(object.eventsPerSecond) ? globalThis.Number(object.eventsPerSecond) : 0,
+      etaMs: isSet(object.etaMs) ? globalThis.Number(object.etaMs) : 0,
+      done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
+    };
+  },
+
+  toJSON(message: ReplayProgress): unknown {
+    const obj: any = {};
+    if (message.events !== 0) {
+      obj.events = Math.round(message.events);
+    }
+    if (message.total !== 0) {
+      obj.total = Math.round(message.total);
+    }
+    if (message.aggregates !== 0) {
+      obj.aggregates = Math.round(message.aggregates);
+    }
+    if (message.position !== 0) {
+      obj.position = Math.round(message.position);
+    }
+    if (message.eventsPerSecond !== 0) {
+      obj.eventsPerSecond = floatToJson(message.eventsPerSecond);
+    }
+    if (message.etaMs !== 0) {
+      obj.etaMs = Math.round(message.etaMs);
+    }
+    if (message.done !== false) {
+      obj.done = message.done;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReplayProgress>, I>>(base?: I): ReplayProgress {
+    return ReplayProgress.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReplayProgress>, I>>(object: I): ReplayProgress {
+    const message = createBaseReplayProgress();
+    message.events = object.events ?? 0;
+    message.total = object.total ?? 0;
+    message.aggregates = object.aggregates ?? 0;
+    message.position = object.position ?? 0;
+    message.eventsPerSecond = object.eventsPerSecond ?? 0;
+    message.etaMs = object.etaMs ?? 0;
+    message.done = object.done ?? false;
+    return message;
+  },
+};
+
+function createBaseRuntimeStatus(): RuntimeStatus {
+  return { name: "", version: "", head: 0, components: [], subscribers: [] };
+}
+
+export const RuntimeStatus: MessageFns<RuntimeStatus> = {
+  encode(message: RuntimeStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.version !== "") {
+      writer.uint32(18).string(message.version);
+    }
+    if (message.head !== 0) {
+      writer.uint32(24).uint64(message.head);
+    }
+    for (const v of message.components) {
+      ComponentStatus.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.subscribers) {
+      SubscriberStatus.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RuntimeStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRuntimeStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.head = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.components.push(ComponentStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.subscribers.push(SubscriberStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RuntimeStatus {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      head: isSet(object.head) ? globalThis.Number(object.head) : 0,
+      components: globalThis.Array.isArray(object?.components)
+        ? object.components.map((e: any) => ComponentStatus.fromJSON(e))
+        : [],
+      subscribers: globalThis.Array.isArray(object?.subscribers)
+        ? object.subscribers.map((e: any) => SubscriberStatus.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RuntimeStatus): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.head !== 0) {
+      obj.head = Math.round(message.head);
+    }
+    if (message.components?.length) {
+      obj.components = message.components.map((e) => ComponentStatus.toJSON(e));
+    }
+    if (message.subscribers?.length) {
+      obj.subscribers = message.subscribers.map((e) => SubscriberStatus.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RuntimeStatus>, I>>(base?: I): RuntimeStatus {
+    return RuntimeStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RuntimeStatus>, I>>(object: I): RuntimeStatus {
+    const message = createBaseRuntimeStatus();
+    message.name = object.name ?? "";
+    message.version = object.version ?? "";
+    message.head = object.head ?? 0;
+    message.components = object.components?.map((e) => ComponentStatus.fromPartial(e)) || [];
+    message.subscribers = object.subscribers?.map((e) => SubscriberStatus.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseComponentStatus(): ComponentStatus {
+  return { name: "", kind: "", address: "", state: "", detail: "" };
+}
+
+export const ComponentStatus: MessageFns<ComponentStatus> = {
+  encode(message: ComponentStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.address !== "") {
+      writer.uint32(26).string(message.address);
+    }
+    if (message.state !== "") {
+      writer.uint32(34).string(message.state);
+    }
+    if (message.detail !== "") {
+      writer.uint32(42).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ComponentStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseComponentStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ComponentStatus {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+    };
+  },
+
+  toJSON(message: ComponentStatus): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ComponentStatus>, I>>(base?: I): ComponentStatus {
+    return ComponentStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ComponentStatus>, I>>(object: I): ComponentStatus {
+    const message = createBaseComponentStatus();
+    message.name = object.name ?? "";
+    message.kind = object.kind ?? "";
+    message.address = object.address ?? "";
+    message.state = object.state ?? "";
+    message.detail = object.detail ?? "";
+    return message;
+  },
+};
+
+function createBaseSubscriberStatus(): SubscriberStatus {
+  return {
+    name: "",
+    kind: "",
+    address: "",
+    domains: [],
+    state: "",
+    checkpoint: 0,
+    lag: 0,
+    delivered: 0,
+    deadLettered: 0,
+    lastError: "",
+  };
+}
+
+export const SubscriberStatus: MessageFns<SubscriberStatus> = {
+  encode(message: SubscriberStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.address !== "") {
+      writer.uint32(26).string(message.address);
+    }
+    for (const v of message.domains) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.state !== "") {
+      writer.uint32(42).string(message.state);
+    }
+    if (message.checkpoint !== 0) {
+      writer.uint32(48).uint64(message.checkpoint);
+    }
+    if (message.lag !== 0) {
+      writer.uint32(56).uint64(message.lag);
+    }
+    if (message.delivered !== 0) {
+      writer.uint32(64).uint64(message.delivered);
+    }
+    if (message.deadLettered !== 0) {
+      writer.uint32(72).uint64(message.deadLettered);
+    }
+    if (message.lastError !== "") {
+      writer.uint32(82).string(message.lastError);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubscriberStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubscriberStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.address = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.domains.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.checkpoint = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.lag = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.delivered = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.deadLettered = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.lastError = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SubscriberStatus {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      address: isSet(object.address) ? globalThis.String(object.address) : "",
+      domains: globalThis.Array.isArray(object?.domains) ? object.domains.map((e: any) => globalThis.String(e)) : [],
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      checkpoint: isSet(object.checkpoint) ? globalThis.Number(object.checkpoint) : 0,
+      lag: isSet(object.lag) ? globalThis.Number(object.lag) : 0,
+      delivered: isSet(object.delivered) ? globalThis.Number(object.delivered) : 0,
+      deadLettered: isSet(object.deadLettered) ? globalThis.Number(object.deadLettered) : 0,
+      lastError: isSet(object.lastError) ? globalThis.String(object.lastError) : "",
+    };
+  },
+
+  toJSON(message: SubscriberStatus): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.address !== "") {
+      obj.address = message.address;
+    }
+    if (message.domains?.length) {
+      obj.domains = message.domains;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.checkpoint !== 0) {
+      obj.checkpoint = Math.round(message.checkpoint);
+    }
+    if (message.lag !== 0) {
+      obj.lag = Math.round(message.lag);
+    }
+    if (message.delivered !== 0) {
+      obj.delivered = Math.round(message.delivered);
+    }
+    if (message.deadLettered !== 0) {
+      obj.deadLettered = Math.round(message.deadLettered);
+    }
+    if (message.lastError !== "") {
+      obj.lastError = message.lastError;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SubscriberStatus>, I>>(base?: I): SubscriberStatus {
+    return SubscriberStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SubscriberStatus>, I>>(object: I): SubscriberStatus {
+    const message = createBaseSubscriberStatus();
+    message.name = object.name ?? "";
+    message.kind = object.kind ?? "";
+    message.address = object.address ?? "";
+    message.domains = object.domains?.map((e) => e) || [];
+    message.state = object.state ?? "";
+    message.checkpoint = object.checkpoint ?? 0;
+    message.lag = object.lag ?? 0;
+    message.delivered = object.delivered ?? 0;
+    message.deadLettered = object.deadLettered ?? 0;
+    message.lastError = object.lastError ?? "";
+    return message;
+  },
+};
+
 /**
  * Implemented by the user: decide. Given the prior state and a command, return the new events
  * (and optionally a new snapshot). Reject a command with a gRPC status (FAILED_PRECONDITION,
@@ -1739,6 +2891,20 @@ export const ProjectorService = {
     responseSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
     responseDeserialize: (value: Buffer): Empty => Empty.decode(value),
   },
+  /**
+   * Added by evented, optional: forget the read model, called before a rebuild replays every event.
+   * A projector that does not implement it must recognise the rebuild itself (the calls carry the metadata
+   * `evented-replay: true`).
+   */
+  reset: {
+    path: "/evented.Projector/Reset" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Empty => Empty.decode(value),
+  },
 } as const;
 
 export interface ProjectorServer extends UntypedServiceImplementation {
@@ -1749,6 +2915,12 @@ export interface ProjectorServer extends UntypedServiceImplementation {
    * A projector that does not implement it (UNIMPLEMENTED) gets one Handle call per book instead.
    */
   handleBatch: handleUnaryCall<EventBatch, Empty>;
+  /**
+   * Added by evented, optional: forget the read model, called before a rebuild replays every event.
+   * A projector that does not implement it must recognise the rebuild itself (the calls carry the metadata
+   * `evented-replay: true`).
+   */
+  reset: handleUnaryCall<Empty, Empty>;
 }
 
 export interface ProjectorClient extends Client {
@@ -1788,6 +2960,23 @@ export interface ProjectorClient extends Client {
   ): ClientUnaryCall;
   handleBatch(
     request: EventBatch,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Empty) => void,
+  ): ClientUnaryCall;
+  /**
+   * Added by evented, optional: forget the read model, called before a rebuild replays every event.
+   * A projector that does not implement it must recognise the rebuild itself (the calls carry the metadata
+   * `evented-replay: true`).
+   */
+  reset(request: Empty, callback: (error: ServiceError | null, response: Empty) => void): ClientUnaryCall;
+  reset(
+    request: Empty,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Empty) => void,
+  ): ClientUnaryCall;
+  reset(
+    request: Empty,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Empty) => void,
@@ -2000,6 +3189,93 @@ export const SagaClient = makeGenericClientConstructor(SagaService, "evented.Sag
   serviceName: string;
 };
 
+export type AdminService = typeof AdminService;
+export const AdminService = {
+  /** Every component, its address and health; each projector's and saga's position and lag. */
+  status: {
+    path: "/evented.Admin/Status" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Empty): Buffer => Buffer.from(Empty.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Empty => Empty.decode(value),
+    responseSerialize: (value: RuntimeStatus): Buffer => Buffer.from(RuntimeStatus.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RuntimeStatus => RuntimeStatus.decode(value),
+  },
+  /** Stored events from a position (or a time), then, with `follow`, new ones as they are committed. */
+  tail: {
+    path: "/evented.Admin/Tail" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: TailRequest): Buffer => Buffer.from(TailRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TailRequest => TailRequest.decode(value),
+    responseSerialize: (value: LoggedEvent): Buffer => Buffer.from(LoggedEvent.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LoggedEvent => LoggedEvent.decode(value),
+  },
+  /**
+   * Replays the global log into a projector (or, when asked by name, a saga), reporting progress; when caught up,
+   * live delivery goes on without a gap or a duplicate. With `dryRun`, one message with the totals and nothing
+   * is replayed.
+   */
+  replay: {
+    path: "/evented.Admin/Replay" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ReplayRequest): Buffer => Buffer.from(ReplayRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReplayRequest => ReplayRequest.decode(value),
+    responseSerialize: (value: ReplayProgress): Buffer => Buffer.from(ReplayProgress.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReplayProgress => ReplayProgress.decode(value),
+  },
+} as const;
+
+export interface AdminServer extends UntypedServiceImplementation {
+  /** Every component, its address and health; each projector's and saga's position and lag. */
+  status: handleUnaryCall<Empty, RuntimeStatus>;
+  /** Stored events from a position (or a time), then, with `follow`, new ones as they are committed. */
+  tail: handleServerStreamingCall<TailRequest, LoggedEvent>;
+  /**
+   * Replays the global log into a projector (or, when asked by name, a saga), reporting progress; when caught up,
+   * live delivery goes on without a gap or a duplicate. With `dryRun`, one message with the totals and nothing
+   * is replayed.
+   */
+  replay: handleServerStreamingCall<ReplayRequest, ReplayProgress>;
+}
+
+export interface AdminClient extends Client {
+  /** Every component, its address and health; each projector's and saga's position and lag. */
+  status(request: Empty, callback: (error: ServiceError | null, response: RuntimeStatus) => void): ClientUnaryCall;
+  status(
+    request: Empty,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RuntimeStatus) => void,
+  ): ClientUnaryCall;
+  status(
+    request: Empty,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RuntimeStatus) => void,
+  ): ClientUnaryCall;
+  /** Stored events from a position (or a time), then, with `follow`, new ones as they are committed. */
+  tail(request: TailRequest, options?: Partial<CallOptions>): ClientReadableStream<LoggedEvent>;
+  tail(request: TailRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<LoggedEvent>;
+  /**
+   * Replays the global log into a projector (or, when asked by name, a saga), reporting progress; when caught up,
+   * live delivery goes on without a gap or a duplicate. With `dryRun`, one message with the totals and nothing
+   * is replayed.
+   */
+  replay(request: ReplayRequest, options?: Partial<CallOptions>): ClientReadableStream<ReplayProgress>;
+  replay(
+    request: ReplayRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ReplayProgress>;
+}
+
+export const AdminClient = makeGenericClientConstructor(AdminService, "evented.Admin") as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): AdminClient;
+  service: typeof AdminService;
+  serviceName: string;
+};
+
 function bytesFromBase64(b64: string): Uint8Array {
   if ((globalThis as any).Buffer) {
     return Uint8Array.from((globalThis as any).Buffer.from(b64, "base64"));
@@ -2023,6 +3299,10 @@ function base64FromBytes(arr: Uint8Array): string {
     });
     return globalThis.btoa(bin.join(""));
   }
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
