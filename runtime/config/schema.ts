@@ -111,6 +111,21 @@ const otherCommandHandler = z.strictObject({
   address,
 });
 
+/** A user's own service that `evented up` starts beside the framework (business logic, projector, saga, …). */
+const userProcess = z.strictObject({
+  /** The command line, run by a shell in `cwd`. */
+  command: z.string().min(1),
+  /** Relative to the project folder. */
+  cwd: z.string().min(1).default('.'),
+  env: z.record(z.string(), z.string()).default({}),
+  /** host:port the process listens on: `evented up` waits for it to accept connections before going on. */
+  readyOn: address.optional(),
+});
+
+const processName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "use letters, digits, '_', '.', '-' (at most 64)");
+
 export const configSchema = z.strictObject({
   /** The project's name, shown by `evented status`. */
   name: z.string().min(1).default('evented'),
@@ -126,13 +141,18 @@ export const configSchema = z.strictObject({
   delivery: delivery.prefault({}),
   projectorCoordinator: server(1315).prefault({}),
   sagaCoordinator: server(1748).prefault({}),
+  /** The admin service (evented.Admin): what the CLI's status, tail, replay and rebuild talk to. */
+  admin: server(1316).prefault({}),
   projectors: z.record(subscriberName, subscriber).default({}),
   sagas: z.record(subscriberName, subscriber).default({}),
   /** Domains whose commands are handled by another runtime (where sagas send their output). */
   otherCommandHandlers: z.array(otherCommandHandler).default([]),
+  /** The user's own services, started (in this order) by `evented up` and stopped by `evented down`. */
+  processes: z.record(processName, userProcess).default({}),
 });
 
 export type UserConfig = z.input<typeof configSchema>;
 export type ResolvedConfig = z.output<typeof configSchema>;
 export type StoreConfig = ResolvedConfig['store'];
 export type BusConfig = ResolvedConfig['bus'];
+export type UserProcessConfig = ResolvedConfig['processes'][string];

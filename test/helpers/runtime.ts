@@ -33,6 +33,7 @@ export const startTestRuntime = async (
     queryHandler: { port: 0, ...config.queryHandler },
     projectorCoordinator: { port: 0, ...config.projectorCoordinator },
     sagaCoordinator: { port: 0, ...config.sagaCoordinator },
+    admin: { port: 0, ...config.admin },
   });
   const runtime = await startRuntime(resolved, { projectDir, logger: pino({ level: 'silent' }) });
   runtimes.push(runtime);
