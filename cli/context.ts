@@ -10,4 +10,6 @@ export interface CliContext {
   cwd: string;
   /** Aborted on Ctrl-C / SIGTERM. */
   signal: AbortSignal;
+  /** This CLI process, for commands that record or re-run it (`evented up` and its --detach). */
+  self?: { pid: number; execPath: string; script: string | undefined };
 }

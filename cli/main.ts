@@ -22,6 +22,7 @@ export const main = async (argv: string[] = process.argv): Promise<void> => {
     env: process.env,
     cwd: process.cwd(),
     signal: controller.signal,
+    self: { pid: process.pid, execPath: process.execPath, script: argv[1] },
   };
   const verbose = argv.includes('--verbose');
   try {

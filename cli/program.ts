@@ -2,6 +2,13 @@ import { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { registerInit } from './commands/init.js';
 import { registerServe } from './commands/serve.js';
+import { registerLoadConfig } from './commands/load-config.js';
+import { registerReplay } from './commands/replay.js';
+import { registerSend } from './commands/send.js';
+import { registerStatus } from './commands/status.js';
+import { registerTail } from './commands/tail.js';
+import { registerUp } from './commands/up.js';
+import { registerDown } from './commands/down.js';
 import { version } from './version.js';
 
 /** Builds the evented program. No side effects: main.ts runs it. */
@@ -20,6 +27,17 @@ export const createProgram = (context: CliContext): Command => {
     });
   registerInit(program, context);
   registerServe(program, context);
-  for (const command of program.commands) command.exitOverride();
+  registerLoadConfig(program, context);
+  registerStatus(program, context);
+  registerSend(program, context);
+  registerTail(program, context);
+  registerReplay(program, context);
+  registerUp(program, context);
+  registerDown(program, context);
+  const overrideExits = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(overrideExits);
+  };
+  overrideExits(program);
   return program;
 };

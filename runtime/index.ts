@@ -3,9 +3,31 @@
  * without the CLI: load a configuration, start the runtime, talk to it over gRPC.
  */
 export { startRuntime, type Runtime, type RuntimeOptions } from './up/compose.js';
+/** `evented up` as a function: the ladder per concern, the user's processes, the runtime (see up/environment.ts). */
+export {
+  startEnvironment,
+  type Environment,
+  type EnvironmentEvent,
+  type EnvironmentOptions,
+  type ComponentState,
+} from './up/environment.js';
+export { groupAlive, isProcessAlive, signalGroup, signalProcess } from './up/processes.js';
+export type { Choice } from './infra/resolve.js';
 export { configSchema, type ResolvedConfig, type UserConfig } from './config/schema.js';
 export { readConfigFile, parseConfigText } from './config/sources/file.js';
+/** The configuration in Consul KV: one key per section under `<prefix><name>/` (see sources/consul.ts). */
+export {
+  readConfigFromConsul,
+  writeConfigToConsul,
+  DEFAULT_CONSUL_URL,
+  DEFAULT_CONSUL_PREFIX,
+  type ConsulLocation,
+  type ConsulConfigWrite,
+  type KeyChange,
+} from './config/sources/consul.js';
 /** Whether a name may be an evented domain: letters, digits, '_', '.', '-', starting with a letter or digit. */
 export { isValidDomainName } from './protocol/validate.js';
 export * from './errors/index.js';
 export { toGrpcStatus } from './errors/to-grpc-status.js';
+export { callUnary, isServiceError } from './grpc/unary.js';
+export type { ReplayProgress } from './subscriber/replay.js';

@@ -1,7 +1,29 @@
 import { resolve, join } from 'node:path';
 import type { Command } from 'commander';
-import { readConfigFile, startRuntime } from '../../runtime/index.js';
+import {
+  DEFAULT_CONSUL_PREFIX,
+  readConfigFile,
+  readConfigFromConsul,
+  startRuntime,
+  type Runtime,
+} from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
+import { version } from '../version.js';
+
+/** The second line of `serve`: the admin service (what the CLI talks to), the bus, and who receives events. */
+const describeDelivery = (runtime: Runtime): string => {
+  const { bus, projectors, sagas } = runtime.deliveryStatus();
+  const names = (list: { name: string }[]): string =>
+    list.length === 0 ? 'none' : list.map((it) => it.name).join(', ');
+  return `admin on ${runtime.admin.address}; bus ${bus.kind} (${bus.location}); projectors: ${names(projectors)}; sagas: ${names(sagas)}`;
+};
+
+interface ServeOptions {
+  /** Read the configuration from Consul KV (written by `evented load-config`) instead of evented.yaml. */
+  consul?: string;
+  prefix: string;
+  name?: string;
+}
 
 /** `evented serve [dir]`: runs the framework services of a project in the foreground until interrupted. */
 export const registerServe = (program: Command, context: CliContext): void => {
@@ -9,14 +31,23 @@ export const registerServe = (program: Command, context: CliContext): void => {
     .command('serve')
     .description('run the framework services (command handler, query handler) of a project in the foreground')
     .argument('[dir]', 'the project folder, holding evented.yaml', '.')
-    .addHelpText('after', '\nExample:\n  evented serve ./bank     # Ctrl-C drains in-flight calls and stops')
-    .action(async (dir: string) => {
+    .option('--consul <url>', 'read the configuration from Consul KV at this agent instead of evented.yaml')
+    .option('--prefix <prefix>', 'with --consul: the KV prefix the project is under', DEFAULT_CONSUL_PREFIX)
+    .option('--name <project>', 'with --consul: the project under the prefix (default: the only one there)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  evented serve ./bank     # Ctrl-C drains in-flight calls and stops\n  evented serve ./bank --consul http://127.0.0.1:8500 --name bank   # configuration from evented load-config\n',
+    )
+    .action(async (dir: string, options: ServeOptions) => {
       const projectDir = resolve(context.cwd, dir);
-      const config = await readConfigFile(join(projectDir, 'evented.yaml'));
-      const runtime = await startRuntime(config, { projectDir });
+      const config = options.consul
+        ? await readConfigFromConsul(options.consul, options.prefix, options.name)
+        : await readConfigFile(join(projectDir, 'evented.yaml'));
+      const runtime = await startRuntime(config, { projectDir, version });
       context.stdout.write(
         `evented serving ${config.name}: commands on ${runtime.commandHandler.address}, queries on ${runtime.queryHandler.address}, store ${runtime.store.kind} at ${runtime.store.location}\n`,
       );
+      context.stdout.write(`  ${describeDelivery(runtime)}\n`);
       await new Promise<void>((done) =>
         context.signal.addEventListener('abort', () => done(), { once: true }),
       );

@@ -1,5 +1,5 @@
 import { aggregateKey } from '../protocol/cover.js';
-import type { EventBook, EventPage } from '../protocol/gen/evented/evented.js';
+import type { EventBatch, EventBook, EventPage } from '../protocol/gen/evented/evented.js';
 import type { PublishedBatch } from './port.js';
 import type { StoredEvent } from '../store/port.js';
 
@@ -36,4 +36,35 @@ export const toBatches = (events: readonly StoredEvent[]): PublishedBatch[] => {
     domain,
     batch: { books: [...books.values()], firstPosition: first, lastPosition: last },
   }));
+};
+
+/**
+ * Several batches of one domain as one, in the order given (queue order, which is log order): an aggregate's
+ * pages that follow on from its previous book are appended to it, so each aggregate comes as few books as
+ * possible with its pages in sequence order. The positions span them all.
+ */
+export const mergeBatches = (batches: readonly EventBatch[]): EventBatch => {
+  if (batches.length === 1) return batches[0]!;
+  const books: EventBook[] = [];
+  const latest = new Map<string, EventBook>();
+  let firstPosition = Number.POSITIVE_INFINITY;
+  let lastPosition = 0;
+  for (const batch of batches) {
+    firstPosition = Math.min(firstPosition, batch.firstPosition);
+    lastPosition = Math.max(lastPosition, batch.lastPosition);
+    for (const book of batch.books) {
+      const key = aggregateKey(book.cover?.domain ?? '', book.cover?.root?.value ?? new Uint8Array());
+      const previous = latest.get(key);
+      const before = previous?.pages[previous.pages.length - 1]?.num;
+      const first = book.pages[0]?.num;
+      if (previous && before !== undefined && first !== undefined && first > before && !book.snapshot) {
+        previous.pages.push(...book.pages);
+      } else {
+        const copy = { ...book, pages: [...book.pages] };
+        books.push(copy);
+        latest.set(key, copy);
+      }
+    }
+  }
+  return { books, firstPosition: Number.isFinite(firstPosition) ? firstPosition : 0, lastPosition };
 };

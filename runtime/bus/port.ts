@@ -52,10 +52,16 @@ export interface SubscribeOptions {
   subscriber: string;
   /** The domains it follows (routing keys). */
   domains: readonly string[];
-  /** How many messages the broker may hand over ahead of the one being handled. Default 16. */
+  /** How many messages the broker may hand over ahead of the one being handled. Default 64. */
   prefetch?: number;
   /** Delay before a batch whose handler failed is delivered again. Default 1000 ms. */
   redeliveryDelayMs?: number;
+  /**
+   * Batches of one domain that are already waiting when the handler is free may be handed over as one
+   * (merged in queue order, each aggregate's pages in sequence order; acknowledged or put back together), so
+   * that a subscriber that fell behind catches up in few, large calls. An adapter may ignore it. Default false.
+   */
+  merge?: boolean;
 }
 
 export interface Delivery {

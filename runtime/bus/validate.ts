@@ -54,5 +54,5 @@ export const checkDeadLetter = (letter: DeadLetter): void => {
     throw new ValidationError('the dead letter has no book');
 };
 
-export const DEFAULT_PREFETCH = 16;
+export const DEFAULT_PREFETCH = 64;
 export const DEFAULT_REDELIVERY_DELAY_MS = 1000;

@@ -21,7 +21,36 @@ const sqliteStore = z.strictObject({
   synchronous: z.enum(['full', 'normal']).default('full'),
 });
 
-const store = z.discriminatedUnion('kind', [sqliteStore]);
+const postgresStore = z.strictObject({
+  kind: z.literal('postgres'),
+  url: z
+    .string()
+    .regex(
+      /^postgres(ql)?:\/\//,
+      'expected a PostgreSQL URL, for example postgres://user@127.0.0.1:5432/evented',
+    ),
+  /** Connections each runtime may open. */
+  poolSize: z.number().int().positive().default(10),
+  /** The schema holding evented's tables (created on first use). */
+  schema: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, "use lowercase letters, digits and '_' (at most 63)")
+    .default('evented'),
+});
+
+const mongodbStore = z.strictObject({
+  kind: z.literal('mongodb'),
+  url: z
+    .string()
+    .regex(
+      /^mongodb(\+srv)?:\/\//,
+      'expected a MongoDB URL, for example mongodb://127.0.0.1:27017/?replicaSet=rs0',
+    ),
+  /** The database holding evented's collections. */
+  database: z.string().min(1).default('evented'),
+});
+
+const store = z.discriminatedUnion('kind', [sqliteStore, postgresStore, mongodbStore]);
 
 const commandHandler = z.strictObject({
   host: host.default('127.0.0.1'),
@@ -66,7 +95,7 @@ const amqpBus = z.strictObject({
   /** The topic exchange events are published to (routing key: the domain). */
   exchange: z.string().min(1).default('evented'),
   /** How many messages a consumer may hold ahead of the one it is handling. */
-  prefetch: z.number().int().positive().default(16),
+  prefetch: z.number().int().positive().default(64),
 });
 
 const bus = z.discriminatedUnion('kind', [memoryBus, amqpBus]);

@@ -4,6 +4,7 @@ import type { EventBatch, EventBook, Projection } from '../protocol/gen/evented/
 import type { EventStore } from '../store/port.js';
 import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/activity.js';
 import { createConsumer } from '../subscriber/consumer.js';
+import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
 import { callUntilHandled, type RetryPolicy } from '../subscriber/retry.js';
 import type { ProjectorEndpoint } from './endpoint.js';
 
@@ -40,6 +41,11 @@ export interface ProjectorCoordinator {
   caughtUp(): Promise<void>;
   /** Delivers a batch (from the bus, a catch-up or a replay). */
   handleBatch(batch: EventBatch, options?: { replay?: boolean; checkpoint?: number }): Promise<void>;
+  /**
+   * Replays the store's log into the projector (calls marked `evented-replay: true`); a rebuild asks the
+   * projector to Reset first. Live delivery resumes afterwards without a gap or a duplicate.
+   */
+  replay(request: ReplayRequest, hooks: ReplayHooks): Promise<ReplayProgress>;
   /** Synchronous projection of a book inside a command call: returns what the projector answers. */
   handleSync(book: EventBook): Promise<Projection>;
   status(): ProjectorStatus;
@@ -102,6 +108,19 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
     stop: () => activity.stop(consumer),
     caughtUp: () => consumer.caughtUp(),
     handleBatch: (batch, handleOptions) => consumer.handleBatch(batch, handleOptions),
+    replay: (request, hooks) =>
+      consumer.replay(request, {
+        ...hooks,
+        beforeRebuild: async () => {
+          const reset = await projector.reset({ timeoutMs: options.callTimeoutMs, replay: true });
+          if (!reset) {
+            logger.warn(
+              `projector "${projector.name}" has no Reset: it must recognise the rebuild itself (evented-replay: true)`,
+            );
+          }
+          await hooks.beforeRebuild?.();
+        },
+      }),
     handleSync: (book) =>
       consumer.exclusive(async () => {
         const [pending] = await consumer.tracker.pending([book]);

@@ -22,6 +22,10 @@ export interface RelayOptions {
   batchSize?: number;
   /** How often to look for events written by other processes when nothing woke the relay. */
   idlePollMs?: number;
+  /** Rounds published before the broker has confirmed the first of them. Default 4. */
+  publishAhead?: number;
+  /** While rounds keep coming, the checkpoint is saved at most this often. Default 250 ms. */
+  checkpointEveryMs?: number;
   logger: Logger;
 }
 
@@ -47,33 +51,87 @@ export const startRelay = (options: RelayOptions): Relay => {
   const name = options.name ?? 'relay';
   const batchSize = options.batchSize ?? 1000;
   const idlePollMs = options.idlePollMs ?? 200;
+  const publishAhead = Math.max(1, options.publishAhead ?? 4);
+  const checkpointEveryMs = options.checkpointEveryMs ?? 250;
   const wakeup = createWakeup();
   /** Only stop() interrupts a backoff: new events must not turn a broker outage into a retry storm. */
   const stopped = createWakeup();
   const status: RelayStatus = { state: 'starting', checkpoint: 0, published: 0, lastError: undefined };
   let stopping = false;
+  /** Set while the relay waits for a confirm and could publish more: a commit wakes it. */
+  let arrived: (() => void) | undefined;
 
+  /**
+   * Up to `publishAhead` rounds are published at once (the bus keeps their order): a round does not wait for
+   * the broker to confirm the one before it. Confirms are taken in order; the checkpoint follows the last
+   * confirmed round, and is saved at most every `checkpointEveryMs` (each save is a synchronous, durable write;
+   * an unsaved checkpoint only means that a restart publishes a few rounds again, which consumers skip).
+   */
   const run = async (): Promise<void> => {
     let failures = 0;
     status.checkpoint = await store.getCheckpoint(name);
     status.state = 'running';
+    let saved = status.checkpoint;
+    let savedAt = Date.now();
+    const inFlight: { last: number; count: number; confirmed: Promise<void>; settled: boolean }[] = [];
+    let readFrom = status.checkpoint;
+    const save = async (): Promise<void> => {
+      if (status.checkpoint === saved) return;
+      const position = status.checkpoint;
+      await store.saveCheckpoint(name, position);
+      saved = position;
+      savedAt = Date.now();
+    };
     while (!stopping) {
       try {
-        const events = await store.readLog(status.checkpoint, batchSize);
-        if (events.length === 0) {
-          await wakeup.wait(idlePollMs);
+        while (inFlight.length < publishAhead && !stopping) {
+          const events = await store.readLog(readFrom, batchSize);
+          if (events.length === 0) break;
+          const last = events[events.length - 1]!.position;
+          const round = {
+            last,
+            count: events.length,
+            confirmed: bus.publish(toBatches(events)),
+            settled: false,
+          };
+          const settle = (): void => void (round.settled = true);
+          round.confirmed.then(settle, settle); // awaited in order below
+          inFlight.push(round);
+          readFrom = last;
+          if (events.length < batchSize) break;
+        }
+        const round = inFlight[0];
+        if (round === undefined) {
+          // Idle: the checkpoint is saved once it is `checkpointEveryMs` old (a commit may come first).
+          const saveIn = checkpointEveryMs - (Date.now() - savedAt);
+          if (status.checkpoint !== saved && saveIn <= 0) await save();
+          await wakeup.wait(
+            status.checkpoint === saved ? idlePollMs : Math.min(idlePollMs, Math.max(1, saveIn)),
+          );
           continue;
         }
-        await bus.publish(toBatches(events));
-        const last = events[events.length - 1]!.position;
-        await store.saveCheckpoint(name, last);
-        status.checkpoint = last;
-        status.published += events.length;
-        if (failures > 0) logger.info({ checkpoint: last }, 'relay publishing again');
+        if (!round.settled && inFlight.length < publishAhead) {
+          // Whichever comes first: the confirm, or new events to publish behind the rounds in flight.
+          await new Promise<void>((resolve) => {
+            arrived = resolve;
+            round.confirmed.then(resolve, resolve);
+          });
+          arrived = undefined;
+          if (!round.settled) continue;
+        }
+        await round.confirmed;
+        inFlight.shift();
+        status.checkpoint = round.last;
+        status.published += round.count;
+        if (Date.now() - savedAt >= checkpointEveryMs) await save();
+        if (failures > 0) logger.info({ checkpoint: round.last }, 'relay publishing again');
         failures = 0;
         status.state = 'running';
         status.lastError = undefined;
       } catch (err) {
+        // Whatever was in flight is published again from the last confirmed position.
+        await Promise.allSettled(inFlight.splice(0).map((round) => round.confirmed));
+        readFrom = status.checkpoint;
         failures += 1;
         status.state = 'retrying';
         status.lastError = messageOf(err);
@@ -82,6 +140,19 @@ export const startRelay = (options: RelayOptions): Relay => {
         await stopped.wait(delay);
       }
     }
+    // Stopping: what was published is confirmed (or not) before the last checkpoint is saved.
+    for (const round of inFlight.splice(0)) {
+      try {
+        await round.confirmed;
+      } catch {
+        break;
+      }
+      status.checkpoint = round.last;
+      status.published += round.count;
+    }
+    await save().catch((err: unknown) =>
+      logger.warn({ reason: messageOf(err) }, 'relay could not save its checkpoint while stopping'),
+    );
   };
 
   const running = run().catch((err: unknown) => {
@@ -89,11 +160,15 @@ export const startRelay = (options: RelayOptions): Relay => {
   });
 
   return {
-    notify: () => wakeup.notify(),
+    notify: () => {
+      wakeup.notify();
+      arrived?.();
+    },
     status: () => ({ ...status }),
     async stop() {
       stopping = true;
       wakeup.notify();
+      arrived?.();
       stopped.notify();
       await running;
       status.state = 'stopped';

@@ -12,8 +12,9 @@ import type {
 } from '../protocol/gen/evented/evented.js';
 import type { EventStore } from '../store/port.js';
 import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/activity.js';
+import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
 import { createConsumer } from '../subscriber/consumer.js';
-import { callUntilHandled, type RetryPolicy } from '../subscriber/retry.js';
+import { callUntilHandled, Stopping, type RetryPolicy } from '../subscriber/retry.js';
 import { backoff, sleep } from '../support/timing.js';
 import type { SagaEndpoint } from './endpoint.js';
 import type { CommandGateway } from './gateway.js';
@@ -53,6 +54,11 @@ export interface SagaCoordinator {
   stop(): Promise<void>;
   caughtUp(): Promise<void>;
   handleBatch(batch: EventBatch): Promise<void>;
+  /**
+   * Replays the store's log into the saga (only when asked for explicitly). Its output keeps its idempotency
+   * keys, so what it issued before is not applied again.
+   */
+  replay(request: ReplayRequest, hooks: ReplayHooks): Promise<ReplayProgress>;
   /** Runs the saga inside a command call and returns what its output produced. */
   handleSync(book: EventBook): Promise<SynchronousProcessingResponse>;
   status(): SagaStatus;
@@ -85,7 +91,9 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
       try {
         return await submitOnce();
       } catch (err) {
-        if (!transient(err) || activity.stopping()) return messageOf(err);
+        if (!transient(err)) return messageOf(err);
+        // Stopping while the target is down is no refusal: the input stays unhandled and comes again.
+        if (activity.stopping()) throw new Stopping(`saga "${saga.name}"`);
         logger.warn({ reason: messageOf(err) }, `saga "${saga.name}": output target unavailable; retrying`);
         await sleep(backoff(attempt, 100, options.policy.maxBackoffMs));
       }
@@ -158,6 +166,7 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
     stop: () => activity.stop(consumer),
     caughtUp: () => consumer.caughtUp(),
     handleBatch: (batch) => consumer.handleBatch(batch),
+    replay: (request, hooks) => consumer.replay(request, hooks),
     handleSync: (book) =>
       consumer.exclusive(async () => {
         const result: SynchronousProcessingResponse = { books: [], projections: [], commands: [] };

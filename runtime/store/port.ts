@@ -63,6 +63,11 @@ export interface Appended {
   duplicate?: boolean;
 }
 
+export interface LogCount {
+  events: number;
+  aggregates: number;
+}
+
 /** An aggregate as business logic needs it: the latest snapshot and the events at or after its sequence. */
 export interface LoadedAggregate {
   snapshot: Snapshot | undefined;
@@ -97,6 +102,11 @@ export interface EventStore extends SubscriberProgress {
    * A position once read is never followed later by a smaller one (no event commits "behind" a reader).
    */
   readLog(after: number, limit: number): Promise<StoredEvent[]>;
+  /**
+   * What a replay from `after` would cover: how many events have a position greater than `after` and how many
+   * aggregates they belong to, counting only `domains` when given.
+   */
+  countLog(after: number, domains?: readonly string[]): Promise<LogCount>;
   /** The highest position in the store (0 when empty). */
   headPosition(): Promise<number>;
   /** Named subscriber checkpoints (the relay's, a projector's): the last position handled. 0 when unknown. */

@@ -10,7 +10,7 @@ import type { RetryPolicy } from './retry.js';
  * its user service; what it delivered and set aside; and how it dead-letters an event.
  */
 
-export type SubscriberState = 'stopped' | 'catching-up' | 'live' | 'waiting';
+export type SubscriberState = 'stopped' | 'catching-up' | 'live' | 'waiting' | 'replaying';
 
 export interface SubscriberStatus {
   /** `waiting`: the user's service is down or not answering; evented waits for it (see lastError). */
@@ -90,7 +90,15 @@ export const createSubscriberActivity = (options: {
       await consumer.stop();
     },
     status: (consumer) => ({
-      state: stopping ? 'stopped' : waiting ? 'waiting' : consumer.live ? 'live' : 'catching-up',
+      state: stopping
+        ? 'stopped'
+        : waiting
+          ? 'waiting'
+          : consumer.replaying
+            ? 'replaying'
+            : consumer.live
+              ? 'live'
+              : 'catching-up',
       checkpoint: consumer.tracker.checkpoint(),
       delivered,
       deadLettered,

@@ -6,6 +6,7 @@ import type { EventStore } from '../store/port.js';
 import { createKeyedLock } from '../support/keyed-lock.js';
 import { backoff, pause } from '../support/timing.js';
 import { createProgressTracker, type ProgressTracker } from './progress.js';
+import { replayLog, type ReplayHooks, type ReplayProgress, type ReplayRequest } from './replay.js';
 
 /**
  * What the projector and saga coordinators share: consume a subscriber's events exactly as DESIGN.md promises.
@@ -40,11 +41,19 @@ export interface Consumer {
   readonly live: boolean;
   /** Handles a batch; `checkpoint`, when given, is saved as handled-up-to afterwards. */
   handleBatch(batch: EventBatch, options?: { replay?: boolean; checkpoint?: number }): Promise<void>;
+  /** Replays the store's log (see replay.ts); live delivery waits meanwhile and resumes after. */
+  replay(request: ReplayRequest, hooks: ReplayHooks): Promise<ReplayProgress>;
+  /** True while a replay runs. */
+  readonly replaying: boolean;
   /** Runs `task` with the consumer's lock held (no batch is handled meanwhile). */
   exclusive<T>(task: () => Promise<T>): Promise<T>;
 }
 
 const CATCH_UP_EVENTS = 2000;
+/** How often the progress of bus batches is saved while they keep coming (see deferSave). */
+const SAVE_EVERY_MS = 100;
+/** How long the subscriber's position may stand still behind the store's head before the store is asked. */
+const STALL_CHECK_MS = 1000;
 
 export const createConsumer = (options: ConsumerOptions): Consumer => {
   const { store, bus, subscriber } = options;
@@ -55,21 +64,113 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
   let stopping = false;
   let caughtUp = false;
   let catchingUp: Promise<void> = Promise.resolve();
+  let replaying = false;
 
   const exclusive = <T>(task: () => Promise<T>): Promise<T> => lock.run('', task);
 
+  /**
+   * The progress of bus batches is saved at most every SAVE_EVERY_MS, not after each batch (each save is a
+   * synchronous, durable write). The checkpoint saved is still one whose events were all handled; a crash before
+   * the save only means that the catch-up from the store delivers those events again (at least once).
+   */
+  let deferred: { checkpoint: number | undefined } | undefined;
+  let saveTimer: NodeJS.Timeout | undefined;
+  /** Saves the deferred progress now; call with the lock held. */
+  const saveDeferred = async (): Promise<void> => {
+    clearTimeout(saveTimer);
+    saveTimer = undefined;
+    const waiting = deferred;
+    deferred = undefined;
+    if (waiting !== undefined) await tracker.save(waiting.checkpoint);
+  };
+  const deferSave = (checkpoint: number | undefined): void => {
+    const before = deferred?.checkpoint;
+    deferred = {
+      checkpoint: checkpoint === undefined ? before : Math.max(before ?? checkpoint, checkpoint),
+    };
+    saveTimer ??= setTimeout(() => {
+      exclusive(saveDeferred).catch((err: unknown) =>
+        options.logger.warn(
+          { err, subscriber },
+          'could not save progress; after a restart, events since the saved checkpoint come again',
+        ),
+      );
+    }, SAVE_EVERY_MS);
+  };
+
+  /** Every event up to here has been handled (saved, or about to be). */
+  const handledUpTo = (): number => Math.max(tracker.checkpoint(), deferred?.checkpoint ?? 0);
+
+  /** Delivers what the subscriber has not handled of these books; call with the lock held. */
+  const deliverPending = async (books: readonly EventBook[], replay: boolean): Promise<void> => {
+    const pending = await tracker.pending(books.filter((book) => domains.has(book.cover?.domain ?? '')));
+    if (pending.length > 0) await options.deliver(pending, { replay });
+    tracker.advance(pending);
+  };
+
+  /**
+   * Events of the subscriber's domains after what it handled and up to `upTo` that the bus did not bring (a lost
+   * message; a queue declared again on a broker that lost its data): taken from the store, the truth. Call with
+   * the lock held.
+   */
+  const fillFromLog = async (upTo: number): Promise<void> => {
+    let after = handledUpTo();
+    while (after < upTo && !stopping) {
+      const events = await store.readLog(after, Math.min(CATCH_UP_EVENTS, upTo - after));
+      if (events.length === 0) return;
+      const mine = events.filter((event) => domains.has(event.domain) && event.position <= upTo);
+      for (const { batch } of toBatches(mine)) await deliverPending(batch.books, false);
+      after = events[events.length - 1]!.position;
+    }
+  };
+
   const handleBatch = (
     batch: EventBatch,
-    handleOptions: { replay?: boolean; checkpoint?: number } = {},
+    handleOptions: { replay?: boolean; checkpoint?: number; deferSave?: boolean } = {},
   ): Promise<void> =>
     exclusive(async () => {
-      const books = await tracker.pending(
-        batch.books.filter((book) => domains.has(book.cover?.domain ?? '')),
-      );
-      if (books.length > 0) await options.deliver(books, { replay: handleOptions.replay === true });
-      tracker.advance(books);
-      await tracker.save(handleOptions.checkpoint);
+      // From the bus, once caught up: the batch must follow what was handled; a hole before it is filled first.
+      if (handleOptions.checkpoint !== undefined && batch.firstPosition > handledUpTo() + 1) {
+        await fillFromLog(batch.firstPosition - 1);
+      }
+      await deliverPending(batch.books, handleOptions.replay === true);
+      if (handleOptions.deferSave === true) deferSave(handleOptions.checkpoint);
+      else await tracker.save(handleOptions.checkpoint);
     });
+
+  /**
+   * The last line of defence: when the store has events beyond what was handled and nothing moved for a while
+   * (the messages were lost and no later one came to show the hole), take them from the store.
+   */
+  let watchdog: NodeJS.Timeout | undefined;
+  let watched = -1;
+  let filling = false;
+  const watchForStall = (): void => {
+    watchdog = setInterval(() => {
+      if (filling || !caughtUp || replaying || stopping) return;
+      const handled = handledUpTo();
+      const stalled = handled === watched;
+      watched = handled;
+      if (!stalled) return;
+      filling = true;
+      void (async () => {
+        const head = await store.headPosition();
+        if (head <= handled) return;
+        await exclusive(async () => {
+          await fillFromLog(head);
+          if (!stopping) deferSave(head);
+        });
+      })()
+        .catch((err: unknown) =>
+          options.logger.warn(
+            { err, subscriber },
+            'could not take missing events from the store; trying again',
+          ),
+        )
+        .finally(() => (filling = false));
+    }, STALL_CHECK_MS);
+    watchdog.unref();
+  };
 
   const catchUp = async (): Promise<void> => {
     let after = tracker.checkpoint();
@@ -78,7 +179,7 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
       if (events.length === 0) return;
       const last = events[events.length - 1]!.position;
       const mine = events.filter((event) => domains.has(event.domain));
-      for (const { batch } of toBatches(mine)) await handleBatch(batch);
+      for (const { batch } of toBatches(mine)) await exclusive(() => deliverPending(batch.books, false));
       await exclusive(() => tracker.save(last));
       after = last;
       if (events.length < CATCH_UP_EVENTS) return;
@@ -94,9 +195,10 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
       stopping = false;
       caughtUp = false;
       await tracker.open();
-      subscription = await bus.subscribe({ subscriber, domains: options.domains }, ({ batch }) =>
-        handleBatch(batch, { checkpoint: caughtUp ? batch.lastPosition : undefined }),
+      subscription = await bus.subscribe({ subscriber, domains: options.domains, merge: true }, ({ batch }) =>
+        handleBatch(batch, { checkpoint: caughtUp ? batch.lastPosition : undefined, deferSave: true }),
       );
+      watchForStall();
       catchingUp = (async () => {
         for (let attempt = 0; !stopping; attempt += 1) {
           try {
@@ -119,12 +221,26 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
     caughtUp: () => catchingUp,
     async stop() {
       stopping = true;
+      clearInterval(watchdog);
       await catchingUp;
       await subscription?.close();
       subscription = undefined;
-      await exclusive(async () => undefined);
+      await exclusive(saveDeferred);
     },
     handleBatch,
     exclusive,
+    get replaying() {
+      return replaying;
+    },
+    replay: (request, hooks) =>
+      exclusive(async () => {
+        replaying = true;
+        try {
+          await saveDeferred();
+          return await replayLog({ store, tracker, deliver: options.deliver }, request, hooks);
+        } finally {
+          replaying = false;
+        }
+      }),
   };
 };

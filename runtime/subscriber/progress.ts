@@ -13,6 +13,8 @@ export interface ProgressTracker {
   readonly subscriber: string;
   /** The books cut to what has not been handled, gaps filled, in order; books with nothing new are left out. */
   pending(books: readonly EventBook[]): Promise<EventBook[]>;
+  /** The books cut to the pages already handled (what a replay delivers again); books with none are left out. */
+  handled(books: readonly EventBook[]): Promise<EventBook[]>;
   /** Marks the books' pages as handled (in memory). */
   advance(books: readonly EventBook[]): void;
   /** Saves what advanced since the last save, and the checkpoint when it moved forward. */
@@ -32,8 +34,18 @@ const toPage = (event: StoredEvent): EventPage => ({
   synchronous: event.synchronous,
 });
 
+/** Aggregates whose progress stays in memory; older ones are read from the store again when they come back. */
+const CACHED_AGGREGATES = 50_000;
+
 export const createProgressTracker = (store: EventStore, subscriber: string): ProgressTracker => {
   const next = new Map<string, number>();
+  /** Forgets the aggregates seen longest ago (all saved by then), so memory does not grow with the store. */
+  const evict = (): void => {
+    for (const key of next.keys()) {
+      if (next.size <= CACHED_AGGREGATES) return;
+      if (!dirty.has(key)) next.delete(key);
+    }
+  };
   const dirty = new Map<string, ProgressRecord>();
   let savedCheckpoint = 0;
 
@@ -80,6 +92,17 @@ export const createProgressTracker = (store: EventStore, subscriber: string): Pr
       }
       return result;
     },
+    async handled(books) {
+      await load(books);
+      const result: EventBook[] = [];
+      for (const book of books) {
+        const { domain, root } = coverOf(book);
+        const from = next.get(aggregateKey(domain, root)) ?? 0;
+        const seen = book.pages.filter((page) => (page.num ?? -1) < from);
+        if (seen.length > 0) result.push({ cover: book.cover, snapshot: undefined, pages: seen });
+      }
+      return result;
+    },
     advance(books) {
       for (const book of books) {
         const last = book.pages[book.pages.length - 1]?.num;
@@ -98,6 +121,7 @@ export const createProgressTracker = (store: EventStore, subscriber: string): Pr
       dirty.clear();
       await store.saveProgress(subscriber, records, moved ? checkpoint : undefined);
       if (moved) savedCheckpoint = checkpoint;
+      evict();
     },
     checkpoint: () => savedCheckpoint,
     async open() {

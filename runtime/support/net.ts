@@ -14,8 +14,13 @@ export const freePort = (): Promise<number> =>
 
 /** True when something accepts TCP connections on 127.0.0.1:`port`. */
 export const isListening = (port: number, timeoutMs = 1000): Promise<boolean> =>
+  acceptsConnections(`127.0.0.1:${port}`, timeoutMs);
+
+/** True when something accepts TCP connections at `address` (host:port). */
+export const acceptsConnections = (address: string, timeoutMs = 1000): Promise<boolean> =>
   new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const colon = address.lastIndexOf(':');
+    const socket = connect({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)) });
     const done = (open: boolean): void => {
       socket.destroy();
       resolve(open);

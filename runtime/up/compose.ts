@@ -10,10 +10,16 @@ import { eventQueryService } from '../query/service.js';
 import { startGrpcServer, type RunningServer } from '../grpc/server.js';
 import type { EventStore } from '../store/port.js';
 import { createSqliteEventStore } from '../store/sqlite/index.js';
+import { createPostgresEventStore } from '../store/postgres/index.js';
+import { createMongoEventStore } from '../store/mongodb/index.js';
 import { projectorCoordinatorService } from '../projector/service.js';
 import { sagaCoordinatorService } from '../saga/service.js';
 import { startDelivery, type Delivery, type DeliveryStatus } from './delivery.js';
 import { createCommandGateway } from './gateway.js';
+import { adminService } from '../admin/service.js';
+
+/** The replay rate a dry run's estimate assumes: what `npm run bench -- replay` measures on a 2-core machine. */
+const DRY_RUN_EVENTS_PER_SECOND = 20_000;
 
 /**
  * The composition root: the only place that chooses adapters. It turns a resolved configuration into running
@@ -25,6 +31,8 @@ export interface RuntimeOptions {
   /** The project folder: relative paths in the configuration are relative to it. */
   projectDir: string;
   logger?: Logger;
+  /** Shown by `evented status`. */
+  version?: string;
 }
 
 export interface Runtime {
@@ -34,6 +42,8 @@ export interface Runtime {
   /** Bound only when projectors (sagas) are configured. */
   readonly projectorCoordinator: { address: string } | undefined;
   readonly sagaCoordinator: { address: string } | undefined;
+  /** evented.Admin: status, tail, replay (what the CLI talks to). */
+  readonly admin: { address: string };
   /** The bus, the relay and every projector and saga: state, position, counts. */
   deliveryStatus(): DeliveryStatus;
   /** Resolves once every projector and saga has caught up with the store as it was when they started. */
@@ -42,13 +52,17 @@ export interface Runtime {
   close(graceMs?: number): Promise<void>;
 }
 
-export const openEventStore = (config: StoreConfig, projectDir: string): EventStore => {
+export const openEventStore = async (config: StoreConfig, projectDir: string): Promise<EventStore> => {
   switch (config.kind) {
     case 'sqlite':
       return createSqliteEventStore({
         path: isAbsolute(config.path) ? config.path : join(projectDir, config.path),
         synchronous: config.synchronous,
       });
+    case 'postgres':
+      return createPostgresEventStore({ url: config.url, poolSize: config.poolSize, schema: config.schema });
+    case 'mongodb':
+      return createMongoEventStore({ url: config.url, database: config.database });
   }
 };
 
@@ -66,7 +80,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
 
   try {
     // 1. The store: the single source of truth.
-    const store = openEventStore(config.store, options.projectDir);
+    const store = await openEventStore(config.store, options.projectDir);
     stops.push(() => store.close());
 
     // 2. A client per domain's business logic (connections are lazy: a business logic may start later).
@@ -142,12 +156,50 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
           });
     if (sagaServer) stops.push(() => sagaServer.close(graceMs));
 
+    // The admin service last: what it reports is all up.
+    const stopping = new AbortController();
+    const servers: Record<string, string> = {
+      'command handler': commandServer.address,
+      'query handler': queryServer.address,
+    };
+    if (projectorServer) servers['projector coordinator'] = projectorServer.address;
+    if (sagaServer) servers['saga coordinator'] = sagaServer.address;
+    const adminServer = await startGrpcServer({
+      component: 'admin service',
+      host: config.admin.host,
+      port: config.admin.port,
+      services: [
+        adminService(
+          {
+            name: config.name,
+            version: options.version ?? '',
+            store,
+            bus: { kind: delivery.bus.kind, location: delivery.bus.location },
+            relay: () => delivery.status().relay,
+            servers,
+            businessLogic: Object.fromEntries(
+              Object.entries(config.domains).map(([domain, { businessLogic }]) => [domain, businessLogic]),
+            ),
+            projectors: new Map([...delivery.projectors].map(([name, it]) => [name, it.coordinator])),
+            sagas: new Map([...delivery.sagas].map(([name, it]) => [name, it.coordinator])),
+            estimatedEventsPerSecond: DRY_RUN_EVENTS_PER_SECOND,
+            pollMs: config.relay.idlePollMs,
+          },
+          stopping.signal,
+          logger.child({ component: 'admin' }),
+        ),
+      ],
+    });
+    stops.push(() => adminServer.close(graceMs));
+    stops.push(() => stopping.abort());
+
     logger.info(
       {
         store: store.location,
         bus: delivery.bus.location,
         commandHandler: commandServer.address,
         queryHandler: queryServer.address,
+        admin: adminServer.address,
       },
       'evented runtime started',
     );
@@ -158,6 +210,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
       queryHandler: { address: queryServer.address },
       projectorCoordinator: projectorServer && { address: projectorServer.address },
       sagaCoordinator: sagaServer && { address: sagaServer.address },
+      admin: { address: adminServer.address },
       deliveryStatus: () => delivery.status(),
       caughtUp: () => delivery.caughtUp(),
       close(grace = 5000) {

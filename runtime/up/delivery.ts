@@ -45,7 +45,12 @@ export const openEventBus = (config: BusConfig, logger: Logger): EventBus => {
     case 'memory':
       return createMemoryEventBus();
     case 'amqp':
-      return createAmqpEventBus({ url: config.url, exchange: config.exchange, logger });
+      return createAmqpEventBus({
+        url: config.url,
+        exchange: config.exchange,
+        prefetch: config.prefetch,
+        logger,
+      });
   }
 };
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { StoredEvent } from '../../runtime/store/port.js';
+import type { EventStore, StoredEvent } from '../../runtime/store/port.js';
 import { repoRoot } from '../helpers/paths.js';
 import { startProcess, type TestProcess } from '../helpers/processes.js';
 import {
+  force,
   hex,
   keyOf,
   newRef,
@@ -190,6 +191,40 @@ export const concurrencyContract = (fresh: () => Promise<Given>): void => {
         const events = await reader.readAggregate(ref);
         expect(sequencesOf(events)).toEqual(range(0, events.length));
       }
+    });
+
+    it('a reader never passes an event that commits late: books of 1 to 40 events from racing instances', async () => {
+      // Big and small books from several instances overlap in time, so a store that numbered events before
+      // their commit (a plain database sequence) would let a small book commit above a big one still in
+      // flight, and a reader polling in between would skip the big one for good.
+      const given = await fresh();
+      const writers = await Promise.all(range(0, 4).map(() => given.open()));
+      const reader = await given.open();
+      const sizes = range(0, 10).map((i) => ((i * 17) % 40) + 1);
+      const seen: StoredEvent[] = [];
+      const poll = async (): Promise<number> => {
+        const page = await reader.readLog(seen.at(-1)?.position ?? 0, 13);
+        seen.push(...page);
+        return page.length;
+      };
+      let writing = true;
+      const polling = (async () => {
+        while (writing) if ((await poll()) === 0) await new Promise((resolve) => setImmediate(resolve));
+      })();
+      const writeBooks = async (store: EventStore, writer: string): Promise<void> => {
+        const ref = newRef('late');
+        for (const [book, size] of sizes.entries())
+          await store.append({ ...ref, events: range(0, size).map((n) => force(`${writer}:${book}:${n}`)) });
+      };
+      await Promise.all(
+        writers.flatMap((store, w) => [writeBooks(store, `w${w}a`), writeBooks(store, `w${w}b`)]),
+      ).finally(() => (writing = false));
+      await polling;
+      while ((await poll()) > 0);
+
+      const total = 8 * sizes.reduce((sum, size) => sum + size, 0);
+      expect(positionsOf(seen)).toEqual(range(1, total));
+      expect(plain(seen)).toEqual(plain(await wholeLog(reader)));
     });
   });
 };

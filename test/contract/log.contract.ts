@@ -45,6 +45,24 @@ export const logContract = (fresh: () => Promise<Given>): void => {
       expect(await other.headPosition()).toBe(6);
     });
 
+    it('counts the events after a position and their aggregates, optionally of some domains', async () => {
+      const { store } = await fresh();
+      const a = newRef('orders');
+      const b = newRef('orders');
+      const c = newRef('billing');
+      await store.append({ ...a, events: [num(0), num(1)] });
+      await store.append({ ...c, events: [num(0)] });
+      await store.append({ ...b, events: [num(0)] });
+      await store.append({ ...a, events: [num(2)] });
+
+      expect(await store.countLog(0)).toEqual({ events: 5, aggregates: 3 });
+      expect(await store.countLog(3)).toEqual({ events: 2, aggregates: 2 });
+      expect(await store.countLog(0, ['orders'])).toEqual({ events: 4, aggregates: 2 });
+      expect(await store.countLog(0, ['billing', 'orders'])).toEqual({ events: 5, aggregates: 3 });
+      expect(await store.countLog(0, ['shipping'])).toEqual({ events: 0, aggregates: 0 });
+      expect(await store.countLog(5)).toEqual({ events: 0, aggregates: 0 });
+    });
+
     it('returns positions after `after`, in order, at most `limit`', async () => {
       const { store } = await fresh();
       const ref = newRef();

@@ -264,10 +264,12 @@ const onTerminal = (args: string[], cwd: string) =>
   startProcess('script', ['-qec', [process.execPath, eventedBin, ...args].join(' '), '/dev/null'], { cwd });
 
 describe.skipIf(!hasScript)('evented init on a terminal (needs util-linux `script`)', () => {
-  it('asks for the domain, shows the default, asks again after an invalid answer, and uses the answer', async () => {
+  it('asks for the language and the domain, shows the defaults, asks again after an invalid answer', async () => {
     const cwd = tempDir();
     const init = onTerminal(['init', 'bank'], cwd);
 
+    await init.waitFor(/Language \(typescript\): /);
+    init.child.stdin!.write('\n');
     await init.waitFor(/Domain name \(account\): /);
     init.child.stdin!.write('no spaces\n');
     await init.waitFor(/at most 128 characters\)\s*\r?\n[^]*Domain name \(account\): /);
@@ -284,13 +286,14 @@ describe.skipIf(!hasScript)('evented init on a terminal (needs util-linux `scrip
 
     expect(await init.exited(), init.output()).toEqual({ exitCode: 0, signal: undefined });
     expect(init.output()).not.toContain('Domain name');
+    expect(init.output()).not.toContain('Language');
   });
 
   it('stops on Ctrl-C at a prompt with exit code 130, writing nothing', async () => {
     const cwd = tempDir();
     const init = onTerminal(['init', 'bank'], cwd);
 
-    await init.waitFor(/Domain name \(account\): /);
+    await init.waitFor(/Language \(typescript\): /);
     init.child.stdin!.write('\u0003');
 
     expect(await init.exited(), init.output()).toEqual({ exitCode: 130, signal: undefined });

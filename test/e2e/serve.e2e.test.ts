@@ -26,6 +26,8 @@ const configFor = (ports: { commands: number; queries: number }, domains: Record
     `  port: ${ports.commands}`,
     'queryHandler:',
     `  port: ${ports.queries}`,
+    'admin:',
+    '  port: 0',
     Object.keys(domains).length > 0 ? 'domains:' : 'domains: {}',
     ...Object.entries(domains).flatMap(([domain, address]) => [
       `  ${domain}:`,

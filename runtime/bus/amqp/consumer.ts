@@ -4,13 +4,16 @@ import { messageOf } from '../../errors/index.js';
 import { pause } from '../../support/timing.js';
 import type { Delivery, Subscription } from '../port.js';
 import { keepChannel } from './channel.js';
+import { mergeBatches } from '../batches.js';
 import { decodeBatch } from './codec.js';
 import type { AmqpConnection, ReconnectOptions } from './connection.js';
 import { declareSubscriberQueue } from './topology.js';
 
 /**
  * One subscription: a channel of its own that consumes the subscriber's queue with manual acks and a prefetch.
- * Deliveries are buffered and handed to the handler one at a time, in queue order.
+ * Deliveries are buffered and handed to the handler one at a time, in queue order; with `merge`, deliveries of
+ * one domain that wait in the buffer behind the one being handled are handed over together, merged into one
+ * batch (mergeBatches: per aggregate, pages stay in sequence order), and acknowledged together.
  *
  * - handler resolves → ack;
  * - handler rejects → wait `redeliveryDelayMs`, then stop consuming, put back everything this channel holds
@@ -28,11 +31,16 @@ export interface ConsumerOptions {
   domains: readonly string[];
   prefetch: number;
   redeliveryDelayMs: number;
+  /** Hand over the deliveries of one domain waiting in the buffer as one merged batch (see nextGroup). */
+  merge: boolean;
   reconnect: Required<ReconnectOptions>;
   /** How long subscribe() waits for the queue to be declared and consumed. */
   timeoutMs: number;
   logger: Logger;
 }
+
+/** Buffered deliveries merged into one handler call stay under this many bytes (of protobuf). */
+const MERGE_BYTES = 1024 * 1024;
 
 interface Held {
   channel: Channel;
@@ -96,21 +104,44 @@ export const startConsumer = async (
     }
   };
 
-  const deliver = async ({ channel, message }: Held): Promise<void> => {
-    let delivery: Delivery;
+  /** Decodes a delivery; a poison message is rejected (dropped) and gives undefined. */
+  const decode = ({ channel, message }: Held): Delivery | undefined => {
     try {
-      delivery = decodeBatch(message);
+      return decodeBatch(message);
     } catch (err) {
       logger.error(
         { subscriber, queue, reason: messageOf(err) },
         'dropped a message that is not an EventBatch',
       );
       settle(() => channel.reject(message, false));
-      return;
+      return undefined;
     }
+  };
+
+  /** Hands the handler one batch: the group's batches merged (one domain, queue order); acks them all after. */
+  const deliver = async (group: Held[]): Promise<void> => {
+    const held: Held[] = [];
+    const deliveries: Delivery[] = [];
+    for (const one of group) {
+      const delivery = decode(one);
+      if (delivery === undefined) continue;
+      held.push(one);
+      deliveries.push(delivery);
+    }
+    const first = deliveries[0];
+    if (first === undefined) return;
+    const channel = held[0]!.channel;
+    const delivery: Delivery =
+      deliveries.length === 1
+        ? first
+        : {
+            domain: first.domain,
+            batch: mergeBatches(deliveries.map((d) => d.batch)),
+            redelivered: deliveries.some((d) => d.redelivered),
+          };
     try {
       await Promise.resolve().then(() => handle(delivery));
-      settle(() => channel.ack(message));
+      for (const { message } of held) settle(() => channel.ack(message));
     } catch (err) {
       logger.warn(
         { subscriber, domain: delivery.domain, reason: messageOf(err), retryInMs: options.redeliveryDelayMs },
@@ -121,13 +152,37 @@ export const startConsumer = async (
     }
   };
 
+  const domainOf = (message: ConsumeMessage): unknown =>
+    message.properties.headers?.domain ?? message.fields.routingKey;
+
+  /**
+   * The next delivery and those buffered right behind it from the same channel and domain, up to
+   * MERGE_BYTES of messages: a consumer that fell behind catches up in few, large handler calls.
+   */
+  const nextGroup = (): Held[] | undefined => {
+    const head = buffer.shift();
+    if (head === undefined) return undefined;
+    const group = [head];
+    if (!options.merge) return group;
+    let bytes = head.message.content.length;
+    const domain = domainOf(head.message);
+    for (;;) {
+      const next = buffer[0];
+      if (next === undefined || next.channel !== head.channel || domainOf(next.message) !== domain) break;
+      if (bytes + next.message.content.length > MERGE_BYTES) break;
+      bytes += next.message.content.length;
+      group.push(buffer.shift()!);
+    }
+    return group;
+  };
+
   const pump = (): void => {
     if (running !== undefined || stop.signal.aborted) return;
     running = (async () => {
       while (!stop.signal.aborted) {
-        const held = buffer.shift();
-        if (held === undefined) return;
-        await deliver(held);
+        const group = nextGroup();
+        if (group === undefined) return;
+        await deliver(group);
       }
     })().finally(() => {
       running = undefined;

@@ -33,6 +33,8 @@ export interface AmqpEventBusOptions {
   url: string;
   /** The topic exchange; also the prefix of every queue name. Default "evented". */
   exchange?: string;
+  /** The prefetch of subscriptions that do not ask for one. Default DEFAULT_PREFETCH. */
+  prefetch?: number;
   /** AMQP heartbeat: a dead broker is noticed after about two of these. Default 5. */
   heartbeatSeconds?: number;
   /** How long publish() (and deadLetter()) wait for the broker, including its confirms. Default 5000 ms. */
@@ -115,8 +117,9 @@ export const createAmqpEventBus = (options: AmqpEventBusOptions): AmqpEventBus =
           queue: subscriberQueue(exchange, subscriber),
           subscriber,
           domains: subscribeOptions.domains,
-          prefetch: subscribeOptions.prefetch ?? DEFAULT_PREFETCH,
+          prefetch: subscribeOptions.prefetch ?? options.prefetch ?? DEFAULT_PREFETCH,
           redeliveryDelayMs: subscribeOptions.redeliveryDelayMs ?? DEFAULT_REDELIVERY_DELAY_MS,
+          merge: subscribeOptions.merge ?? false,
           reconnect,
           timeoutMs: requestTimeoutMs,
           logger,

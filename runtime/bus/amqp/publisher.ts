@@ -54,32 +54,58 @@ const withDeadline = <T>(promise: Promise<T>, ms: number, onTimeout: () => Error
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 };
 
-export const createPublisher = (channel: KeptChannel<ConfirmChannel>, location: string): Publisher => ({
-  async send(messages, timeoutMs) {
-    if (messages.length === 0) return;
-    const deadline = Date.now() + timeoutMs;
-    const confirmChannel = await channel.open(timeoutMs);
-    let abandoned = false;
-    const sendAll = async (): Promise<void> => {
-      const confirms: Promise<void>[] = [];
-      for (const outgoing of messages) {
-        if (abandoned) return;
-        const { confirmed, sent } = confirmOf(confirmChannel, outgoing);
-        confirms.push(confirmed);
-        if (!sent) await drained(confirmChannel);
+export const createPublisher = (channel: KeptChannel<ConfirmChannel>, location: string): Publisher => {
+  /**
+   * Sends take turns to write their messages, and wait for their confirms outside their turn: sends made one
+   * after the other reach the broker in that order, also while earlier ones still wait for their confirms. When
+   * a send gives up before writing all its messages, the sends already made behind it fail without writing, so
+   * that nothing is written after a message that was not; sends made afterwards go out as usual.
+   */
+  let turn: Promise<void> = Promise.resolve();
+  let made = 0;
+  let failThrough = 0;
+  return {
+    async send(messages, timeoutMs) {
+      if (messages.length === 0) return;
+      const deadline = Date.now() + timeoutMs;
+      const confirmChannel = await channel.open(timeoutMs);
+      const number = ++made;
+      let abandoned = false;
+      let done!: () => void;
+      const previous = turn;
+      turn = new Promise<void>((resolve) => (done = resolve));
+      const sendAll = async (): Promise<void> => {
+        const confirms: Promise<void>[] = [];
+        let written = 0;
+        try {
+          await previous;
+          if (number <= failThrough) {
+            throw new Error('an earlier publish gave up before writing all its messages');
+          }
+          for (const outgoing of messages) {
+            if (abandoned) return;
+            const { confirmed, sent } = confirmOf(confirmChannel, outgoing);
+            confirms.push(confirmed);
+            written += 1;
+            if (!sent) await drained(confirmChannel);
+          }
+        } finally {
+          if (written < messages.length && number > failThrough) failThrough = made;
+          done();
+        }
+        await Promise.all(confirms);
+      };
+      try {
+        await withDeadline(sendAll(), deadline - Date.now(), () => {
+          abandoned = true;
+          return new Error(`no publisher confirm within ${timeoutMs} ms`);
+        });
+      } catch (err) {
+        throw new UnavailableError(
+          `RabbitMQ at ${location} did not confirm ${messages.length === 1 ? 'the message' : `all ${messages.length} messages`}: ${messageOf(err)}`,
+          { hint: 'publish again; consumers skip what they already have', cause: err },
+        );
       }
-      await Promise.all(confirms);
-    };
-    try {
-      await withDeadline(sendAll(), deadline - Date.now(), () => {
-        abandoned = true;
-        return new Error(`no publisher confirm within ${timeoutMs} ms`);
-      });
-    } catch (err) {
-      throw new UnavailableError(
-        `RabbitMQ at ${location} did not confirm ${messages.length === 1 ? 'the message' : `all ${messages.length} messages`}: ${messageOf(err)}`,
-        { hint: 'publish again; consumers skip what they already have', cause: err },
-      );
-    }
-  },
-});
+    },
+  };
+};

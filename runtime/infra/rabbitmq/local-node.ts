@@ -1,6 +1,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { setTimeout as pause } from 'node:timers/promises';
 import { messageOf, UnavailableError } from '../../errors/index.js';
 import { freePort, isListening } from '../../support/net.js';
@@ -30,6 +31,8 @@ export interface LocalRabbitNodeOptions {
   nodeName?: string;
   /** How long a start may take. Default 60 s (a start takes about 5 s). */
   startTimeoutMs?: number;
+  /** The rabbitmq-server to run (rabbitmqctl is taken from beside it). Default: found on PATH or in sbin. */
+  serverPath?: string;
 }
 
 export interface LocalRabbitNode {
@@ -55,8 +58,12 @@ export interface LocalRabbitNode {
 const STOP_TIMEOUT_MS = 30_000;
 
 export const startLocalRabbitNode = async (options: LocalRabbitNodeOptions): Promise<LocalRabbitNode> => {
-  const server = findProgram('rabbitmq-server');
-  const ctl = findProgram('rabbitmqctl');
+  const server = options.serverPath
+    ? { path: options.serverPath, searched: [dirname(options.serverPath)] }
+    : findProgram('rabbitmq-server');
+  const ctl = options.serverPath
+    ? { path: join(dirname(options.serverPath), 'rabbitmqctl'), searched: [dirname(options.serverPath)] }
+    : findProgram('rabbitmqctl');
   if (server.path === undefined || ctl.path === undefined) {
     throw new UnavailableError(
       `rabbitmq-server is not installed: neither rabbitmq-server nor rabbitmqctl was found in ${server.searched.join(', ')}`,

@@ -13,6 +13,7 @@ import type {
   Appended,
   EventStore,
   LoadedAggregate,
+  LogCount,
   SequenceRange,
   StoredEvent,
 } from '../port.js';
@@ -71,6 +72,9 @@ const openDatabase = (options: SqliteStoreOptions): Database.Database => {
       db.close();
       throw new StoreError(
         `${path} has schema version ${version}; this evented reads version ${SCHEMA_VERSION}`,
+        {
+          hint: 'an earlier evented wrote it (before 0.1.0 there are no migrations): move the file away to start a new store',
+        },
       );
     }
     return db;
@@ -116,6 +120,13 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
     ),
     domainAggregatesPage: db.prepare(
       'SELECT domain, root FROM aggregates WHERE domain = ? AND root > ? ORDER BY root LIMIT ?',
+    ),
+    countLog: db.prepare(
+      'SELECT count(*) AS events, count(DISTINCT domain || char(0) || hex(root)) AS aggregates FROM events WHERE position > ?',
+    ),
+    countDomainsLog: db.prepare(
+      `SELECT count(*) AS events, count(DISTINCT domain || char(0) || hex(root)) AS aggregates FROM events
+       WHERE position > ? AND domain IN (SELECT value FROM json_each(?))`,
     ),
     applied: db.prepare('SELECT 1 FROM applied_keys WHERE key = ?').pluck(),
     apply: db.prepare('INSERT INTO applied_keys (key, domain, root) VALUES (?, ?, ?)'),
@@ -286,6 +297,15 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
     async readLog(after, limit) {
       assertOpen();
       return (sql.log.all(after, limit) as EventRow[]).map(toStoredEvent);
+    },
+
+    async countLog(after, domains) {
+      assertOpen();
+      return (
+        domains === undefined
+          ? sql.countLog.get(after)
+          : sql.countDomainsLog.get(after, JSON.stringify(domains))
+      ) as LogCount;
     },
 
     async headPosition() {

@@ -1,0 +1,573 @@
+// `npm run bench -- delivery`: the delivery path, store → outbox relay → RabbitMQ → projector coordinator → the
+// user's projector (templates/typescript/src/projector.ts, its own process), against bare amqplib on the same
+// broker in the same run. Two figures, each beside its baseline:
+// - drain: a backlog of events already in the store delivered to the projector, in events/s, against RabbitMQ's
+//   own rate for persistent messages published with confirms and consumed with manual acks;
+// - latency: at a steady rate of commands through the command handler's gRPC API, commit → projector p50/p99,
+//   against the bare publish → consume latency at the same rate.
+// Settings come from environment variables (printed at the start); see `settings` below.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import amqp from 'amqplib';
+import { CommandBook, SynchronousProcessingResponse } from '../runtime/protocol/gen/evented/evented.js';
+import { uuidToBytes } from '../runtime/protocol/uuid.js';
+import { createSqliteEventStore } from '../runtime/store/sqlite/index.js';
+import { encodeCommand } from '../templates/typescript/src/codec.js';
+import type { AccountCommand } from '../templates/typescript/src/domain.js';
+import { seedAccounts } from './lib/seed.js';
+import { amqpDrain, amqpLatency, steadily } from './lib/amqp-baseline.js';
+import { sendAll, unaryCaller, type UnaryCaller } from './lib/load.js';
+import { cpuSeconds, machineBusySeconds, peakRssKiB } from './lib/proc-stats.js';
+import { runBenchmark, startProcess, type BenchProcess } from './lib/processes.js';
+import { fmtMiB, fmtMs, fmtRate, padLeft, percentile } from './lib/stats.js';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const HANDLE_PATH = '/evented.BusinessCoordinator/Handle';
+const PROJECTOR = 'accounts';
+const SUBSCRIBER = `projector:${PROJECTOR}`;
+
+const numberEnv = (name: string, fallback: number): number => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0)
+    throw new Error(`${name} must be a non-negative number, got "${raw}"`);
+  return value;
+};
+
+const settings = {
+  /** Which figures: "drain", "latency" or both (comma-separated). */
+  phases: (process.env.BENCH_PHASES ?? 'drain,latency').split(',').map((s) => s.trim()),
+  amqpUrl: process.env.EVENTED_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+  /** Drain: events in the store before the runtime starts, spread over this many aggregates. */
+  events: Math.round(numberEnv('BENCH_EVENTS', 200_000)),
+  aggregates: Math.round(numberEnv('BENCH_AGGREGATES', 20_000)),
+  /** Drain baseline: bytes per message, messages published but not yet confirmed, the consumer's prefetch. */
+  messageBytes: Math.round(numberEnv('BENCH_MESSAGE_BYTES', 200)),
+  baselineInFlight: Math.max(1, Math.round(numberEnv('BENCH_BASELINE_IN_FLIGHT', 1000))),
+  baselinePrefetch: Math.max(1, Math.round(numberEnv('BENCH_BASELINE_PREFETCH', 100))),
+  /** Latency: commands per second, accounts they go to, warm-up and measured seconds. */
+  rate: numberEnv('BENCH_RATE', 1000),
+  accounts: Math.round(numberEnv('BENCH_ACCOUNTS', 1000)),
+  warmupS: numberEnv('BENCH_WARMUP_S', 3),
+  durationS: numberEnv('BENCH_DURATION_S', 15),
+  /** Latency: commands in flight at most; a command due while this many wait is not sent (and counted). */
+  maxInFlight: Math.max(1, Math.round(numberEnv('BENCH_MAX_IN_FLIGHT', 64))),
+  /** A folder: run `evented serve` with --cpu-prof, writing the profile there. */
+  cpuProfDir: process.env.BENCH_CPU_PROF ?? '',
+  /** Extra node arguments for `evented serve` (space-separated), e.g. "--import ./probe.mjs". */
+  serveNodeArgs: (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+  keep: process.env.BENCH_KEEP === '1',
+  /** A folder: each subprocess's whole output is written there. */
+  logDir: process.env.BENCH_LOG_DIR ?? '',
+};
+
+const TARGET_RATIO = 0.5;
+const TARGET_P99_MS = 50;
+const nowMs = (): number => performance.timeOrigin + performance.now();
+
+const packageVersion = (name: string): string => {
+  try {
+    return (
+      JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
+  } catch {
+    return '?';
+  }
+};
+
+const logFile = (name: string): string | undefined =>
+  settings.logDir === '' ? undefined : join(settings.logDir, name);
+
+const processes: BenchProcess[] = [];
+const stopping = new AbortController();
+let crashed: string | undefined;
+const folders: string[] = [];
+const exchanges: string[] = [];
+const callers: UnaryCaller[] = [];
+
+const watch = (child: BenchProcess): BenchProcess => {
+  processes.push(child);
+  void child.exited.then(({ code, signal }) => {
+    if (stopping.signal.aborted || !processes.includes(child)) return;
+    crashed = `${child.name} exited (${signal ?? `code ${code}`}) during the run; its last output:\n${child.output().slice(-2000)}`;
+    stopping.abort();
+  });
+  return child;
+};
+
+/** Stops one process on purpose (it is no longer watched for crashes). */
+const stopProcess = async (child: BenchProcess): Promise<void> => {
+  processes.splice(processes.indexOf(child), 1);
+  await child.stop();
+};
+
+const checkRunning = (): void => {
+  if (crashed !== undefined) throw new Error(crashed);
+  if (stopping.signal.aborted) throw new Error('the benchmark was stopped');
+};
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Deletes the exchanges and queues the runs declared on the shared broker. */
+const deleteTopology = async (): Promise<void> => {
+  if (exchanges.length === 0) return;
+  const connection = await amqp.connect(settings.amqpUrl);
+  try {
+    const channel = await connection.createChannel();
+    for (const exchange of exchanges.splice(0)) {
+      await channel.deleteQueue(`${exchange}.${SUBSCRIBER}`);
+      await channel.deleteQueue(`${exchange}.${SUBSCRIBER}.dead-letter`);
+      await channel.deleteExchange(exchange);
+    }
+  } finally {
+    await connection.close();
+  }
+};
+
+const cleanup = async (): Promise<void> => {
+  stopping.abort();
+  for (const caller of callers.splice(0)) caller.close();
+  await Promise.all(processes.splice(0).map((p) => p.stop()));
+  await deleteTopology();
+  for (const folder of folders.splice(0)) {
+    if (settings.keep) console.log(`kept ${folder}`);
+    else rmSync(folder, { recursive: true, force: true });
+  }
+};
+
+const redacted = (url: string): string => url.replace(/\/\/[^@/]*@/, '//');
+
+/** Every process of a run: the sample business logic, the sample projector, `evented serve` on a project. */
+interface Stack {
+  dir: string;
+  dbPath: string;
+  readModel: string;
+  projector: BenchProcess;
+  runtime: BenchProcess;
+  commandAddress: string;
+  /** When `evented serve` said it was serving (ms, real-time clock). */
+  servingAt: number;
+}
+
+const startStack = async (options: {
+  label: string;
+  dir: string;
+  logicAddress: string;
+  probeOut?: string;
+}): Promise<Stack> => {
+  const { dir, label } = options;
+  const readModel = join(dir, 'accounts.json');
+  const projector = watch(
+    startProcess(
+      `projector (${label})`,
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        ...(options.probeOut ? ['--import', join(repoRoot, 'bench/lib/projector-probe.ts')] : []),
+        'src/projector.ts',
+        '--port',
+        '0',
+      ],
+      {
+        cwd: join(repoRoot, 'templates/typescript'),
+        env: { READ_MODEL: readModel, PROBE_OUT: options.probeOut ?? '' },
+        logFile: logFile(`projector-${label}.log`),
+      },
+    ),
+  );
+  const [, projectorAddress] = await projector.waitFor(/listening on (\S+)/);
+  const exchange = `evented-bench-${randomUUID()}`;
+  exchanges.push(exchange);
+  writeFileSync(
+    join(dir, 'evented.yaml'),
+    [
+      'name: bench',
+      'commandHandler: { port: 0 }',
+      'queryHandler: { port: 0 }',
+      'projectorCoordinator: { port: 0 }',
+      'sagaCoordinator: { port: 0 }',
+      'admin: { port: 0 }',
+      `bus: { kind: amqp, url: "${settings.amqpUrl}", exchange: "${exchange}" }`,
+      'domains:',
+      `  account: { businessLogic: "${options.logicAddress}" }`,
+      'projectors:',
+      `  ${PROJECTOR}: { address: "${projectorAddress}", domains: [account] }`,
+      '',
+    ].join('\n'),
+  );
+  const runtime = watch(
+    startProcess(
+      `evented serve (${label})`,
+      process.execPath,
+      [
+        ...settings.serveNodeArgs,
+        ...(settings.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfDir}`] : []),
+        join(repoRoot, 'bin/evented.js'),
+        'serve',
+        dir,
+      ],
+      { cwd: dir, logFile: logFile(`serve-${label}.log`) },
+    ),
+  );
+  const [, commandAddress] = await runtime.waitFor(/evented serving .*commands on (\S+?),.*/);
+  const servingAt = nowMs();
+  return {
+    dir,
+    dbPath: join(dir, '.evented', 'events.db'),
+    readModel,
+    projector,
+    runtime,
+    commandAddress: commandAddress!,
+    servingAt,
+  };
+};
+
+/** How many events the projector has handled (from its progress records: every aggregate starts at 0). */
+const progressReader = (dbPath: string): { delivered(): number; close(): void } => {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  const sum = db
+    .prepare('SELECT coalesce(sum(next), 0) FROM subscriber_progress WHERE subscriber = ?')
+    .pluck();
+  return { delivered: () => sum.get(SUBSCRIBER) as number, close: () => db.close() };
+};
+
+const waitDelivered = async (dbPath: string, expected: number, timeoutMs: number): Promise<number> => {
+  const progress = progressReader(dbPath);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      checkRunning();
+      const delivered = progress.delivered();
+      if (delivered >= expected) return nowMs();
+      if (Date.now() > deadline)
+        throw new Error(`the projector had ${delivered} of ${expected} events after ${timeoutMs} ms`);
+      await sleep(10);
+    }
+  } finally {
+    progress.close();
+  }
+};
+
+/** The benchmark's own process (the load generator), for the CPU meter. */
+const self = { name: 'load generator', pid: process.pid } as BenchProcess;
+
+const cpuMeter = (named: BenchProcess[]) => {
+  const read = (): number[] => [
+    ...named.map((p) => cpuSeconds(p.pid) ?? Number.NaN),
+    machineBusySeconds() ?? 0,
+  ];
+  const start = read();
+  const started = performance.now();
+  return (): string => {
+    const end = read();
+    const seconds = (performance.now() - started) / 1000;
+    const shares = end.map((value, i) => (value - start[i]!) / seconds);
+    const ours = shares.slice(0, -1);
+    const rest = shares.at(-1)! - ours.reduce((a, b) => a + b, 0);
+    return (
+      named.map((p, i) => `${p.name.replace(/ \(.*\)$/, '')} ${(ours[i]! * 100).toFixed(0)}%`).join(', ') +
+      `, rest of the machine (RabbitMQ, others) ${(rest * 100).toFixed(0)}%`
+    );
+  };
+};
+
+/** Drain: seed the store, then time the runtime delivering all of it through RabbitMQ to the projector. */
+const drain = async (logicAddress: string): Promise<{ rate: number; baseline: number }> => {
+  const perAggregate = Math.max(1, Math.floor(settings.events / settings.aggregates));
+  const total = perAggregate * settings.aggregates;
+  console.log(
+    `— drain: ${total.toLocaleString('en-US')} events of ${settings.aggregates.toLocaleString('en-US')} aggregates ` +
+      `(${perAggregate} per aggregate, appended as one book each)`,
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'evented-bench-drain-'));
+  folders.push(dir);
+
+  // 1. The backlog, through the store API (synchronous=normal: seeding is not what is measured).
+  const seeding = performance.now();
+  const store = createSqliteEventStore({ path: join(dir, '.evented', 'events.db'), synchronous: 'normal' });
+  const head = await seedAccounts(store, { aggregates: settings.aggregates, perAggregate });
+  // The projector is caught up with the store as it was (empty): its checkpoint is the head, so its catch-up
+  // from the store has nothing to do, and every event reaches it through relay → RabbitMQ → coordinator, as a
+  // backlog the relay publishes while the projector is live (after a broker outage, say). Its per-aggregate
+  // progress is empty, so every event is new to it.
+  await store.saveCheckpoint(SUBSCRIBER, head);
+  await store.close();
+  console.log(
+    `  seeded ${head.toLocaleString('en-US')} events in ${((performance.now() - seeding) / 1000).toFixed(1)} s; ` +
+      `projector checkpoint set to ${head} (its catch-up from the store is empty: all goes through the bus)`,
+  );
+
+  // 2. The baseline first: bare amqplib.
+  checkRunning();
+  const baseline = await amqpDrain({
+    url: settings.amqpUrl,
+    count: total,
+    messageBytes: settings.messageBytes,
+    prefetch: settings.baselinePrefetch,
+    inFlight: settings.baselineInFlight,
+  });
+  console.log(
+    `  RabbitMQ alone: ${fmtRate(baseline.eventsPerSecond)} (${total.toLocaleString('en-US')} persistent ` +
+      `${settings.messageBytes}-byte messages, confirms with ≤ ${settings.baselineInFlight} unconfirmed, consumed ` +
+      `with manual acks, prefetch ${settings.baselinePrefetch}, in ${baseline.seconds.toFixed(1)} s)`,
+  );
+
+  // 3. The runtime: from "serving" (the relay is running by then) to the last event handled by the projector.
+  const stack = await startStack({ label: 'drain', dir, logicAddress });
+  const meter = cpuMeter([stack.runtime, stack.projector]);
+  const done = await waitDelivered(stack.dbPath, total, 600_000);
+  const cpu = meter();
+  const seconds = (done - stack.servingAt) / 1000;
+  const rate = total / seconds;
+  const rss = peakRssKiB(stack.runtime.pid);
+  console.log(
+    `  evented:        ${fmtRate(rate)} (relay → RabbitMQ → coordinator → projector, all ${total.toLocaleString('en-US')} ` +
+      `in ${seconds.toFixed(1)} s from "serving" to the projector's progress at the head)`,
+  );
+  console.log(`      cpu: ${cpu}; runtime peak RSS ${fmtMiB(rss)}`);
+  await stopProcess(stack.runtime);
+  await stopProcess(stack.projector);
+
+  // 4. The read model holds every account with every event applied once, in order.
+  const model = JSON.parse(readFileSync(stack.readModel, 'utf8')) as Record<
+    string,
+    { sequence: number; balance: number }
+  >;
+  const views = Object.values(model);
+  const wrong = views.filter(
+    (v) => v.sequence !== perAggregate - 1 || v.balance !== (perAggregate - 1) * 100,
+  ).length;
+  const ok = views.length === settings.aggregates && wrong === 0;
+  console.log(
+    `  read model check ${ok ? 'ok' : 'FAILED'}: ${views.length} accounts, ${wrong} not at sequence ${perAggregate - 1}`,
+  );
+  if (!ok) process.exitCode = 1;
+  return { rate, baseline: baseline.eventsPerSecond };
+};
+
+const commandBook = (root: Uint8Array, command: AccountCommand): Buffer =>
+  Buffer.from(
+    CommandBook.encode({
+      cover: { domain: 'account', root: { value: root } },
+      pages: [{ sequence: 0, synchronous: false, command: encodeCommand(command) }],
+    }).finish(),
+  );
+
+interface LatencyResult {
+  fromCreated: Float64Array;
+  fromAck: Float64Array;
+  commands: Float64Array;
+  baseline: Float64Array;
+}
+
+/** Latency: a steady rate of commands; when each event is committed and when the projector has applied it. */
+const latency = async (logic: BenchProcess, logicAddress: string): Promise<LatencyResult> => {
+  const total = Math.round(settings.rate * (settings.warmupS + settings.durationS));
+  const measureFrom = Math.round(settings.rate * settings.warmupS);
+  console.log(
+    `— latency: ${settings.rate} commands/s (Deposit to ${settings.accounts} accounts), ${settings.warmupS} s warm-up, ` +
+      `${settings.durationS} s measured`,
+  );
+  console.log(
+    "  clock: the machine's real-time clock, read by every process. Commit: the sample business logic runs with\n" +
+      '  bench/lib/logic-probe.ts, which leaves createdAt unset, so the store stamps each event (Date.now()) as it\n' +
+      '  writes it inside the commit transaction, just before COMMIT and its fsync. Arrival: the unchanged sample\n' +
+      '  projector runs with bench/lib/projector-probe.ts, which notes (performance.timeOrigin + now()) when each\n' +
+      "  Handle/HandleBatch call has been applied, saved and answered. Also shown: from the command's\n" +
+      '  acknowledgement at the client (after the commit) to the same arrival.',
+  );
+
+  const baseline = await amqpLatency({
+    url: settings.amqpUrl,
+    rate: settings.rate,
+    warmupS: settings.warmupS,
+    durationS: settings.durationS,
+    messageBytes: settings.messageBytes,
+    prefetch: settings.baselinePrefetch,
+    signal: stopping.signal,
+  });
+  checkRunning();
+
+  const dir = mkdtempSync(join(tmpdir(), 'evented-bench-latency-'));
+  folders.push(dir);
+  const probeOut = join(dir, 'probe.txt');
+  const stack = await startStack({ label: 'latency', dir, logicAddress, probeOut });
+  const handle = unaryCaller({ address: stack.commandAddress, path: HANDLE_PATH });
+  callers.push(handle);
+  const roots = Array.from({ length: settings.accounts }, () => uuidToBytes(randomUUID())!);
+  const hex = roots.map((root) => Buffer.from(root).toString('hex'));
+  await sendAll(
+    handle,
+    roots.map((root, i) => commandBook(root, { type: 'OpenAccount', owner: `bench-owner-${i}` })),
+    32,
+    stopping.signal,
+  );
+  await waitDelivered(stack.dbPath, settings.accounts, 60_000);
+  const deposit = roots.map((root) => commandBook(root, { type: 'Deposit', amount: 100 }));
+
+  const acked = new Map<string, number>();
+  const commandLatencies: number[] = [];
+  let failed = 0;
+  let inFlight = 0;
+  let skipped = 0;
+  let acceptedInWindow = 0;
+  let measuredFrom = performance.now();
+  let meter: (() => string) | undefined;
+  const calls: Promise<void>[] = [];
+  await steadily(settings.rate, total, stopping.signal, (index) => {
+    if (index === measureFrom) {
+      meter = cpuMeter([stack.runtime, stack.projector, logic, self]);
+      measuredFrom = performance.now();
+    }
+    if (inFlight >= settings.maxInFlight) {
+      skipped += 1;
+      return;
+    }
+    inFlight += 1;
+    const account = Math.floor(Math.random() * roots.length);
+    const sent = nowMs();
+    calls.push(
+      handle.call(deposit[account]!).then(
+        (response) => {
+          inFlight -= 1;
+          if (index < measureFrom) return;
+          acceptedInWindow += 1;
+          const at = nowMs();
+          commandLatencies.push(at - sent);
+          const num = SynchronousProcessingResponse.decode(response).books[0]?.pages[0]?.num;
+          acked.set(`${hex[account]} ${num}`, at);
+        },
+        () => {
+          inFlight -= 1;
+          failed += 1;
+        },
+      ),
+    );
+  });
+  const windowS = (performance.now() - measuredFrom) / 1000;
+  await Promise.all(calls);
+  const cpu = meter?.() ?? '';
+  const delivered = settings.accounts + total - failed - skipped;
+  await waitDelivered(stack.dbPath, delivered, 60_000);
+  await stopProcess(stack.runtime);
+  await stopProcess(stack.projector);
+  console.log(
+    `  achieved ${fmtRate(acceptedInWindow / windowS)} while measured` +
+      (failed > 0 ? `; ${failed} commands failed` : '') +
+      (skipped > 0
+        ? `; ${skipped} not sent (already ${settings.maxInFlight} in flight: the command path could not keep up)`
+        : ''),
+  );
+  console.log(`      cpu while measured: ${cpu}`);
+
+  const fromCreated: number[] = [];
+  const fromAck: number[] = [];
+  const seen = new Set<string>();
+  for (const line of readFileSync(probeOut, 'utf8').split('\n')) {
+    const [root, sequence, created, answered] = line.split(' ');
+    const key = `${root} ${sequence}`;
+    const ackAt = acked.get(key);
+    if (ackAt === undefined || seen.has(key)) continue;
+    seen.add(key);
+    fromCreated.push(Number(answered) - Number(created));
+    fromAck.push(Number(answered) - ackAt);
+  }
+  if (seen.size !== acked.size) {
+    console.log(`  probe check FAILED: ${seen.size} of ${acked.size} measured events reached the projector`);
+    process.exitCode = 1;
+  }
+  const sorted = (values: number[]): Float64Array => Float64Array.from(values).sort();
+  return {
+    fromCreated: sorted(fromCreated),
+    fromAck: sorted(fromAck),
+    commands: sorted(commandLatencies),
+    baseline: baseline.sort(),
+  };
+};
+
+const main = async (): Promise<void> => {
+  const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
+  console.log('delivery benchmark');
+  console.log(
+    `machine: ${availableParallelism()} cores (${cpuModel}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ` +
+      `node ${process.version}, amqplib ${packageVersion('amqplib')}, @grpc/grpc-js ${packageVersion('@grpc/grpc-js')}`,
+  );
+  console.log(
+    `settings: BENCH_PHASES=${settings.phases.join(',')} broker ${redacted(settings.amqpUrl)} ` +
+      `BENCH_EVENTS=${settings.events} BENCH_AGGREGATES=${settings.aggregates} BENCH_MESSAGE_BYTES=${settings.messageBytes} ` +
+      `BENCH_BASELINE_IN_FLIGHT=${settings.baselineInFlight} BENCH_BASELINE_PREFETCH=${settings.baselinePrefetch} ` +
+      `BENCH_RATE=${settings.rate} BENCH_ACCOUNTS=${settings.accounts} BENCH_WARMUP_S=${settings.warmupS} ` +
+      `BENCH_DURATION_S=${settings.durationS} BENCH_MAX_IN_FLIGHT=${settings.maxInFlight}` +
+      (settings.cpuProfDir ? ` BENCH_CPU_PROF=${settings.cpuProfDir}` : '') +
+      (settings.logDir ? ` BENCH_LOG_DIR=${settings.logDir}` : ''),
+  );
+  console.log(
+    'runtime: evented serve (dist/), SQLite store, RabbitMQ bus on a fresh exchange per run (deleted after), ' +
+      'the sample business logic and projector (templates/typescript) as their own processes\n',
+  );
+
+  const logic = watch(
+    startProcess(
+      'business logic',
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--import',
+        join(repoRoot, 'bench/lib/logic-probe.ts'),
+        'src/business-logic.ts',
+        '--port',
+        '0',
+      ],
+      {
+        cwd: join(repoRoot, 'templates/typescript'),
+        env: { LOGIC_PROBE: '1' },
+        logFile: logFile('business-logic.log'),
+      },
+    ),
+  );
+  const [, logicAddress] = await logic.waitFor(/listening on (\S+)/);
+
+  const drained = settings.phases.includes('drain') ? await drain(logicAddress!) : undefined;
+  if (drained) console.log('');
+  checkRunning();
+  const timed = settings.phases.includes('latency') ? await latency(logic, logicAddress!) : undefined;
+  if (timed) {
+    const row = (label: string, values: Float64Array): void =>
+      console.log(
+        `  ${label.padEnd(44)} p50 ${padLeft(fmtMs(percentile(values, 50)), 9)}  p99 ${padLeft(fmtMs(percentile(values, 99)), 9)}` +
+          `  (${values.length.toLocaleString('en-US')})`,
+      );
+    row('commit (store stamp) → projector applied', timed.fromCreated);
+    row('command acknowledged → projector applied', timed.fromAck);
+    row('command round trip (client)', timed.commands);
+    row('baseline: amqplib publish → consume', timed.baseline);
+  }
+
+  console.log('');
+  if (drained) {
+    const ratio = drained.rate / drained.baseline;
+    console.log(
+      `${ratio >= TARGET_RATIO ? 'PASS' : 'MISS'}  drain ${fmtRate(drained.rate)} vs RabbitMQ alone ${fmtRate(drained.baseline)}: ` +
+        `ratio ${ratio.toFixed(2)} (target ≥ ${TARGET_RATIO})`,
+    );
+  }
+  if (timed) {
+    const p99 = percentile(timed.fromCreated, 99);
+    const base = percentile(timed.baseline, 99);
+    console.log(
+      `${p99 < TARGET_P99_MS ? 'PASS' : 'MISS'}  commit → projector p99 at ${settings.rate}/s: ${fmtMs(p99)} ` +
+        `(target < ${TARGET_P99_MS} ms; baseline p99 ${fmtMs(base)}, ratio ${(p99 / base).toFixed(1)}×)`,
+    );
+  }
+};
+
+await runBenchmark(main, cleanup);

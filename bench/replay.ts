@@ -1,0 +1,156 @@
+// `npm run bench -- replay`: `evented rebuild accounts` — every stored event replayed into the sample projector
+// (templates/typescript/src/projector.ts, its own process) by `evented serve` (its own process), driven by the
+// CLI as a user drives it. Prints events/s beside a baseline measured in the same run (the same log read
+// straight from the store, nothing delivered: what the store alone can give), and the runtime's memory before
+// and during the replay, which must not grow with the size of the store (the log is streamed, never loaded).
+// Settings: BENCH_EVENTS (1,000,000), BENCH_AGGREGATES (100,000), BENCH_KEEP=1 keeps the folder.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createSqliteEventStore } from '../runtime/store/sqlite/index.js';
+import { seedAccounts } from './lib/seed.js';
+import { peakRssKiB, rssKiB } from './lib/proc-stats.js';
+import { runBenchmark, startProcess, type BenchProcess } from './lib/processes.js';
+import { fmtMiB, fmtRate } from './lib/stats.js';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const settings = {
+  events: Number(process.env.BENCH_EVENTS ?? 1_000_000),
+  aggregates: Number(process.env.BENCH_AGGREGATES ?? 100_000),
+  keep: process.env.BENCH_KEEP === '1',
+  /** A folder: the runtime and the projector write CPU profiles there (--cpu-prof). */
+  cpuProfDir: process.env.BENCH_CPU_PROF ?? '',
+};
+const profiling = (): string[] =>
+  settings.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfDir}`] : [];
+const TARGET_EVENTS_PER_SECOND = 50_000;
+
+const processes: BenchProcess[] = [];
+const folders: string[] = [];
+
+/** The backlog, through the store API (synchronous=normal: seeding is not what is measured). */
+const seed = async (dbPath: string): Promise<number> => {
+  const perAggregate = Math.max(1, Math.floor(settings.events / settings.aggregates));
+  const store = createSqliteEventStore({ path: dbPath, synchronous: 'normal' });
+  const head = await seedAccounts(store, { aggregates: settings.aggregates, perAggregate });
+  // The projector counts as caught up with this store: its catch-up at start has nothing to do, so the
+  // replay is the only thing that delivers.
+  await store.saveCheckpoint('projector:accounts', head);
+  await store.close();
+  return head;
+};
+
+/** The baseline: the same log read page by page from the store, in this process, nothing delivered. */
+const scanStore = async (dbPath: string): Promise<number> => {
+  const store = createSqliteEventStore({ path: dbPath });
+  const started = performance.now();
+  let after = 0;
+  let events = 0;
+  for (;;) {
+    const page = await store.readLog(after, 10_000);
+    if (page.length === 0) break;
+    events += page.length;
+    after = page[page.length - 1]!.position;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await store.close();
+  return events / seconds;
+};
+
+const main = async (): Promise<void> => {
+  const dir = mkdtempSync(join(tmpdir(), 'evented-bench-replay-'));
+  folders.push(dir);
+  const dbPath = join(dir, '.evented', 'events.db');
+  console.log(
+    `replay: ${settings.events.toLocaleString('en-US')} events of ${settings.aggregates.toLocaleString('en-US')} aggregates into the sample projector`,
+  );
+  const seeding = performance.now();
+  const head = await seed(dbPath);
+  console.log(
+    `  seeded ${head.toLocaleString('en-US')} events in ${((performance.now() - seeding) / 1000).toFixed(1)} s`,
+  );
+
+  const baseline = await scanStore(dbPath);
+  console.log(`  baseline, the store's log read alone (10,000 per page): ${fmtRate(baseline)} events`);
+
+  const projector = startProcess(
+    'projector',
+    process.execPath,
+    [...profiling(), '--import', 'tsx', 'src/projector.ts', '--port', '0'],
+    {
+      cwd: join(repoRoot, 'templates/typescript'),
+      env: { READ_MODEL: join(dir, 'read-model', 'accounts.json') },
+    },
+  );
+  processes.push(projector);
+  const [, projectorAddress] = await projector.waitFor(/listening on (\S+)/);
+  writeFileSync(
+    join(dir, 'evented.yaml'),
+    [
+      'name: bench',
+      'log: { level: warn }',
+      'commandHandler: { port: 0 }',
+      'queryHandler: { port: 0 }',
+      'projectorCoordinator: { port: 0 }',
+      'admin: { port: 0 }',
+      'domains: { account: { businessLogic: "127.0.0.1:1" } }',
+      `projectors: { accounts: { address: "${projectorAddress}", domains: [account] } }`,
+      '',
+    ].join('\n'),
+  );
+  const serve = startProcess(
+    'evented serve',
+    process.execPath,
+    [...profiling(), join(repoRoot, 'bin/evented.js'), 'serve', dir],
+    {
+      cwd: dir,
+    },
+  );
+  processes.push(serve);
+  const [, admin] = await serve.waitFor(/admin on (\S+);/);
+  // Settle, then the runtime's memory before the replay.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const rssBefore = rssKiB(serve.pid);
+  let rssPeak = rssBefore ?? 0;
+  const sampler = setInterval(() => {
+    rssPeak = Math.max(rssPeak, rssKiB(serve.pid) ?? 0);
+  }, 100);
+
+  const started = performance.now();
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [join(repoRoot, 'bin/evented.js'), 'rebuild', 'accounts', '--address', admin!, '--json'],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  rssPeak = Math.max(rssPeak, peakRssKiB(serve.pid) ?? 0);
+  const last = JSON.parse(stdout.trim().split('\n').pop()!) as { events: number; done: boolean };
+  if (!last.done || last.events !== head) {
+    throw new Error(`the rebuild ended at ${last.events} of ${head} events: ${stdout.slice(-500)}`);
+  }
+  const rate = last.events / seconds;
+  console.log(
+    `  evented rebuild: ${last.events.toLocaleString('en-US')} events in ${seconds.toFixed(1)} s = ${fmtRate(rate)} events ` +
+      `(CLI start to "done", Reset included)`,
+  );
+  console.log(
+    `  runtime RSS: ${fmtMiB(rssBefore)} before, ${fmtMiB(rssPeak)} at most during the replay ` +
+      `(store on disk: ${head.toLocaleString('en-US')} events)`,
+  );
+  console.log(
+    `  ratio to the bare store scan: ${(rate / baseline).toFixed(2)}; target ≥ ${fmtRate(TARGET_EVENTS_PER_SECOND)}: ` +
+      `${rate >= TARGET_EVENTS_PER_SECOND ? 'met' : 'NOT met'}`,
+  );
+};
+
+await runBenchmark(main, async () => {
+  await Promise.all(processes.splice(0).map((p) => p.stop()));
+  for (const folder of folders.splice(0)) {
+    if (settings.keep) console.log(`kept ${folder}`);
+    else rmSync(folder, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,170 @@
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { startEnvironment, type Environment } from '../../runtime/index.js';
+import type { CliContext } from '../context.js';
+import { version } from '../version.js';
+import { CliError, InterruptedError } from '../errors.js';
+import { runDetached } from '../local/detach.js';
+import { cleanUpAfter, runningEnvironment } from '../local/running.js';
+import { removeRuntimeFile, runtimeFilePath, writeRuntimeFile } from '../local/runtime-file.js';
+import { createUpReporter, type UpOutputMode } from '../output/up-reporter.js';
+
+/**
+ * `evented up [dir]`: the whole local environment in one command — the store, bus and configuration each
+ * resolved down the ladder (flag or evented.yaml > reachable URL > container > local binary > embedded), the
+ * user's processes from evented.yaml, and the runtime; a live view until Ctrl-C or `evented down`, which stop
+ * everything in reverse order. The work is runtime's startEnvironment; this module chooses the output.
+ */
+
+export interface UpOptions {
+  store?: string;
+  bus?: string;
+  config?: string;
+  detach?: boolean;
+  json?: boolean;
+  readyTimeout: string;
+}
+
+const examples = `
+Examples:
+  evented up                          # embedded defaults: SQLite store, in-process bus, evented.yaml
+  evented up ./bank --bus rabbitmq    # a reachable broker, else a container, else a local rabbitmq-server
+  evented up --bus amqp://guest:guest@10.0.0.5:5672 --config consul
+  evented up --detach && evented status && evented down
+
+Writes .evented/runtime.json (addresses, pids) for the other commands; logs go to .evented/logs/.`;
+
+export const registerUp = (program: Command, context: CliContext): void => {
+  program
+    .command('up')
+    .description('start the local environment: infrastructure, your processes (evented.yaml), the runtime')
+    .argument('[dir]', 'the project folder, holding evented.yaml', '.')
+    .addOption(
+      new Option('--store <store>', 'sqlite (default), or a postgres:// or mongodb:// URL').env(
+        'EVENTED_STORE',
+      ),
+    )
+    .addOption(
+      new Option('--bus <bus>', 'memory (default), rabbitmq (found or started), or an amqp:// URL').env(
+        'EVENTED_BUS',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--config <source>',
+        'evented.yaml (default), another file, consul (found or started), or an http:// Consul URL',
+      ).env('EVENTED_CONFIG'),
+    )
+    .addOption(
+      new Option('--detach', 'run in the background; return once everything is ready').env('EVENTED_DETACH'),
+    )
+    .addOption(new Option('--json', 'one JSON object per line, per change').env('EVENTED_JSON'))
+    .addOption(
+      new Option('--ready-timeout <ms>', 'how long each of your processes may take to accept connections')
+        .env('EVENTED_READY_TIMEOUT')
+        .default('60000'),
+    )
+    .addHelpText('after', examples)
+    .action(async (dir: string, options: UpOptions) => {
+      const projectDir = resolve(context.cwd, dir);
+      const readyTimeoutMs = Number(options.readyTimeout);
+      if (!Number.isInteger(readyTimeoutMs) || readyTimeoutMs <= 0) {
+        throw new CliError(`--ready-timeout ${options.readyTimeout}: expected a number of milliseconds`);
+      }
+      await refuseIfRunning(projectDir, context);
+      if (options.detach) return runDetached(projectDir, options, context);
+      await up(projectDir, { ...options, readyTimeoutMs }, context);
+    });
+};
+
+const refuseIfRunning = async (projectDir: string, context: CliContext): Promise<void> => {
+  const running = runningEnvironment(projectDir);
+  if (running === undefined) return;
+  if (running.upAlive) {
+    throw new CliError(
+      `an evented up is already running for ${projectDir} (pid ${running.file.pid})`,
+      'evented down stops it; evented status shows it',
+    );
+  }
+  const ended = await cleanUpAfter(projectDir, running.file);
+  context.stderr.write(
+    `an earlier evented up (pid ${running.file.pid}) ended without stopping; ${ended > 0 ? `ended ${ended} process(es) it had left running` : 'nothing of it was left running'}\n`,
+  );
+};
+
+const hidePassword = (url: string): string => url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
+
+const outputMode = (options: UpOptions, context: CliContext): UpOutputMode =>
+  options.json ? 'json' : (context.stdout as { isTTY?: boolean }).isTTY === true ? 'ink' : 'plain';
+
+const up = async (
+  projectDir: string,
+  options: UpOptions & { readyTimeoutMs: number },
+  context: CliContext,
+): Promise<void> => {
+  const reporter = await createUpReporter({
+    mode: outputMode(options, context),
+    stdout: context.stdout,
+    projectDir,
+    project: projectDir,
+  });
+  let environment: Environment;
+  try {
+    environment = await startEnvironment({
+      projectDir,
+      store: options.store,
+      bus: options.bus,
+      config: options.config,
+      env: context.env,
+      readyTimeoutMs: options.readyTimeoutMs,
+      signal: context.signal,
+      version,
+      report: (event) => reporter.event(event),
+    });
+  } catch (err) {
+    reporter.close();
+    if (context.signal.aborted) throw new InterruptedError();
+    throw err;
+  }
+  const { runtime, config } = environment;
+  writeRuntimeFile(projectDir, {
+    version: 1,
+    name: config.name,
+    pid: context.self?.pid ?? 0,
+    startedAt: new Date().toISOString(),
+    admin: environment.admin,
+    commandHandler: runtime.commandHandler.address,
+    queryHandler: runtime.queryHandler.address,
+    components: [
+      { name: 'store', kind: runtime.store.kind, address: runtime.store.location },
+      {
+        name: 'bus',
+        kind: config.bus.kind,
+        address: config.bus.kind === 'amqp' ? hidePassword(config.bus.url) : undefined,
+      },
+      ...environment
+        .components()
+        .map(({ name, kind, address, pid, log }) => ({ name, kind, address, pid, log })),
+    ],
+  });
+  reporter.ready({
+    name: config.name,
+    commandHandler: runtime.commandHandler.address,
+    queryHandler: runtime.queryHandler.address,
+    admin: environment.admin,
+    runtimeFile: runtimeFilePath(projectDir),
+  });
+
+  await new Promise<void>((done) => {
+    if (context.signal.aborted) done();
+    else context.signal.addEventListener('abort', () => done(), { once: true });
+  });
+  reporter.note('stopping…');
+  try {
+    await environment.close();
+  } finally {
+    removeRuntimeFile(projectDir);
+  }
+  reporter.note('stopped; data under .evented/ is kept for the next evented up');
+  reporter.close();
+};

@@ -1,0 +1,153 @@
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { relative } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { ComponentState, EnvironmentEvent } from '../../runtime/index.js';
+import type { renderUpView as RenderUpView } from '../ui/up.js';
+import type { UpViewChoice, UpViewComponent, UpViewProps } from '../ui/UpView.js';
+
+/**
+ * What `evented up` prints, from one stream of EnvironmentEvents, in one of three forms: the live ink view on
+ * a terminal, one plain line per change otherwise, or one JSON object per line with --json. The three are
+ * sinks of the same events, so they cannot disagree.
+ */
+
+export type UpOutputMode = 'ink' | 'plain' | 'json';
+
+export interface UpSummary {
+  name: string;
+  commandHandler: string;
+  queryHandler: string;
+  admin: string;
+  runtimeFile: string;
+}
+
+export interface UpReporter {
+  event(event: EnvironmentEvent): void;
+  ready(summary: UpSummary): void;
+  /** A line about the environment as a whole ("stopping…", "stopped"). */
+  note(message: string): void;
+  close(): void;
+}
+
+/** The last `count` lines of a file (its last 8 KiB at most), without the blank ones. */
+export const lastLines = (path: string, count: number): string[] => {
+  try {
+    const size = statSync(path).size;
+    const length = Math.min(size, 8192);
+    const buffer = Buffer.alloc(length);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, buffer, 0, length, size - length);
+    } finally {
+      closeSync(fd);
+    }
+    return buffer
+      .toString('utf8')
+      .split('\n')
+      .map((line) => line.trimEnd())
+      .filter((line) => line !== '' && !line.startsWith('--- evented up, '))
+      .slice(-count);
+  } catch {
+    return [];
+  }
+};
+
+const readyLine = (s: UpSummary): string =>
+  `${s.name} is ready: commands on ${s.commandHandler}, queries on ${s.queryHandler}, admin on ${s.admin}. Ctrl-C or \`evented down\` stops everything.`;
+
+export const createUpReporter = async (options: {
+  mode: UpOutputMode;
+  stdout: Writable;
+  projectDir: string;
+  project: string;
+}): Promise<UpReporter> => {
+  const { stdout, projectDir } = options;
+  const shortPath = (path: string): string => {
+    const rel = relative(projectDir, path);
+    return rel.startsWith('..') ? path : rel;
+  };
+  if (options.mode === 'json') {
+    const write = (value: object): void => void stdout.write(`${JSON.stringify(value)}\n`);
+    return {
+      event: (event) =>
+        write(event.type === 'component' ? { type: 'component', ...event.component } : { ...event }),
+      ready: (summary) => write({ type: 'ready', ...summary }),
+      note: (message) => write({ type: 'note', message }),
+      close: () => undefined,
+    };
+  }
+  if (options.mode === 'plain') {
+    const line = (text: string): void => void stdout.write(`${text}\n`);
+    return {
+      event(event) {
+        if (event.type === 'choice') {
+          const c = event.choice;
+          line(`${c.concern}: ${c.chosen} (${c.why}; or ${c.instead})`);
+        } else if (event.type === 'progress') line(event.message);
+        else line(componentLine(event.component, shortPath));
+      },
+      ready: (summary) => line(readyLine(summary)),
+      note: line,
+      close: () => undefined,
+    };
+  }
+  // ink and react take a while to load: only when they draw.
+  const { renderUpView } = await import('../ui/up.js');
+  return inkReporter(options, renderUpView);
+};
+
+const componentLine = (c: ComponentState, shortPath: (path: string) => string): string => {
+  const parts = [`${c.state.padEnd(8)} ${c.name}`];
+  if (c.address) parts.push(c.address);
+  if (c.state === 'failed' && c.detail) parts.push(`— ${c.detail}`);
+  else if (c.kind === 'process' && c.state === 'ready' && c.log)
+    parts.push(`(pid ${c.pid}, log ${shortPath(c.log)})`);
+  return parts.join('  ');
+};
+
+const inkReporter = (
+  options: { stdout: Writable; project: string },
+  renderUpView: typeof RenderUpView,
+): UpReporter => {
+  const choices: UpViewChoice[] = [];
+  const components = new Map<string, UpViewComponent>();
+  const props = (): UpViewProps => ({
+    project: options.project,
+    choices: [...choices],
+    components: [...components.values()].map((c) => ({
+      ...c,
+      lines: c.kind === 'process' && c.log ? lastLines(c.log, c.state === 'failed' ? 10 : 3) : undefined,
+    })),
+    status,
+    ready,
+  });
+  let status: string | undefined = 'starting…';
+  let ready: string | undefined;
+  const view = renderUpView({ stdout: options.stdout, props: props() });
+  // Log lines change without events: redraw a few times a second while the view is open.
+  const timer = setInterval(() => view.update(props()), 500);
+  timer.unref();
+  return {
+    event(event) {
+      if (event.type === 'choice') choices.push(event.choice);
+      else if (event.type === 'progress') status = event.message;
+      else components.set(event.component.name, event.component);
+      view.update(props());
+    },
+    ready(summary) {
+      status = undefined;
+      ready = readyLine(summary);
+      view.update(props());
+    },
+    note(message) {
+      status = message;
+      ready = undefined;
+      view.update(props());
+    },
+    close() {
+      clearInterval(timer);
+      view.update(props());
+      view.close();
+    },
+  };
+};

@@ -1,0 +1,38 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { connectAdmin, type AdminConnection } from './admin-client.js';
+import { locateRuntime } from './locate.js';
+
+/** The options every command that talks to a running runtime shares, and how they become a connection. */
+
+export interface RemoteOptions {
+  address?: string;
+  dir?: string;
+}
+
+export const withRemoteOptions = (command: Command): Command =>
+  command
+    .option('--address <host:port>', "a runtime's admin service (default: the one `evented up` started here)")
+    .option('--dir <dir>', 'the project folder (default: the current one)');
+
+export const projectDirOf = (context: CliContext, options: RemoteOptions): string =>
+  resolve(context.cwd, options.dir ?? '.');
+
+/** Connects to the runtime; closed when `task` ends. */
+export const withAdmin = async <T>(
+  context: CliContext,
+  options: RemoteOptions,
+  task: (admin: AdminConnection) => Promise<T>,
+): Promise<T> => {
+  const location = await locateRuntime({
+    address: options.address,
+    projectDir: projectDirOf(context, options),
+  });
+  const admin = connectAdmin(location);
+  try {
+    return await task(admin);
+  } finally {
+    admin.close();
+  }
+};

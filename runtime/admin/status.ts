@@ -1,0 +1,104 @@
+import type { ComponentStatus, RuntimeStatus, SubscriberStatus } from '../protocol/gen/evented/evented.js';
+import type { RelayStatus } from '../relay/relay.js';
+import type { EventStore } from '../store/port.js';
+import type { SubscriberStatus as CoordinatorStatus } from '../subscriber/activity.js';
+import { messageOf } from '../errors/index.js';
+import { acceptsConnections } from '../support/net.js';
+
+/** What `evented status` shows: every component, its address and health; each subscriber's position and lag. */
+
+export interface SubscriberView extends CoordinatorStatus {
+  name: string;
+  address: string;
+  domains: readonly string[];
+}
+
+export interface StatusSources {
+  name: string;
+  version: string;
+  store: EventStore;
+  bus: { kind: string; location: string };
+  relay(): RelayStatus;
+  /** The runtime's own servers: "command handler" → address, … */
+  servers: Readonly<Record<string, string>>;
+  /** Each domain's business logic address. */
+  businessLogic: Readonly<Record<string, string>>;
+  projectors: ReadonlyMap<string, { status(): SubscriberView }>;
+  sagas: ReadonlyMap<string, { status(): SubscriberView }>;
+}
+
+const storeComponent = async (store: EventStore): Promise<{ head: number; component: ComponentStatus }> => {
+  const component = { name: 'store', kind: store.kind, address: store.location, state: 'ok', detail: '' };
+  try {
+    const head = await store.headPosition();
+    return { head, component: { ...component, detail: `head at position ${head}` } };
+  } catch (err) {
+    return { head: 0, component: { ...component, state: 'failing', detail: messageOf(err) } };
+  }
+};
+
+const subscriberStatus = (kind: string, view: SubscriberView, head: number): SubscriberStatus => ({
+  name: view.name,
+  kind,
+  address: view.address,
+  domains: [...view.domains],
+  state: view.state,
+  checkpoint: view.checkpoint,
+  lag: Math.max(head - view.checkpoint, 0),
+  delivered: view.delivered,
+  deadLettered: view.deadLettered,
+  lastError: view.lastError ?? '',
+});
+
+export const runtimeStatus = async (sources: StatusSources): Promise<RuntimeStatus> => {
+  const { head, component: store } = await storeComponent(sources.store);
+  const relay = sources.relay();
+  const relayDetail = `published up to position ${relay.checkpoint}`;
+  const components: ComponentStatus[] = [
+    store,
+    {
+      name: 'bus',
+      kind: sources.bus.kind,
+      address: sources.bus.location,
+      state: relay.state === 'retrying' ? 'retrying' : 'ok',
+      detail: relay.state === 'retrying' ? (relay.lastError ?? '') : '',
+    },
+    {
+      name: 'relay',
+      kind: '',
+      address: '',
+      state: relay.state === 'running' ? 'ok' : relay.state,
+      detail:
+        relay.lastError && relay.state === 'retrying' ? `${relayDetail}; ${relay.lastError}` : relayDetail,
+    },
+    ...Object.entries(sources.servers).map(([name, address]) => ({
+      name,
+      kind: 'grpc',
+      address,
+      state: 'ok',
+      detail: '',
+    })),
+    ...(await Promise.all(
+      Object.entries(sources.businessLogic).map(async ([domain, address]) => {
+        const reachable = await acceptsConnections(address, 500);
+        return {
+          name: `business logic ${domain}`,
+          kind: 'grpc',
+          address,
+          state: reachable ? 'ok' : 'unreachable',
+          detail: reachable ? '' : 'nothing accepts connections there: is it running?',
+        };
+      }),
+    )),
+  ];
+  return {
+    name: sources.name,
+    version: sources.version,
+    head,
+    components,
+    subscribers: [
+      ...[...sources.projectors.values()].map((it) => subscriberStatus('projector', it.status(), head)),
+      ...[...sources.sagas.values()].map((it) => subscriberStatus('saga', it.status(), head)),
+    ],
+  };
+};

@@ -1,0 +1,99 @@
+import { ValidationError } from '../errors/index.js';
+import { uuidFromBytes } from '../protocol/uuid.js';
+import type { LoggedEvent, TailRequest } from '../protocol/gen/evented/evented.js';
+import type { Timestamp } from '../protocol/gen/google/protobuf/timestamp.js';
+import type { EventStore, StoredEvent } from '../store/port.js';
+import { createWakeup } from '../support/timing.js';
+
+/**
+ * `evented tail events`: the stored events from a position (or a time, or the last N), filtered by domain and
+ * aggregate, then, when following, each new event as it is committed. Commits through this runtime wake it at
+ * once; commits by other processes are found by polling.
+ */
+
+const PAGE_EVENTS = 1000;
+
+export interface TailOptions {
+  /** How often to look for events committed by other processes while following. */
+  pollMs: number;
+  /** Ends a followed tail (the client went away, or the runtime stops). */
+  signal: AbortSignal;
+}
+
+const toLogged = (event: StoredEvent): LoggedEvent => ({
+  position: event.position,
+  cover: { domain: event.domain, root: { value: event.root } },
+  page: {
+    num: event.sequence,
+    createdAt: event.createdAt,
+    Event: event.event,
+    synchronous: event.synchronous,
+  },
+});
+
+const isBefore = (a: Timestamp, b: Timestamp): boolean =>
+  a.seconds < b.seconds || (a.seconds === b.seconds && a.nanos < b.nanos);
+
+const matcher = (request: TailRequest): ((event: StoredEvent) => boolean) => {
+  const root = request.root?.value;
+  if (root !== undefined && root.length !== 16) {
+    throw new ValidationError(`root must be a UUID (16 bytes), got ${root.length} bytes`);
+  }
+  if (root !== undefined && !request.domain) {
+    throw new ValidationError('a root names an aggregate only together with its domain: give the domain too');
+  }
+  const rootText = root && uuidFromBytes(root);
+  const since = request.after === 0 ? request.since : undefined;
+  return (event) =>
+    (!request.domain || event.domain === request.domain) &&
+    (rootText === undefined || uuidFromBytes(event.root) === rootText) &&
+    (since === undefined || !isBefore(event.createdAt, since));
+};
+
+/** Where to start: `after`, or far enough back for the last `last` events (positions are dense per store). */
+const startingPosition = async (store: EventStore, request: TailRequest): Promise<number> => {
+  if (request.after > 0 || request.last === 0) return request.after;
+  const head = await store.headPosition();
+  if (!request.domain) return Math.max(head - request.last, 0);
+  // Filtered: walk back page by page until `last` matching events lie ahead.
+  const matches = matcher(request);
+  let from = head;
+  let found = 0;
+  while (from > 0 && found < request.last) {
+    const start = Math.max(from - PAGE_EVENTS * 10, 0);
+    const events = await store.readLog(start, from - start);
+    const matching = events.filter(matches);
+    if (found + matching.length >= request.last) {
+      return matching[matching.length - (request.last - found) - 1]?.position ?? start;
+    }
+    found += matching.length;
+    from = start;
+  }
+  return 0;
+};
+
+export async function* tailLog(
+  store: EventStore,
+  request: TailRequest,
+  options: TailOptions,
+): AsyncGenerator<LoggedEvent> {
+  const matches = matcher(request);
+  let after = await startingPosition(store, request);
+  const wakeup = createWakeup();
+  const stopFollowing = store.onAppended(() => wakeup.notify());
+  const onAbort = (): void => wakeup.notify();
+  options.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    while (!options.signal.aborted) {
+      const events = await store.readLog(after, PAGE_EVENTS);
+      for (const event of events) if (matches(event)) yield toLogged(event);
+      if (events.length > 0) after = events[events.length - 1]!.position;
+      if (events.length === PAGE_EVENTS) continue;
+      if (!request.follow) return;
+      await wakeup.wait(options.pollMs);
+    }
+  } finally {
+    stopFollowing();
+    options.signal.removeEventListener('abort', onAbort);
+  }
+}

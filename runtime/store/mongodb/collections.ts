@@ -1,0 +1,106 @@
+import { MongoServerError, type Collection, type Db } from 'mongodb';
+
+/**
+ * The MongoDB layout, in one database (default "evented"), set up on open:
+ * - events: one document per event, `_id` = its global position (so the _id index is the global log), with
+ *   a unique index on (domain, root, sequence): a duplicate or a second writer's event cannot be stored;
+ * - aggregates: each aggregate's next sequence (unique on domain, root), what appends check and move;
+ * - snapshots, applied_keys (`_id` = the idempotency key), subscriber_progress, checkpoints (`_id` = name);
+ * - counters: `{ _id: 'log', position }`, the last global position given out (see append.ts);
+ * - meta: `{ _id: 'schema', version }`.
+ * Byte fields (root, payload, state) are BSON binary; the client is opened with promoteBuffers.
+ */
+export const SCHEMA_VERSION = 1;
+
+export interface EventDoc {
+  _id: number;
+  domain: string;
+  root: Buffer;
+  sequence: number;
+  createdAt: { seconds: number; nanos: number };
+  typeUrl: string | null;
+  payload: Buffer | null;
+  synchronous: boolean;
+}
+
+export interface AggregateDoc {
+  domain: string;
+  root: Buffer;
+  next: number;
+}
+
+export interface SnapshotDoc {
+  domain: string;
+  root: Buffer;
+  sequence: number;
+  typeUrl: string | null;
+  state: Buffer | null;
+}
+
+export interface ProgressDoc {
+  subscriber: string;
+  domain: string;
+  root: Buffer;
+  next: number;
+}
+
+export interface Collections {
+  events: Collection<EventDoc>;
+  aggregates: Collection<AggregateDoc>;
+  snapshots: Collection<SnapshotDoc>;
+  appliedKeys: Collection<{ _id: string; domain: string; root: Buffer }>;
+  progress: Collection<ProgressDoc>;
+  checkpoints: Collection<{ _id: string; position: number }>;
+  counters: Collection<{ _id: string; position: number }>;
+  meta: Collection<{ _id: string; version: number }>;
+}
+
+const COLLECTION_NAMES = {
+  events: 'events',
+  aggregates: 'aggregates',
+  snapshots: 'snapshots',
+  appliedKeys: 'applied_keys',
+  progress: 'subscriber_progress',
+  checkpoints: 'checkpoints',
+  counters: 'counters',
+  meta: 'meta',
+} as const;
+
+export const collectionsOf = (db: Db): Collections => ({
+  events: db.collection(COLLECTION_NAMES.events),
+  aggregates: db.collection(COLLECTION_NAMES.aggregates),
+  snapshots: db.collection(COLLECTION_NAMES.snapshots),
+  appliedKeys: db.collection(COLLECTION_NAMES.appliedKeys),
+  progress: db.collection(COLLECTION_NAMES.progress),
+  checkpoints: db.collection(COLLECTION_NAMES.checkpoints),
+  counters: db.collection(COLLECTION_NAMES.counters),
+  meta: db.collection(COLLECTION_NAMES.meta),
+});
+
+const NAMESPACE_EXISTS = 48;
+
+/**
+ * Creates the collections and indexes (both idempotent; collections are created up front because a
+ * transaction should not have to create one) and returns the stored schema version, writing ours if none.
+ */
+export const prepareCollections = async (db: Db, c: Collections): Promise<number> => {
+  for (const name of Object.values(COLLECTION_NAMES)) {
+    await db.createCollection(name).catch((err: unknown) => {
+      if (!(err instanceof MongoServerError && err.code === NAMESPACE_EXISTS)) throw err;
+    });
+  }
+  await c.events.createIndex({ domain: 1, root: 1, sequence: 1 }, { unique: true, name: 'by_aggregate' });
+  await c.aggregates.createIndex({ domain: 1, root: 1 }, { unique: true, name: 'by_aggregate' });
+  await c.snapshots.createIndex({ domain: 1, root: 1 }, { unique: true, name: 'by_aggregate' });
+  await c.progress.createIndex(
+    { subscriber: 1, domain: 1, root: 1 },
+    { unique: true, name: 'by_subscriber_aggregate' },
+  );
+  await c.counters.updateOne({ _id: 'log' }, { $setOnInsert: { position: 0 } }, { upsert: true });
+  const meta = await c.meta.findOneAndUpdate(
+    { _id: 'schema' },
+    { $setOnInsert: { version: SCHEMA_VERSION } },
+    { upsert: true, returnDocument: 'after' },
+  );
+  return meta?.version ?? SCHEMA_VERSION;
+};

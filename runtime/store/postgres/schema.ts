@@ -1,0 +1,89 @@
+import { ValidationError } from '../../errors/index.js';
+
+/**
+ * The PostgreSQL layout, in a schema of its own (default "evented"), created on open. Events are keyed by
+ * (domain, root, sequence), so a duplicate or a gap in an aggregate cannot be stored; the unique index on
+ * position is the global log. `log_head` is a single row holding the last position given out: the append
+ * transaction moves it (see index.ts for why that makes the log safe to read while writers race).
+ */
+export const SCHEMA_VERSION = 1;
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The schema name quoted for SQL, after checking that it is a plain identifier. */
+export const quoteSchema = (schema: string): string => {
+  if (!IDENTIFIER.test(schema))
+    throw new ValidationError(
+      `PostgreSQL schema "${schema}" is not a plain identifier: use lowercase letters, digits and '_' (at most 63)`,
+    );
+  return `"${schema}"`;
+};
+
+export const schemaSql = (s: string): string => `
+CREATE SCHEMA IF NOT EXISTS ${s};
+CREATE TABLE IF NOT EXISTS ${s}.evented_schema (version integer NOT NULL);
+CREATE TABLE IF NOT EXISTS ${s}.log_head (
+  id boolean PRIMARY KEY DEFAULT true CHECK (id),
+  position bigint NOT NULL
+);
+INSERT INTO ${s}.log_head (id, position) VALUES (true, 0) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS ${s}.aggregates (
+  domain text COLLATE "C" NOT NULL,
+  root bytea NOT NULL,
+  next bigint NOT NULL,
+  PRIMARY KEY (domain, root)
+);
+CREATE TABLE IF NOT EXISTS ${s}.events (
+  domain text COLLATE "C" NOT NULL,
+  root bytea NOT NULL,
+  sequence bigint NOT NULL,
+  position bigint NOT NULL,
+  created_seconds bigint NOT NULL,
+  created_nanos integer NOT NULL,
+  type_url text,
+  payload bytea,
+  synchronous boolean NOT NULL,
+  PRIMARY KEY (domain, root, sequence)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_by_position ON ${s}.events (position);
+CREATE TABLE IF NOT EXISTS ${s}.snapshots (
+  domain text COLLATE "C" NOT NULL,
+  root bytea NOT NULL,
+  sequence bigint NOT NULL,
+  type_url text,
+  state bytea,
+  PRIMARY KEY (domain, root)
+);
+CREATE TABLE IF NOT EXISTS ${s}.applied_keys (
+  key text COLLATE "C" PRIMARY KEY,
+  domain text NOT NULL,
+  root bytea NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${s}.subscriber_progress (
+  subscriber text COLLATE "C" NOT NULL,
+  domain text COLLATE "C" NOT NULL,
+  root bytea NOT NULL,
+  next bigint NOT NULL,
+  PRIMARY KEY (subscriber, domain, root)
+);
+CREATE TABLE IF NOT EXISTS ${s}.checkpoints (
+  name text COLLATE "C" PRIMARY KEY,
+  position bigint NOT NULL
+);
+`;
+
+export const EVENT_COLUMNS =
+  'position, domain, root, sequence, created_seconds, created_nanos, type_url, payload, synchronous';
+
+/** bigint columns arrive as strings (node-postgres does not guess at precision). */
+export interface EventRow {
+  position: string;
+  domain: string;
+  root: Buffer;
+  sequence: string;
+  created_seconds: string;
+  created_nanos: number;
+  type_url: string | null;
+  payload: Buffer | null;
+  synchronous: boolean;
+}

@@ -1,0 +1,290 @@
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { ConfigError, UnavailableError } from '../errors/index.js';
+import { configSchema, type ResolvedConfig } from '../config/schema.js';
+import { readConfigFile } from '../config/sources/file.js';
+import { readConfigFromConsul, writeConfigToConsul } from '../config/sources/consul.js';
+import { resolveBus, resolveConfigSource, type Choice, type StartedInfra } from '../infra/resolve.js';
+import { startRuntime, type Runtime } from './compose.js';
+import { checkPortsFree } from './ports.js';
+import { logsFolder, spawnUserProcess, waitUntilReady, type UserProcess } from './processes.js';
+
+/**
+ * `evented up` as a function: resolves each concern (store, bus, configuration) down the ladder, starts what
+ * the choice needs, then the user's processes from evented.yaml, then the runtime, and reports every step as
+ * an EnvironmentEvent. `close()` stops everything it started, in reverse order.
+ *
+ * Order: infrastructure (broker, Consul) → the user's processes, each waited for on its readyOn address → the
+ * runtime. User processes come before the runtime so that business logic, projectors and sagas are up before
+ * the first command can arrive, and so that a process that cannot start is reported on its own, with its log,
+ * before anything talks to it (the runtime connects lazily, so the other order would work too, but a dead
+ * projector would then show up as delivery retries instead of as one clear line).
+ */
+
+export type ComponentStateName = 'starting' | 'ready' | 'failed' | 'stopping' | 'stopped';
+
+export interface ComponentState {
+  name: string;
+  /** "sqlite", "memory", "amqp", "rabbitmq-server", "docker", "process", "grpc", … */
+  kind: string;
+  state: ComponentStateName;
+  address?: string;
+  /** For a user process: the leader of its own process group. */
+  pid?: number;
+  log?: string;
+  /** Why it failed or stopped, or what it is doing while starting. */
+  detail?: string;
+}
+
+export type EnvironmentEvent =
+  | { type: 'choice'; choice: Choice }
+  | { type: 'component'; component: ComponentState }
+  | { type: 'progress'; message: string };
+
+export interface EnvironmentOptions {
+  projectDir: string;
+  /** --store: "sqlite" (the default) or a database URL. */
+  store?: string;
+  /** --bus: "memory", "rabbitmq" or an amqp:// URL. Default: evented.yaml's bus (the memory bus). */
+  bus?: string;
+  /** --config: a file, "consul" or an http:// URL of a Consul agent. Default: evented.yaml. */
+  config?: string;
+  /** The environment the user's processes and the ladder see (EVENTED_AMQP_URL, CONSUL_HTTP_ADDR, PATH). */
+  env: NodeJS.ProcessEnv;
+  /** How long each user process may take to accept connections. Default 60 s. */
+  readyTimeoutMs?: number;
+  signal?: AbortSignal;
+  /** Shown by `evented status`. */
+  version?: string;
+  report(event: EnvironmentEvent): void;
+}
+
+export interface Environment {
+  readonly config: ResolvedConfig;
+  readonly runtime: Runtime;
+  /** Every component, in start order, as it is now. */
+  components(): ComponentState[];
+  readonly admin: string;
+  /** Stops everything it started, in reverse order. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+const RUNTIME_COMPONENTS = [
+  'command handler',
+  'query handler',
+  'projector coordinator',
+  'saga coordinator',
+  'admin',
+];
+
+export const startEnvironment = async (options: EnvironmentOptions): Promise<Environment> => {
+  const { projectDir, env, report } = options;
+  const components = new Map<string, ComponentState>();
+  const set = (component: ComponentState): void => {
+    components.set(component.name, component);
+    report({ type: 'component', component: { ...component } });
+  };
+  const update = (name: string, change: Partial<ComponentState>): void => {
+    const current = components.get(name);
+    if (current) set({ ...current, ...change });
+  };
+  const stops: { name: string; stop(): Promise<void> }[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const { name, stop } of stops.splice(0).reverse()) {
+      update(name, { state: 'stopping' });
+      await stop().catch(() => undefined);
+      const current = components.get(name);
+      if (current && current.state !== 'failed') update(name, { state: 'stopped' });
+    }
+  };
+  const checkAborted = (): void => {
+    if (options.signal?.aborted) throw new UnavailableError('interrupted while starting');
+  };
+  const ladder = { projectDir, env, progress: (message: string) => report({ type: 'progress', message }) };
+  const track = (infra: StartedInfra): void => {
+    set({
+      name: infra.name,
+      kind: infra.kind,
+      state: 'ready',
+      address: infra.address,
+      pid: infra.pid,
+      log: infra.log,
+    });
+    stops.push({ name: infra.name, stop: () => infra.stop() });
+  };
+
+  try {
+    // 1. The configuration: evented.yaml, or Consul KV (an agent found or started down the ladder).
+    const source = await resolveConfigSource(options.config, ladder);
+    report({ type: 'choice', choice: source.choice });
+    if (source.started) track(source.started);
+    let config = await readConfiguration(source.value, projectDir);
+    checkAborted();
+
+    // 2. The store: SQLite in-process, or a database server at a URL.
+    const store = chooseStore(options.store, config);
+    report({ type: 'choice', choice: store.choice });
+    config = { ...config, store: store.value };
+
+    // 3. Nothing of ours may be listening already: one clear line now, rather than half an environment later.
+    await checkPortsFree(config);
+
+    // 4. The bus: in-process, or RabbitMQ found or started down the ladder.
+    const bus = await resolveBus(options.bus, config.bus, ladder);
+    report({ type: 'choice', choice: bus.choice });
+    if (bus.started) track(bus.started);
+    const resolved: ResolvedConfig = { ...config, bus: bus.value };
+    checkAborted();
+
+    // 5. The user's processes, in evented.yaml order, each ready before the next starts.
+    for (const [name, process] of Object.entries(resolved.processes)) {
+      const child: UserProcess = spawnUserProcess(name, process, projectDir, env);
+      set({
+        name,
+        kind: 'process',
+        state: 'starting',
+        address: process.readyOn,
+        pid: child.pid,
+        log: child.log,
+      });
+      stops.push({ name, stop: () => child.stop() });
+      try {
+        await waitUntilReady(child, process.command, options.readyTimeoutMs ?? 60_000, options.signal);
+      } catch (err) {
+        update(name, { state: 'failed', detail: (err as Error).message });
+        throw err;
+      }
+      update(name, { state: 'ready' });
+      void child.ended.then((how) => {
+        const current = components.get(name);
+        if (current?.state === 'ready')
+          update(name, { state: 'failed', detail: `${how}; its log: ${child.log}` });
+      });
+    }
+    checkAborted();
+
+    // 6. The runtime, in this process.
+    for (const name of runtimeComponents(resolved)) set({ name, kind: 'grpc', state: 'starting' });
+    const log = join(logsFolder(projectDir), 'runtime.log');
+    const logger = pino(
+      { level: resolved.log.level },
+      pino.destination({ dest: log, append: true, mkdir: true, sync: true }),
+    );
+    let runtime: Runtime;
+    try {
+      runtime = await startRuntime(resolved, { projectDir, logger, version: options.version });
+    } catch (err) {
+      for (const name of runtimeComponents(resolved))
+        update(name, { state: 'failed', detail: (err as Error).message });
+      throw err;
+    }
+    const admin = adminAddress(runtime, resolved);
+    const addresses: Record<string, string | undefined> = {
+      'command handler': runtime.commandHandler.address,
+      'query handler': runtime.queryHandler.address,
+      'projector coordinator': runtime.projectorCoordinator?.address,
+      'saga coordinator': runtime.sagaCoordinator?.address,
+      admin,
+    };
+    const started = runtimeComponents(resolved);
+    stops.push({
+      name: started[0]!,
+      stop: async () => {
+        for (const name of started.slice(1)) update(name, { state: 'stopping' });
+        await runtime.close();
+        for (const name of started.slice(1)) update(name, { state: 'stopped' });
+      },
+    });
+    for (const name of started) update(name, { state: 'ready', address: addresses[name], log });
+
+    let closing: Promise<void> | undefined;
+    return {
+      config: resolved,
+      runtime,
+      admin,
+      components: () => [...components.values()].map((c) => ({ ...c })),
+      close: () => (closing ??= stopAll()),
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+};
+
+const chooseStore = (
+  request: string | undefined,
+  config: ResolvedConfig,
+): { value: ResolvedConfig['store']; choice: Choice } => {
+  const choice = (chosen: string, why: string, instead: string): Choice => ({
+    concern: 'store',
+    chosen,
+    why,
+    instead,
+  });
+  const toServer = '--store postgres://… or --store mongodb://… for a database server';
+  if (request === undefined) {
+    const store = config.store;
+    if (store.kind === 'sqlite') {
+      return { value: store, choice: choice(`SQLite at ${store.path}`, 'the embedded default', toServer) };
+    }
+    return {
+      value: store,
+      choice: choice(
+        `${store.kind} at ${hideUrlPassword(store.url)}`,
+        'evented.yaml sets store',
+        '--store sqlite',
+      ),
+    };
+  }
+  if (request === 'sqlite') {
+    const value = config.store.kind === 'sqlite' ? config.store : configSchema.parse({}).store;
+    const path = value.kind === 'sqlite' ? value.path : '';
+    return { value, choice: choice(`SQLite at ${path}`, '--store sqlite', toServer) };
+  }
+  const kind = /^postgres(ql)?:\/\//.test(request)
+    ? 'postgres'
+    : /^mongodb(\+srv)?:\/\//.test(request)
+      ? 'mongodb'
+      : undefined;
+  if (kind === undefined) {
+    throw new ConfigError(`--store ${request}: expected sqlite, a postgres:// URL or a mongodb:// URL`);
+  }
+  const value = configSchema.parse({ store: { kind, url: request } }).store;
+  return {
+    value,
+    choice: choice(`${kind} at ${hideUrlPassword(request)}`, '--store gives its URL', '--store sqlite'),
+  };
+};
+
+const hideUrlPassword = (url: string): string => url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
+
+/** The runtime's components shown by `up`: the admin service only once the runtime has one. */
+const runtimeComponents = (config: ResolvedConfig): string[] =>
+  RUNTIME_COMPONENTS.filter(
+    (name) =>
+      (name !== 'projector coordinator' || Object.keys(config.projectors).length > 0) &&
+      (name !== 'saga coordinator' || Object.keys(config.sagas).length > 0),
+  );
+
+/** The admin service's address: the runtime's own once it reports one, else where the configuration puts it. */
+const adminAddress = (runtime: Runtime, config: ResolvedConfig): string =>
+  (runtime as Runtime & { admin?: { address: string } }).admin?.address ??
+  `${config.admin.host}:${config.admin.port}`;
+
+const readConfiguration = async (
+  source: { kind: 'file'; path: string } | { kind: 'consul'; url: string; private: boolean },
+  projectDir: string,
+): Promise<ResolvedConfig> => {
+  if (source.kind === 'file') return readConfigFile(source.path);
+  const yaml = join(projectDir, 'evented.yaml');
+  // A private agent (started just now) holds nothing yet: it gets evented.yaml, as `evented load-config` would.
+  if (source.private) {
+    const written = await writeConfigToConsul(yaml, { url: source.url });
+    return readConfigFromConsul(source.url, undefined, written.name);
+  }
+  const name = await readConfigFile(yaml).then(
+    (config) => config.name,
+    () => undefined,
+  );
+  return readConfigFromConsul(source.url, undefined, name);
+};

@@ -1,0 +1,66 @@
+import { createServer } from 'node:net';
+import { UnavailableError } from '../errors/index.js';
+import type { ResolvedConfig } from '../config/schema.js';
+import { acceptsConnections } from '../support/net.js';
+
+/**
+ * Before `evented up` starts anything: every port it will listen on must be free, and nothing may already
+ * answer where a user process is to listen. Checking first means a busy port is one clear line naming the port
+ * and the key to change, with nothing half-started.
+ */
+
+interface Wanted {
+  key: string;
+  host: string;
+  port: number;
+}
+
+/** The framework's own listening ports, with the evented.yaml key of each. */
+export const frameworkPorts = (config: ResolvedConfig): Wanted[] => {
+  const wanted: Wanted[] = [
+    { key: 'commandHandler.port', ...config.commandHandler },
+    { key: 'queryHandler.port', ...config.queryHandler },
+    { key: 'admin.port', ...config.admin },
+  ];
+  if (Object.keys(config.projectors).length > 0)
+    wanted.push({ key: 'projectorCoordinator.port', ...config.projectorCoordinator });
+  if (Object.keys(config.sagas).length > 0)
+    wanted.push({ key: 'sagaCoordinator.port', ...config.sagaCoordinator });
+  return wanted.filter((w) => w.port !== 0);
+};
+
+const canListen = (host: string, port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+
+export const checkPortsFree = async (config: ResolvedConfig): Promise<void> => {
+  const seen = new Map<number, string>();
+  for (const { key, host, port } of frameworkPorts(config)) {
+    const twice = seen.get(port);
+    if (twice !== undefined) {
+      throw new UnavailableError(`port ${port} is configured twice: ${twice} and ${key}`, {
+        hint: `set ${key} to another port in evented.yaml`,
+      });
+    }
+    seen.set(port, key);
+    if (!(await canListen(host, port))) {
+      throw new UnavailableError(`port ${port} is already in use (${key}: ${host}:${port})`, {
+        hint: `stop what listens there (evented down, if it is an earlier evented up), or set ${key} to another port in evented.yaml`,
+      });
+    }
+  }
+  for (const [name, process] of Object.entries(config.processes)) {
+    if (process.readyOn && (await acceptsConnections(process.readyOn, 500))) {
+      throw new UnavailableError(
+        `${process.readyOn} is already in use: something answers where processes.${name}.readyOn says "${name}" will listen`,
+        {
+          hint: `stop what listens there (evented down, if it is an earlier evented up), or give "${name}" another port (processes.${name}.readyOn and where evented.yaml points at it)`,
+        },
+      );
+    }
+  }
+};

@@ -1,0 +1,160 @@
+import { execa } from 'execa';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { setTimeout as pause } from 'node:timers/promises';
+import { UnavailableError } from '../errors/index.js';
+import type { UserProcessConfig } from '../config/schema.js';
+import { acceptsConnections } from '../support/net.js';
+
+/**
+ * The user's own services from evented.yaml `processes`: each runs its command through a shell in its own
+ * process group (so that stopping it stops what the shell started — npx, tsx, node — and Ctrl-C in the
+ * terminal reaches evented up alone, which then stops everything in order), with stdout and stderr appended to
+ * `.evented/logs/NAME.log`. The process writes to the file itself: its output does not depend on evented up
+ * reading it, and survives it.
+ */
+
+export interface UserProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly log: string;
+  readonly address: string | undefined;
+  /** Resolves with a description of how it ended ("exited with code 1", "killed by SIGKILL"). */
+  readonly ended: Promise<string>;
+  /** SIGTERM to its process group, SIGKILL after `graceMs`; resolves when it is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export const logsFolder = (projectDir: string): string => join(projectDir, '.evented', 'logs');
+
+/** Sends `signal` to the process group led by `pid` (falls back to the process alone). */
+export const signalGroup = (pid: number, signal: NodeJS.Signals): void => {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+};
+
+/** Sends `signal` to the process `pid` alone; false when it is gone. */
+export const signalProcess = (pid: number, signal: NodeJS.Signals): boolean => {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Whether the process `pid` exists. */
+export const isProcessAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Whether anything of the process group led by `pid` is still alive. */
+export const groupAlive = (pid: number): boolean => {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+const describeEnd = (result: { exitCode?: number; signal?: string }): string =>
+  result.signal ? `was killed by ${result.signal}` : `exited with code ${String(result.exitCode)}`;
+
+export const spawnUserProcess = (
+  name: string,
+  config: UserProcessConfig,
+  projectDir: string,
+  env: NodeJS.ProcessEnv,
+): UserProcess => {
+  const logs = logsFolder(projectDir);
+  mkdirSync(logs, { recursive: true });
+  const log = join(logs, `${name}.log`);
+  const fd = openSync(log, 'a');
+  writeSync(fd, `--- evented up, ${new Date().toISOString()}: ${config.command}\n`);
+  const cwd = isAbsolute(config.cwd) ? config.cwd : join(projectDir, config.cwd);
+  // A file descriptor of our own: execa's types take one only as a literal number.
+  const output = fd as 3;
+  const child = execa(config.command, [], {
+    shell: true,
+    cwd,
+    env: { ...env, ...config.env },
+    stdin: 'ignore',
+    stdout: output,
+    stderr: output,
+    detached: true,
+    reject: false,
+  });
+  closeSync(fd); // the child has its own copy
+  const pid = child.pid;
+  const ended = child.then(
+    (result) => describeEnd(result),
+    (err: unknown) => `could not be started: ${(err as Error).message}`,
+  );
+  if (pid === undefined) {
+    return { name, pid: -1, log, address: config.readyOn, ended, stop: async () => undefined };
+  }
+  let gone = false;
+  void ended.then(() => (gone = true));
+  return {
+    name,
+    pid,
+    log,
+    address: config.readyOn,
+    ended,
+    async stop(graceMs = 5000) {
+      // The shell may be gone while what it started lives on: stop the group either way.
+      if (!groupAlive(pid)) return;
+      signalGroup(pid, 'SIGTERM');
+      const deadline = Date.now() + graceMs;
+      while (groupAlive(pid) && Date.now() < deadline) await pause(50);
+      if (groupAlive(pid)) signalGroup(pid, 'SIGKILL');
+      while (groupAlive(pid) && Date.now() < deadline + 2000) await pause(50);
+      if (!gone) await Promise.race([ended, pause(1000)]);
+    },
+  };
+};
+
+/**
+ * Waits until the process accepts connections on its readyOn address (or, without one, that it is still
+ * running a moment after its start). Throws when it ends first or the time runs out, naming its log.
+ */
+export const waitUntilReady = async (
+  process: UserProcess,
+  command: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> => {
+  let ended: string | undefined;
+  void process.ended.then((how) => (ended = how));
+  const deadline = Date.now() + (process.address ? timeoutMs : 500);
+  const failure = (what: string): UnavailableError =>
+    new UnavailableError(`process "${process.name}" ${what}; its log: ${process.log}`, {
+      hint: `run it by hand to see why (${command}), or fix processes.${process.name} in evented.yaml`,
+    });
+  for (;;) {
+    if (ended !== undefined) {
+      const where = process.address ? ` before accepting connections on ${process.address}` : '';
+      throw failure(`${ended}${where}`);
+    }
+    if (signal?.aborted) throw new UnavailableError(`interrupted while "${process.name}" was starting`);
+    if (process.address && (await acceptsConnections(process.address, 250))) return;
+    if (Date.now() > deadline) {
+      if (!process.address) return;
+      throw failure(`did not accept connections on ${process.address} within ${timeoutMs} ms`);
+    }
+    await pause(process.address ? 50 : 100);
+  }
+};

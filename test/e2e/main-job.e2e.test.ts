@@ -1,0 +1,164 @@
+import { cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from 'amqplib';
+import { parseDocument } from 'yaml';
+import type { RuntimeFile } from '../../cli/local/runtime-file.js';
+import { assertBuilt, isRunning, runEvented } from '../helpers/cli.js';
+import { eventually } from '../helpers/eventually.js';
+import { repoRoot, typescriptTemplate } from '../helpers/paths.js';
+import { freePort } from '../helpers/ports.js';
+import { readAccounts } from '../helpers/read-model.js';
+import { serviceUrl } from '../helpers/services.js';
+import { tempDir } from '../helpers/tmp.js';
+
+/**
+ * The main job, as a user does it, only through the CLI (each command a real process): init → up → send → tail
+ * → replay and rebuild a projector → status → down, leaving no process behind. On the embedded defaults, and
+ * with --bus pointing at the real RabbitMQ.
+ */
+
+const STACK_FRAME = /^\s+at /m;
+
+beforeAll(() => assertBuilt());
+
+/** `evented init` a project, made runnable as `npm install && npm run gen` would, on ports of its own. */
+const scaffold = async (): Promise<string> => {
+  const dir = join(tempDir(), 'bank');
+  const init = await runEvented(['init', dir, '--yes']);
+  expect(init.exitCode, init.stderr).toBe(0);
+  symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
+  cpSync(join(typescriptTemplate, 'src/gen'), join(dir, 'src/gen'), { recursive: true });
+
+  const config = parseDocument(readFileSync(join(dir, 'evented.yaml'), 'utf8'));
+  for (const key of ['commandHandler', 'queryHandler', 'projectorCoordinator', 'sagaCoordinator', 'admin']) {
+    config.setIn([key, 'port'], await freePort());
+  }
+  const services: [string, string[]][] = [
+    ['business-logic', ['domains', 'account', 'businessLogic']],
+    ['projector', ['projectors', 'accounts', 'address']],
+    ['saga', ['sagas', 'transfers', 'address']],
+  ];
+  for (const [process, addressKey] of services) {
+    const port = await freePort();
+    config.setIn(addressKey, `127.0.0.1:${port}`);
+    config.setIn(['processes', process, 'readyOn'], `127.0.0.1:${port}`);
+    config.setIn(['processes', process, 'env', 'PORT'], String(port));
+  }
+  writeFileSync(join(dir, 'evented.yaml'), config.toString());
+  return dir;
+};
+
+const exchanges: string[] = [];
+const amqpUrl = serviceUrl('rabbitmq');
+afterAll(async () => {
+  if (!amqpUrl || exchanges.length === 0) return;
+  const connection = await connect(amqpUrl);
+  const channel = await connection.createChannel();
+  for (const exchange of exchanges) {
+    for (const queue of ['projector:accounts', 'saga:transfers']) {
+      await channel.deleteQueue(`${exchange}.${queue}`);
+      await channel.deleteQueue(`${exchange}.${queue}.dead-letter`);
+    }
+    await channel.deleteExchange(exchange);
+  }
+  await connection.close();
+});
+
+interface BusChoice {
+  /** What evented.yaml says about the bus. */
+  configure(config: ReturnType<typeof parseDocument>): void;
+  /** What `evented up` is told. */
+  upArgs: string[];
+  kind: string;
+}
+
+const buses: [string, () => BusChoice][] = [
+  ['the embedded defaults', () => ({ configure: () => undefined, upArgs: [], kind: 'memory' })],
+];
+if (amqpUrl) {
+  buses.push([
+    '--bus pointing at the real RabbitMQ',
+    () => {
+      // An exchange of its own (its queues are named after it), so that concurrent runs do not meet.
+      const exchange = `evented-test-${randomUUID()}`;
+      exchanges.push(exchange);
+      return {
+        configure: (config) => config.set('bus', { kind: 'amqp', url: 'amqp://127.0.0.1:1', exchange }),
+        upArgs: ['--bus', amqpUrl],
+        kind: 'amqp',
+      };
+    },
+  ]);
+}
+
+describe.each(buses)('the main job on %s', (_name, busChoice) => {
+  it('init → up → send → tail → rebuild → replay → status → down, leaving nothing running', async () => {
+    const dir = await scaffold();
+    const cli = async (...args: string[]) => {
+      const result = await runEvented(args, { cwd: dir });
+      expect(result.stderr).not.toMatch(STACK_FRAME);
+      return result;
+    };
+    const bus = busChoice();
+    const config = parseDocument(readFileSync(join(dir, 'evented.yaml'), 'utf8'));
+    bus.configure(config);
+    writeFileSync(join(dir, 'evented.yaml'), config.toString());
+
+    const up = await cli('up', '--detach', ...bus.upArgs);
+    expect(up.exitCode, up.stdout + up.stderr).toBe(0);
+    const running = JSON.parse(readFileSync(join(dir, '.evented/runtime.json'), 'utf8')) as RuntimeFile;
+    const pids = [running.pid, ...running.components.flatMap((c) => (c.pid ? [c.pid] : []))];
+    try {
+      const ada = /aggregate (\S+):/.exec(
+        (await cli('send', 'account', 'new', 'OpenAccount', '{"owner":"ada"}')).stdout,
+      )![1]!;
+      const bob = /aggregate (\S+):/.exec(
+        (await cli('send', 'account', 'new', 'OpenAccount', '{"owner":"bob"}')).stdout,
+      )![1]!;
+      expect((await cli('send', 'account', ada, 'Deposit', '{"amount": 100}')).exitCode).toBe(0);
+      const transfer = await cli(
+        'send',
+        'account',
+        ada,
+        'TransferMoney',
+        JSON.stringify({ toAccount: bob, amount: 30 }),
+      );
+      expect(transfer.stdout).toContain('account.v1.MoneyTransferredOut');
+
+      // The saga credits bob through the business logic; tail shows it.
+      const tail = await eventually(async () => {
+        const result = await cli('tail', 'events', '--domain', 'account', '--root', bob, '--no-follow');
+        expect(result.stdout).toContain('account.v1.TransferReceived {"fromAccount":');
+        return result;
+      }, 30_000);
+      expect(tail.exitCode).toBe(0);
+
+      const readModel = join(dir, 'read-model/accounts.json');
+      const expected = {
+        [ada]: { open: true, owner: 'ada', balance: 70, sequence: 2 },
+        [bob]: { open: true, owner: 'bob', balance: 30, sequence: 1 },
+      };
+      await eventually(() => expect(readAccounts(readModel)).toEqual(expected), 30_000);
+
+      writeFileSync(readModel, '{}');
+      expect((await cli('rebuild', 'accounts')).exitCode).toBe(0);
+      expect(readAccounts(readModel)).toEqual(expected);
+      expect((await cli('replay', '--projector', 'accounts', '--from', '1')).exitCode).toBe(0);
+      expect(readAccounts(readModel)).toEqual(expected);
+
+      const status = await eventually(async () => {
+        const result = await cli('status');
+        expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+        expect(result.stdout).toMatch(/accounts\s+projector\s+live\s+5\s+0\s/);
+        return result;
+      }, 30_000);
+      expect(status.stdout).toMatch(new RegExp(`bus\\s+${bus.kind}\\s`));
+    } finally {
+      const down = await cli('down');
+      expect(down.exitCode, down.stdout + down.stderr).toBe(0);
+    }
+    expect(pids.filter(isRunning)).toEqual([]);
+  }, 180_000);
+});

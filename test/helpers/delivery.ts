@@ -1,0 +1,398 @@
+import { Server, ServerCredentials, status, type StatusObject } from '@grpc/grpc-js';
+import { connect } from 'amqplib';
+import { afterAll } from 'vitest';
+import {
+  EventBook,
+  ProjectorService,
+  SagaService,
+  type CommandBook,
+  type EventPage,
+  type ProjectorServer,
+  type SagaServer,
+} from '../../runtime/protocol/gen/evented/evented.js';
+import { uuidFromBytes, uuidToBytes } from '../../runtime/protocol/uuid.js';
+import { decodeEvent, encodeCommand } from '../../templates/typescript/src/codec.js';
+import {
+  evolve,
+  initialAccount,
+  type AccountCommand,
+  type AccountEvent,
+} from '../../templates/typescript/src/domain.js';
+import type { AccountView } from '../../templates/typescript/src/read-model.js';
+import { command, deposit } from './account.js';
+import type { CommandClient, QueryClient } from './clients.js';
+import { typescriptTemplate } from './paths.js';
+import { startProcess, type TestProcess } from './processes.js';
+
+/**
+ * Helpers for the delivery resilience tests: what the store says the read model must be, a projector that
+ * records every delivery it gets, the sample projector on a port of our choosing (so it can come back where
+ * evented expects it), and a look into RabbitMQ (dead letters, clean-up).
+ */
+
+/** The accounts read model as the store's events imply it: every account's events folded in sequence order. */
+export const foldAccounts = (books: readonly EventBook[]): Record<string, AccountView> => {
+  const accounts: Record<string, AccountView> = {};
+  for (const book of books) {
+    const id = uuidFromBytes(book.cover?.root?.value ?? new Uint8Array(16));
+    for (const page of book.pages) {
+      const view = accounts[id] ?? { ...initialAccount, sequence: -1 };
+      if (page.num !== view.sequence + 1) {
+        throw new Error(`account ${id}: event ${page.num} follows ${view.sequence} in the store`);
+      }
+      const event = page.Event && decodeEvent(page.Event);
+      accounts[id] = { ...(event ? evolve(view, event) : view), sequence: page.num };
+    }
+  }
+  return accounts;
+};
+
+/** Every account's events, read from the store through the query handler. */
+export const storedAccountBooks = async (queries: QueryClient): Promise<EventBook[]> => {
+  const roots = await queries.getAggregateRoots();
+  const books: EventBook[] = [];
+  for (const { domain, root } of roots) {
+    if (domain !== 'account' || root === undefined) continue;
+    books.push(...(await queries.getEvents({ domain, root })));
+  }
+  return books;
+};
+
+/** The read model the store implies, read through the query handler. */
+export const accountsFromStore = async (queries: QueryClient): Promise<Record<string, AccountView>> =>
+  foldAccounts(await storedAccountBooks(queries));
+
+/**
+ * Per "from→to" pair of account ids, how many transfers left the first (MoneyTransferredOut) and how many
+ * arrived in the second (TransferReceived), as the store has them: a saga that carried each exactly once
+ * leaves the two equal.
+ */
+export const transfersInStore = (
+  books: readonly EventBook[],
+): { out: Record<string, number>; received: Record<string, number> } => {
+  const out: Record<string, number> = {};
+  const received: Record<string, number> = {};
+  for (const book of books) {
+    const id = uuidFromBytes(book.cover?.root?.value ?? new Uint8Array(16));
+    for (const page of book.pages) {
+      const event = page.Event && decodeEvent(page.Event);
+      if (event?.type === 'MoneyTransferredOut') {
+        const pair = `${id}→${event.toAccount}`;
+        out[pair] = (out[pair] ?? 0) + 1;
+      } else if (event?.type === 'TransferReceived') {
+        const pair = `${event.fromAccount}→${id}`;
+        received[pair] = (received[pair] ?? 0) + 1;
+      }
+    }
+  }
+  return { out, received };
+};
+
+/** The sequences the store holds per account id: what a projector must end up having seen. */
+export const sequencesByAccount = (books: readonly EventBook[]): Record<string, number[]> => {
+  const result: Record<string, number[]> = {};
+  for (const book of books) {
+    const id = uuidFromBytes(book.cover?.root?.value ?? new Uint8Array(16));
+    (result[id] ??= []).push(...book.pages.map((page) => page.num!));
+  }
+  return result;
+};
+
+export interface Delivered {
+  account: string;
+  sequence: number;
+  event: AccountEvent | undefined;
+}
+
+export interface RecordingProjector {
+  address: string;
+  /** Every event handed over and accepted, in the order they came, across all calls. */
+  readonly delivered: Delivered[];
+  /** Calls refused (the failing event and its call), for how many times a refusal was tried. */
+  readonly refused: number;
+  /** The sequences each account's events came in. */
+  sequences(): Record<string, number[]>;
+  /** (account, sequence) pairs that came more than once. */
+  duplicates(): string[];
+  /** The read model built from what was delivered, applying every delivery (a duplicate would show). */
+  accounts(): Record<string, AccountView>;
+  /** Stops serving (as if the projector were down); restart() serves again on the same address. */
+  stop(): void;
+  restart(): Promise<void>;
+}
+
+const servers = new Set<Server>();
+afterAll(() => {
+  for (const server of servers) server.forceShutdown();
+  servers.clear();
+});
+
+const listen = async (server: Server, port = 0): Promise<string> => {
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    ),
+  );
+  servers.add(server);
+  return `127.0.0.1:${bound}`;
+};
+
+/**
+ * A projector served over real gRPC in the test process that records each event it accepts. Handle and
+ * HandleBatch are all or nothing: when `refuse` returns a reason for any page of the call, the whole call fails
+ * with INTERNAL and that reason, and nothing of it is recorded.
+ */
+export const startRecordingProjector = async (
+  options: {
+    refuse?: (account: string, page: EventPage, event: AccountEvent | undefined) => string | undefined;
+  } = {},
+): Promise<RecordingProjector> => {
+  const delivered: Delivered[] = [];
+  let refused = 0;
+  const accept = (books: readonly EventBook[]): Partial<StatusObject> | undefined => {
+    const incoming: Delivered[] = [];
+    for (const book of books) {
+      const account = uuidFromBytes(book.cover?.root?.value ?? new Uint8Array(16));
+      for (const page of book.pages) {
+        const event = page.Event && decodeEvent(page.Event);
+        const reason = options.refuse?.(account, page, event);
+        if (reason !== undefined) {
+          refused += 1;
+          return { code: status.INTERNAL, details: reason };
+        }
+        incoming.push({ account, sequence: page.num!, event });
+      }
+    }
+    delivered.push(...incoming);
+    return undefined;
+  };
+  const implementation: ProjectorServer = {
+    handle(call, callback) {
+      callback(accept([call.request]) ?? null, {});
+    },
+    handleBatch(call, callback) {
+      callback(accept(call.request.books) ?? null, {});
+    },
+    handleSync(call, callback) {
+      const error = accept([call.request]);
+      if (error) callback(error);
+      else
+        callback(null, {
+          cover: call.request.cover,
+          projector: 'recording',
+          sequence: 0,
+          projection: undefined,
+        });
+    },
+    reset(_call, callback) {
+      callback(null, {});
+    },
+  };
+  let server = new Server();
+  server.addService(ProjectorService, implementation);
+  const address = await listen(server);
+  return {
+    address,
+    delivered,
+    get refused() {
+      return refused;
+    },
+    sequences() {
+      const result: Record<string, number[]> = {};
+      for (const { account, sequence } of delivered) (result[account] ??= []).push(sequence);
+      return result;
+    },
+    duplicates() {
+      const seen = new Set<string>();
+      const twice: string[] = [];
+      for (const { account, sequence } of delivered) {
+        const key = `${account}#${sequence}`;
+        if (seen.has(key)) twice.push(key);
+        seen.add(key);
+      }
+      return twice;
+    },
+    accounts() {
+      const accounts: Record<string, AccountView> = {};
+      for (const { account, sequence, event } of delivered) {
+        const view = accounts[account] ?? { ...initialAccount, sequence: -1 };
+        accounts[account] = { ...(event ? evolve(view, event) : view), sequence };
+      }
+      return accounts;
+    },
+    stop() {
+      server.forceShutdown();
+      servers.delete(server);
+    },
+    async restart() {
+      server = new Server();
+      server.addService(ProjectorService, implementation);
+      await listen(server, Number(address.split(':')[1]));
+    },
+  };
+};
+
+export interface TransfersSaga {
+  address: string;
+  /** "account#sequence" of every MoneyTransferredOut the saga reacted to (once per time it was given it). */
+  readonly reacted: string[];
+  /** While set, the saga answers UNAVAILABLE for transfers to this account id (as if it were restarting). */
+  unavailableFor: string | undefined;
+}
+
+/**
+ * The transfers saga (like templates/typescript/src/saga.ts: MoneyTransferredOut → ReceiveTransfer to the
+ * receiving account) served in the test process, noting each input it reacts to.
+ */
+export const startTransfersSaga = async (): Promise<TransfersSaga> => {
+  const saga: TransfersSaga = { address: '', reacted: [], unavailableFor: undefined };
+  const implementation: SagaServer = {
+    handle: (_call, callback) => callback(null, {}),
+    handleSync(call, callback) {
+      const book = call.request;
+      const from = uuidFromBytes(book.cover?.root?.value ?? new Uint8Array(16));
+      const commands: CommandBook[] = [];
+      for (const page of book.pages) {
+        const event = page.Event && decodeEvent(page.Event);
+        if (event?.type !== 'MoneyTransferredOut') continue;
+        if (event.toAccount === saga.unavailableFor) {
+          callback({ code: status.UNAVAILABLE, details: 'the saga is restarting' });
+          return;
+        }
+        saga.reacted.push(`${from}#${page.num}`);
+        const command = encodeCommand({ type: 'ReceiveTransfer', fromAccount: from, amount: event.amount });
+        commands.push({
+          cover: { domain: 'account', root: { value: uuidToBytes(event.toAccount)! } },
+          pages: [{ sequence: 0, synchronous: false, command }],
+        });
+      }
+      callback(null, { books: [], projections: [], commands });
+    },
+  };
+  const server = new Server();
+  server.addService(SagaService, implementation);
+  saga.address = await listen(server);
+  return saga;
+};
+
+/** The sample projector (templates/typescript/src/projector.ts) on `port`, so that it can be restarted there. */
+export const startSampleProjectorOn = async (
+  readModel: string,
+  port: number,
+): Promise<{ address: string; process: TestProcess }> => {
+  const process = startProcess(
+    globalThis.process.execPath,
+    ['--import', 'tsx', 'src/projector.ts', '--port', String(port)],
+    { cwd: typescriptTemplate, env: { READ_MODEL: readModel } },
+  );
+  const [, address] = await process.waitFor(/listening on (\S+)/);
+  return { address: address!, process };
+};
+
+/** True when `sequences` is 0, 1, 2, … n-1: strictly increasing, without a gap. */
+export const isContiguousFromZero = (sequences: readonly number[]): boolean =>
+  sequences.every((sequence, index) => sequence === index);
+
+export interface DeadLetterMessage {
+  book: EventBook;
+  headers: Record<string, unknown>;
+}
+
+/** The messages in a dead-letter queue, read with amqplib and put back (they stay in the queue). */
+export const readDeadLetterQueue = async (url: string, queue: string): Promise<DeadLetterMessage[]> => {
+  const connection = await connect(url);
+  try {
+    connection.on('error', () => undefined);
+    const channel = await connection.createChannel();
+    channel.on('error', () => undefined); // a queue not there yet closes the channel: checkQueue rejects
+    await channel.checkQueue(queue);
+    const messages: DeadLetterMessage[] = [];
+    for (;;) {
+      const message = await channel.get(queue, { noAck: false });
+      if (message === false) break;
+      messages.push({
+        book: EventBook.decode(new Uint8Array(message.content)),
+        headers: { ...message.properties.headers },
+      });
+    }
+    channel.nackAll(true);
+    await channel.close();
+    return messages;
+  } finally {
+    await connection.close();
+  }
+};
+
+/** Deletes an exchange and the queues (and dead-letter queues) of the subscribers that used it. */
+export const deleteAmqpTopology = async (
+  url: string,
+  exchange: string,
+  subscribers: readonly string[],
+): Promise<void> => {
+  const connection = await connect(url);
+  try {
+    const channel = await connection.createChannel();
+    await channel.deleteExchange(exchange);
+    for (const subscriber of subscribers) {
+      await channel.deleteQueue(`${exchange}.${subscriber}`);
+      await channel.deleteQueue(`${exchange}.${subscriber}.dead-letter`);
+    }
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+};
+
+export interface DepositLoad {
+  /** "account#sequence" of every event a command response acknowledged. */
+  readonly acknowledged: string[];
+  /** The errors of commands that failed (the runtime was down, …). */
+  readonly failures: unknown[];
+  /** Stops sending; resolves when the commands in flight have answered. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `workers` clients that each keep sending Deposit commands, round the accounts, through `client()` (read before
+ * every command, so that a test can point the load at a restarted runtime), until stop().
+ */
+export const startDeposits = (options: {
+  accounts: readonly Uint8Array[];
+  client: () => CommandClient;
+  workers: number;
+  /** Every this many commands, a worker transfers 1 cent to the next account instead (for a saga to carry). */
+  transferEvery?: number;
+}): DepositLoad => {
+  const acknowledged: string[] = [];
+  const failures: unknown[] = [];
+  let sending = true;
+  const worker = async (w: number): Promise<void> => {
+    for (let n = 0; sending; n += 1) {
+      const index = (w * 7 + n) % options.accounts.length;
+      const root = options.accounts[index]!;
+      const to = options.accounts[(index + 1) % options.accounts.length]!;
+      const transfers = options.transferEvery !== undefined && n % options.transferEvery === 0;
+      const what: AccountCommand = transfers
+        ? { type: 'TransferMoney', toAccount: uuidFromBytes(to), amount: 1 }
+        : deposit(1 + ((w + n) % 50));
+      try {
+        const response = await options.client().handle(command(root, what), 10_000);
+        for (const book of response.books) {
+          for (const page of book.pages) acknowledged.push(`${uuidFromBytes(root)}#${page.num}`);
+        }
+      } catch (error) {
+        failures.push(error);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  };
+  const running = Array.from({ length: options.workers }, (_, w) => worker(w));
+  return {
+    acknowledged,
+    failures,
+    async stop() {
+      sending = false;
+      await Promise.all(running);
+    },
+  };
+};

@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, expect, it } from 'vitest';
+import { StoreError } from '../../runtime/errors/index.js';
+import type { EventStore } from '../../runtime/store/port.js';
+import { createPostgresEventStore } from '../../runtime/store/postgres/index.js';
+import { SCHEMA_VERSION } from '../../runtime/store/postgres/schema.js';
+import { describeEventStoreContract, type StoreFactory } from '../contract/event-store.contract.js';
+import {
+  newRef,
+  num,
+  plain,
+  positionsOf,
+  rejectionOf,
+  sequencesOf,
+  snapshotAt,
+  wholeLog,
+} from '../contract/store-fixtures.js';
+import { repoRoot } from '../helpers/paths.js';
+import { describeWith } from '../helpers/services.js';
+
+/**
+ * The PostgreSQL adapter: the whole event store contract against a real server (EVENTED_TEST_POSTGRES_URL),
+ * each test in a schema of its own that is dropped afterwards, plus what is particular to a server.
+ */
+
+describeWith('postgres', 'postgres event store', (url) => {
+  const run = `evented_test_${process.pid}_${randomBytes(3).toString('hex')}`;
+  let schemas = 0;
+  const admin = new pg.Pool({ connectionString: url, max: 2 });
+  const dropSchema = async (schema: string): Promise<void> => {
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  };
+  afterAll(async () => {
+    // Whatever a failed test left behind.
+    const { rows } = await admin.query<{ name: string }>(
+      'SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)',
+      [run],
+    );
+    for (const { name } of rows) await dropSchema(name);
+    await admin.end();
+  });
+  const freshSchema = (): string => `${run}_${(schemas += 1)}`;
+
+  const postgresFactory: StoreFactory = {
+    async create() {
+      const schema = freshSchema();
+      return {
+        open: () => createPostgresEventStore({ url, schema, poolSize: 4 }),
+        forChildProcess: () => ({
+          module: `${repoRoot}runtime/store/postgres/index.ts`,
+          exportName: 'createPostgresEventStore',
+          options: { url, schema, poolSize: 2 },
+        }),
+        cleanup: () => dropSchema(schema),
+      };
+    },
+  };
+
+  describeEventStoreContract('postgres', postgresFactory);
+
+  const opened: EventStore[] = [];
+  const open = async (schema: string): Promise<EventStore> => {
+    const store = await createPostgresEventStore({ url, schema, poolSize: 4 });
+    opened.push(store);
+    return store;
+  };
+  afterAll(async () => {
+    await Promise.allSettled(opened.map((store) => store.close()));
+  });
+
+  it('says what it is and where, without the password', async () => {
+    // Trust authentication (the test server's) ignores a password; a URL that has its own keeps it.
+    const withPassword = new URL(url);
+    if (withPassword.password === '') withPassword.password = 'secret';
+    const schema = freshSchema();
+    const store = await createPostgresEventStore({ url: withPassword.toString(), schema });
+    opened.push(store);
+    expect(store.kind).toBe('postgres');
+    expect(store.location).not.toContain(withPassword.password);
+    expect(store.location).toContain(withPassword.host);
+    expect(store.location).toContain(schema);
+  });
+
+  it('keeps everything across a reopen, and opens one schema from many instances at once', async () => {
+    const schema = freshSchema();
+    const [first] = await Promise.all([open(schema), open(schema), open(schema)]);
+    const ref = newRef();
+    await first!.append({ ...ref, events: [num(0), num(1), num(2)], snapshot: snapshotAt(2) });
+    await first!.saveCheckpoint('relay', 3);
+    await first!.close();
+
+    const reopened = await open(schema);
+    const loaded = await reopened.load(ref);
+    expect(plain(loaded.snapshot)).toEqual(snapshotAt(2));
+    expect(sequencesOf(loaded.events)).toEqual([2]);
+    expect(loaded.next).toBe(3);
+    expect(await reopened.headPosition()).toBe(3);
+    expect(await reopened.getCheckpoint('relay')).toBe(3);
+    const appended = await reopened.append({ ...ref, expectedNext: 3, events: [num(3)] });
+    expect(appended.events[0]!.position).toBe(4);
+  });
+
+  it('refuses a schema of another version, saying which versions', async () => {
+    const schema = freshSchema();
+    await (await open(schema)).close();
+    await admin.query(`UPDATE "${schema}".evented_schema SET version = $1`, [SCHEMA_VERSION + 1]);
+
+    const error = await rejectionOf(createPostgresEventStore({ url, schema }));
+
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as Error).message).toMatch(
+      new RegExp(`schema version ${SCHEMA_VERSION + 1}; this evented reads version ${SCHEMA_VERSION}$`),
+    );
+  });
+
+  it('fails with a StoreError and a hint when the server cannot be reached', async () => {
+    const unreachable = new URL(url);
+    unreachable.port = '1';
+    const error = await rejectionOf(createPostgresEventStore({ url: unreachable.toString() }));
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).message).toMatch(/cannot open the PostgreSQL event store at/);
+    expect((error as StoreError).hint).toMatch(/server is running/);
+  });
+
+  it('refuses a schema name that is not a plain identifier', async () => {
+    const error = await rejectionOf(createPostgresEventStore({ url, schema: 'x"; DROP TABLE y; --' }));
+    expect((error as Error).message).toMatch(/not a plain identifier/);
+  });
+
+  it('never lets a reader pass an event that commits late: positions follow commit order', async () => {
+    // Given an append held up inside its transaction after it has been numbered (a raw transaction holds
+    // the same aggregate's first event key, so the append's insert waits on it) …
+    const schema = freshSchema();
+    const [slow, fast, reader] = await Promise.all([open(schema), open(schema), open(schema)]);
+    const held = newRef();
+    const blocker = await admin.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query(
+        `INSERT INTO "${schema}".events (domain, root, sequence, position, created_seconds, created_nanos, synchronous)
+         VALUES ($1, $2, 0, 0, 0, 0, false)`,
+        [held.domain, Buffer.from(held.root)],
+      );
+      const slowAppend = slow.append({ ...held, events: [num(0, 'late')] });
+      const waiting = async (): Promise<number> =>
+        Number(
+          // Only this test's writers: their statements name its schema.
+          (
+            await admin.query<{ n: string }>(
+              `SELECT count(*) AS n FROM pg_stat_activity
+               WHERE datname = current_database() AND wait_event_type = 'Lock' AND strpos(query, $1) > 0`,
+              [`"${schema}".`],
+            )
+          ).rows[0]!.n,
+        );
+      for (let i = 0; i < 200 && (await waiting()) < 1; i += 1) await new Promise((r) => setTimeout(r, 25));
+
+      // … when another writer appends to another aggregate meanwhile,
+      let fastDone = false;
+      const fastAppend = fast.append({ ...newRef(), events: [num(0, 'early')] }).then((appended) => {
+        fastDone = true;
+        return appended;
+      });
+      for (let i = 0; i < 200 && (await waiting()) < 2; i += 1) await new Promise((r) => setTimeout(r, 25));
+
+      // then no reader sees anything yet: the later writer cannot commit ahead of the earlier number …
+      expect(await reader.readLog(0, 10)).toEqual([]);
+      expect(fastDone).toBe(false);
+
+      // … and once the first commits, both are read in commit order, the late one first.
+      await blocker.query('ROLLBACK');
+      const [late, early] = await Promise.all([slowAppend, fastAppend]);
+      expect(late.events[0]!.position).toBe(1);
+      expect(early.events[0]!.position).toBe(2);
+      expect(positionsOf(await wholeLog(reader))).toEqual([1, 2]);
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      blocker.release();
+    }
+  });
+});

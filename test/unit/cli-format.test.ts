@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { formatStatus, problemsOf } from '../../cli/commands/status.js';
+import { parseSince } from '../../cli/commands/tail.js';
+import { formatDuration, formatProgress } from '../../cli/output/replay-progress.js';
+import { formatTable } from '../../cli/output/table.js';
+import type { RuntimeStatus } from '../../runtime/protocol/gen/evented/evented.js';
+
+/** What the remote commands print, decided without a runtime: durations, progress, tables, health. */
+
+describe('tail --since', () => {
+  const now = Date.parse('2026-11-29T08:00:00Z');
+  it('takes durations back from now, and times as they are', () => {
+    expect(parseSince('30s', now).toISOString()).toBe('2026-11-29T07:59:30.000Z');
+    expect(parseSince('10m', now).toISOString()).toBe('2026-11-29T07:50:00.000Z');
+    expect(parseSince('2h', now).toISOString()).toBe('2026-11-29T06:00:00.000Z');
+    expect(parseSince('1d', now).toISOString()).toBe('2026-11-28T08:00:00.000Z');
+    expect(parseSince('2026-11-29T07:00:00Z', now).toISOString()).toBe('2026-11-29T07:00:00.000Z');
+  });
+  it('says what it expected otherwise', () => {
+    expect(() => parseSince('10 minutes')).toThrow(/expected a duration such as 30s, 10m, 2h, 1d/);
+  });
+});
+
+describe('replay progress', () => {
+  it('shows a bar, counts, the rate and the time left', () => {
+    const line = formatProgress(
+      {
+        events: 25_000,
+        total: 100_000,
+        aggregates: 10,
+        position: 25_010,
+        eventsPerSecond: 50_000,
+        etaMs: 1500,
+        done: false,
+      },
+      20,
+    );
+    expect(line).toBe(
+      '[#####---------------] 25,000/100,000 events  50,000 events/s  ETA 2s  (position 25010)',
+    );
+  });
+  it('is full and says done at the end, even when events arrived during the replay', () => {
+    const line = formatProgress(
+      { events: 120, total: 100, aggregates: 3, position: 130, eventsPerSecond: 10, etaMs: 0, done: true },
+      10,
+    );
+    expect(line).toBe('[##########] 120/120 events  10 events/s  done  (position 130)');
+  });
+  it('writes durations the way people read them', () => {
+    expect(formatDuration(400)).toBe('1s');
+    expect(formatDuration(61_000)).toBe('1m01s');
+    expect(formatDuration(2 * 3_600_000 + 5 * 60_000)).toBe('2h05m');
+  });
+});
+
+describe('status', () => {
+  const status: RuntimeStatus = {
+    name: 'bank',
+    version: '0.1.0',
+    head: 42,
+    components: [
+      { name: 'store', kind: 'sqlite', address: '/tmp/x.db', state: 'ok', detail: 'head at position 42' },
+      {
+        name: 'business logic account',
+        kind: 'grpc',
+        address: '127.0.0.1:1737',
+        state: 'unreachable',
+        detail: '',
+      },
+    ],
+    subscribers: [
+      {
+        name: 'accounts',
+        kind: 'projector',
+        address: '127.0.0.1:1738',
+        domains: ['account'],
+        state: 'waiting',
+        checkpoint: 40,
+        lag: 2,
+        delivered: 40,
+        deadLettered: 0,
+        lastError: 'UNAVAILABLE: connect ECONNREFUSED',
+      },
+    ],
+  };
+
+  it('names what is not healthy', () => {
+    expect(problemsOf(status)).toEqual([
+      'business logic account is unreachable',
+      'projector accounts is waiting',
+    ]);
+    expect(problemsOf({ ...status, components: [status.components[0]!], subscribers: [] })).toEqual([]);
+  });
+
+  it('prints aligned tables', () => {
+    expect(formatStatus(status)).toContain('bank (evented 0.1.0): store head at position 42');
+    expect(formatStatus(status)).toMatch(/accounts\s+projector\s+waiting\s+40\s+2\s+40\s+0\s+UNAVAILABLE/);
+    expect(formatTable(['A', 'BB'], [['xxx', 'y']])).toBe('A    BB\nxxx  y');
+  });
+});
