@@ -19,7 +19,7 @@ import { createCommandGateway } from './gateway.js';
 import { adminService } from '../admin/service.js';
 
 /** The replay rate a dry run's estimate assumes: what `npm run bench -- replay` measures on a 2-core machine. */
-const DRY_RUN_EVENTS_PER_SECOND = 20_000;
+const DRY_RUN_EVENTS_PER_SECOND = 25_000;
 
 /**
  * The composition root: the only place that chooses adapters. It turns a resolved configuration into running
