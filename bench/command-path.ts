@@ -3,7 +3,7 @@
 // (an echo server subprocess) driven by the same load generator at the same concurrency, on this machine.
 // Prints commands/s, p50/p99, the runtime's peak RSS, the ratio command-path/raw, and PASS/MISS per target.
 // Settings come from environment variables (printed at the start); see `settings` below.
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,18 +18,10 @@ import { runClosedLoop, sendAll, unaryCaller, type UnaryCaller } from './lib/loa
 import { cpuSeconds, machineBusySeconds, peakRssKiB, resetPeakRss } from './lib/proc-stats.js';
 import { runBenchmark, startProcess, type BenchProcess } from './lib/processes.js';
 import { fmtMiB, fmtMs, fmtRate, pad, padLeft, percentile } from './lib/stats.js';
+import { numberEnv, packageVersion } from './lib/settings.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const HANDLE_PATH = '/evented.BusinessCoordinator/Handle';
-
-const numberEnv = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0)
-    throw new Error(`${name} must be a non-negative number, got "${raw}"`);
-  return value;
-};
 
 const settings = {
   /** In-flight commands per setting, comma-separated. */
@@ -153,18 +145,6 @@ const typicalResponseBytes = (root: Uint8Array): number =>
     commands: [],
   }).finish().length +
   Math.round((encodeState({ open: true, owner: 'bench-owner-0000', balance: 1500 }).value.length + 60) / 10);
-
-const packageVersion = (name: string): string => {
-  try {
-    return (
-      JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as {
-        version: string;
-      }
-    ).version;
-  } catch {
-    return '?';
-  }
-};
 
 const logFile = (name: string): string | undefined =>
   settings.logDir === '' ? undefined : join(settings.logDir, name);

@@ -24,20 +24,12 @@ import { sendAll, unaryCaller, type UnaryCaller } from './lib/load.js';
 import { cpuSeconds, machineBusySeconds, peakRssKiB } from './lib/proc-stats.js';
 import { runBenchmark, startProcess, type BenchProcess } from './lib/processes.js';
 import { fmtMiB, fmtMs, fmtRate, padLeft, percentile } from './lib/stats.js';
+import { numberEnv, packageVersion } from './lib/settings.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const HANDLE_PATH = '/evented.BusinessCoordinator/Handle';
 const PROJECTOR = 'accounts';
 const SUBSCRIBER = `projector:${PROJECTOR}`;
-
-const numberEnv = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0)
-    throw new Error(`${name} must be a non-negative number, got "${raw}"`);
-  return value;
-};
 
 const settings = {
   /** Which figures: "drain", "latency" or both (comma-separated). */
@@ -69,18 +61,6 @@ const settings = {
 const TARGET_RATIO = 0.5;
 const TARGET_P99_MS = 50;
 const nowMs = (): number => performance.timeOrigin + performance.now();
-
-const packageVersion = (name: string): string => {
-  try {
-    return (
-      JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as {
-        version: string;
-      }
-    ).version;
-  } catch {
-    return '?';
-  }
-};
 
 const logFile = (name: string): string | undefined =>
   settings.logDir === '' ? undefined : join(settings.logDir, name);

@@ -15,11 +15,12 @@ import { seedAccounts } from './lib/seed.js';
 import { peakRssKiB, rssKiB } from './lib/proc-stats.js';
 import { runBenchmark, startProcess, type BenchProcess } from './lib/processes.js';
 import { fmtMiB, fmtRate } from './lib/stats.js';
+import { numberEnv } from './lib/settings.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const settings = {
-  events: Number(process.env.BENCH_EVENTS ?? 1_000_000),
-  aggregates: Number(process.env.BENCH_AGGREGATES ?? 100_000),
+  events: numberEnv('BENCH_EVENTS', 1_000_000),
+  aggregates: numberEnv('BENCH_AGGREGATES', 100_000),
   keep: process.env.BENCH_KEEP === '1',
   /** A folder: the runtime and the projector write CPU profiles there (--cpu-prof). */
   cpuProfDir: process.env.BENCH_CPU_PROF ?? '',

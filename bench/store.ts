@@ -3,11 +3,10 @@
 // flight). SQLite always runs (a temp file); PostgreSQL when EVENTED_TEST_POSTGRES_URL is set (a fresh schema,
 // dropped afterwards); MongoDB when EVENTED_TEST_MONGODB_URL is set (a fresh database, dropped afterwards).
 // Settings come from environment variables (printed at the start); see `settings` below.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
@@ -18,17 +17,7 @@ import { createPostgresEventStore } from '../runtime/store/postgres/index.js';
 import { createSqliteEventStore } from '../runtime/store/sqlite/index.js';
 import { runBenchmark } from './lib/processes.js';
 import { fmtMs, fmtRate, pad, padLeft, percentile } from './lib/stats.js';
-
-const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-
-const numberEnv = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0)
-    throw new Error(`${name} must be a positive number, got "${raw}"`);
-  return value;
-};
+import { numberEnv, packageVersion } from './lib/settings.js';
 
 const settings = {
   /** Measured seconds per store and workload. */
@@ -175,15 +164,6 @@ const measure = async (store: EventStore): Promise<Record<string, Measured>> => 
   }
   const load = await closedLoop(() => store.load({ domain: 'loaded', root: pick(loaded) }));
   return { appendOne, appendHundred, load };
-};
-
-const packageVersion = (name: string): string => {
-  try {
-    const file = join(repoRoot, 'node_modules', name, 'package.json');
-    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
-  } catch {
-    return '?';
-  }
 };
 
 const main = async (): Promise<void> => {

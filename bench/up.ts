@@ -8,6 +8,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runBenchmark, startProcess, type BenchProcess } from './lib/processes.js';
+import { numberEnv } from './lib/settings.js';
 import { fmtMs, percentile } from './lib/stats.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -15,7 +16,7 @@ const READY = /is ready: commands on (\S+), queries on (\S+), admin on (\S+)\./;
 const TARGET_MS = 3000;
 
 const settings = {
-  runs: Math.max(1, Number(process.env.BENCH_RUNS ?? 5)),
+  runs: Math.max(1, numberEnv('BENCH_RUNS', 5)),
   keep: process.env.BENCH_KEEP === '1',
 };
 

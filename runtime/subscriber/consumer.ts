@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { toBatches } from '../bus/batches.js';
 import type { EventBus, Subscription } from '../bus/port.js';
 import type { EventBatch, EventBook } from '../protocol/gen/evented/evented.js';
-import type { EventStore } from '../store/port.js';
+import type { EventStore, StoredEvent } from '../store/port.js';
 import { createKeyedLock } from '../support/keyed-lock.js';
 import { backoff, pause } from '../support/timing.js';
 import { createProgressTracker, type ProgressTracker } from './progress.js';
@@ -109,18 +109,31 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
   };
 
   /**
+   * The subscriber's events in the store's global log after `after` and up to `upTo`, a page at a time, with the
+   * position each page reached: what the catch-up and the hole filling both read.
+   */
+  async function* logPages(
+    after: number,
+    upTo = Number.POSITIVE_INFINITY,
+  ): AsyncGenerator<{ mine: StoredEvent[]; last: number }> {
+    while (after < upTo && !stopping) {
+      const limit = Math.min(CATCH_UP_EVENTS, upTo - after);
+      const events = await store.readLog(after, limit);
+      if (events.length === 0) return;
+      after = events[events.length - 1]!.position;
+      yield { mine: events.filter((e) => domains.has(e.domain) && e.position <= upTo), last: after };
+      if (events.length < limit) return;
+    }
+  }
+
+  /**
    * Events of the subscriber's domains after what it handled and up to `upTo` that the bus did not bring (a lost
    * message; a queue declared again on a broker that lost its data): taken from the store, the truth. Call with
    * the lock held.
    */
   const fillFromLog = async (upTo: number): Promise<void> => {
-    let after = handledUpTo();
-    while (after < upTo && !stopping) {
-      const events = await store.readLog(after, Math.min(CATCH_UP_EVENTS, upTo - after));
-      if (events.length === 0) return;
-      const mine = events.filter((event) => domains.has(event.domain) && event.position <= upTo);
+    for await (const { mine } of logPages(handledUpTo(), upTo)) {
       for (const { batch } of toBatches(mine)) await deliverPending(batch.books, false);
-      after = events[events.length - 1]!.position;
     }
   };
 
@@ -173,16 +186,9 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
   };
 
   const catchUp = async (): Promise<void> => {
-    let after = tracker.checkpoint();
-    while (!stopping) {
-      const events = await store.readLog(after, CATCH_UP_EVENTS);
-      if (events.length === 0) return;
-      const last = events[events.length - 1]!.position;
-      const mine = events.filter((event) => domains.has(event.domain));
+    for await (const { mine, last } of logPages(tracker.checkpoint())) {
       for (const { batch } of toBatches(mine)) await exclusive(() => deliverPending(batch.books, false));
       await exclusive(() => tracker.save(last));
-      after = last;
-      if (events.length < CATCH_UP_EVENTS) return;
     }
   };
 

@@ -7,7 +7,7 @@ import { connectBusinessLogic, type BusinessLogic } from '../command/business-lo
 import { createCommandHandler } from '../command/handler.js';
 import { businessCoordinatorService } from '../command/service.js';
 import { eventQueryService } from '../query/service.js';
-import { startGrpcServer, type RunningServer } from '../grpc/server.js';
+import { startGrpcServer, type HostedService, type RunningServer } from '../grpc/server.js';
 import type { EventStore } from '../store/port.js';
 import { createSqliteEventStore } from '../store/sqlite/index.js';
 import { createPostgresEventStore } from '../store/postgres/index.js';
@@ -112,85 +112,73 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     late.delivery = delivery;
     stops.push(() => delivery.close());
 
-    // 5. The servers.
-    const commandServer: RunningServer = await startGrpcServer({
-      component: 'command handler',
-      host: config.commandHandler.host,
-      port: config.commandHandler.port,
-      services: [businessCoordinatorService(handler, logger.child({ component: 'command-handler' }))],
-    });
+    // 5. The servers, each stopped (draining its calls for up to `graceMs`) in reverse order.
     let graceMs = 5000;
-    stops.push(() => commandServer.close(graceMs));
-
-    // 4. The query handler.
-    const queryServer = await startGrpcServer({
-      component: 'query handler',
-      host: config.queryHandler.host,
-      port: config.queryHandler.port,
-      services: [
-        eventQueryService(store, config.queryHandler.bookBytes, logger.child({ component: 'query-handler' })),
-      ],
-    });
-    stops.push(() => queryServer.close(graceMs));
-
+    /** What `evented status` lists: each server's name and address. */
+    const servers: Record<string, string> = {};
+    const serve = async (
+      component: string,
+      at: { host: string; port: number },
+      service: HostedService,
+    ): Promise<RunningServer> => {
+      const server = await startGrpcServer({ component, host: at.host, port: at.port, services: [service] });
+      stops.push(() => server.close(graceMs));
+      servers[component] = server.address;
+      return server;
+    };
+    const commandServer = await serve(
+      'command handler',
+      config.commandHandler,
+      businessCoordinatorService(handler, logger.child({ component: 'command-handler' })),
+    );
+    const queryServer = await serve(
+      'query handler',
+      config.queryHandler,
+      eventQueryService(store, config.queryHandler.bookBytes, logger.child({ component: 'query-handler' })),
+    );
     const projectorServer =
       delivery.projectors.size === 0
         ? undefined
-        : await startGrpcServer({
-            component: 'projector coordinator',
-            host: config.projectorCoordinator.host,
-            port: config.projectorCoordinator.port,
-            services: [
-              projectorCoordinatorService(delivery.projectors, logger.child({ component: 'projectors' })),
-            ],
-          });
-    if (projectorServer) stops.push(() => projectorServer.close(graceMs));
+        : await serve(
+            'projector coordinator',
+            config.projectorCoordinator,
+            projectorCoordinatorService(delivery.projectors, logger.child({ component: 'projectors' })),
+          );
     const sagaServer =
       delivery.sagas.size === 0
         ? undefined
-        : await startGrpcServer({
-            component: 'saga coordinator',
-            host: config.sagaCoordinator.host,
-            port: config.sagaCoordinator.port,
-            services: [sagaCoordinatorService(delivery.sagas, logger.child({ component: 'sagas' }))],
-          });
-    if (sagaServer) stops.push(() => sagaServer.close(graceMs));
+        : await serve(
+            'saga coordinator',
+            config.sagaCoordinator,
+            sagaCoordinatorService(delivery.sagas, logger.child({ component: 'sagas' })),
+          );
 
-    // The admin service last: what it reports is all up.
+    // The admin service last: what it reports is all up. Its own entry is not in `servers`, which it lists.
     const stopping = new AbortController();
-    const servers: Record<string, string> = {
-      'command handler': commandServer.address,
-      'query handler': queryServer.address,
-    };
-    if (projectorServer) servers['projector coordinator'] = projectorServer.address;
-    if (sagaServer) servers['saga coordinator'] = sagaServer.address;
-    const adminServer = await startGrpcServer({
-      component: 'admin service',
-      host: config.admin.host,
-      port: config.admin.port,
-      services: [
-        adminService(
-          {
-            name: config.name,
-            version: options.version ?? '',
-            store,
-            bus: { kind: delivery.bus.kind, location: delivery.bus.location },
-            relay: () => delivery.status().relay,
-            servers,
-            businessLogic: Object.fromEntries(
-              Object.entries(config.domains).map(([domain, { businessLogic }]) => [domain, businessLogic]),
-            ),
-            projectors: new Map([...delivery.projectors].map(([name, it]) => [name, it.coordinator])),
-            sagas: new Map([...delivery.sagas].map(([name, it]) => [name, it.coordinator])),
-            estimatedEventsPerSecond: DRY_RUN_EVENTS_PER_SECOND,
-            pollMs: config.relay.idlePollMs,
-          },
-          stopping.signal,
-          logger.child({ component: 'admin' }),
-        ),
-      ],
-    });
-    stops.push(() => adminServer.close(graceMs));
+    const listed = { ...servers };
+    const adminServer = await serve(
+      'admin service',
+      config.admin,
+      adminService(
+        {
+          name: config.name,
+          version: options.version ?? '',
+          store,
+          bus: { kind: delivery.bus.kind, location: delivery.bus.location },
+          relay: () => delivery.status().relay,
+          servers: listed,
+          businessLogic: Object.fromEntries(
+            Object.entries(config.domains).map(([domain, { businessLogic }]) => [domain, businessLogic]),
+          ),
+          projectors: new Map([...delivery.projectors].map(([name, it]) => [name, it.coordinator])),
+          sagas: new Map([...delivery.sagas].map(([name, it]) => [name, it.coordinator])),
+          estimatedEventsPerSecond: DRY_RUN_EVENTS_PER_SECOND,
+          pollMs: config.relay.idlePollMs,
+        },
+        stopping.signal,
+        logger.child({ component: 'admin' }),
+      ),
+    );
     stops.push(() => stopping.abort());
 
     logger.info(

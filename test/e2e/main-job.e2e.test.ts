@@ -2,10 +2,10 @@ import { cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from 'amqplib';
 import { parseDocument } from 'yaml';
 import type { RuntimeFile } from '../../cli/local/runtime-file.js';
 import { assertBuilt, isRunning, runEvented } from '../helpers/cli.js';
+import { deleteAmqpTopology } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
 import { repoRoot, typescriptTemplate } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
@@ -53,17 +53,10 @@ const scaffold = async (): Promise<string> => {
 const exchanges: string[] = [];
 const amqpUrl = serviceUrl('rabbitmq');
 afterAll(async () => {
-  if (!amqpUrl || exchanges.length === 0) return;
-  const connection = await connect(amqpUrl);
-  const channel = await connection.createChannel();
+  if (!amqpUrl) return;
   for (const exchange of exchanges) {
-    for (const queue of ['projector:accounts', 'saga:transfers']) {
-      await channel.deleteQueue(`${exchange}.${queue}`);
-      await channel.deleteQueue(`${exchange}.${queue}.dead-letter`);
-    }
-    await channel.deleteExchange(exchange);
+    await deleteAmqpTopology(amqpUrl, exchange, ['projector:accounts', 'saga:transfers']);
   }
-  await connection.close();
 });
 
 interface BusChoice {

@@ -6,7 +6,7 @@ import {
   startSampleProjector,
   startSampleSaga,
 } from '../helpers/business-logic.js';
-import { assertBuilt, evented, runEvented, writeConfig } from '../helpers/cli.js';
+import { assertBuilt, evented, runEvented, runtimePortLines, writeConfig } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 import { typescriptTemplate } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
@@ -40,16 +40,11 @@ const startProject = async (): Promise<Project> => {
     startSampleProjector(readModel),
     startSampleSaga(),
   ]);
-  const port = async (): Promise<number> => await freePort();
   writeConfig(
     dir,
     [
       'name: bank',
-      `commandHandler: { port: ${await port()} }`,
-      `queryHandler: { port: ${await port()} }`,
-      `projectorCoordinator: { port: ${await port()} }`,
-      `sagaCoordinator: { port: ${await port()} }`,
-      `admin: { port: ${await port()} }`,
+      ...(await runtimePortLines()),
       'domains:',
       `  account: { businessLogic: "${logic.address}" }`,
       'projectors:',

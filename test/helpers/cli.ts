@@ -2,6 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { join } from 'node:path';
 import { repoRoot, eventedBin } from './paths.js';
+import { freePort } from './ports.js';
 import { startProcess, type TestProcess } from './processes.js';
 
 /** The built CLI (bin/evented.js → dist/), run as a user runs it: a separate node process. */
@@ -14,6 +15,24 @@ export const assertBuilt = (): void => {
 
 export const evented = (args: string[], options: { cwd?: string } = {}): TestProcess =>
   startProcess(process.execPath, [eventedBin, ...args], { cwd: options.cwd ?? repoRoot });
+
+/**
+ * evented.yaml lines that put every server of the runtime on a free port of its own — fixed, so that a restarted
+ * runtime comes back where it was — so that test files running at the same time never meet.
+ */
+export const runtimePortLines = async (): Promise<string[]> => {
+  const lines: string[] = [];
+  for (const server of [
+    'commandHandler',
+    'queryHandler',
+    'projectorCoordinator',
+    'sagaCoordinator',
+    'admin',
+  ]) {
+    lines.push(`${server}: { port: ${await freePort()} }`);
+  }
+  return lines;
+};
 
 /** Writes `yaml` as the project's evented.yaml; returns its path. */
 export const writeConfig = (projectDir: string, yaml: string): string => {

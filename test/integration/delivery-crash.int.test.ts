@@ -7,7 +7,7 @@ import {
   startSampleProjector,
   startSampleSaga,
 } from '../helpers/business-logic.js';
-import { assertBuilt, evented, writeConfig } from '../helpers/cli.js';
+import { assertBuilt, evented, runtimePortLines, writeConfig } from '../helpers/cli.js';
 import { commandClient, queryClient, type CommandClient } from '../helpers/clients.js';
 import {
   deleteAmqpTopology,
@@ -18,7 +18,6 @@ import {
   transfersInStore,
 } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
-import { freePort } from '../helpers/ports.js';
 import type { TestProcess } from '../helpers/processes.js';
 import { readAccounts } from '../helpers/read-model.js';
 import { describeWith } from '../helpers/services.js';
@@ -53,24 +52,13 @@ describeWith('rabbitmq', '`evented serve` killed while commands flow', (amqpUrl)
       startSampleProjector(readModel),
       startSampleSaga(),
     ]);
-    const ports = {
-      commands: await freePort(),
-      queries: await freePort(),
-      projectors: await freePort(),
-      sagas: await freePort(),
-      admin: await freePort(),
-    };
     writeConfig(
       projectDir,
       [
         'name: crash',
         'log:',
         '  level: warn',
-        `commandHandler: { port: ${ports.commands} }`,
-        `queryHandler: { port: ${ports.queries} }`,
-        `projectorCoordinator: { port: ${ports.projectors} }`,
-        `sagaCoordinator: { port: ${ports.sagas} }`,
-        `admin: { port: ${ports.admin} }`,
+        ...(await runtimePortLines()),
         `bus: { kind: amqp, url: "${amqpUrl}", exchange: "${exchange}" }`,
         'domains:',
         `  account: { businessLogic: "${logic.address}" }`,

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connect } from 'amqplib';
 import type { UserConfig } from '../../runtime/index.js';
 import { uuidFromBytes } from '../../runtime/protocol/uuid.js';
 import { command, deposit, eventsOf, newRoot, open } from '../helpers/account.js';
@@ -10,6 +9,7 @@ import {
   startSampleProjector,
   startSampleSaga,
 } from '../helpers/business-logic.js';
+import { deleteAmqpTopology } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
 import { readAccounts } from '../helpers/read-model.js';
 import { startTestRuntime } from '../helpers/runtime.js';
@@ -24,17 +24,10 @@ import { tempDir } from '../helpers/tmp.js';
 const amqpUrl = serviceUrl('rabbitmq');
 const exchanges: string[] = [];
 afterAll(async () => {
-  if (!amqpUrl || exchanges.length === 0) return;
-  const connection = await connect(amqpUrl);
-  const channel = await connection.createChannel();
+  if (!amqpUrl) return;
   for (const exchange of exchanges) {
-    await channel.deleteExchange(exchange);
-    for (const queue of ['projector:accounts', 'saga:transfers']) {
-      await channel.deleteQueue(`${exchange}.${queue}`);
-      await channel.deleteQueue(`${exchange}.${queue}.dead-letter`);
-    }
+    await deleteAmqpTopology(amqpUrl, exchange, ['projector:accounts', 'saga:transfers']);
   }
-  await connection.close();
 });
 
 const buses: [string, () => UserConfig['bus']][] = [['memory', () => ({ kind: 'memory' })]];

@@ -2,6 +2,7 @@ import { MongoClient, MongoServerError } from 'mongodb';
 import { StoreError, isEventedError, messageOf } from '../../errors/index.js';
 import { assertRoot } from '../batch-plan.js';
 import { createGroupCommit, type Outcome } from '../group-commit.js';
+import { createAppendedListeners } from '../appended.js';
 import type { AggregateRef, Appended, AppendRequest, EventStore, StoredEvent } from '../port.js';
 import { appendBatch } from './append.js';
 import { SCHEMA_VERSION, collectionsOf, prepareCollections, type EventDoc } from './collections.js';
@@ -88,16 +89,7 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
     return new StoreError(`the MongoDB event store at ${location} failed: ${messageOf(err)}`, { cause: err });
   };
 
-  const listeners = new Set<() => void>();
-  const announce = (): void => {
-    for (const listener of listeners) {
-      try {
-        listener();
-      } catch {
-        // A listener's failure is its own; the commit stands.
-      }
-    }
-  };
+  const { announce, onAppended } = createAppendedListeners();
 
   const writeBatch = async (requests: AppendRequest[]): Promise<Outcome<Appended>[]> => {
     try {
@@ -231,10 +223,7 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
       async (idempotencyKey) => (await c.appliedKeys.findOne({ _id: idempotencyKey })) !== null,
     ),
 
-    onAppended(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onAppended,
 
     loadProgress: guarded(progress.loadProgress),
     saveProgress: guarded(progress.saveProgress),

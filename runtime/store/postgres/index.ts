@@ -3,6 +3,7 @@ import { StoreError, isEventedError, messageOf } from '../../errors/index.js';
 import type { Snapshot } from '../../protocol/gen/evented/evented.js';
 import { assertRoot } from '../batch-plan.js';
 import { createGroupCommit, type Outcome } from '../group-commit.js';
+import { createAppendedListeners } from '../appended.js';
 import type { AggregateRef, Appended, AppendRequest, EventStore, LogCount, StoredEvent } from '../port.js';
 import { appendBatch, appendStatements } from './append.js';
 import { createPostgresProgress } from './progress.js';
@@ -125,16 +126,7 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
                      ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
   };
 
-  const listeners = new Set<() => void>();
-  const announce = (): void => {
-    for (const listener of listeners) {
-      try {
-        listener();
-      } catch {
-        // A listener's failure is its own; the commit stands.
-      }
-    }
-  };
+  const { announce, onAppended } = createAppendedListeners();
 
   const writeBatch = async (requests: AppendRequest[]): Promise<Outcome<Appended>[]> => {
     const client = await pool.connect().catch((err: unknown) => {
@@ -288,10 +280,7 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
       return (await query('applied', sql.applied, [idempotencyKey])).length > 0;
     },
 
-    onAppended(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onAppended,
 
     loadProgress: guarded(progress.loadProgress),
     saveProgress: guarded(progress.saveProgress),

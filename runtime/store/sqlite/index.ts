@@ -6,6 +6,7 @@ import { formatAggregate } from '../../protocol/cover.js';
 import { timestampNow } from '../../protocol/timestamp.js';
 import type { Snapshot } from '../../protocol/gen/evented/evented.js';
 import { createGroupCommit, type Outcome } from '../group-commit.js';
+import { createAppendedListeners } from '../appended.js';
 import { assertExpectedNext, assertSnapshotFits, assignSequences } from '../sequence.js';
 import type {
   AggregateRef,
@@ -219,16 +220,7 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
     return outcomes;
   };
 
-  const listeners = new Set<() => void>();
-  const announce = (): void => {
-    for (const listener of listeners) {
-      try {
-        listener();
-      } catch {
-        // A listener's failure is its own; the commit stands.
-      }
-    }
-  };
+  const { announce, onAppended } = createAppendedListeners();
 
   const appends = createGroupCommit(writeBatch);
   const progress = createSqliteProgress(db);
@@ -328,10 +320,7 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
       return sql.applied.get(idempotencyKey) !== undefined;
     },
 
-    onAppended(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onAppended,
 
     async loadProgress(subscriber, aggregates) {
       assertOpen();
