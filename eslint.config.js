@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
 
-const driverPackages = ['better-sqlite3', 'pg', '/mongodb', 'mongodb-memory-server', 'amqplib', 'consul'];
+const driverPackages = ['better-sqlite3', 'pg', '/mongodb', 'mongodb-memory-server*', 'amqplib', 'consul'];
 const uiPackages = ['ink', 'react', 'commander', 'ink-testing-library'];
 
 const restrict = (patterns) => ['error', { patterns }];

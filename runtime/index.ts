@@ -10,9 +10,11 @@ export {
   type EnvironmentEvent,
   type EnvironmentOptions,
   type ComponentState,
+  STORE_FLAG,
+  isStoreFlag,
 } from './up/environment.js';
 export { groupAlive, isProcessAlive, signalGroup, signalProcess } from './up/processes.js';
-export type { Choice } from './infra/resolve.js';
+export { BUS_FLAG, isBusFlag, type Choice } from './infra/resolve.js';
 export { configSchema, type ResolvedConfig, type UserConfig } from './config/schema.js';
 export { readConfigFile, parseConfigText } from './config/sources/file.js';
 /** The configuration in Consul KV: one key per section under `<prefix><name>/` (see sources/consul.ts). */

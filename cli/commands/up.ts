@@ -1,9 +1,16 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { startEnvironment, type Environment } from '../../runtime/index.js';
+import {
+  BUS_FLAG,
+  STORE_FLAG,
+  isBusFlag,
+  isStoreFlag,
+  startEnvironment,
+  type Environment,
+} from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { version } from '../version.js';
-import { CliError, InterruptedError } from '../errors.js';
+import { CliError, InterruptedError, UsageError } from '../errors.js';
 import { runDetached } from '../local/detach.js';
 import { cleanUpAfter, runningEnvironment } from '../local/running.js';
 import { removeRuntimeFile, runtimeFilePath, writeRuntimeFile } from '../local/runtime-file.js';
@@ -30,6 +37,8 @@ Examples:
   evented up                          # embedded defaults: SQLite store, in-process bus, evented.yaml
   evented up ./bank --bus rabbitmq    # a reachable broker, else a container, else a local rabbitmq-server
   evented up --bus amqp://guest:guest@10.0.0.5:5672 --config consul
+  evented up --store mongo            # this project's own MongoDB (downloaded once, into ~/.cache/evented)
+  evented up --store postgres://evented@127.0.0.1:5432/evented
   evented up --detach && evented status && evented down
 
 Writes .evented/runtime.json (addresses, pids) for the other commands; logs go to .evented/logs/.`;
@@ -40,9 +49,10 @@ export const registerUp = (program: Command, context: CliContext): void => {
     .description('start the local environment: infrastructure, your processes (evented.yaml), the runtime')
     .argument('[dir]', 'the project folder, holding evented.yaml', '.')
     .addOption(
-      new Option('--store <store>', 'sqlite (default), or a postgres:// or mongodb:// URL').env(
-        'EVENTED_STORE',
-      ),
+      new Option(
+        '--store <store>',
+        'sqlite (default), mongo (an embedded MongoDB), or a postgres:// or mongodb:// URL',
+      ).env('EVENTED_STORE'),
     )
     .addOption(
       new Option('--bus <bus>', 'memory (default), rabbitmq (found or started), or an amqp:// URL').env(
@@ -69,7 +79,13 @@ export const registerUp = (program: Command, context: CliContext): void => {
       const projectDir = resolve(context.cwd, dir);
       const readyTimeoutMs = Number(options.readyTimeout);
       if (!Number.isInteger(readyTimeoutMs) || readyTimeoutMs <= 0) {
-        throw new CliError(`--ready-timeout ${options.readyTimeout}: expected a number of milliseconds`);
+        throw new UsageError(`--ready-timeout ${options.readyTimeout}: expected a number of milliseconds`);
+      }
+      if (options.store !== undefined && !isStoreFlag(options.store)) {
+        throw new UsageError(`--store ${options.store}: expected ${STORE_FLAG}`);
+      }
+      if (options.bus !== undefined && !isBusFlag(options.bus)) {
+        throw new UsageError(`--bus ${options.bus}: expected ${BUS_FLAG}`);
       }
       await refuseIfRunning(projectDir, context);
       if (options.detach) return runDetached(projectDir, options, context);

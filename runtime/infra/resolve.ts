@@ -49,6 +49,11 @@ export interface LadderContext {
   progress?: (message: string) => void;
 }
 
+/** What --bus accepts, for a caller that checks its flags before anything starts (the CLI). */
+export const BUS_FLAG = 'memory, rabbitmq or an amqp:// URL';
+export const isBusFlag = (request: string): boolean =>
+  request === 'memory' || request === 'rabbitmq' || /^amqps?:\/\//.test(request);
+
 const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const DEFAULT_CONSUL = 'http://127.0.0.1:8500';
 
@@ -136,9 +141,7 @@ export const resolveBus = async (
       },
     };
   }
-  if (request !== 'rabbitmq') {
-    throw new ConfigError(`--bus ${request}: expected memory, rabbitmq or an amqp:// URL`);
-  }
+  if (request !== 'rabbitmq') throw new ConfigError(`--bus ${request}: expected ${BUS_FLAG}`);
   return rabbitLadder(configured, context);
 };
 

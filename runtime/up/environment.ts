@@ -4,6 +4,7 @@ import { ConfigError, UnavailableError } from '../errors/index.js';
 import { configSchema, type ResolvedConfig } from '../config/schema.js';
 import { readConfigFile } from '../config/sources/file.js';
 import { readConfigFromConsul, writeConfigToConsul } from '../config/sources/consul.js';
+import { startEmbeddedMongo } from '../infra/mongo/embedded-mongo.js';
 import { resolveBus, resolveConfigSource, type Choice, type StartedInfra } from '../infra/resolve.js';
 import { startRuntime, type Runtime } from './compose.js';
 import { checkPortsFree } from './ports.js';
@@ -43,7 +44,7 @@ export type EnvironmentEvent =
 
 export interface EnvironmentOptions {
   projectDir: string;
-  /** --store: "sqlite" (the default) or a database URL. */
+  /** --store: "sqlite" (the default), "mongo" (an embedded MongoDB) or a database URL. */
   store?: string;
   /** --bus: "memory", "rabbitmq" or an amqp:// URL. Default: evented.yaml's bus (the memory bus). */
   bus?: string;
@@ -121,13 +122,19 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
     let config = await readConfiguration(source.value, projectDir);
     checkAborted();
 
-    // 2. The store: SQLite in-process, or a database server at a URL.
+    // 2. The store: SQLite in-process, a database server at a URL, or this project's own MongoDB.
     const store = chooseStore(options.store, config);
     report({ type: 'choice', choice: store.choice });
-    config = { ...config, store: store.value };
+    if (store.value !== EMBEDDED_MONGO) config = { ...config, store: store.value };
 
     // 3. Nothing of ours may be listening already: one clear line now, rather than half an environment later.
     await checkPortsFree(config);
+    if (store.value === EMBEDDED_MONGO) {
+      const mongo = await startEmbeddedMongo(ladder);
+      track(mongo);
+      config = { ...config, store: configSchema.parse({ store: { kind: 'mongodb', url: mongo.url } }).store };
+    }
+    checkAborted();
 
     // 4. The bus: in-process, or RabbitMQ found or started down the ladder.
     const bus = await resolveBus(options.bus, config.bus, ladder);
@@ -211,17 +218,28 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
   }
 };
 
+/** What --store accepts, for a caller that checks its flags before anything starts (the CLI). */
+export const STORE_FLAG = 'sqlite, mongo (an embedded MongoDB), a postgres:// URL or a mongodb:// URL';
+export const isStoreFlag = (request: string): boolean =>
+  ['sqlite', 'mongo'].includes(request) || storeServerKind(request) !== undefined;
+
+const storeServerKind = (url: string): 'postgres' | 'mongodb' | undefined =>
+  /^postgres(ql)?:\/\//.test(url) ? 'postgres' : /^mongodb(\+srv)?:\/\//.test(url) ? 'mongodb' : undefined;
+
+/** `--store mongo`: started once the ports are known to be free, then a mongodb store at its URL. */
+const EMBEDDED_MONGO = 'embedded mongo';
+
 const chooseStore = (
   request: string | undefined,
   config: ResolvedConfig,
-): { value: ResolvedConfig['store']; choice: Choice } => {
+): { value: ResolvedConfig['store'] | typeof EMBEDDED_MONGO; choice: Choice } => {
   const choice = (chosen: string, why: string, instead: string): Choice => ({
     concern: 'store',
     chosen,
     why,
     instead,
   });
-  const toServer = '--store postgres://… or --store mongodb://… for a database server';
+  const toServer = '--store mongo for an embedded MongoDB, --store postgres://… or mongodb://… for a server';
   if (request === undefined) {
     const store = config.store;
     if (store.kind === 'sqlite') {
@@ -241,14 +259,18 @@ const chooseStore = (
     const path = value.kind === 'sqlite' ? value.path : '';
     return { value, choice: choice(`SQLite at ${path}`, '--store sqlite', toServer) };
   }
-  const kind = /^postgres(ql)?:\/\//.test(request)
-    ? 'postgres'
-    : /^mongodb(\+srv)?:\/\//.test(request)
-      ? 'mongodb'
-      : undefined;
-  if (kind === undefined) {
-    throw new ConfigError(`--store ${request}: expected sqlite, a postgres:// URL or a mongodb:// URL`);
+  if (request === 'mongo') {
+    return {
+      value: EMBEDDED_MONGO,
+      choice: choice(
+        "this project's own MongoDB, data in .evented/mongo",
+        '--store mongo',
+        '--store sqlite, or --store mongodb://… for a server',
+      ),
+    };
   }
+  const kind = storeServerKind(request);
+  if (kind === undefined) throw new ConfigError(`--store ${request}: expected ${STORE_FLAG}`);
   const value = configSchema.parse({ store: { kind, url: request } }).store;
   return {
     value,

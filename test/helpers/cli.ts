@@ -13,8 +13,11 @@ export const assertBuilt = (): void => {
   }
 };
 
-export const evented = (args: string[], options: { cwd?: string } = {}): TestProcess =>
-  startProcess(process.execPath, [eventedBin, ...args], { cwd: options.cwd ?? repoRoot });
+export const evented = (
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): TestProcess =>
+  startProcess(process.execPath, [eventedBin, ...args], { cwd: options.cwd ?? repoRoot, env: options.env });
 
 /**
  * evented.yaml lines that put every server of the runtime on a free port of its own — fixed, so that a restarted
