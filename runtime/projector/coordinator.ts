@@ -6,6 +6,7 @@ import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/a
 import { createConsumer } from '../subscriber/consumer.js';
 import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
 import { callUntilHandled, type RetryPolicy } from '../subscriber/retry.js';
+import { cutBySize } from './call-size.js';
 import type { ProjectorEndpoint } from './endpoint.js';
 
 /**
@@ -73,8 +74,15 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
     } else await activity.deadLetter(book, outcome.reason);
   };
 
-  /** One call for the whole batch when the projector has HandleBatch; otherwise (or when it fails) book by book. */
+  /**
+   * Calls below the projector's message limit (see call-size.ts), each one HandleBatch when the projector has
+   * it; otherwise (or when it fails) book by book.
+   */
   const deliver = async (books: EventBook[], { replay }: { replay: boolean }): Promise<void> => {
+    for (const call of cutBySize(books)) await deliverCall(call, replay);
+  };
+
+  const deliverCall = async (books: EventBook[], replay: boolean): Promise<void> => {
     if (batchCalls && books.length > 1) {
       const batch = { books, firstPosition: 0, lastPosition: 0 };
       const outcome = await callUntilHandled(

@@ -1,6 +1,8 @@
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, Metadata } from '@grpc/grpc-js';
+import { encodeEventBatch, encodeEventBook } from '../protocol/event-batch-encoder.js';
 import {
-  ProjectorClient,
+  type ProjectorClient as GeneratedProjectorClient,
+  ProjectorService,
   type EventBatch,
   type EventBook,
   type Projection,
@@ -26,6 +28,17 @@ export interface CallOptions {
   /** Sent as gRPC metadata `evented-replay: true`, so the projector can hold back side effects. */
   replay?: boolean;
 }
+
+/** The generated client, with the books and batches it sends encoded in one pass (event-batch-encoder.ts). */
+const ProjectorClient = makeGenericClientConstructor(
+  {
+    ...ProjectorService,
+    handle: { ...ProjectorService.handle, requestSerialize: encodeEventBook },
+    handleSync: { ...ProjectorService.handleSync, requestSerialize: encodeEventBook },
+    handleBatch: { ...ProjectorService.handleBatch, requestSerialize: encodeEventBatch },
+  },
+  'evented.Projector',
+) as unknown as typeof GeneratedProjectorClient;
 
 const metadataFor = (options: CallOptions): Metadata => {
   const metadata = new Metadata();

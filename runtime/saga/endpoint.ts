@@ -1,6 +1,8 @@
-import { credentials } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
+import { encodeEventBook } from '../protocol/event-batch-encoder.js';
 import {
-  SagaClient,
+  type SagaClient as GeneratedSagaClient,
+  SagaService,
   type EventBook,
   type SynchronousProcessingResponse,
 } from '../protocol/gen/evented/evented.js';
@@ -14,6 +16,12 @@ export interface SagaEndpoint {
   react(book: EventBook, timeoutMs: number): Promise<SynchronousProcessingResponse>;
   close(): void;
 }
+
+/** The generated client, with the books it sends encoded in one pass (event-batch-encoder.ts). */
+const SagaClient = makeGenericClientConstructor(
+  { ...SagaService, handleSync: { ...SagaService.handleSync, requestSerialize: encodeEventBook } },
+  'evented.Saga',
+) as unknown as typeof GeneratedSagaClient;
 
 export const connectSaga = (name: string, address: string): SagaEndpoint => {
   const client = new SagaClient(address, credentials.createInsecure(), grpcChannelOptions);

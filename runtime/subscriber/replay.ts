@@ -1,7 +1,8 @@
 import { toBatches } from '../bus/batches.js';
 import { aggregateKey } from '../protocol/cover.js';
 import type { EventBook } from '../protocol/gen/evented/evented.js';
-import type { EventStore } from '../store/port.js';
+import { setImmediate } from 'node:timers/promises';
+import type { EventStore, StoredEvent } from '../store/port.js';
 import type { ProgressTracker } from './progress.js';
 
 /**
@@ -85,11 +86,9 @@ export const replayLog = async (
   };
   report();
 
-  let reported = performance.now();
-  for (;;) {
-    if (hooks.signal?.aborted) return progress;
-    const events = await store.readLog(progress.position, PAGE_EVENTS);
-    if (events.length === 0) break;
+  // One page ahead: the next page is read while the subscriber handles this one (a SQLite read blocks this
+  // thread, so it runs once this page's first call is on its way), so reading and handling overlap.
+  const deliverPage = async (events: readonly StoredEvent[]): Promise<number> => {
     const mine = events.filter((event) => domains.has(event.domain));
     for (const { batch } of toBatches(mine)) {
       const again = await tracker.handled(batch.books);
@@ -98,8 +97,18 @@ export const replayLog = async (
       if (books.length > 0) await options.deliver(books, { replay: true });
       tracker.advance(fresh);
     }
-    progress.position = events[events.length - 1]!.position;
-    progress.events += mine.length;
+    return mine.length;
+  };
+  let reported = performance.now();
+  let events = await store.readLog(progress.position, PAGE_EVENTS);
+  while (events.length > 0 && !hooks.signal?.aborted) {
+    const last = events[events.length - 1]!.position;
+    const delivering = deliverPage(events);
+    delivering.catch(() => undefined); // awaited below; until then a failure must not count as unhandled
+    await setImmediate();
+    const next = hooks.signal?.aborted ? [] : await store.readLog(last, PAGE_EVENTS);
+    progress.events += await delivering;
+    progress.position = last;
     // Events committed since the count are replayed too.
     progress.total = Math.max(progress.total, progress.events);
     await tracker.save(movesCheckpoint ? progress.position : undefined);
@@ -107,7 +116,9 @@ export const replayLog = async (
       report();
       reported = performance.now();
     }
+    events = next;
   }
+  if (hooks.signal?.aborted) return progress;
   progress.done = true;
   report();
   return progress;

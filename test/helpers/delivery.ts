@@ -110,6 +110,8 @@ export interface RecordingProjector {
   readonly delivered: Delivered[];
   /** Calls refused (the failing event and its call), for how many times a refusal was tried. */
   readonly refused: number;
+  /** Each call that reached it: the method and how many events it carried. */
+  readonly calls: { method: 'handle' | 'handleBatch' | 'handleSync'; events: number }[];
   /** The sequences each account's events came in. */
   sequences(): Record<string, number[]>;
   /** (account, sequence) pairs that came more than once. */
@@ -148,7 +150,14 @@ export const startRecordingProjector = async (
   } = {},
 ): Promise<RecordingProjector> => {
   const delivered: Delivered[] = [];
+  const calls: RecordingProjector['calls'] = [];
   let refused = 0;
+  const count = (
+    method: RecordingProjector['calls'][number]['method'],
+    books: readonly EventBook[],
+  ): void => {
+    calls.push({ method, events: books.reduce((n, book) => n + book.pages.length, 0) });
+  };
   const accept = (books: readonly EventBook[]): Partial<StatusObject> | undefined => {
     const incoming: Delivered[] = [];
     for (const book of books) {
@@ -168,12 +177,15 @@ export const startRecordingProjector = async (
   };
   const implementation: ProjectorServer = {
     handle(call, callback) {
+      count('handle', [call.request]);
       callback(accept([call.request]) ?? null, {});
     },
     handleBatch(call, callback) {
+      count('handleBatch', call.request.books);
       callback(accept(call.request.books) ?? null, {});
     },
     handleSync(call, callback) {
+      count('handleSync', [call.request]);
       const error = accept([call.request]);
       if (error) callback(error);
       else
@@ -194,6 +206,7 @@ export const startRecordingProjector = async (
   return {
     address,
     delivered,
+    calls,
     get refused() {
       return refused;
     },

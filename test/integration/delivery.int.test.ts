@@ -3,13 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { UserConfig } from '../../runtime/index.js';
 import { uuidFromBytes } from '../../runtime/protocol/uuid.js';
-import { command, deposit, eventsOf, newRoot, open } from '../helpers/account.js';
+import { command, deposit, events, eventsOf, newRoot, open, opened } from '../helpers/account.js';
 import {
   startSampleBusinessLogic,
   startSampleProjector,
   startSampleSaga,
 } from '../helpers/business-logic.js';
-import { deleteAmqpTopology } from '../helpers/delivery.js';
+import { deleteAmqpTopology, startRecordingProjector } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
 import { readAccounts } from '../helpers/read-model.js';
 import { startTestRuntime } from '../helpers/runtime.js';
@@ -72,5 +72,32 @@ describe.each(buses)('delivery over the %s bus', (_name, bus) => {
     expect(accounts[uuidFromBytes(bob)]).toEqual({ open: true, owner: 'bob', balance: 30, sequence: 1 });
     const bobEvents = eventsOf(await queries.getEvents({ domain: 'account', root: { value: bob } }));
     expect(bobEvents.map((e) => e.type)).toEqual(['AccountOpened', 'TransferReceived']);
+  });
+});
+
+describe('delivery of large events', () => {
+  it('stays under the projector’s 4 MiB message limit: a backlog of 7 MiB arrives in several HandleBatch calls', async () => {
+    // Given a store holding 24 accounts whose opening event is 300 KB each (recorded before any projector)
+    const first = await startTestRuntime({ bus: { kind: 'memory' } });
+    const accounts = Array.from({ length: 24 }, () => newRoot());
+    for (const root of accounts) await first.commands.record(events(root, opened('x'.repeat(300_000))));
+    await first.runtime.close();
+
+    // when a projector with gRPC's default limits (4 MiB per message) catches up on all of it at once,
+    const projector = await startRecordingProjector();
+    await startTestRuntime(
+      {
+        bus: { kind: 'memory' },
+        projectors: { accounts: { address: projector.address, domains: ['account'] } },
+      },
+      { projectDir: first.projectDir },
+    );
+
+    // then every event arrives, in HandleBatch calls cut below the limit: none refused for its size, no
+    // fallback to one call per book.
+    await eventually(() => expect(projector.delivered).toHaveLength(24));
+    expect(projector.duplicates()).toEqual([]);
+    expect(projector.calls.every((c) => c.method === 'handleBatch')).toBe(true);
+    expect(projector.calls.length).toBeGreaterThanOrEqual(2);
   });
 });

@@ -1,4 +1,5 @@
 import type { Message, Options } from 'amqplib';
+import { encodeEventBatch, encodeEventBook } from '../../protocol/event-batch-encoder.js';
 import { EventBatch, EventBook } from '../../protocol/gen/evented/evented.js';
 import type { DeadLetter, Delivery, PublishedBatch } from '../port.js';
 
@@ -23,8 +24,6 @@ export interface Encoded {
   options: Options.Publish;
 }
 
-const bytes = (array: Uint8Array): Buffer => Buffer.from(array.buffer, array.byteOffset, array.byteLength);
-
 const common = (contentType: string, headers: Record<string, string | number>): Options.Publish => ({
   contentType,
   deliveryMode: 2,
@@ -34,7 +33,7 @@ const common = (contentType: string, headers: Record<string, string | number>): 
 });
 
 export const encodeBatch = ({ domain, batch }: PublishedBatch): Encoded => ({
-  content: bytes(EventBatch.encode(batch).finish()),
+  content: encodeEventBatch(batch),
   options: {
     ...common(BATCH_CONTENT_TYPE, {
       domain,
@@ -77,7 +76,7 @@ const cut = (text: string): string =>
     : `${text.slice(0, MAX_REASON_CHARS)}… (cut from ${text.length} characters)`;
 
 export const encodeDeadLetter = (letter: DeadLetter): Encoded => ({
-  content: bytes(EventBook.encode(letter.book).finish()),
+  content: encodeEventBook(letter.book),
   options: common(BOOK_CONTENT_TYPE, {
     subscriber: letter.subscriber,
     domain: letter.domain,

@@ -1,4 +1,5 @@
 import { UnavailableError, ValidationError } from '../../errors/index.js';
+import { encodeEventBatch, encodeEventBook } from '../../protocol/event-batch-encoder.js';
 import { EventBatch, EventBook } from '../../protocol/gen/evented/evented.js';
 import { pause } from '../../support/timing.js';
 import type {
@@ -98,7 +99,7 @@ export const createMemoryEventBus = (): EventBus => {
       ensureOpen();
       checkPublish(batches);
       for (const { domain, batch } of batches) {
-        const bytes = EventBatch.encode(batch).finish();
+        const bytes = plainBytes(encodeEventBatch(batch));
         for (const queue of queues.values()) {
           if (!queue.domains.has(domain)) continue;
           queue.messages.push({ domain, bytes, redelivered: false });
@@ -133,7 +134,7 @@ export const createMemoryEventBus = (): EventBus => {
       checkDeadLetter(letter);
       const list = deadLetters.get(letter.subscriber) ?? [];
       const { book, ...rest } = letter;
-      list.push({ letter: rest, book: EventBook.encode(book).finish() });
+      list.push({ letter: rest, book: plainBytes(encodeEventBook(book)) });
       deadLetters.set(letter.subscriber, list);
     },
 
@@ -151,3 +152,7 @@ export const createMemoryEventBus = (): EventBus => {
     },
   };
 };
+
+/** The same bytes as a plain Uint8Array, so that what is decoded from them holds Uint8Arrays, not Buffers. */
+const plainBytes = (buffer: Buffer): Uint8Array =>
+  new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
