@@ -7,8 +7,8 @@ import type { AggregateRef, AppendRequest, Appended, StoredEvent } from './port.
 import { assertExpectedNext, assertSnapshotFits, assignSequences } from './sequence.js';
 
 /**
- * A group-commit batch decided before anything is written, for stores that talk to a server (PostgreSQL,
- * MongoDB): the adapter reads what the batch depends on (each aggregate's next sequence, which idempotency
+ * A group-commit batch decided before anything is written, for every store (SQLite, PostgreSQL, MongoDB): the
+ * adapter reads what the batch depends on (each aggregate's next sequence, which idempotency
  * keys are stored) inside its transaction, `planBatch` applies the port's rules to every append in order,
  * and the adapter then writes the result in a few set-wise statements. An append that breaks a rule fails
  * alone and contributes nothing, so no savepoint per append is needed; a later append of the batch sees the

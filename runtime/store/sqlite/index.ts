@@ -1,13 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreError, ValidationError, messageOf } from '../../errors/index.js';
-import { formatAggregate } from '../../protocol/cover.js';
-import { timestampNow } from '../../protocol/timestamp.js';
+import { StoreError, messageOf } from '../../errors/index.js';
 import type { Snapshot } from '../../protocol/gen/evented/evented.js';
 import { createGroupCommit, type Outcome } from '../group-commit.js';
 import { createAppendedListeners } from '../appended.js';
-import { assertExpectedNext, assertSnapshotFits, assignSequences } from '../sequence.js';
+import {
+  aggregateKey,
+  assertRoot,
+  assignPositions,
+  batchInputs,
+  planBatch,
+  type BatchPlan,
+} from '../batch-plan.js';
 import type {
   AggregateRef,
   AppendRequest,
@@ -53,10 +58,6 @@ const toSnapshot = (row: SnapshotRow | undefined): Snapshot | undefined =>
           row.type_url === null ? undefined : { typeUrl: row.type_url, value: row.state ?? new Uint8Array() },
       };
 
-const assertRoot = (root: Uint8Array): void => {
-  if (root.length !== 16) throw new ValidationError(`root must be 16 bytes, got ${root.length}`);
-};
-
 const openDatabase = (options: SqliteStoreOptions): Database.Database => {
   const path = resolve(options.path);
   try {
@@ -95,9 +96,6 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
     begin: db.prepare('BEGIN IMMEDIATE'),
     commit: db.prepare('COMMIT'),
     rollback: db.prepare('ROLLBACK'),
-    savepoint: db.prepare('SAVEPOINT append_one'),
-    release: db.prepare('RELEASE append_one'),
-    rollbackTo: db.prepare('ROLLBACK TO append_one'),
     head: db.prepare('SELECT coalesce(max(position), 0) FROM events').pluck(),
     next: db.prepare('SELECT next FROM aggregates WHERE domain = ? AND root = ?').pluck(),
     setNext: db.prepare(
@@ -140,34 +138,41 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
   const nextOf = (domain: string, root: Uint8Array): number =>
     (sql.next.get(domain, root) as number | undefined) ?? 0;
 
-  /** Writes one append inside the open transaction; returns what was stored. */
-  const appendOne = (request: AppendRequest, lastPosition: number): Appended => {
-    const { domain, root, idempotencyKey } = request;
-    const aggregate = formatAggregate(domain, root);
-    const next = nextOf(domain, root);
-    if (idempotencyKey !== undefined) {
-      if (sql.applied.get(idempotencyKey) !== undefined) return { events: [], next, duplicate: true };
-      sql.apply.run(idempotencyKey, domain, root);
+  /**
+   * One group-commit batch in one transaction: what the batch depends on is read, the port's rules are applied
+   * to every append in order (batch-plan.ts, shared with the other stores), and the result is written.
+   */
+  const writeBatch = (requests: AppendRequest[]): Outcome<Appended>[] => {
+    try {
+      sql.begin.run();
+    } catch (err) {
+      throw new StoreError(`cannot write to ${options.path}: ${messageOf(err)}`, { cause: err });
     }
-    assertExpectedNext(request.expectedNext, next, aggregate);
-    const sequences = assignSequences(request.events, next, aggregate);
-    const newNext = next + sequences.length;
-    assertSnapshotFits(request.snapshot, newNext, aggregate);
-    const now = timestampNow();
-    const events = request.events.map((event, index): StoredEvent => ({
-      position: lastPosition + index + 1,
-      domain,
-      root,
-      sequence: sequences[index]!,
-      createdAt: event.createdAt ?? now,
-      event: event.event,
-      synchronous: event.synchronous,
-    }));
-    for (const event of events) {
+    let plan: BatchPlan;
+    let step = 'write to';
+    try {
+      plan = planAndWrite(requests);
+      step = 'commit to';
+      sql.commit.run();
+    } catch (err) {
+      if (db.inTransaction) sql.rollback.run();
+      throw new StoreError(`cannot ${step} ${options.path}: ${messageOf(err)}`, { cause: err });
+    }
+    if (plan.events.length > 0) announce();
+    return plan.outcomes;
+  };
+
+  const planAndWrite = (requests: AppendRequest[]): BatchPlan => {
+    const { aggregates, keys } = batchInputs(requests);
+    const nexts = new Map(aggregates.map((ref) => [aggregateKey(ref), nextOf(ref.domain, ref.root)]));
+    const appliedKeys = new Set(keys.filter((key) => sql.applied.get(key) !== undefined));
+    const plan = planBatch(requests, { nexts, appliedKeys });
+    assignPositions(plan, sql.head.get() as number);
+    for (const event of plan.events) {
       sql.insertEvent.run({
         position: event.position,
-        domain,
-        root,
+        domain: event.domain,
+        root: event.root,
         sequence: event.sequence,
         created_seconds: event.createdAt.seconds,
         created_nanos: event.createdAt.nanos,
@@ -176,48 +181,18 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
         synchronous: event.synchronous ? 1 : 0,
       });
     }
-    if (events.length > 0) sql.setNext.run(domain, root, newNext);
-    const { snapshot } = request;
-    if (snapshot !== undefined) {
+    for (const { ref, next } of plan.nexts.values()) sql.setNext.run(ref.domain, ref.root, next);
+    for (const { ref, snapshot } of plan.snapshots.values()) {
       sql.putSnapshot.run(
-        domain,
-        root,
+        ref.domain,
+        ref.root,
         snapshot.sequence,
         snapshot.state?.typeUrl ?? null,
         snapshot.state?.value ?? null,
       );
     }
-    return { events, next: newNext };
-  };
-
-  const writeBatch = (requests: AppendRequest[]): Outcome<Appended>[] => {
-    try {
-      sql.begin.run();
-    } catch (err) {
-      throw new StoreError(`cannot write to ${options.path}: ${messageOf(err)}`, { cause: err });
-    }
-    let lastPosition = sql.head.get() as number;
-    const outcomes = requests.map((request): Outcome<Appended> => {
-      sql.savepoint.run();
-      try {
-        const appended = appendOne(request, lastPosition);
-        sql.release.run();
-        lastPosition += appended.events.length;
-        return { ok: true, value: appended };
-      } catch (error) {
-        sql.rollbackTo.run();
-        sql.release.run();
-        return { ok: false, error };
-      }
-    });
-    try {
-      sql.commit.run();
-    } catch (err) {
-      if (db.inTransaction) sql.rollback.run();
-      throw new StoreError(`cannot commit to ${options.path}: ${messageOf(err)}`, { cause: err });
-    }
-    if (outcomes.some((outcome) => outcome.ok && outcome.value.events.length > 0)) announce();
-    return outcomes;
+    for (const { key, ref } of plan.keys) sql.apply.run(key, ref.domain, ref.root);
+    return plan;
   };
 
   const { announce, onAppended } = createAppendedListeners();
