@@ -12,6 +12,15 @@ export const freePort = (): Promise<number> =>
     });
   });
 
+/** True when this process could listen on host:port now (nothing else has it); the port is let go at once. */
+export const canListen = (host: string, port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+
 /** True when something accepts TCP connections on 127.0.0.1:`port`. */
 export const isListening = (port: number, timeoutMs = 1000): Promise<boolean> =>
   acceptsConnections(`127.0.0.1:${port}`, timeoutMs);

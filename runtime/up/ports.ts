@@ -1,7 +1,6 @@
-import { createServer } from 'node:net';
 import { UnavailableError } from '../errors/index.js';
 import type { ResolvedConfig } from '../config/schema.js';
-import { acceptsConnections } from '../support/net.js';
+import { acceptsConnections, canListen } from '../support/net.js';
 
 /**
  * Before `evented up` starts anything: every port it will listen on must be free, and nothing may already
@@ -28,14 +27,6 @@ export const frameworkPorts = (config: ResolvedConfig): Wanted[] => {
     wanted.push({ key: 'sagaCoordinator.port', ...config.sagaCoordinator });
   return wanted.filter((w) => w.port !== 0);
 };
-
-const canListen = (host: string, port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
-  });
 
 export const checkPortsFree = async (config: ResolvedConfig): Promise<void> => {
   const seen = new Map<number, string>();

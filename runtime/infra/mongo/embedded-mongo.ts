@@ -8,7 +8,7 @@ import { DryMongoBinary, MongoInstance, errors } from 'mongodb-memory-server-cor
 import { MongoBinaryDownload } from 'mongodb-memory-server-core/lib/util/MongoBinaryDownload.js';
 import { MongoInstanceEvents } from 'mongodb-memory-server-core/lib/util/MongoInstance.js';
 import { UnavailableError, messageOf } from '../../errors/index.js';
-import { freePort, isListening } from '../../support/net.js';
+import { canListen, freePort } from '../../support/net.js';
 import type { StartedInfra } from '../resolve.js';
 import { consoleInto } from './console-into.js';
 
@@ -209,7 +209,7 @@ const projectPort = async (folder: string): Promise<number> => {
     await writeFile(file, `${port}\n`);
     return port;
   }
-  if (await isListening(recorded)) {
+  if (!(await canListen('127.0.0.1', recorded))) {
     throw new UnavailableError(
       `port ${recorded} of this project's MongoDB (recorded in ${file}) is already in use`,
       {
