@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { isEventedError } from '../runtime/index.js';
+import { isEventedError } from '../runtime/errors/index.js';
 
 /** The CLI's one mapping from errors to exit codes and to what the user reads. */
 

@@ -11,7 +11,11 @@ import { registerUp } from './commands/up.js';
 import { registerDown } from './commands/down.js';
 import { version } from './version.js';
 
-/** Builds the evented program. No side effects: main.ts runs it. */
+/**
+ * Builds the evented program. No side effects: main.ts runs it. Every start registers every command, so
+ * registering must stay cheap: a command imports its heavy modules (the runtime, gRPC, ink, .proto loading)
+ * inside its action, with `await import(...)`.
+ */
 export const createProgram = (context: CliContext): Command => {
   const program = new Command('evented')
     .description(

@@ -10,11 +10,11 @@ export {
   type EnvironmentEvent,
   type EnvironmentOptions,
   type ComponentState,
-  STORE_FLAG,
-  isStoreFlag,
 } from './up/environment.js';
-export { groupAlive, isProcessAlive, signalGroup, signalProcess } from './up/processes.js';
-export { BUS_FLAG, isBusFlag, type Choice } from './infra/resolve.js';
+/** What --store and --bus accept, for a caller that checks its flags before anything starts. */
+export { STORE_FLAG, isStoreFlag, BUS_FLAG, isBusFlag } from './up/flags.js';
+export { groupAlive, isProcessAlive, signalGroup, signalProcess } from './up/signals.js';
+export { type Choice } from './infra/resolve.js';
 export { configSchema, type ResolvedConfig, type UserConfig } from './config/schema.js';
 export { readConfigFile, parseConfigText } from './config/sources/file.js';
 /** The configuration in Consul KV: one key per section under `<prefix><name>/` (see sources/consul.ts). */

@@ -2,7 +2,6 @@ import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { applyScaffold, checkTarget, type AppliedFile } from '../scaffold/apply.js';
-import { planScaffold } from '../scaffold/plan.js';
 import { createPrompter } from '../scaffold/prompt.js';
 import { listLanguages, loadTemplate, templatesFolder, type Template } from '../scaffold/template.js';
 import { chooseVariables, DEFAULT_LANG, type ScaffoldVariables } from '../scaffold/variables.js';
@@ -58,6 +57,7 @@ export const registerInit = (program: Command, context: CliContext): void => {
       const { template, vars } = await chooseVariables(options, templatesFolder(), target, prompter).finally(
         () => prompter?.close(),
       );
+      const { planScaffold } = await import('../scaffold/plan.js');
       const files = applyScaffold(planScaffold(template, vars), target, { force: options.force });
       const steps = nextSteps(template, target, context.cwd);
       context.stdout.write(

@@ -1,12 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import {
-  DEFAULT_CONSUL_PREFIX,
-  DEFAULT_CONSUL_URL,
-  writeConfigToConsul,
-  type ConsulConfigWrite,
-  type KeyChange,
-} from '../../runtime/index.js';
+import { DEFAULT_CONSUL_PREFIX, DEFAULT_CONSUL_URL } from '../../runtime/config/sources/consul-defaults.js';
+import type { ConsulConfigWrite, KeyChange } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 
 /**
@@ -48,6 +43,7 @@ export const registerLoadConfig = (program: Command, context: CliContext): void 
     .action(async (dir: string, options: LoadConfigOptions) => {
       const file = join(resolve(context.cwd, dir), 'evented.yaml');
       const url = options.consul || context.env.CONSUL_HTTP_ADDR || DEFAULT_CONSUL_URL;
+      const { writeConfigToConsul } = await import('../../runtime/index.js');
       const result = await writeConfigToConsul(
         file,
         { url, prefix: options.prefix },

@@ -1,16 +1,13 @@
-import { credentials, Metadata, status as Status } from '@grpc/grpc-js';
 import type { Command } from 'commander';
 import type { JsonValue } from '@bufbuild/protobuf';
-import {
-  BusinessCoordinatorClient,
-  type CommandBook,
-  type SynchronousProcessingResponse,
+import type {
+  CommandBook,
+  SynchronousProcessingResponse,
 } from '../../runtime/protocol/gen/evented/evented.js';
-import { callUnary, isServiceError } from '../../runtime/index.js';
 import { randomUuidBytes, uuidFromBytes, uuidToBytes } from '../../runtime/protocol/uuid.js';
 import type { CliContext } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
-import { loadPayloadTypes, type PayloadTypes } from '../protos/payloads.js';
+import type { PayloadTypes } from '../protos/payloads.js';
 import { projectDirOf, withAdmin, withRemoteOptions, type RemoteOptions } from '../remote/options.js';
 import { describeEvent, viewOf } from './tail.js';
 
@@ -44,16 +41,6 @@ const rootOf = (text: string): Uint8Array => {
   return root;
 };
 
-/** What the command handler said, as one line; the status name tells a rejection from a failure. */
-const refusal = (err: unknown, address: string): unknown => {
-  if (!isServiceError(err)) return err;
-  const reachable = err.code !== Status.UNAVAILABLE || /business logic/i.test(err.details);
-  return new CliError(
-    `${Status[err.code]}: ${err.details}`,
-    reachable ? undefined : `is the runtime's command handler at ${address} running? (evented status)`,
-  );
-};
-
 const report = (root: string, response: SynchronousProcessingResponse, types: PayloadTypes): string => {
   const events = response.books.flatMap((book) =>
     book.pages.map((page) => describeEvent(viewOf({ position: 0, cover: book.cover, page }, types))),
@@ -85,6 +72,7 @@ export const registerSend = (program: Command, context: CliContext): void => {
     )
     .action(
       async (domain: string, rootText: string, type: string, jsonText: string, options: SendOptions) => {
+        const { loadPayloadTypes } = await import('../protos/payloads.js');
         const types = loadPayloadTypes(projectDirOf(context, options));
         const typeName = types.resolve(type);
         const command = types.encode(typeName, parseJson(jsonText));
@@ -102,14 +90,8 @@ export const registerSend = (program: Command, context: CliContext): void => {
             admin.location.commandHandler ??
             (await admin.status()).components.find((c) => c.name === 'command handler')?.address;
           if (!address) throw new CliError('the runtime did not say where its command handler is');
-          const client = new BusinessCoordinatorClient(address, credentials.createInsecure());
-          try {
-            return await callUnary(client.handle.bind(client), book, { timeoutMs, metadata: new Metadata() });
-          } catch (err) {
-            throw refusal(err, address);
-          } finally {
-            client.close();
-          }
+          const { handleCommand } = await import('../remote/command-client.js');
+          return handleCommand(address, book, timeoutMs);
         });
         const rootId = uuidFromBytes(root);
         if (options.json) {

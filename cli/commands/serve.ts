@@ -1,12 +1,7 @@
 import { resolve, join } from 'node:path';
 import type { Command } from 'commander';
-import {
-  DEFAULT_CONSUL_PREFIX,
-  readConfigFile,
-  readConfigFromConsul,
-  startRuntime,
-  type Runtime,
-} from '../../runtime/index.js';
+import { DEFAULT_CONSUL_PREFIX } from '../../runtime/config/sources/consul-defaults.js';
+import type { Runtime } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { version } from '../version.js';
 
@@ -40,6 +35,7 @@ export const registerServe = (program: Command, context: CliContext): void => {
     )
     .action(async (dir: string, options: ServeOptions) => {
       const projectDir = resolve(context.cwd, dir);
+      const { readConfigFile, readConfigFromConsul, startRuntime } = await import('../../runtime/index.js');
       const config = options.consul
         ? await readConfigFromConsul(options.consul, options.prefix, options.name)
         : await readConfigFile(join(projectDir, 'evented.yaml'));

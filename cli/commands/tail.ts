@@ -4,7 +4,7 @@ import { timestampFromDate, timestampToIso } from '../../runtime/protocol/timest
 import { uuidFromBytes, uuidToBytes } from '../../runtime/protocol/uuid.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
-import { loadPayloadTypes, type PayloadTypes } from '../protos/payloads.js';
+import type { PayloadTypes } from '../protos/payloads.js';
 import { projectDirOf, withAdmin, withRemoteOptions, type RemoteOptions } from '../remote/options.js';
 import { parsePosition } from './positions.js';
 
@@ -126,6 +126,7 @@ export const registerTail = (program: Command, context: CliContext): void => {
     )
     .action(async (options: TailOptions) => {
       const request = requestOf(options);
+      const { loadPayloadTypes } = await import('../protos/payloads.js');
       const types = loadPayloadTypes(projectDirOf(context, options));
       await withAdmin(context, options, async (admin) => {
         for await (const event of admin.tail(request, context.signal)) {

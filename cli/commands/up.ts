@@ -1,17 +1,10 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import {
-  BUS_FLAG,
-  STORE_FLAG,
-  isBusFlag,
-  isStoreFlag,
-  startEnvironment,
-  type Environment,
-} from '../../runtime/index.js';
+import type { Environment } from '../../runtime/index.js';
+import { BUS_FLAG, STORE_FLAG, isBusFlag, isStoreFlag } from '../../runtime/up/flags.js';
 import type { CliContext } from '../context.js';
 import { version } from '../version.js';
 import { CliError, InterruptedError, UsageError } from '../errors.js';
-import { runDetached } from '../local/detach.js';
 import { cleanUpAfter, runningEnvironment } from '../local/running.js';
 import { removeRuntimeFile, runtimeFilePath, writeRuntimeFile } from '../local/runtime-file.js';
 import { createUpReporter, type UpOutputMode } from '../output/up-reporter.js';
@@ -88,7 +81,10 @@ export const registerUp = (program: Command, context: CliContext): void => {
         throw new UsageError(`--bus ${options.bus}: expected ${BUS_FLAG}`);
       }
       await refuseIfRunning(projectDir, context);
-      if (options.detach) return runDetached(projectDir, options, context);
+      if (options.detach) {
+        const { runDetached } = await import('../local/detach.js');
+        return runDetached(projectDir, options, context);
+      }
       await up(projectDir, { ...options, readyTimeoutMs }, context);
     });
 };
@@ -118,6 +114,7 @@ const up = async (
   options: UpOptions & { readyTimeoutMs: number },
   context: CliContext,
 ): Promise<void> => {
+  const { startEnvironment } = await import('../../runtime/index.js');
   const reporter = await createUpReporter({
     mode: outputMode(options, context),
     stdout: context.stdout,

@@ -1,5 +1,10 @@
 import { setTimeout as pause } from 'node:timers/promises';
-import { groupAlive, isProcessAlive as isAlive, signalGroup, signalProcess } from '../../runtime/index.js';
+import {
+  groupAlive,
+  isProcessAlive as isAlive,
+  signalGroup,
+  signalProcess,
+} from '../../runtime/up/signals.js';
 import { readRuntimeFile, removeRuntimeFile, type RuntimeFile } from './runtime-file.js';
 
 /**

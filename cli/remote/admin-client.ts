@@ -7,7 +7,7 @@ import {
   type RuntimeStatus,
   type TailRequest,
 } from '../../runtime/protocol/gen/evented/evented.js';
-import { isServiceError } from '../../runtime/index.js';
+import { isServiceError } from '../../runtime/grpc/unary.js';
 import { CliError } from '../errors.js';
 import type { RuntimeLocation } from './locate.js';
 

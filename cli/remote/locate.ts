@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readConfigFile } from '../../runtime/index.js';
 import { readRuntimeFile } from '../local/runtime-file.js';
 
 /**
@@ -36,6 +35,8 @@ export const locateRuntime = async (options: {
   if (!existsSync(configPath)) {
     return { admin: DEFAULT_ADMIN_ADDRESS, commandHandler: undefined, source: 'the default address' };
   }
+  // Only here is the configuration (YAML and its schema) needed: loaded now rather than at every start.
+  const { readConfigFile } = await import('../../runtime/config/sources/file.js');
   const config = await readConfigFile(configPath);
   return {
     admin: `${config.admin.host}:${config.admin.port}`,

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { connectAdmin, type AdminConnection } from './admin-client.js';
+import type { AdminConnection } from './admin-client.js';
 import { locateRuntime } from './locate.js';
 
 /** The options every command that talks to a running runtime shares, and how they become a connection. */
@@ -19,7 +19,7 @@ export const withRemoteOptions = (command: Command): Command =>
 export const projectDirOf = (context: CliContext, options: RemoteOptions): string =>
   resolve(context.cwd, options.dir ?? '.');
 
-/** Connects to the runtime; closed when `task` ends. */
+/** Connects to the runtime; closed when `task` ends. gRPC is loaded here, when a command runs, not at start. */
 export const withAdmin = async <T>(
   context: CliContext,
   options: RemoteOptions,
@@ -29,6 +29,7 @@ export const withAdmin = async <T>(
     address: options.address,
     projectDir: projectDirOf(context, options),
   });
+  const { connectAdmin } = await import('./admin-client.js');
   const admin = connectAdmin(location);
   try {
     return await task(admin);

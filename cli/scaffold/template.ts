@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import type * as Zod from 'zod';
 import { CliError } from '../errors.js';
 
 /**
@@ -10,52 +11,66 @@ import { CliError } from '../errors.js';
  * is adding a folder.
  */
 
-const variable = z.strictObject({
-  /** What the prompt and `--help` say. */
-  description: z.string().min(1),
-  /** The value when no flag or answer gives one; `{{folder}}` is the target folder's name, as a project name. */
-  default: z.string().min(1),
-});
+/**
+ * The schema of template.json. zod is loaded when a template is first read, not with this module: `evented
+ * init --help` lists the templates, and commander writes help synchronously, so the CLI cannot `await import`
+ * it there; a synchronous require keeps zod off every other command's start.
+ */
+const schemaOf = (z: typeof Zod.z) => {
+  const variable = z.strictObject({
+    /** What the prompt and `--help` say. */
+    description: z.string().min(1),
+    /** The value when no flag or answer gives one; `{{folder}}` is the target folder's name, as a project name. */
+    default: z.string().min(1),
+  });
 
-const substitution = z.strictObject({
-  /** The template file (its path in the template folder) to change; no other file is touched. */
-  file: z.string().min(1),
-  /** The exact text to find... */
-  find: z.string().min(1),
-  /** ...and what it becomes; `{{domain}}` and `{{name}}` are the variables, encoded as `encode` says. */
-  replace: z.string(),
-  /** How many times `find` must occur: a template edited without updating this fails loudly, never half-done. */
-  count: z.number().int().positive(),
-  /** Only where `find` is not part of a longer name (of letters, digits, '_', '.', '-'): `account`, not `accounts`. */
-  wholeWord: z.boolean().default(false),
-  /** Where the value lands: `yaml` quotes a value YAML would read as a number or boolean; `json`/`js` escape. */
-  encode: z.enum(['raw', 'yaml', 'json', 'js']).default('raw'),
-});
+  const substitution = z.strictObject({
+    /** The template file (its path in the template folder) to change; no other file is touched. */
+    file: z.string().min(1),
+    /** The exact text to find... */
+    find: z.string().min(1),
+    /** ...and what it becomes; `{{domain}}` and `{{name}}` are the variables, encoded as `encode` says. */
+    replace: z.string(),
+    /** How many times `find` must occur: a template edited without updating this fails loudly, never half-done. */
+    count: z.number().int().positive(),
+    /** Only where `find` is not part of a longer name (of letters, digits, '_', '.', '-'): `account`, not `accounts`. */
+    wholeWord: z.boolean().default(false),
+    /** Where the value lands: `yaml` quotes a value YAML would read as a number or boolean; `json`/`js` escape. */
+    encode: z.enum(['raw', 'yaml', 'json', 'js']).default('raw'),
+  });
 
-const manifest = z.strictObject({
-  /** The language's name for people ("TypeScript"). */
-  displayName: z.string().min(1),
-  /** One line: what the scaffold holds. */
-  description: z.string().min(1),
-  variables: z.strictObject({ domain: variable, name: variable }),
-  /** Not copied: a name without '/' matches at any depth (like .gitignore), one with '/' from the top. */
-  exclude: z.array(z.string().min(1)).default([]),
-  /** Template path → scaffold path (`_gitignore` → `.gitignore`: npm would drop a real .gitignore). */
-  rename: z.record(z.string(), z.string()).default({}),
-  substitute: z.array(substitution).default([]),
-  /**
-   * Scaffold path → path in the evented package (inside its templates/ or proto/ folder): files shared by
-   * every template, such as evented.proto. Copied even where the template's symlink to them is missing
-   * (`npm pack` leaves symlinks out).
-   */
-  shared: z.record(z.string(), z.string()).default({}),
-  /** Commands printed after scaffolding; `{{dir}}` is the scaffold's folder, relative to where init ran. */
-  nextSteps: z.array(z.string()).default([]),
-});
+  const manifest = z.strictObject({
+    /** The language's name for people ("TypeScript"). */
+    displayName: z.string().min(1),
+    /** One line: what the scaffold holds. */
+    description: z.string().min(1),
+    variables: z.strictObject({ domain: variable, name: variable }),
+    /** Not copied: a name without '/' matches at any depth (like .gitignore), one with '/' from the top. */
+    exclude: z.array(z.string().min(1)).default([]),
+    /** Template path → scaffold path (`_gitignore` → `.gitignore`: npm would drop a real .gitignore). */
+    rename: z.record(z.string(), z.string()).default({}),
+    substitute: z.array(substitution).default([]),
+    /**
+     * Scaffold path → path in the evented package (inside its templates/ or proto/ folder): files shared by
+     * every template, such as evented.proto. Copied even where the template's symlink to them is missing
+     * (`npm pack` leaves symlinks out).
+     */
+    shared: z.record(z.string(), z.string()).default({}),
+    /** Commands printed after scaffolding; `{{dir}}` is the scaffold's folder, relative to where init ran. */
+    nextSteps: z.array(z.string()).default([]),
+  });
+  return { substitution, manifest };
+};
 
-export type Substitution = z.output<typeof substitution>;
+type Schema = ReturnType<typeof schemaOf>;
 
-export interface Template extends z.output<typeof manifest> {
+let schema: Schema | undefined;
+const loadSchema = (): Schema =>
+  (schema ??= schemaOf((createRequire(import.meta.url)('zod') as typeof Zod).z));
+
+export type Substitution = Zod.output<Schema['substitution']>;
+
+export interface Template extends Zod.output<Schema['manifest']> {
   /** The language id: the template folder's name (`typescript`). */
   lang: string;
   /** The template folder. */
@@ -94,6 +109,7 @@ export const listLanguages = (templatesDir: string): string[] =>
 export const loadTemplate = (templatesDir: string, lang: string): Template => {
   const dir = resolve(templatesDir, lang);
   const path = join(dir, MANIFEST);
+  const { manifest } = loadSchema();
   let parsed;
   try {
     parsed = manifest.safeParse(JSON.parse(readFileSync(path, 'utf8')));

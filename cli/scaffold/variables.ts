@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { isValidDomainName } from '../../runtime/index.js';
+import { isValidDomainName } from '../../runtime/protocol/validate.js';
 import { UsageError } from '../errors.js';
 import type { Prompter } from './prompt.js';
 import { listLanguages, loadTemplate, type Template } from './template.js';

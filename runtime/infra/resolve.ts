@@ -6,6 +6,7 @@ import { setTimeout as pause } from 'node:timers/promises';
 import { ConfigError, UnavailableError, messageOf } from '../errors/index.js';
 import { configSchema, type BusConfig } from '../config/schema.js';
 import { freePort } from '../support/net.js';
+import { BUS_FLAG } from '../up/flags.js';
 import { findContainerEngine, onPath, runContainer } from './container.js';
 import { consulAnswers, startLocalConsulAgent } from './consul-agent/local-agent.js';
 import { startLocalRabbitNode } from './rabbitmq/local-node.js';
@@ -48,11 +49,6 @@ export interface LadderContext {
   /** Called when a slow rung begins (a container pull, a broker boot), for the live view. */
   progress?: (message: string) => void;
 }
-
-/** What --bus accepts, for a caller that checks its flags before anything starts (the CLI). */
-export const BUS_FLAG = 'memory, rabbitmq or an amqp:// URL';
-export const isBusFlag = (request: string): boolean =>
-  request === 'memory' || request === 'rabbitmq' || /^amqps?:\/\//.test(request);
 
 const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const DEFAULT_CONSUL = 'http://127.0.0.1:8500';

@@ -7,6 +7,7 @@ import { readConfigFromConsul, writeConfigToConsul } from '../config/sources/con
 import { startEmbeddedMongo } from '../infra/mongo/embedded-mongo.js';
 import { resolveBus, resolveConfigSource, type Choice, type StartedInfra } from '../infra/resolve.js';
 import { startRuntime, type Runtime } from './compose.js';
+import { STORE_FLAG, storeServerKind } from './flags.js';
 import { checkPortsFree } from './ports.js';
 import { logsFolder, spawnUserProcess, waitUntilReady, type UserProcess } from './processes.js';
 
@@ -217,14 +218,6 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
     throw err;
   }
 };
-
-/** What --store accepts, for a caller that checks its flags before anything starts (the CLI). */
-export const STORE_FLAG = 'sqlite, mongo (an embedded MongoDB), a postgres:// URL or a mongodb:// URL';
-export const isStoreFlag = (request: string): boolean =>
-  ['sqlite', 'mongo'].includes(request) || storeServerKind(request) !== undefined;
-
-const storeServerKind = (url: string): 'postgres' | 'mongodb' | undefined =>
-  /^postgres(ql)?:\/\//.test(url) ? 'postgres' : /^mongodb(\+srv)?:\/\//.test(url) ? 'mongodb' : undefined;
 
 /** `--store mongo`: started once the ports are known to be free, then a mongodb store at its URL. */
 const EMBEDDED_MONGO = 'embedded mongo';

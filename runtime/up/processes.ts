@@ -5,6 +5,7 @@ import { setTimeout as pause } from 'node:timers/promises';
 import { UnavailableError } from '../errors/index.js';
 import type { UserProcessConfig } from '../config/schema.js';
 import { acceptsConnections } from '../support/net.js';
+import { groupAlive, signalGroup } from './signals.js';
 
 /**
  * The user's own services from evented.yaml `processes`: each runs its command through a shell in its own
@@ -26,49 +27,6 @@ export interface UserProcess {
 }
 
 export const logsFolder = (projectDir: string): string => join(projectDir, '.evented', 'logs');
-
-/** Sends `signal` to the process group led by `pid` (falls back to the process alone). */
-export const signalGroup = (pid: number, signal: NodeJS.Signals): void => {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  }
-};
-
-/** Sends `signal` to the process `pid` alone; false when it is gone. */
-export const signalProcess = (pid: number, signal: NodeJS.Signals): boolean => {
-  try {
-    process.kill(pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Whether the process `pid` exists. */
-export const isProcessAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
-/** Whether anything of the process group led by `pid` is still alive. */
-export const groupAlive = (pid: number): boolean => {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 const describeEnd = (result: { exitCode?: number; signal?: string }): string =>
   result.signal ? `was killed by ${result.signal}` : `exited with code ${String(result.exitCode)}`;

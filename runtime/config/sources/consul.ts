@@ -2,6 +2,7 @@ import { isMap, isSeq, LineCounter, parseDocument, stringify, type Document, typ
 import type { z } from 'zod';
 import { ConfigError, UnavailableError, ValidationError, messageOf } from '../../errors/index.js';
 import { configSchema, type ResolvedConfig } from '../schema.js';
+import { DEFAULT_CONSUL_PREFIX, DEFAULT_CONSUL_URL } from './consul-defaults.js';
 import { readConfigFile } from './file.js';
 
 /**
@@ -23,8 +24,7 @@ import { readConfigFile } from './file.js';
  * the one schema (schema.ts), as a whole, and an error names the key and the line within it.
  */
 
-export const DEFAULT_CONSUL_URL = 'http://127.0.0.1:8500';
-export const DEFAULT_CONSUL_PREFIX = 'evented/';
+export { DEFAULT_CONSUL_PREFIX, DEFAULT_CONSUL_URL };
 
 const TIMEOUT_MS = 10_000;
 /** Every top-level key of the schema but `name`, in the schema's order. */
