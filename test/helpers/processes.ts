@@ -20,7 +20,9 @@ export interface TestProcess {
 
 const running = new Set<ResultPromise>();
 afterAll(async () => {
-  for (const child of running) child.kill('SIGKILL');
+  // SIGTERM first, so that an `evented up` left running by a failed test stops the processes it started;
+  // execa sends SIGKILL to whatever is still there 5 s later (forceKillAfterDelay).
+  for (const child of running) child.kill('SIGTERM');
   await Promise.allSettled([...running]);
   running.clear();
 });
