@@ -45,14 +45,7 @@ export const writeConfig = (projectDir: string, yaml: string): string => {
 };
 
 /** Whether a process with this id still exists. */
-export const isRunning = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
+export { isProcessAlive as isRunning } from '../../runtime/up/signals.js';
 
 /**
  * Runs the built CLI to its end with `input` on its stdin (a pipe, not a terminal); returns its exit code and
