@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as pause } from 'node:timers/promises';
 import { ConfigError, UnavailableError, messageOf } from '../errors/index.js';
 import { configSchema, type BusConfig } from '../config/schema.js';
+import { DEFAULT_CONSUL_URL } from '../config/sources/consul-defaults.js';
 import { freePort } from '../support/net.js';
 import { BUS_FLAG } from '../up/flags.js';
 import { findContainerEngine, onPath, runContainer } from './container.js';
@@ -51,7 +52,6 @@ export interface LadderContext {
 }
 
 const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
-const DEFAULT_CONSUL = 'http://127.0.0.1:8500';
 
 /** A name for this project's private broker or agent, the same on every `up` so that its data is found again. */
 const projectTag = (projectDir: string): string =>
@@ -289,7 +289,7 @@ const consulLadder = async (context: LadderContext): Promise<Resolved<ConfigSour
   const choice = (chosen: string, why: string): Choice => ({ concern: 'config', chosen, why, instead });
 
   // 1. An agent that answers.
-  const url = withScheme(env.CONSUL_HTTP_ADDR || DEFAULT_CONSUL);
+  const url = withScheme(env.CONSUL_HTTP_ADDR || DEFAULT_CONSUL_URL);
   const where = env.CONSUL_HTTP_ADDR ? `$CONSUL_HTTP_ADDR (${url})` : url;
   if (await consulAnswers(url)) {
     return {
