@@ -17,7 +17,7 @@ const runtimeForCli = [
   'errors/index.js',
   'grpc/unary.js',
   'up/flags.js',
-  'up/signals.js',
+  'support/signals.js',
   'config/sources', // the folder itself, so that the files below can be let through (gitignore rules)
   'config/sources/consul-defaults.js',
   'config/sources/file.js',

@@ -36,4 +36,7 @@ export const main = async (argv: string[] = process.argv): Promise<void> => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  // Interrupted: what was started has been stopped; work that cannot be cancelled (a library's download still
+  // waiting on the network) must not keep the CLI alive after it has said so.
+  if (process.exitCode === ExitCode.interrupted) process.exit(ExitCode.interrupted);
 };

@@ -13,7 +13,7 @@ export {
 } from './up/environment.js';
 /** What --store and --bus accept, for a caller that checks its flags before anything starts. */
 export { STORE_FLAG, isStoreFlag, BUS_FLAG, isBusFlag } from './up/flags.js';
-export { groupAlive, isProcessAlive, signalGroup, signalProcess } from './up/signals.js';
+export { groupAlive, isProcessAlive, signalGroup, signalProcess } from './support/signals.js';
 export { type Choice } from './infra/resolve.js';
 export { configSchema, type ResolvedConfig, type UserConfig } from './config/schema.js';
 export { readConfigFile, parseConfigText } from './config/sources/file.js';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { signalProcess } from '../../runtime/up/signals.js';
+import { signalProcess } from '../../runtime/support/signals.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { allGone, cleanUpAfter, killLeftovers, runningEnvironment, waitUntil } from '../local/running.js';

@@ -4,7 +4,7 @@ import {
   isProcessAlive as isAlive,
   signalGroup,
   signalProcess,
-} from '../../runtime/up/signals.js';
+} from '../../runtime/support/signals.js';
 import { readRuntimeFile, removeRuntimeFile, type RuntimeFile } from './runtime-file.js';
 
 /**

@@ -131,7 +131,7 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
     // 3. Nothing of ours may be listening already: one clear line now, rather than half an environment later.
     await checkPortsFree(config);
     if (store.value === EMBEDDED_MONGO) {
-      const mongo = await startEmbeddedMongo(ladder);
+      const mongo = await startEmbeddedMongo({ ...ladder, signal: options.signal });
       track(mongo);
       config = { ...config, store: configSchema.parse({ store: { kind: 'mongodb', url: mongo.url } }).store };
     }

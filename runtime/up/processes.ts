@@ -5,7 +5,7 @@ import { setTimeout as pause } from 'node:timers/promises';
 import { UnavailableError } from '../errors/index.js';
 import type { UserProcessConfig } from '../config/schema.js';
 import { acceptsConnections } from '../support/net.js';
-import { groupAlive, signalGroup } from './signals.js';
+import { groupAlive, signalGroup } from '../support/signals.js';
 
 /**
  * The user's own services from evented.yaml `processes`: each runs its command through a shell in its own

@@ -116,6 +116,12 @@ describe('evented up --store mongo', () => {
     const served: string[] = [];
     const server = createServer((request, response) => {
       served.push(request.url ?? '');
+      if (request.url?.startsWith('/stalled/')) {
+        // A download that stops halfway and never ends (a network gone quiet).
+        response.writeHead(200, { 'content-length': 50_000_000 });
+        response.write(Buffer.alloc(1_000_000));
+        return;
+      }
       const body = request.url?.endsWith('.md5') ? Buffer.from(md5) : archive;
       response.writeHead(200, { 'content-length': body.length });
       response.end(body);
@@ -125,7 +131,13 @@ describe('evented up --store mongo', () => {
     mirror = { server, url: `http://127.0.0.1:${port}/${folder}.tgz`, served };
   });
 
-  afterAll(() => new Promise<void>((resolve) => mirror.server.close(() => resolve())));
+  afterAll(
+    () =>
+      new Promise<void>((resolve) => {
+        mirror.server.closeAllConnections();
+        mirror.server.close(() => resolve());
+      }),
+  );
 
   const project = async (): Promise<string> => {
     const projectDir = tempDir();
@@ -176,6 +188,24 @@ describe('evented up --store mongo', () => {
     expect(second.output()).not.toContain('downloading');
     expect(errorLines(second.output())[0]).toContain(`error: MongoDB did not start from ${binary}:`);
     expect(mirror.served).toHaveLength(2);
+  });
+
+  it('Ctrl-C during the download stops `up` at once (exit 130) and leaves nothing in the cache', async () => {
+    const projectDir = await project();
+    const cache = tempDir();
+    const stalled = mirror.url.replace(/\/([^/]+)$/, '/stalled/$1');
+    const up = evented(['up', projectDir, '--store', 'mongo'], {
+      env: { MONGOMS_DOWNLOAD_DIR: cache, MONGOMS_DOWNLOAD_URL: stalled, MONGOMS_USE_HTTP: 'true' },
+    });
+    await up.waitFor(/^downloading MongoDB [\d.]+: \d+% /m, 30_000);
+    expect(readdirSync(cache).filter((name) => name.startsWith('.download-'))).toHaveLength(1);
+
+    const interrupted = performance.now();
+    expect(await up.stop('SIGINT')).toEqual({ exitCode: 130, signal: undefined });
+    expect(performance.now() - interrupted).toBeLessThan(5000);
+    expect(up.output()).not.toMatch(STACK_FRAME);
+    expect(readdirSync(cache)).toEqual([]);
+    expect(existsSync(join(projectDir, '.evented', 'runtime.json'))).toBe(false);
   });
 
   it('a download that fails is one line naming the address and why, and leaves nothing in the cache', async () => {

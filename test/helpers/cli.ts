@@ -45,7 +45,7 @@ export const writeConfig = (projectDir: string, yaml: string): string => {
 };
 
 /** Whether a process with this id still exists. */
-export { isProcessAlive as isRunning } from '../../runtime/up/signals.js';
+export { isProcessAlive as isRunning } from '../../runtime/support/signals.js';
 
 /**
  * Runs the built CLI to its end with `input` on its stdin (a pipe, not a terminal); returns its exit code and

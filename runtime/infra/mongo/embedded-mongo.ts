@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as pause } from 'node:timers/promises';
@@ -9,6 +9,7 @@ import { MongoBinaryDownload } from 'mongodb-memory-server-core/lib/util/MongoBi
 import { MongoInstanceEvents } from 'mongodb-memory-server-core/lib/util/MongoInstance.js';
 import { UnavailableError, messageOf } from '../../errors/index.js';
 import { canListen, freePort } from '../../support/net.js';
+import { isProcessAlive } from '../../support/signals.js';
 import type { StartedInfra } from '../resolve.js';
 import { consoleInto } from './console-into.js';
 
@@ -35,6 +36,8 @@ export interface EmbeddedMongoContext {
   projectDir: string;
   env: NodeJS.ProcessEnv;
   progress(message: string): void;
+  /** Ctrl-C: a download stops at once (the library cannot cancel it, so it is left behind and its folder removed). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface EmbeddedMongo extends StartedInfra {
@@ -125,7 +128,7 @@ export const mongoCacheDir = (env: NodeJS.ProcessEnv): string =>
   env.MONGOMS_DOWNLOAD_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'evented', 'mongodb');
 
 /** The mongod to run: $MONGOMS_SYSTEM_BINARY, the cached one, or one downloaded now into the cache. */
-const mongodBinary = async ({ env, progress }: EmbeddedMongoContext): Promise<string> => {
+const mongodBinary = async ({ env, progress, signal }: EmbeddedMongoContext): Promise<string> => {
   const system = env.MONGOMS_SYSTEM_BINARY;
   if (system) {
     if (!existsSync(system)) {
@@ -143,14 +146,18 @@ const mongodBinary = async ({ env, progress }: EmbeddedMongoContext): Promise<st
   if (existsSync(cached)) return cached;
 
   // Downloaded and unpacked beside the cache, then renamed in: an interrupted download leaves no half binary.
+  // The folder is named after this process, so that one left by a process that is gone can be removed.
   await mkdir(cache, { recursive: true });
-  const staging = await mkdtemp(join(cache, '.download-'));
+  await removeAbandonedDownloads(cache);
+  const staging = join(cache, `${STAGING}${process.pid}`);
+  await mkdir(staging, { recursive: true });
   const download = new ReportingDownload({ ...options, downloadDir: staging }, progress);
   try {
     progress(`downloading MongoDB ${version} into ${cache} (once; later runs take it from there)`);
-    await rename(await download.getMongodPath(), cached);
+    await rename(await untilAborted(download.getMongodPath(), signal), cached);
     return cached;
   } catch (err) {
+    if (signal?.aborted) throw new UnavailableError(`interrupted while downloading MongoDB ${version}`);
     throw new UnavailableError(
       `could not download MongoDB ${version} for --store mongo from ${download.url ?? 'its download site'}: ${downloadFailure(err)}`,
       {
@@ -161,6 +168,30 @@ const mongodBinary = async ({ env, progress }: EmbeddedMongoContext): Promise<st
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+};
+
+const STAGING = '.download-';
+
+/** Removes download folders of processes that are gone (a download interrupted by Ctrl-C or a crash). */
+const removeAbandonedDownloads = async (cache: string): Promise<void> => {
+  for (const name of await readdir(cache)) {
+    const pid = Number(name.slice(STAGING.length));
+    if (name.startsWith(STAGING) && !isProcessAlive(pid)) {
+      await rm(join(cache, name), { recursive: true, force: true });
+    }
+  }
+};
+
+/** `work`, or a rejection as soon as `signal` aborts (the work itself goes on, unobserved). */
+const untilAborted = <T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> => {
+  if (signal === undefined) return work;
+  work.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const abort = (): void => reject(new Error('aborted'));
+    if (signal.aborted) abort();
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
 };
 
 /** The library's downloader, with its progress turned into `progress` lines instead of writes to stdout. */
