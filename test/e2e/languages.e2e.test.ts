@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
@@ -20,11 +20,12 @@ import {
   encodeEvent,
 } from '../../templates/typescript/src/codec.js';
 import type { AccountCommand } from '../../templates/typescript/src/domain.js';
-import { assertBuilt, evented, runEvented } from '../helpers/cli.js';
+import { assertBuilt, evented, moveRuntimePorts, runEvented } from '../helpers/cli.js';
 import { commandClient, failureContaining, queryClient } from '../helpers/clients.js';
 import { eventually } from '../helpers/eventually.js';
 import { repoRoot } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
+import { binFolder, groupAlive } from '../helpers/processes.js';
 import { readAccounts } from '../helpers/read-model.js';
 import { describeWithToolchain } from '../helpers/services.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -71,16 +72,6 @@ const probe = (file: string, args: string[]): string | undefined => {
 
 const firstMissing = (checks: [ok: boolean, what: string][]): string | undefined =>
   checks.find(([ok]) => !ok)?.[1];
-
-/** A folder holding links named after tools: put first on PATH, they choose which binary a command name runs. */
-const binFolder = (root: string, links: Record<string, string> = {}): string => {
-  const bin = join(root, 'bin');
-  mkdirSync(bin, { recursive: true });
-  for (const [name, target] of Object.entries(links)) {
-    if (!existsSync(join(bin, name))) symlinkSync(target, join(bin, name));
-  }
-  return bin;
-};
 
 const LANGUAGES: Language[] = [
   {
@@ -250,15 +241,6 @@ const signalGroup = (pid: number, signal: NodeJS.Signals): void => {
   }
 };
 
-const groupAlive = (pid: number): boolean => {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 const startService = (spec: ServiceSpec, baseEnvironment: Record<string, string>): UserService => {
   const child = execa(spec.command, [], {
     shell: true,
@@ -329,18 +311,7 @@ const configureForTest = async (project: string) => {
   retarget(['domains', DOMAIN, 'businessLogic']);
   retarget(['projectors', 'accounts', 'address']);
   retarget(['sagas', 'transfers', 'address']);
-  const ports = {
-    commands: await freePort(),
-    queries: await freePort(),
-    admin: await freePort(),
-    projectors: await freePort(),
-    sagas: await freePort(),
-  };
-  doc.setIn(['commandHandler', 'port'], ports.commands);
-  doc.setIn(['queryHandler', 'port'], ports.queries);
-  doc.setIn(['admin', 'port'], ports.admin);
-  doc.setIn(['projectorCoordinator', 'port'], ports.projectors);
-  doc.setIn(['sagaCoordinator', 'port'], ports.sagas);
+  const ports = await moveRuntimePorts(doc);
   writeFileSync(path, doc.toString());
   return { services, ports };
 };

@@ -3,7 +3,7 @@ import { beforeAll, expect, it } from 'vitest';
 import { parseConfigText, readConfigFromConsul } from '../../runtime/index.js';
 import { command, deposit, eventsOf, newRoot, open } from '../helpers/account.js';
 import { startSampleBusinessLogic } from '../helpers/business-logic.js';
-import { assertBuilt, evented, runEvented, writeConfig } from '../helpers/cli.js';
+import { assertBuilt, configYaml, evented, runEvented, writeConfig } from '../helpers/cli.js';
 import { commandClient, queryClient } from '../helpers/clients.js';
 import { describeWithConsul } from '../helpers/consul.js';
 import { freePort } from '../helpers/ports.js';
@@ -22,19 +22,7 @@ const READY = /evented serving (\S+): commands on (\S+), queries on (\S+), store
 beforeAll(() => assertBuilt());
 
 const bankYaml = (ports: { commands: number; queries: number }, businessLogic = '127.0.0.1:1737'): string =>
-  [
-    'name: bank',
-    'commandHandler:',
-    `  port: ${ports.commands}`,
-    'queryHandler:',
-    `  port: ${ports.queries}`,
-    'admin:',
-    '  port: 0',
-    'domains:',
-    '  account:',
-    `    businessLogic: ${businessLogic}`,
-    '',
-  ].join('\n');
+  configYaml({ ports: { ...ports, admin: 0 }, domains: { account: { businessLogic } } });
 
 let prefixes = 0;
 /** A project folder with evented.yaml, and a KV prefix of its own (so the tests of this file do not meet). */
@@ -44,18 +32,15 @@ const project = (yaml: string) => {
 };
 
 describeWithConsul('evented load-config', (consul) => {
+  /** `evented load-config` of the project in `dir` (with `options`) to the agent, under `prefix`. */
+  const loadConfig = (dir: string, prefix: string, ...options: string[]) =>
+    runEvented(['load-config', dir, ...options, '--consul', consul().url, '--prefix', prefix]);
+
   it('writes evented.yaml to Consul, one key per section, prints what it wrote; a second run writes nothing', async () => {
     const yaml = bankYaml({ commands: 2313, queries: 2314 });
     const { dir, prefix } = project(yaml);
 
-    const { exitCode, stdout, stderr } = await runEvented([
-      'load-config',
-      dir,
-      '--consul',
-      consul().url,
-      '--prefix',
-      prefix,
-    ]);
+    const { exitCode, stdout, stderr } = await loadConfig(dir, prefix);
 
     expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: '' });
     const lines = stdout.trimEnd().split('\n');
@@ -76,7 +61,7 @@ describeWithConsul('evented load-config', (consul) => {
     );
 
     const indexes = await consul().indexes(prefix);
-    const again = await runEvented(['load-config', dir, '--consul', consul().url, '--prefix', prefix]);
+    const again = await loadConfig(dir, prefix);
 
     expect(again.exitCode).toBe(0);
     expect(again.stdout.split('\n')[0]).toBe(
@@ -87,23 +72,13 @@ describeWithConsul('evented load-config', (consul) => {
 
   it('with --dry-run, prints the keys and lines that differ from what Consul holds, and writes nothing', async () => {
     const { dir, prefix } = project(bankYaml({ commands: 2313, queries: 2314 }));
-    expect(
-      (await runEvented(['load-config', dir, '--consul', consul().url, '--prefix', prefix])).exitCode,
-    ).toBe(0);
+    expect((await loadConfig(dir, prefix)).exitCode).toBe(0);
     await consul().put(`${prefix}bank/obsolete`, 'old: 1\n');
     writeConfig(dir, bankYaml({ commands: 2999, queries: 2314 }, '127.0.0.1:1800'));
     const tree = await consul().tree(prefix);
     const indexes = await consul().indexes(prefix);
 
-    const { exitCode, stdout, stderr } = await runEvented([
-      'load-config',
-      dir,
-      '--dry-run',
-      '--consul',
-      consul().url,
-      '--prefix',
-      prefix,
-    ]);
+    const { exitCode, stdout, stderr } = await loadConfig(dir, prefix, '--dry-run');
 
     expect({ exitCode, stderr }).toEqual({ exitCode: 0, stderr: '' });
     expect(stdout.trimEnd().split('\n')).toEqual([
@@ -144,14 +119,7 @@ describeWithConsul('evented load-config', (consul) => {
     async ({ yaml, line }) => {
       const { dir, file, prefix } = project(yaml);
 
-      const { exitCode, stdout, stderr } = await runEvented([
-        'load-config',
-        dir,
-        '--consul',
-        consul().url,
-        '--prefix',
-        prefix,
-      ]);
+      const { exitCode, stdout, stderr } = await loadConfig(dir, prefix);
 
       expect(exitCode).toBe(1);
       expect(stdout).toBe('');
@@ -188,9 +156,7 @@ describeWithConsul('evented load-config', (consul) => {
     const sample = await startSampleBusinessLogic();
     const ports = { commands: await freePort(), queries: await freePort() };
     const { dir, prefix } = project(bankYaml({ commands: ports.commands, queries: 1 }, sample.address));
-    expect(
-      (await runEvented(['load-config', dir, '--consul', consul().url, '--prefix', prefix])).exitCode,
-    ).toBe(0);
+    expect((await loadConfig(dir, prefix)).exitCode).toBe(0);
     // The operator moves the query handler by changing that one key.
     await consul().put(`${prefix}bank/queryHandler`, `port: ${ports.queries}\n`);
     const elsewhere = tempDir(); // no evented.yaml: the configuration comes from Consul only

@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
-import type { RuntimeFile } from '../../cli/local/runtime-file.js';
-import { assertBuilt, isRunning, runEvented } from '../helpers/cli.js';
+import { assertBuilt, isRunning, moveRuntimePorts, readRuntimeFile, runEvented } from '../helpers/cli.js';
 import { deleteAmqpTopology } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
 import { repoRoot, typescriptTemplate } from '../helpers/paths.js';
@@ -32,9 +31,7 @@ const scaffold = async (): Promise<string> => {
   cpSync(join(typescriptTemplate, 'src/gen'), join(dir, 'src/gen'), { recursive: true });
 
   const config = parseDocument(readFileSync(join(dir, 'evented.yaml'), 'utf8'));
-  for (const key of ['commandHandler', 'queryHandler', 'projectorCoordinator', 'sagaCoordinator', 'admin']) {
-    config.setIn([key, 'port'], await freePort());
-  }
+  await moveRuntimePorts(config);
   const services: [string, string[]][] = [
     ['business-logic', ['domains', 'account', 'businessLogic']],
     ['projector', ['projectors', 'accounts', 'address']],
@@ -101,7 +98,7 @@ describe.each(buses)('the main job on %s', (_name, busChoice) => {
 
     const up = await cli('up', '--detach', ...bus.upArgs);
     expect(up.exitCode, up.stdout + up.stderr).toBe(0);
-    const running = JSON.parse(readFileSync(join(dir, '.evented/runtime.json'), 'utf8')) as RuntimeFile;
+    const running = readRuntimeFile(dir);
     const pids = [running.pid, ...running.components.flatMap((c) => (c.pid ? [c.pid] : []))];
     try {
       const ada = /aggregate (\S+):/.exec(

@@ -1,12 +1,15 @@
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSampleServices } from '../helpers/business-logic.js';
 import {
-  startSampleBusinessLogic,
-  startSampleProjector,
-  startSampleSaga,
-} from '../helpers/business-logic.js';
-import { assertBuilt, evented, runEvented, runtimePortLines, writeConfig } from '../helpers/cli.js';
+  assertBuilt,
+  configYaml,
+  evented,
+  freeRuntimePorts,
+  runEvented,
+  writeConfig,
+} from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 import { typescriptTemplate } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
@@ -26,7 +29,6 @@ interface Project {
   dir: string;
   readModel: string;
   serve: TestProcess;
-  projector: { address: string; process: TestProcess };
 }
 
 let project: Project;
@@ -35,28 +37,11 @@ const startProject = async (): Promise<Project> => {
   const dir = tempDir();
   cpSync(join(typescriptTemplate, 'proto/account'), join(dir, 'proto/account'), { recursive: true });
   const readModel = join(dir, 'read-model', 'accounts.json');
-  const [logic, projector, saga] = await Promise.all([
-    startSampleBusinessLogic(),
-    startSampleProjector(readModel),
-    startSampleSaga(),
-  ]);
-  writeConfig(
-    dir,
-    [
-      'name: bank',
-      ...(await runtimePortLines()),
-      'domains:',
-      `  account: { businessLogic: "${logic.address}" }`,
-      'projectors:',
-      `  accounts: { address: "${projector.address}", domains: [account] }`,
-      'sagas:',
-      `  transfers: { address: "${saga.address}", domains: [account] }`,
-      '',
-    ].join('\n'),
-  );
+  const sample = await startSampleServices(readModel);
+  writeConfig(dir, configYaml({ ports: await freeRuntimePorts(), ...sample.config }));
   const serve = evented(['serve', dir]);
   await serve.waitFor(/admin on \S+/);
-  return { dir, readModel, serve, projector };
+  return { dir, readModel, serve };
 };
 
 /** Runs the CLI in the project folder; a user's mistake or a refusal is never a stack trace. */

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { command, deposit, eventsOf, newRoot, open } from '../helpers/account.js';
 import { acceptWith, commandBook, coverOf, payload, storedEvents } from '../helpers/books.js';
 import { startSampleBusinessLogic, startScriptedBusinessLogic } from '../helpers/business-logic.js';
-import { assertBuilt, evented, isRunning, writeConfig } from '../helpers/cli.js';
+import { assertBuilt, configYaml, evented, isRunning, writeConfig } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 import { commandClient, queryClient } from '../helpers/clients.js';
 import { freePort, occupiedPort } from '../helpers/ports.js';
@@ -18,23 +18,6 @@ const READY = /evented serving (\S+): commands on (\S+), queries on (\S+), store
 const STACK_FRAME = /^\s+at /m;
 
 beforeAll(() => assertBuilt());
-
-const configFor = (ports: { commands: number; queries: number }, domains: Record<string, string>): string =>
-  [
-    'name: bank',
-    'commandHandler:',
-    `  port: ${ports.commands}`,
-    'queryHandler:',
-    `  port: ${ports.queries}`,
-    'admin:',
-    '  port: 0',
-    Object.keys(domains).length > 0 ? 'domains:' : 'domains: {}',
-    ...Object.entries(domains).flatMap(([domain, address]) => [
-      `  ${domain}:`,
-      `    businessLogic: ${address}`,
-    ]),
-    '',
-  ].join('\n');
 
 /** Runs `evented serve` on a project whose evented.yaml is `yaml`, to its end. */
 const serveExpectingFailure = async (yaml: string) => {
@@ -54,7 +37,13 @@ describe('evented serve', () => {
     });
     const projectDir = tempDir();
     const ports = { commands: await freePort(), queries: await freePort() };
-    writeConfig(projectDir, configFor(ports, { account: sample.address, slow: slow.address }));
+    writeConfig(
+      projectDir,
+      configYaml({
+        ports: { ...ports, admin: 0 },
+        domains: { account: { businessLogic: sample.address }, slow: { businessLogic: slow.address } },
+      }),
+    );
 
     // Given a running `evented serve`…
     const serve = evented(['serve', projectDir]);
@@ -123,7 +112,7 @@ describe('evented serve', () => {
 
   it('refuses a port that is already in use with one clear line', async () => {
     const busy = await occupiedPort();
-    const yaml = configFor({ commands: busy, queries: await freePort() }, {});
+    const yaml = configYaml({ ports: { commands: busy, queries: await freePort(), admin: 0 }, domains: {} });
 
     const { exitCode, lines } = await serveExpectingFailure(yaml);
 

@@ -7,9 +7,17 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { command, deposit, newRoot, open } from '../helpers/account.js';
-import { assertBuilt, evented, runEvented, runtimePortLines, writeConfig } from '../helpers/cli.js';
+import {
+  assertBuilt,
+  errorLines,
+  evented,
+  expectStoppedByDown,
+  newProject,
+  runEvented,
+  sampleBusinessLogicProcess,
+  shownUrl,
+} from '../helpers/cli.js';
 import { commandClient } from '../helpers/clients.js';
-import { typescriptTemplate } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { describeWith } from '../helpers/services.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -38,32 +46,17 @@ const processesMatching = (text: string): string[] => {
   }
 };
 
-const errorLines = (output: string): string[] => output.split('\n').filter((l) => l.startsWith('error: '));
-
 describeWith('postgres', 'evented up --store postgres://…', (url) => {
   it('stores the events in PostgreSQL, and `evented status` names the store', async () => {
-    const projectDir = tempDir();
     const logicPort = await freePort();
-    writeConfig(
-      projectDir,
-      [
-        'name: bank',
-        ...(await runtimePortLines()),
-        'domains:',
-        `  account: { businessLogic: 127.0.0.1:${logicPort} }`,
-        'processes:',
-        '  business-logic:',
-        `    command: node --import tsx src/business-logic.ts --port ${logicPort}`,
-        `    cwd: ${typescriptTemplate}`,
-        `    readyOn: 127.0.0.1:${logicPort}`,
-        '',
-      ].join('\n'),
-    );
+    const { dir: projectDir } = await newProject({
+      domains: { account: { businessLogic: `127.0.0.1:${logicPort}` } },
+      processes: { 'business-logic': sampleBusinessLogicProcess(logicPort) },
+    });
 
     const up = evented(['up', projectDir, '--store', url]);
     const [, , commandsAt] = await up.waitFor(READY, 60_000);
-    const shown = url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
-    expect(up.output()).toContain(`store: postgres at ${shown} (--store gives its URL;`);
+    expect(up.output()).toContain(`store: postgres at ${shownUrl(url)} (--store gives its URL;`);
 
     const account = newRoot();
     await commandClient(commandsAt!).handle(command(account, open('ada'), deposit(100)));
@@ -84,8 +77,7 @@ describeWith('postgres', 'evented up --store postgres://…', (url) => {
       .components;
     expect(components.find((c) => c.name === 'store')).toMatchObject({ kind: 'postgres' });
 
-    expect(await runEvented(['down', projectDir])).toMatchObject({ exitCode: 0 });
-    expect(await up.exited()).toEqual({ exitCode: 0, signal: undefined });
+    await expectStoppedByDown(projectDir, up);
   });
 });
 
@@ -139,11 +131,7 @@ describe('evented up --store mongo', () => {
       }),
   );
 
-  const project = async (): Promise<string> => {
-    const projectDir = tempDir();
-    writeConfig(projectDir, ['name: bank', ...(await runtimePortLines()), ''].join('\n'));
-    return projectDir;
-  };
+  const project = async (): Promise<string> => (await newProject()).dir;
 
   it('downloads mongod once with a progress line and caches it; a mongod that cannot start is one line', async () => {
     const projectDir = await project();

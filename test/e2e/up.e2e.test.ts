@@ -1,17 +1,26 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { command, deposit, eventsOf, newRoot, open } from '../helpers/account.js';
-import { assertBuilt, evented, isRunning, runEvented, writeConfig } from '../helpers/cli.js';
+import {
+  assertBuilt,
+  errorLines,
+  evented,
+  expectStoppedByDown,
+  isRunning,
+  newProject,
+  readRuntimeFile,
+  runEvented,
+  sampleBusinessLogicProcess,
+  shownUrl,
+  type UserProcess,
+} from '../helpers/cli.js';
 import { commandClient, queryClient } from '../helpers/clients.js';
-import { typescriptTemplate, eventedBin } from '../helpers/paths.js';
 import { freePort, occupiedPort } from '../helpers/ports.js';
-import { startProcess } from '../helpers/processes.js';
+import { binFolder, groupAlive } from '../helpers/processes.js';
 import { serviceUrl } from '../helpers/services.js';
-import { tempDir } from '../helpers/tmp.js';
 import { acceptsConnections } from '../../runtime/support/net.js';
-import type { RuntimeFile } from '../../cli/local/runtime-file.js';
 import { findProgram } from '../../runtime/infra/rabbitmq/node-files.js';
 
 /**
@@ -26,63 +35,27 @@ const STACK_FRAME = /^\s+at /m;
 beforeAll(() => assertBuilt());
 
 /** A tiny user process: listens on `port` and says so; SIGTERM ends it. */
-const listener = (port: number): string =>
-  `node -e "require('net').createServer().listen(${port}, '127.0.0.1', () => console.log('listening on ${port}'))"`;
-
-const runtimeFile = (projectDir: string): RuntimeFile =>
-  JSON.parse(readFileSync(join(projectDir, '.evented', 'runtime.json'), 'utf8')) as RuntimeFile;
-
-const frameworkPorts = async () => ({
-  commands: await freePort(),
-  queries: await freePort(),
-  admin: await freePort(),
+const listener = (port: number): UserProcess => ({
+  command: `node -e "require('net').createServer().listen(${port}, '127.0.0.1', () => console.log('listening on ${port}'))"`,
+  readyOn: `127.0.0.1:${port}`,
 });
 
-const baseConfig = (ports: { commands: number; queries: number; admin: number }): string[] => [
-  'name: bank',
-  'commandHandler:',
-  `  port: ${ports.commands}`,
-  'queryHandler:',
-  `  port: ${ports.queries}`,
-  'admin:',
-  `  port: ${ports.admin}`,
-];
-
-/** Whether anything of the process group led by `pid` is alive. */
-const groupAlive = (pid: number): boolean => {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+/** Runs `evented up` with `args` to its end; returns its exit code, all it printed, and its `error: ` lines. */
+const upToItsEnd = async (args: string[], env?: Record<string, string>) => {
+  const up = evented(['up', ...args], { env });
+  const { exitCode } = await up.exited();
+  return { exitCode, output: up.output(), errors: errorLines(up.output()) };
 };
 
 describe('evented up / evented down', () => {
   it('starts the user processes and the runtime, writes runtime.json, and `down` leaves nothing running', async () => {
     // Given a project whose evented.yaml starts the sample business logic (templates/typescript) and a listener
-    const projectDir = tempDir();
-    const ports = await frameworkPorts();
     const logicPort = await freePort();
     const otherPort = await freePort();
-    writeConfig(
-      projectDir,
-      [
-        ...baseConfig(ports),
-        'domains:',
-        '  account:',
-        `    businessLogic: 127.0.0.1:${logicPort}`,
-        'processes:',
-        '  business-logic:',
-        `    command: node --import tsx src/business-logic.ts --port ${logicPort}`,
-        `    cwd: ${typescriptTemplate}`,
-        `    readyOn: 127.0.0.1:${logicPort}`,
-        '  other:',
-        `    command: ${JSON.stringify(listener(otherPort))}`,
-        `    readyOn: 127.0.0.1:${otherPort}`,
-        '',
-      ].join('\n'),
-    );
+    const { dir: projectDir, ports } = await newProject({
+      domains: { account: { businessLogic: `127.0.0.1:${logicPort}` } },
+      processes: { 'business-logic': sampleBusinessLogicProcess(logicPort), other: listener(otherPort) },
+    });
 
     // When `evented up` runs (not on a terminal: plain lines),
     const up = evented(['up', projectDir]);
@@ -100,7 +73,7 @@ describe('evented up / evented down', () => {
     );
 
     // then runtime.json has the live addresses and pids,
-    const file = runtimeFile(projectDir);
+    const file = readRuntimeFile(projectDir);
     expect(file).toMatchObject({
       version: 1,
       name: 'bank',
@@ -158,26 +131,14 @@ describe('evented up / evented down', () => {
   });
 
   it('--detach returns once everything is ready, and `down` stops the background environment', async () => {
-    const projectDir = tempDir();
-    const ports = await frameworkPorts();
     const userPort = await freePort();
-    writeConfig(
-      projectDir,
-      [
-        ...baseConfig(ports),
-        'processes:',
-        '  worker:',
-        `    command: ${JSON.stringify(listener(userPort))}`,
-        `    readyOn: 127.0.0.1:${userPort}`,
-        '',
-      ].join('\n'),
-    );
+    const { dir: projectDir, ports } = await newProject({ processes: { worker: listener(userPort) } });
 
     const started = await runEvented(['up', projectDir, '--detach']);
 
     expect(started.stderr).toBe('');
     expect(started.exitCode).toBe(0);
-    const file = runtimeFile(projectDir);
+    const file = readRuntimeFile(projectDir);
     expect(started.stdout).toBe(
       [
         `bank is running in the background (pid ${file.pid}):`,
@@ -204,21 +165,12 @@ describe('evented up / evented down', () => {
   });
 
   it('refuses a port already taken with one line naming the port and the key, and starts nothing', async () => {
-    const projectDir = tempDir();
     const busy = await occupiedPort();
-    const ports = { ...(await frameworkPorts()), commands: busy };
     const userPort = await freePort();
-    writeConfig(
-      projectDir,
-      [
-        ...baseConfig(ports),
-        'processes:',
-        '  worker:',
-        `    command: ${JSON.stringify(listener(userPort))}`,
-        `    readyOn: 127.0.0.1:${userPort}`,
-        '',
-      ].join('\n'),
-    );
+    const { dir: projectDir } = await newProject({
+      ports: { commands: busy },
+      processes: { worker: listener(userPort) },
+    });
 
     const result = await runEvented(['up', projectDir]);
 
@@ -235,44 +187,32 @@ describe('evented up / evented down', () => {
   });
 
   it('a user process that exits at once: one line with its log, non-zero, and what had started is stopped', async () => {
-    const projectDir = tempDir();
-    const ports = await frameworkPorts();
     const firstPort = await freePort();
     const brokenPort = await freePort();
-    writeConfig(
-      projectDir,
-      [
-        ...baseConfig(ports),
-        'processes:',
-        '  first:',
-        `    command: ${JSON.stringify(listener(firstPort))}`,
-        `    readyOn: 127.0.0.1:${firstPort}`,
-        '  broken:',
-        `    command: node -e "console.error('cannot open the database'); process.exit(3)"`,
-        `    readyOn: 127.0.0.1:${brokenPort}`,
-        '',
-      ].join('\n'),
-    );
+    const { dir: projectDir, ports } = await newProject({
+      processes: {
+        first: listener(firstPort),
+        broken: {
+          command: `node -e "console.error('cannot open the database'); process.exit(3)"`,
+          readyOn: `127.0.0.1:${brokenPort}`,
+        },
+      },
+    });
 
-    const up = evented(['up', projectDir]);
-    const { exitCode } = await up.exited();
+    const up = await upToItsEnd([projectDir]);
     const log = join(projectDir, '.evented', 'logs', 'broken.log');
 
-    expect(exitCode).toBe(1);
-    const errors = up
-      .output()
-      .split('\n')
-      .filter((line) => line.startsWith('error: '));
-    expect(errors).toEqual([
+    expect(up.exitCode).toBe(1);
+    expect(up.errors).toEqual([
       `error: process "broken" exited with code 3 before accepting connections on 127.0.0.1:${brokenPort}; its log: ${log}`,
     ]);
-    expect(up.output()).toMatch(
+    expect(up.output).toMatch(
       /^\s+hint: run it by hand to see why \(node -e .*\), or fix processes\.broken in evented\.yaml$/m,
     );
-    expect(up.output()).not.toMatch(STACK_FRAME);
+    expect(up.output).not.toMatch(STACK_FRAME);
     expect(readFileSync(log, 'utf8')).toContain('cannot open the database');
     // the process that had started is stopped again; the runtime never started
-    expect(up.output()).toMatch(/^stopped {2}first/m);
+    expect(up.output).toMatch(/^stopped {2}first/m);
     expect(await acceptsConnections(`127.0.0.1:${firstPort}`, 500)).toBe(false);
     expect(await acceptsConnections(`127.0.0.1:${ports.commands}`, 500)).toBe(false);
     expect(existsSync(join(projectDir, '.evented', 'runtime.json'))).toBe(false);
@@ -283,51 +223,39 @@ describe('evented up --bus rabbitmq', () => {
   it('uses a broker that answers at $EVENTED_AMQP_URL', async (context) => {
     const url = serviceUrl('rabbitmq');
     if (url === undefined) return context.skip('needs EVENTED_TEST_AMQP_URL');
-    const projectDir = tempDir();
-    writeConfig(projectDir, [...baseConfig(await frameworkPorts()), ''].join('\n'));
+    const { dir: projectDir } = await newProject();
 
-    const up = startProcess(process.execPath, [eventedBin, 'up', projectDir, '--bus', 'rabbitmq'], {
-      env: { EVENTED_AMQP_URL: url },
-    });
+    const up = evented(['up', projectDir, '--bus', 'rabbitmq'], { env: { EVENTED_AMQP_URL: url } });
     await up.waitFor(READY, 60_000);
 
-    const shown = url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
+    const shown = shownUrl(url);
     expect(up.output()).toContain(
       `bus: RabbitMQ at ${shown} (a broker answers at $EVENTED_AMQP_URL (${shown});`,
     );
-    expect(runtimeFile(projectDir).components).toContainEqual({ name: 'bus', kind: 'amqp', address: shown });
-    expect(await runEvented(['down', projectDir])).toMatchObject({ exitCode: 0 });
-    expect(await up.exited()).toEqual({ exitCode: 0, signal: undefined });
+    expect(readRuntimeFile(projectDir).components).toContainEqual({
+      name: 'bus',
+      kind: 'amqp',
+      address: shown,
+    });
+    await expectStoppedByDown(projectDir, up);
   });
 
   it('with no broker, no working container engine and no rabbitmq-server: one line naming what it tried', async () => {
-    const projectDir = tempDir();
-    writeConfig(projectDir, [...baseConfig(await frameworkPorts()), ''].join('\n'));
-    // A PATH with node alone: no docker, no podman.
-    const bin = join(projectDir, 'bin');
-    mkdirSync(bin);
-    symlinkSync(process.execPath, join(bin, 'node'));
+    const { dir: projectDir } = await newProject();
     const closed = await freePort();
 
-    const up = startProcess(process.execPath, [eventedBin, 'up', projectDir, '--bus', 'rabbitmq'], {
-      env: {
-        PATH: bin,
-        EVENTED_AMQP_URL: `amqp://guest:guest@127.0.0.1:${closed}`,
-        EVENTED_RABBITMQ_SERVER: join(projectDir, 'no-such', 'rabbitmq-server'),
-      },
+    const up = await upToItsEnd([projectDir, '--bus', 'rabbitmq'], {
+      PATH: binFolder(projectDir, { node: process.execPath }), // node alone: no docker, no podman
+      EVENTED_AMQP_URL: `amqp://guest:guest@127.0.0.1:${closed}`,
+      EVENTED_RABBITMQ_SERVER: join(projectDir, 'no-such', 'rabbitmq-server'),
     });
-    const { exitCode } = await up.exited();
 
-    expect(exitCode).toBe(1);
-    const errors = up
-      .output()
-      .split('\n')
-      .filter((line) => line.startsWith('error: '));
-    expect(errors).toEqual([
+    expect(up.exitCode).toBe(1);
+    expect(up.errors).toEqual([
       `error: no RabbitMQ for --bus rabbitmq; tried: a broker at $EVENTED_AMQP_URL (amqp://guest:***@127.0.0.1:${closed}): no answer; docker: not on PATH; podman: not on PATH; rabbitmq-server: not found at ${join(projectDir, 'no-such', 'rabbitmq-server')} ($EVENTED_RABBITMQ_SERVER)`,
     ]);
-    expect(up.output()).toMatch(/^\s+hint: start a broker and set EVENTED_AMQP_URL/m);
-    expect(up.output()).not.toMatch(STACK_FRAME);
+    expect(up.output).toMatch(/^\s+hint: start a broker and set EVENTED_AMQP_URL/m);
+    expect(up.output).not.toMatch(STACK_FRAME);
     expect(existsSync(join(projectDir, '.evented', 'runtime.json'))).toBe(false);
   });
 
@@ -335,12 +263,11 @@ describe('evented up --bus rabbitmq', () => {
   it.runIf(rabbitInstalled)(
     'with no broker and no container engine: a private rabbitmq-server node, data under .evented/, stopped by down',
     async () => {
-      const projectDir = tempDir();
+      const { dir: projectDir } = await newProject();
       chmodSync(projectDir, 0o755); // the broker runs as the user "rabbitmq", which must reach .evented/rabbitmq
-      writeConfig(projectDir, [...baseConfig(await frameworkPorts()), ''].join('\n'));
       const closed = await freePort();
 
-      const up = startProcess(process.execPath, [eventedBin, 'up', projectDir, '--bus', 'rabbitmq'], {
+      const up = evented(['up', projectDir, '--bus', 'rabbitmq'], {
         // the system's folders only: rabbitmq-server's wrapper needs them; no docker or podman there
         env: {
           PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
@@ -352,13 +279,12 @@ describe('evented up --bus rabbitmq', () => {
       expect(up.output()).toMatch(
         /^bus: RabbitMQ: a private rabbitmq-server node on 127\.0\.0\.1:\d+ \(no broker answered at \$EVENTED_AMQP_URL .*, no container engine works; data in \.evented\/rabbitmq;/m,
       );
-      const node = runtimeFile(projectDir).components.find((c) => c.name === 'rabbitmq')!;
+      const node = readRuntimeFile(projectDir).components.find((c) => c.name === 'rabbitmq')!;
       expect(node.kind).toBe('rabbitmq-server');
       expect(await acceptsConnections(node.address!)).toBe(true);
       expect(existsSync(join(projectDir, '.evented', 'rabbitmq', 'mnesia'))).toBe(true);
 
-      expect(await runEvented(['down', projectDir])).toMatchObject({ exitCode: 0 });
-      expect(await up.exited()).toEqual({ exitCode: 0, signal: undefined });
+      await expectStoppedByDown(projectDir, up);
       expect(await acceptsConnections(node.address!, 500)).toBe(false);
       const processes = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
       expect(processes).not.toContain(join(projectDir, '.evented', 'rabbitmq'));
@@ -372,17 +298,14 @@ describe('evented up --config consul', () => {
   it.runIf(consul !== undefined)(
     'with no agent reachable and no container engine: a local `consul agent -dev`, holding evented.yaml, stopped by down',
     async () => {
-      const projectDir = tempDir();
-      const ports = await frameworkPorts();
-      writeConfig(projectDir, [...baseConfig(ports), ''].join('\n'));
-      const bin = join(projectDir, 'bin');
-      mkdirSync(bin);
-      symlinkSync(consul!, join(bin, 'consul'));
-      symlinkSync(process.execPath, join(bin, 'node'));
+      const { dir: projectDir, ports } = await newProject();
       const closed = await freePort();
 
-      const up = startProcess(process.execPath, [eventedBin, 'up', projectDir, '--config', 'consul'], {
-        env: { PATH: bin, CONSUL_HTTP_ADDR: `127.0.0.1:${closed}` },
+      const up = evented(['up', projectDir, '--config', 'consul'], {
+        env: {
+          PATH: binFolder(projectDir, { consul: consul!, node: process.execPath }),
+          CONSUL_HTTP_ADDR: `127.0.0.1:${closed}`,
+        },
       });
       const [, , commandsAt] = await up.waitFor(READY, 60_000);
 
@@ -391,39 +314,29 @@ describe('evented up --config consul', () => {
       );
       // the configuration came through Consul: evented.yaml's ports
       expect(commandsAt).toBe(`127.0.0.1:${ports.commands}`);
-      const agent = runtimeFile(projectDir).components.find((c) => c.name === 'consul')!;
+      const agent = readRuntimeFile(projectDir).components.find((c) => c.name === 'consul')!;
       expect(agent).toMatchObject({ kind: 'consul agent -dev' });
       expect(isRunning(agent.pid!)).toBe(true);
 
-      expect(await runEvented(['down', projectDir])).toMatchObject({ exitCode: 0 });
-      expect(await up.exited()).toEqual({ exitCode: 0, signal: undefined });
+      await expectStoppedByDown(projectDir, up);
       expect(isRunning(agent.pid!)).toBe(false);
       expect(await acceptsConnections(agent.address!, 500)).toBe(false);
     },
   );
 
   it('with no agent, no container engine and no consul binary: one line naming what it tried', async () => {
-    const projectDir = tempDir();
-    writeConfig(projectDir, [...baseConfig(await frameworkPorts()), ''].join('\n'));
-    const bin = join(projectDir, 'bin');
-    mkdirSync(bin);
-    symlinkSync(process.execPath, join(bin, 'node'));
+    const { dir: projectDir } = await newProject();
     const closed = await freePort();
 
-    const up = startProcess(process.execPath, [eventedBin, 'up', projectDir, '--config', 'consul'], {
-      env: { PATH: bin, CONSUL_HTTP_ADDR: `127.0.0.1:${closed}` },
+    const up = await upToItsEnd([projectDir, '--config', 'consul'], {
+      PATH: binFolder(projectDir, { node: process.execPath }),
+      CONSUL_HTTP_ADDR: `127.0.0.1:${closed}`,
     });
-    const { exitCode } = await up.exited();
 
-    expect(exitCode).toBe(1);
-    expect(
-      up
-        .output()
-        .split('\n')
-        .filter((line) => line.startsWith('error: ')),
-    ).toEqual([
+    expect(up.exitCode).toBe(1);
+    expect(up.errors).toEqual([
       `error: no Consul for --config consul; tried: an agent at $CONSUL_HTTP_ADDR (http://127.0.0.1:${closed}): no answer; docker: not on PATH; podman: not on PATH; consul: not on PATH`,
     ]);
-    expect(up.output()).not.toMatch(STACK_FRAME);
+    expect(up.output).not.toMatch(STACK_FRAME);
   });
 });

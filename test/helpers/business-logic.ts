@@ -7,6 +7,7 @@ import {
   type ContextualCommand,
   type EventBook,
 } from '../../runtime/protocol/gen/evented/evented.js';
+import type { UserConfig } from '../../runtime/config/schema.js';
 import { typescriptTemplate } from './paths.js';
 import { startProcess, type TestProcess } from './processes.js';
 
@@ -53,6 +54,28 @@ export const startSampleSaga = async (): Promise<{ address: string; process: Tes
   );
   const [, address] = await process.waitFor(/listening on (\S+)/);
   return { address: address!, process };
+};
+
+/**
+ * All three sample services, each its own process: the business logic, the projector keeping `readModel` and the
+ * saga. Returns the configuration that wires them into a runtime (sections of evented.yaml, or of a UserConfig):
+ * the domain account, the projector accounts and the saga transfers.
+ */
+export const startSampleServices = async (
+  readModel: string,
+): Promise<{ config: Required<Pick<UserConfig, 'domains' | 'projectors' | 'sagas'>> }> => {
+  const [logic, projector, saga] = await Promise.all([
+    startSampleBusinessLogic(),
+    startSampleProjector(readModel),
+    startSampleSaga(),
+  ]);
+  return {
+    config: {
+      domains: { account: { businessLogic: logic.address } },
+      projectors: { accounts: { address: projector.address, domains: ['account'] } },
+      sagas: { transfers: { address: saga.address, domains: ['account'] } },
+    },
+  };
 };
 
 /** A domain error for scripted business logic: answered with this gRPC status. */

@@ -1,9 +1,14 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { join } from 'node:path';
-import { repoRoot, eventedBin } from './paths.js';
+import { expect } from 'vitest';
+import { stringify, type Document } from 'yaml';
+import type { RuntimeFile } from '../../cli/local/runtime-file.js';
+import type { UserConfig } from '../../runtime/config/schema.js';
+import { repoRoot, eventedBin, typescriptTemplate } from './paths.js';
 import { freePort } from './ports.js';
 import { startProcess, type TestProcess } from './processes.js';
+import { tempDir } from './tmp.js';
 
 /** The built CLI (bin/evented.js → dist/), run as a user runs it: a separate node process. */
 
@@ -19,22 +24,55 @@ export const evented = (
 ): TestProcess =>
   startProcess(process.execPath, [eventedBin, ...args], { cwd: options.cwd ?? repoRoot, env: options.env });
 
+/** The runtime's servers, each with the evented.yaml section that sets its port. */
+const SERVERS = {
+  commands: 'commandHandler',
+  queries: 'queryHandler',
+  admin: 'admin',
+  projectors: 'projectorCoordinator',
+  sagas: 'sagaCoordinator',
+} as const;
+
+/** A port for each server of the runtime. */
+export type RuntimePorts = Record<keyof typeof SERVERS, number>;
+
 /**
- * evented.yaml lines that put every server of the runtime on a free port of its own — fixed, so that a restarted
- * runtime comes back where it was — so that test files running at the same time never meet.
+ * A free port for every server of the runtime — fixed in evented.yaml, so that a restarted runtime comes back where
+ * it was — so that test files running at the same time never meet.
  */
-export const runtimePortLines = async (): Promise<string[]> => {
-  const lines: string[] = [];
-  for (const server of [
-    'commandHandler',
-    'queryHandler',
-    'projectorCoordinator',
-    'sagaCoordinator',
-    'admin',
-  ]) {
-    lines.push(`${server}: { port: ${await freePort()} }`);
+export const freeRuntimePorts = async (): Promise<RuntimePorts> => ({
+  commands: await freePort(),
+  queries: await freePort(),
+  admin: await freePort(),
+  projectors: await freePort(),
+  sagas: await freePort(),
+});
+
+/** Puts every server of a parsed evented.yaml (an `evented init` project's, say) on a free port; returns the ports. */
+export const moveRuntimePorts = async (config: Document): Promise<RuntimePorts> => {
+  const ports = await freeRuntimePorts();
+  for (const [server, section] of Object.entries(SERVERS)) {
+    config.setIn([section, 'port'], ports[server as keyof RuntimePorts]);
   }
-  return lines;
+  return ports;
+};
+
+/** A process of evented.yaml `processes`: what `evented up` starts, and waits for on `readyOn`. */
+export type UserProcess = NonNullable<UserConfig['processes']>[string];
+
+/**
+ * evented.yaml as the tests write it: any of its keys, and `ports` for the servers that get a port of their own
+ * (a server left out is on its default). The project is named bank unless `name` says otherwise.
+ */
+export type ProjectConfig = UserConfig & { ports?: Partial<RuntimePorts> };
+
+/** The text of evented.yaml for `config`. */
+export const configYaml = ({ ports = {}, ...config }: ProjectConfig): string => {
+  const servers = Object.entries(ports).map(([server, port]) => [
+    SERVERS[server as keyof RuntimePorts],
+    { port },
+  ]);
+  return stringify({ name: 'bank', ...Object.fromEntries(servers), ...config }, { lineWidth: 0 });
 };
 
 /** Writes `yaml` as the project's evented.yaml; returns its path. */
@@ -43,6 +81,25 @@ export const writeConfig = (projectDir: string, yaml: string): string => {
   writeFileSync(path, yaml);
   return path;
 };
+
+/**
+ * A new project folder whose evented.yaml is `config` (see configYaml), every server of the runtime on a free port
+ * of its own unless `config.ports` gives one. Returns the folder, the ports and the file.
+ */
+export const newProject = async (
+  config: ProjectConfig = {},
+): Promise<{ dir: string; ports: RuntimePorts; file: string }> => {
+  const dir = tempDir();
+  const ports = { ...(await freeRuntimePorts()), ...config.ports };
+  return { dir, ports, file: writeConfig(dir, configYaml({ ...config, ports })) };
+};
+
+/** The sample business logic (templates/typescript) as a process of evented.yaml, listening on `port`. */
+export const sampleBusinessLogicProcess = (port: number): UserProcess => ({
+  command: `node --import tsx src/business-logic.ts --port ${port}`,
+  cwd: typescriptTemplate,
+  readyOn: `127.0.0.1:${port}`,
+});
 
 /** Whether a process with this id still exists. */
 export { isProcessAlive as isRunning } from '../../runtime/support/signals.js';
@@ -63,4 +120,21 @@ export const runEvented = async (
     timeout: 60_000,
   });
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+};
+
+/** The .evented/runtime.json that a running `evented up` keeps in the project. */
+export const readRuntimeFile = (projectDir: string): RuntimeFile =>
+  JSON.parse(readFileSync(join(projectDir, '.evented', 'runtime.json'), 'utf8')) as RuntimeFile;
+
+/** A URL as the CLI shows it: its password, if any, as ***. */
+export const shownUrl = (url: string): string => url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
+
+/** The `error: ` lines of what the CLI printed. */
+export const errorLines = (output: string): string[] =>
+  output.split('\n').filter((line) => line.startsWith('error: '));
+
+/** `evented down` on the project exits 0, and so does the `evented up` it stops. */
+export const expectStoppedByDown = async (projectDir: string, up: TestProcess): Promise<void> => {
+  expect(await runEvented(['down', projectDir])).toMatchObject({ exitCode: 0 });
+  expect(await up.exited()).toEqual({ exitCode: 0, signal: undefined });
 };

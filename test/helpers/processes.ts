@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll } from 'vitest';
 
@@ -94,4 +96,27 @@ export const startProcess = (
       return { exitCode: result.exitCode, signal: result.signal };
     },
   };
+};
+
+/** Whether anything of the process group led by `pid` is alive. */
+export const groupAlive = (pid: number): boolean => {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * `root`/bin, holding links named after programs (`{ node: process.execPath }`): as a child's PATH, or first on it,
+ * they decide which binary a command name runs.
+ */
+export const binFolder = (root: string, links: Record<string, string> = {}): string => {
+  const bin = join(root, 'bin');
+  mkdirSync(bin, { recursive: true });
+  for (const [name, target] of Object.entries(links)) {
+    if (!existsSync(join(bin, name))) symlinkSync(target, join(bin, name));
+  }
+  return bin;
 };

@@ -2,12 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { command, deposit, newRoot, open } from '../helpers/account.js';
-import {
-  startSampleBusinessLogic,
-  startSampleProjector,
-  startSampleSaga,
-} from '../helpers/business-logic.js';
-import { assertBuilt, evented, runtimePortLines, writeConfig } from '../helpers/cli.js';
+import { startSampleServices } from '../helpers/business-logic.js';
+import { assertBuilt, configYaml, evented, freeRuntimePorts, writeConfig } from '../helpers/cli.js';
 import { commandClient, queryClient, type CommandClient } from '../helpers/clients.js';
 import {
   deleteAmqpTopology,
@@ -47,27 +43,16 @@ describeWith('rabbitmq', '`evented serve` killed while commands flow', (amqpUrl)
   it('loses no committed event and applies no saga output twice: after a restart the read model equals the store’s', async () => {
     const projectDir = tempDir();
     const readModel = join(projectDir, 'read-model', 'accounts.json');
-    const [logic, projector, saga] = await Promise.all([
-      startSampleBusinessLogic(),
-      startSampleProjector(readModel),
-      startSampleSaga(),
-    ]);
+    const sample = await startSampleServices(readModel);
     writeConfig(
       projectDir,
-      [
-        'name: crash',
-        'log:',
-        '  level: warn',
-        ...(await runtimePortLines()),
-        `bus: { kind: amqp, url: "${amqpUrl}", exchange: "${exchange}" }`,
-        'domains:',
-        `  account: { businessLogic: "${logic.address}" }`,
-        'projectors:',
-        `  accounts: { address: "${projector.address}", domains: [account] }`,
-        'sagas:',
-        `  transfers: { address: "${saga.address}", domains: [account] }`,
-        '',
-      ].join('\n'),
+      configYaml({
+        name: 'crash',
+        log: { level: 'warn' },
+        ports: await freeRuntimePorts(),
+        bus: { kind: 'amqp', url: amqpUrl, exchange },
+        ...sample.config,
+      }),
     );
     const serve = async () => {
       const process = evented(['serve', projectDir]);

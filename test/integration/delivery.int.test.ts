@@ -4,11 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { UserConfig } from '../../runtime/index.js';
 import { uuidFromBytes } from '../../runtime/protocol/uuid.js';
 import { command, deposit, events, eventsOf, newRoot, open, opened } from '../helpers/account.js';
-import {
-  startSampleBusinessLogic,
-  startSampleProjector,
-  startSampleSaga,
-} from '../helpers/business-logic.js';
+import { startSampleServices } from '../helpers/business-logic.js';
 import { deleteAmqpTopology, startRecordingProjector } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
 import { readAccounts } from '../helpers/read-model.js';
@@ -46,17 +42,8 @@ describe.each(buses)('delivery over the %s bus', (_name, bus) => {
   it('keeps the projector’s read model and runs the saga’s commands through business logic', async () => {
     const dir = tempDir();
     const readModel = join(dir, 'accounts.json');
-    const [logic, projector, saga] = await Promise.all([
-      startSampleBusinessLogic(),
-      startSampleProjector(readModel),
-      startSampleSaga(),
-    ]);
-    const { commands, queries } = await startTestRuntime({
-      bus: bus(),
-      domains: { account: { businessLogic: logic.address } },
-      projectors: { accounts: { address: projector.address, domains: ['account'] } },
-      sagas: { transfers: { address: saga.address, domains: ['account'] } },
-    });
+    const sample = await startSampleServices(readModel);
+    const { commands, queries } = await startTestRuntime({ bus: bus(), ...sample.config });
     const [ada, bob] = [newRoot(), newRoot()];
 
     await commands.handle(command(ada, open('ada'), deposit(100)));

@@ -1,14 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { afterAll, expect, it } from 'vitest';
 import { StoreError } from '../../runtime/errors/index.js';
-import type { EventStore } from '../../runtime/store/port.js';
 import { SCHEMA_VERSION } from '../../runtime/store/mongodb/collections.js';
 import { createMongoEventStore } from '../../runtime/store/mongodb/index.js';
-import { describeEventStoreContract, type StoreFactory } from '../contract/event-store.contract.js';
-import { newRef, num, plain, rejectionOf, sequencesOf, snapshotAt } from '../contract/store-fixtures.js';
-import { repoRoot } from '../helpers/paths.js';
+import { rejectionOf } from '../contract/store-fixtures.js';
 import { describeWith } from '../helpers/services.js';
+import { describeStoreAdapter, expectKeptAcrossReopen, scratchNames } from '../helpers/store-adapter.js';
 
 /**
  * The MongoDB adapter: the whole event store contract against a real server given by EVENTED_TEST_MONGODB_URL
@@ -18,48 +15,34 @@ import { describeWith } from '../helpers/services.js';
  */
 
 describeWith('mongodb', 'mongodb event store', (url) => {
-  const run = `evented_test_${process.pid}_${randomBytes(3).toString('hex')}`;
-  let databases = 0;
+  const databases = scratchNames();
   const admin = new MongoClient(url);
   afterAll(async () => {
     // Whatever a failed test left behind.
     const { databases: all } = await admin.db('admin').admin().listDatabases({ nameOnly: true });
-    for (const { name } of all) if (name.startsWith(run)) await admin.db(name).dropDatabase();
+    for (const { name } of all) if (name.startsWith(databases.run)) await admin.db(name).dropDatabase();
     await admin.close();
   });
-  const freshDatabase = (): string => `${run}_${(databases += 1)}`;
 
-  const mongoFactory: StoreFactory = {
-    async create() {
-      const database = freshDatabase();
+  const stores = describeStoreAdapter({
+    name: 'mongodb',
+    create: createMongoEventStore,
+    exportName: 'createMongoEventStore',
+    fresh: () => {
+      const database = databases.next();
       return {
-        open: () => createMongoEventStore({ url, database, poolSize: 4 }),
-        forChildProcess: () => ({
-          module: `${repoRoot}runtime/store/mongodb/index.ts`,
-          exportName: 'createMongoEventStore',
-          options: { url, database, poolSize: 2 },
-        }),
-        cleanup: async () => {
+        options: { url, database, poolSize: 4 },
+        forChild: { url, database, poolSize: 2 },
+        remove: async () => {
           await admin.db(database).dropDatabase();
         },
       };
     },
-  };
-
-  describeEventStoreContract('mongodb', mongoFactory);
-
-  const opened: EventStore[] = [];
-  const open = async (database: string): Promise<EventStore> => {
-    const store = await createMongoEventStore({ url, database, poolSize: 4 });
-    opened.push(store);
-    return store;
-  };
-  afterAll(async () => {
-    await Promise.allSettled(opened.map((store) => store.close()));
   });
+  const open = (database: string) => stores.open({ url, database, poolSize: 4 });
 
   it('says what it is and where, without the password', async () => {
-    const database = freshDatabase();
+    const database = databases.next();
     const store = await open(database);
     expect(store.kind).toBe('mongodb');
     expect(store.location).toContain(database);
@@ -68,26 +51,13 @@ describeWith('mongodb', 'mongodb event store', (url) => {
   });
 
   it('keeps everything across a reopen, and opens one database from many instances at once', async () => {
-    const database = freshDatabase();
+    const database = databases.next();
     const [first] = await Promise.all([open(database), open(database), open(database)]);
-    const ref = newRef();
-    await first!.append({ ...ref, events: [num(0), num(1), num(2)], snapshot: snapshotAt(2) });
-    await first!.saveCheckpoint('relay', 3);
-    await first!.close();
-
-    const reopened = await open(database);
-    const loaded = await reopened.load(ref);
-    expect(plain(loaded.snapshot)).toEqual(snapshotAt(2));
-    expect(sequencesOf(loaded.events)).toEqual([2]);
-    expect(loaded.next).toBe(3);
-    expect(await reopened.headPosition()).toBe(3);
-    expect(await reopened.getCheckpoint('relay')).toBe(3);
-    const appended = await reopened.append({ ...ref, expectedNext: 3, events: [num(3)] });
-    expect(appended.events[0]!.position).toBe(4);
+    await expectKeptAcrossReopen(first!, () => open(database));
   });
 
   it('refuses a database of another schema version, saying which versions', async () => {
-    const database = freshDatabase();
+    const database = databases.next();
     await (await open(database)).close();
     await admin
       .db(database)

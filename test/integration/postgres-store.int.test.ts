@@ -1,23 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
 import { StoreError } from '../../runtime/errors/index.js';
-import type { EventStore } from '../../runtime/store/port.js';
 import { createPostgresEventStore } from '../../runtime/store/postgres/index.js';
 import { SCHEMA_VERSION } from '../../runtime/store/postgres/schema.js';
-import { describeEventStoreContract, type StoreFactory } from '../contract/event-store.contract.js';
-import {
-  newRef,
-  num,
-  plain,
-  positionsOf,
-  rejectionOf,
-  sequencesOf,
-  snapshotAt,
-  wholeLog,
-} from '../contract/store-fixtures.js';
-import { repoRoot } from '../helpers/paths.js';
+import { newRef, num, positionsOf, rejectionOf, wholeLog } from '../contract/store-fixtures.js';
 import { describeWith } from '../helpers/services.js';
+import { describeStoreAdapter, expectKeptAcrossReopen, scratchNames } from '../helpers/store-adapter.js';
 
 /**
  * The PostgreSQL adapter: the whole event store contract against a real server (EVENTED_TEST_POSTGRES_URL),
@@ -25,8 +13,7 @@ import { describeWith } from '../helpers/services.js';
  */
 
 describeWith('postgres', 'postgres event store', (url) => {
-  const run = `evented_test_${process.pid}_${randomBytes(3).toString('hex')}`;
-  let schemas = 0;
+  const schemas = scratchNames();
   const admin = new pg.Pool({ connectionString: url, max: 2 });
   const dropSchema = async (schema: string): Promise<void> => {
     await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -35,47 +22,33 @@ describeWith('postgres', 'postgres event store', (url) => {
     // Whatever a failed test left behind.
     const { rows } = await admin.query<{ name: string }>(
       'SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)',
-      [run],
+      [schemas.run],
     );
     for (const { name } of rows) await dropSchema(name);
     await admin.end();
   });
-  const freshSchema = (): string => `${run}_${(schemas += 1)}`;
 
-  const postgresFactory: StoreFactory = {
-    async create() {
-      const schema = freshSchema();
+  const stores = describeStoreAdapter({
+    name: 'postgres',
+    create: createPostgresEventStore,
+    exportName: 'createPostgresEventStore',
+    fresh: () => {
+      const schema = schemas.next();
       return {
-        open: () => createPostgresEventStore({ url, schema, poolSize: 4 }),
-        forChildProcess: () => ({
-          module: `${repoRoot}runtime/store/postgres/index.ts`,
-          exportName: 'createPostgresEventStore',
-          options: { url, schema, poolSize: 2 },
-        }),
-        cleanup: () => dropSchema(schema),
+        options: { url, schema, poolSize: 4 },
+        forChild: { url, schema, poolSize: 2 },
+        remove: () => dropSchema(schema),
       };
     },
-  };
-
-  describeEventStoreContract('postgres', postgresFactory);
-
-  const opened: EventStore[] = [];
-  const open = async (schema: string): Promise<EventStore> => {
-    const store = await createPostgresEventStore({ url, schema, poolSize: 4 });
-    opened.push(store);
-    return store;
-  };
-  afterAll(async () => {
-    await Promise.allSettled(opened.map((store) => store.close()));
   });
+  const open = (schema: string) => stores.open({ url, schema, poolSize: 4 });
 
   it('says what it is and where, without the password', async () => {
     // Trust authentication (the test server's) ignores a password; a URL that has its own keeps it.
     const withPassword = new URL(url);
     if (withPassword.password === '') withPassword.password = 'secret';
-    const schema = freshSchema();
-    const store = await createPostgresEventStore({ url: withPassword.toString(), schema });
-    opened.push(store);
+    const schema = schemas.next();
+    const store = await stores.open({ url: withPassword.toString(), schema });
     expect(store.kind).toBe('postgres');
     expect(store.location).not.toContain(withPassword.password);
     expect(store.location).toContain(withPassword.host);
@@ -83,26 +56,13 @@ describeWith('postgres', 'postgres event store', (url) => {
   });
 
   it('keeps everything across a reopen, and opens one schema from many instances at once', async () => {
-    const schema = freshSchema();
+    const schema = schemas.next();
     const [first] = await Promise.all([open(schema), open(schema), open(schema)]);
-    const ref = newRef();
-    await first!.append({ ...ref, events: [num(0), num(1), num(2)], snapshot: snapshotAt(2) });
-    await first!.saveCheckpoint('relay', 3);
-    await first!.close();
-
-    const reopened = await open(schema);
-    const loaded = await reopened.load(ref);
-    expect(plain(loaded.snapshot)).toEqual(snapshotAt(2));
-    expect(sequencesOf(loaded.events)).toEqual([2]);
-    expect(loaded.next).toBe(3);
-    expect(await reopened.headPosition()).toBe(3);
-    expect(await reopened.getCheckpoint('relay')).toBe(3);
-    const appended = await reopened.append({ ...ref, expectedNext: 3, events: [num(3)] });
-    expect(appended.events[0]!.position).toBe(4);
+    await expectKeptAcrossReopen(first!, () => open(schema));
   });
 
   it('refuses a schema of another version, saying which versions', async () => {
-    const schema = freshSchema();
+    const schema = schemas.next();
     await (await open(schema)).close();
     await admin.query(`UPDATE "${schema}".evented_schema SET version = $1`, [SCHEMA_VERSION + 1]);
 
@@ -131,7 +91,7 @@ describeWith('postgres', 'postgres event store', (url) => {
   it('never lets a reader pass an event that commits late: positions follow commit order', async () => {
     // Given an append held up inside its transaction after it has been numbered (a raw transaction holds
     // the same aggregate's first event key, so the append's insert waits on it) …
-    const schema = freshSchema();
+    const schema = schemas.next();
     const [slow, fast, reader] = await Promise.all([open(schema), open(schema), open(schema)]);
     const held = newRef();
     const blocker = await admin.connect();

@@ -5,30 +5,24 @@ import { describe, expect, it } from 'vitest';
 import { StoreError } from '../../runtime/errors/index.js';
 import { createSqliteEventStore } from '../../runtime/store/sqlite/index.js';
 import { SCHEMA_VERSION } from '../../runtime/store/sqlite/schema.js';
-import { describeEventStoreContract, type StoreFactory } from '../contract/event-store.contract.js';
-import { newRef, num, plain, rejectionOf, sequencesOf, snapshotAt } from '../contract/store-fixtures.js';
-import { repoRoot } from '../helpers/paths.js';
+import { newRef, num, rejectionOf } from '../contract/store-fixtures.js';
+import { describeStoreAdapter, expectKeptAcrossReopen } from '../helpers/store-adapter.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** The SQLite adapter: the whole event store contract on real files, plus what is particular to a file. */
 
-const sqliteFactory: StoreFactory = {
-  async create() {
+const { open } = describeStoreAdapter({
+  name: 'sqlite',
+  create: createSqliteEventStore,
+  exportName: 'createSqliteEventStore',
+  fresh: () => {
     const dir = tempDir('evented-sqlite-');
-    const path = join(dir, 'nested', 'events.db');
     return {
-      open: async () => createSqliteEventStore({ path }),
-      forChildProcess: () => ({
-        module: `${repoRoot}runtime/store/sqlite/index.ts`,
-        exportName: 'createSqliteEventStore',
-        options: { path },
-      }),
-      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+      options: { path: join(dir, 'nested', 'events.db') },
+      remove: async () => rmSync(dir, { recursive: true, force: true }),
     };
   },
-};
-
-describeEventStoreContract('sqlite', sqliteFactory);
+});
 
 describe('sqlite event store file', () => {
   it('creates the file and its folders on first use, in WAL mode', async () => {
@@ -49,22 +43,7 @@ describe('sqlite event store file', () => {
 
   it('keeps everything across a reopen', async () => {
     const path = join(tempDir(), 'events.db');
-    const ref = newRef();
-    const first = createSqliteEventStore({ path });
-    await first.append({ ...ref, events: [num(0), num(1), num(2)], snapshot: snapshotAt(2) });
-    await first.saveCheckpoint('relay', 3);
-    await first.close();
-
-    const reopened = createSqliteEventStore({ path });
-    const loaded = await reopened.load(ref);
-    expect(plain(loaded.snapshot)).toEqual(snapshotAt(2));
-    expect(sequencesOf(loaded.events)).toEqual([2]);
-    expect(loaded.next).toBe(3);
-    expect(await reopened.headPosition()).toBe(3);
-    expect(await reopened.getCheckpoint('relay')).toBe(3);
-    const appended = await reopened.append({ ...ref, expectedNext: 3, events: [num(3)] });
-    expect(appended.events[0]!.position).toBe(4);
-    await reopened.close();
+    await expectKeptAcrossReopen(await open({ path }), () => open({ path }));
   });
 
   it('fails with a StoreError naming the path when the folder cannot be created', () => {
