@@ -1,7 +1,7 @@
 /**
  * Group commit: appends that arrive while the store is busy are written together in one transaction, so
  * 64 concurrent commands cost one commit (and one fsync) instead of 64. Each item still succeeds or fails
- * on its own: adapters run every item in a savepoint.
+ * on its own: the adapters plan every item in order (batch-plan.ts), and one that breaks a rule adds nothing.
  */
 
 export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
