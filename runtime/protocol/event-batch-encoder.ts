@@ -168,6 +168,12 @@ class Writer {
     this.next++;
   }
 
+  /** A varint field (an integer or a bool): its tag, then its value. */
+  field(tag: number, value: number): void {
+    this.varint(tag);
+    this.varint(value);
+  }
+
   varint(value: number): void {
     const buffer = this.buffer;
     if (value < 0) {
@@ -217,14 +223,8 @@ const writeBatch = (out: Writer, batch: EventBatch): void => {
     out.nested(TAG.batchBooks);
     writeBookFields(out, book);
   }
-  if (batch.firstPosition !== 0) {
-    out.varint(TAG.batchFirst);
-    out.varint(batch.firstPosition);
-  }
-  if (batch.lastPosition !== 0) {
-    out.varint(TAG.batchLast);
-    out.varint(batch.lastPosition);
-  }
+  if (batch.firstPosition !== 0) out.field(TAG.batchFirst, batch.firstPosition);
+  if (batch.lastPosition !== 0) out.field(TAG.batchLast, batch.lastPosition);
 };
 
 /** A book at the top level: its own size was measured too, but it has no length prefix. */
@@ -246,10 +246,7 @@ const writeBookFields = (out: Writer, book: EventBook): void => {
   if (book.snapshot !== undefined) {
     out.nested(TAG.bookSnapshot);
     const { sequence, state } = book.snapshot;
-    if (sequence !== 0) {
-      out.varint(TAG.snapshotSequence);
-      out.varint(sequence);
-    }
+    if (sequence !== 0) out.field(TAG.snapshotSequence, sequence);
     if (state !== undefined) {
       out.nested(TAG.snapshotState);
       writeAny(out, state);
@@ -262,34 +259,19 @@ const writeBookFields = (out: Writer, book: EventBook): void => {
 };
 
 const writePage = (out: Writer, page: EventPage): void => {
-  if (page.num !== undefined) {
-    out.varint(TAG.pageNum);
-    out.varint(page.num);
-  }
-  if (page.force !== undefined) {
-    out.varint(TAG.pageForce);
-    out.varint(page.force ? 1 : 0);
-  }
+  if (page.num !== undefined) out.field(TAG.pageNum, page.num);
+  if (page.force !== undefined) out.field(TAG.pageForce, page.force ? 1 : 0);
   if (page.createdAt !== undefined) {
     out.nested(TAG.pageCreatedAt);
     const { seconds, nanos } = page.createdAt;
-    if (seconds !== 0) {
-      out.varint(TAG.timestampSeconds);
-      out.varint(seconds);
-    }
-    if (nanos !== 0) {
-      out.varint(TAG.timestampNanos);
-      out.varint(nanos);
-    }
+    if (seconds !== 0) out.field(TAG.timestampSeconds, seconds);
+    if (nanos !== 0) out.field(TAG.timestampNanos, nanos);
   }
   if (page.Event !== undefined) {
     out.nested(TAG.pageEvent);
     writeAny(out, page.Event);
   }
-  if (page.synchronous !== false) {
-    out.varint(TAG.pageSynchronous);
-    out.varint(1);
-  }
+  if (page.synchronous !== false) out.field(TAG.pageSynchronous, 1);
 };
 
 const writeAny = (out: Writer, any: Any): void => {

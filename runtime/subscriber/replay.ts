@@ -1,7 +1,7 @@
+import { setImmediate } from 'node:timers/promises';
 import { toBatches } from '../bus/batches.js';
 import { aggregateKey } from '../protocol/cover.js';
 import type { EventBook } from '../protocol/gen/evented/evented.js';
-import { setImmediate } from 'node:timers/promises';
 import type { EventStore, StoredEvent } from '../store/port.js';
 import type { ProgressTracker } from './progress.js';
 
