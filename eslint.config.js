@@ -23,6 +23,26 @@ const runtimeForCli = [
   'config/sources/file.js',
 ];
 
+/**
+ * Tests that must not pass by accident: a test does not decide by itself to do less. Every condition goes through
+ * test/helpers/services.ts (describeWith, itWith, describeWithToolchain), which records why something did not
+ * run for the summary and fails instead when EVENTED_TEST_REQUIRE names the requirement.
+ */
+const noSilentSkip = {
+  message:
+    'a test never skips itself: use describeWith / itWith / describeWithToolchain (test/helpers/services.ts), which report what did not run and fail under EVENTED_TEST_REQUIRE.',
+};
+const testSkips = [
+  // it.skip, describe.runIf(…), it.skipIf(…), test.only, it.todo, context.skip(…), it.concurrent.skip, …
+  { selector: 'MemberExpression[property.name=/^(skip|skipIf|runIf|only|todo)$/]', ...noSilentSkip },
+  // it('…', { skip: true }, …)
+  {
+    selector:
+      'CallExpression[callee.name=/^(it|test|describe|suite)$/] ObjectExpression > Property[key.name=/^(skip|only|todo)$/]',
+    ...noSilentSkip,
+  },
+];
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'runtime/protocol/gen/', 'templates/*/src/gen/', 'coverage/'] },
   ...tseslint.configs.recommended,
@@ -33,6 +53,11 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    files: ['test/**/*.ts', 'templates/typescript/test/**/*.ts'],
+    ignores: ['test/helpers/services.ts'],
+    rules: { 'no-restricted-syntax': ['error', ...testSkips] },
   },
   {
     files: ['runtime/**/*.ts'],

@@ -16,8 +16,8 @@ export type { StoreOpener } from './writers.js';
  *   describeEventStoreContract('sqlite', { create: async () => ({ open, forChildProcess, cleanup }) });
  *
  * The factory gives each test fresh, isolated storage; the contract opens as many independent instances on it
- * as a test needs (separate connections or clients) and, when `forChildProcess` is given, writers in other
- * processes too. By topic:
+ * as a test needs (separate connections or clients) and, through `forChildProcess`, writers in other processes
+ * too. By topic:
  * - append.contract.ts: atomic books, the sequence rules, optimistic concurrency, snapshots;
  * - read.contract.ts: aggregate reads (bounds, order, exact round trips) and listing aggregates;
  * - log.contract.ts: the global log, checkpoints, close();

@@ -17,11 +17,8 @@ export interface StoreFactory {
 export interface StoreStorage {
   /** Opens one more independent instance on this storage. The contract closes every instance it opens. */
   open(): Promise<EventStore>;
-  /**
-   * How a child process opens this same storage. Omit it for storage that lives inside this process (an
-   * in-memory fake); the cross-process tests are then skipped.
-   */
-  forChildProcess?(): StoreOpener;
+  /** How a child process opens this same storage (every adapter's storage can be shared between processes). */
+  forChildProcess(): StoreOpener;
   /** Removes the storage. Runs after every instance is closed. */
   cleanup(): Promise<void>;
 }
@@ -30,7 +27,7 @@ export interface StoreStorage {
 export interface Given {
   store: EventStore;
   open(): Promise<EventStore>;
-  opener: StoreOpener | undefined;
+  opener: StoreOpener;
 }
 
 /** Gives each test fresh storage and closes and removes it after the test, whatever happened. */
@@ -52,7 +49,7 @@ export const storageFor = (factory: StoreFactory): { fresh(): Promise<Given> } =
         opened.push(store);
         return store;
       };
-      return { store: await open(), open, opener: storage.forChildProcess?.() };
+      return { store: await open(), open, opener: storage.forChildProcess() };
     },
   };
 };

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { assertBuilt, runEvented } from '../helpers/cli.js';
 import { eventedBin, repoRoot, typescriptTemplate } from '../helpers/paths.js';
 import { startProcess } from '../helpers/processes.js';
 import { linkRepoNodeModules, treeOf } from '../helpers/scaffold.js';
+import { describeWith } from '../helpers/services.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /**
@@ -251,19 +251,10 @@ describe('evented init', () => {
 });
 
 /** A terminal for the CLI: util-linux `script` runs it on a pseudo-terminal fed from our pipe. */
-const hasScript = ((): boolean => {
-  try {
-    execFileSync('script', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 const onTerminal = (args: string[], cwd: string) =>
   startProcess('script', ['-qec', [process.execPath, eventedBin, ...args].join(' '), '/dev/null'], { cwd });
 
-describe.skipIf(!hasScript)('evented init on a terminal (needs util-linux `script`)', () => {
+describeWith('script', 'evented init on a terminal', () => {
   it('asks for the language and the domain, shows the defaults, asks again after an invalid answer', async () => {
     const cwd = tempDir();
     const init = onTerminal(['init', 'bank'], cwd);

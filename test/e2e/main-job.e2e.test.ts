@@ -9,7 +9,7 @@ import { eventually } from '../helpers/eventually.js';
 import { repoRoot, typescriptTemplate } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { readAccounts } from '../helpers/read-model.js';
-import { serviceUrl } from '../helpers/services.js';
+import { describeWith } from '../helpers/services.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /**
@@ -47,15 +47,6 @@ const scaffold = async (): Promise<string> => {
   return dir;
 };
 
-const exchanges: string[] = [];
-const amqpUrl = serviceUrl('rabbitmq');
-afterAll(async () => {
-  if (!amqpUrl) return;
-  for (const exchange of exchanges) {
-    await deleteAmqpTopology(amqpUrl, exchange, ['projector:accounts', 'saga:transfers']);
-  }
-});
-
 interface BusChoice {
   /** What evented.yaml says about the bus. */
   configure(config: ReturnType<typeof parseDocument>): void;
@@ -64,26 +55,8 @@ interface BusChoice {
   kind: string;
 }
 
-const buses: [string, () => BusChoice][] = [
-  ['the embedded defaults', () => ({ configure: () => undefined, upArgs: [], kind: 'memory' })],
-];
-if (amqpUrl) {
-  buses.push([
-    '--bus pointing at the real RabbitMQ',
-    () => {
-      // An exchange of its own (its queues are named after it), so that concurrent runs do not meet.
-      const exchange = `evented-test-${randomUUID()}`;
-      exchanges.push(exchange);
-      return {
-        configure: (config) => config.set('bus', { kind: 'amqp', url: 'amqp://127.0.0.1:1', exchange }),
-        upArgs: ['--bus', amqpUrl],
-        kind: 'amqp',
-      };
-    },
-  ]);
-}
-
-describe.each(buses)('the main job on %s', (_name, busChoice) => {
+/** The main job on the bus `busChoice()` gives (called once per test). */
+const mainJob = (busChoice: () => BusChoice): void => {
   it('init → up → send → tail → rebuild → replay → status → down, leaving nothing running', async () => {
     const dir = await scaffold();
     const cli = async (...args: string[]) => {
@@ -151,4 +124,26 @@ describe.each(buses)('the main job on %s', (_name, busChoice) => {
     }
     expect(pids.filter(isRunning)).toEqual([]);
   }, 180_000);
+};
+
+describe('the main job on the embedded defaults', () =>
+  mainJob(() => ({ configure: () => undefined, upArgs: [], kind: 'memory' })));
+
+describeWith('rabbitmq', 'the main job on --bus pointing at the real RabbitMQ', (amqpUrl) => {
+  const exchanges: string[] = [];
+  afterAll(async () => {
+    for (const exchange of exchanges) {
+      await deleteAmqpTopology(amqpUrl, exchange, ['projector:accounts', 'saga:transfers']);
+    }
+  });
+  mainJob(() => {
+    // An exchange of its own (its queues are named after it), so that concurrent runs do not meet.
+    const exchange = `evented-test-${randomUUID()}`;
+    exchanges.push(exchange);
+    return {
+      configure: (config) => config.set('bus', { kind: 'amqp', url: 'amqp://127.0.0.1:1', exchange }),
+      upArgs: ['--bus', amqpUrl],
+      kind: 'amqp',
+    };
+  });
 });

@@ -19,9 +19,8 @@ import {
 import { commandClient, queryClient } from '../helpers/clients.js';
 import { freePort, occupiedPort } from '../helpers/ports.js';
 import { binFolder, groupAlive } from '../helpers/processes.js';
-import { serviceUrl } from '../helpers/services.js';
+import { itWith } from '../helpers/services.js';
 import { acceptsConnections } from '../../runtime/support/net.js';
-import { findProgram } from '../../runtime/infra/rabbitmq/node-files.js';
 
 /**
  * `evented up` / `evented down` as a user runs them: the built CLI in its own process, on a project whose
@@ -220,9 +219,7 @@ describe('evented up / evented down', () => {
 });
 
 describe('evented up --bus rabbitmq', () => {
-  it('uses a broker that answers at $EVENTED_AMQP_URL', async (context) => {
-    const url = serviceUrl('rabbitmq');
-    if (url === undefined) return context.skip('needs EVENTED_TEST_AMQP_URL');
+  itWith('rabbitmq', 'uses a broker that answers at $EVENTED_AMQP_URL', async (url) => {
     const { dir: projectDir } = await newProject();
 
     const up = evented(['up', projectDir, '--bus', 'rabbitmq'], { env: { EVENTED_AMQP_URL: url } });
@@ -259,8 +256,8 @@ describe('evented up --bus rabbitmq', () => {
     expect(existsSync(join(projectDir, '.evented', 'runtime.json'))).toBe(false);
   });
 
-  const rabbitInstalled = findProgram('rabbitmq-server').path !== undefined;
-  it.runIf(rabbitInstalled)(
+  itWith(
+    'rabbitmq-server',
     'with no broker and no container engine: a private rabbitmq-server node, data under .evented/, stopped by down',
     async () => {
       const { dir: projectDir } = await newProject();
@@ -294,16 +291,16 @@ describe('evented up --bus rabbitmq', () => {
 });
 
 describe('evented up --config consul', () => {
-  const consul = process.env.CONSUL_BIN;
-  it.runIf(consul !== undefined)(
+  itWith(
+    'consul',
     'with no agent reachable and no container engine: a local `consul agent -dev`, holding evented.yaml, stopped by down',
-    async () => {
+    async (consul) => {
       const { dir: projectDir, ports } = await newProject();
       const closed = await freePort();
 
       const up = evented(['up', projectDir, '--config', 'consul'], {
         env: {
-          PATH: binFolder(projectDir, { consul: consul!, node: process.execPath }),
+          PATH: binFolder(projectDir, { consul, node: process.execPath }),
           CONSUL_HTTP_ADDR: `127.0.0.1:${closed}`,
         },
       });

@@ -1,17 +1,14 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe } from 'vitest';
-import { repoRoot } from './paths.js';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from './ports.js';
 import { startProcess, type TestProcess } from './processes.js';
+import { describeWith } from './services.js';
 import { tempDir } from './tmp.js';
 
 /**
  * A real Consul agent (`consul agent -dev`) for one test file: on free ports, data in a temporary folder,
- * started before the file's tests and killed after them. The binary is $CONSUL_BIN, else what
- * ../shared/tools/consul-bin prints; without one the suite is skipped loudly, or fails when EVENTED_TEST_REQUIRE
- * names consul.
+ * started before the file's tests and killed after them. The binary is the requirement `consul` of
+ * test/helpers/services.ts ($CONSUL_BIN, else what ../shared/tools/consul-bin prints); without one the suite is
+ * not run, and says so, or fails when EVENTED_TEST_REQUIRE names consul.
  *
  *   describeWithConsul('load-config', (consul) => { it('…', async () => { await consul().put('k', 'v') }) });
  */
@@ -25,21 +22,6 @@ export interface ConsulAgent {
   indexes(prefix: string): Promise<Record<string, number>>;
   put(key: string, text: string): Promise<void>;
 }
-
-const consulBinary = (): string | undefined => {
-  if (process.env.CONSUL_BIN) return process.env.CONSUL_BIN;
-  const tool = join(repoRoot, '../shared/tools/consul-bin');
-  if (!existsSync(tool)) return undefined;
-  try {
-    return execFileSync(tool, {
-      encoding: 'utf8',
-      timeout: 120_000,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).trim();
-  } catch {
-    return undefined;
-  }
-};
 
 interface KvItem {
   Key: string;
@@ -102,28 +84,11 @@ export const startConsulAgent = async (binary: string): Promise<ConsulAgent> => 
   };
 };
 
-const required = (): boolean =>
-  (process.env.EVENTED_TEST_REQUIRE ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .includes('consul');
-
 /** `describe` with a private Consul agent for the file: `describeWithConsul('…', (consul) => { … })`. */
-export const describeWithConsul = (title: string, body: (agent: () => ConsulAgent) => void): void => {
-  const binary = consulBinary();
-  if (binary === undefined && !required()) {
-    console.warn(
-      `skipping "${title}": no Consul binary (set CONSUL_BIN, or eval "$(../shared/tools/test-services)")`,
-    );
-    describe.skip(`${title} (needs consul)`, () => undefined);
-    return;
-  }
-  describe(title, () => {
+export const describeWithConsul = (title: string, body: (agent: () => ConsulAgent) => void): void =>
+  describeWith('consul', title, (binary) => {
     let agent: ConsulAgent | undefined;
     beforeAll(async () => {
-      if (binary === undefined) {
-        throw new Error('consul is required (EVENTED_TEST_REQUIRE) but no Consul binary could be found');
-      }
       agent = await startConsulAgent(binary);
     }, 60_000);
     afterAll(async () => {
@@ -134,4 +99,3 @@ export const describeWithConsul = (title: string, body: (agent: () => ConsulAgen
       return agent;
     });
   });
-};

@@ -9,7 +9,7 @@ import { deleteAmqpTopology, startRecordingProjector } from '../helpers/delivery
 import { eventually } from '../helpers/eventually.js';
 import { readAccounts } from '../helpers/read-model.js';
 import { startTestRuntime } from '../helpers/runtime.js';
-import { serviceUrl } from '../helpers/services.js';
+import { describeWith } from '../helpers/services.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /**
@@ -17,28 +17,8 @@ import { tempDir } from '../helpers/tmp.js';
  * the bus (in-process, and RabbitMQ) and the coordinators, with the sample services as real processes.
  */
 
-const amqpUrl = serviceUrl('rabbitmq');
-const exchanges: string[] = [];
-afterAll(async () => {
-  if (!amqpUrl) return;
-  for (const exchange of exchanges) {
-    await deleteAmqpTopology(amqpUrl, exchange, ['projector:accounts', 'saga:transfers']);
-  }
-});
-
-const buses: [string, () => UserConfig['bus']][] = [['memory', () => ({ kind: 'memory' })]];
-if (amqpUrl) {
-  buses.push([
-    'RabbitMQ',
-    () => {
-      const exchange = `evented-test-${randomUUID()}`;
-      exchanges.push(exchange);
-      return { kind: 'amqp', url: amqpUrl, exchange };
-    },
-  ]);
-}
-
-describe.each(buses)('delivery over the %s bus', (_name, bus) => {
+/** The whole path on the bus `bus()` configures (called once per test). */
+const deliveryOver = (bus: () => UserConfig['bus']): void => {
   it('keeps the projector’s read model and runs the saga’s commands through business logic', async () => {
     const dir = tempDir();
     const readModel = join(dir, 'accounts.json');
@@ -59,6 +39,22 @@ describe.each(buses)('delivery over the %s bus', (_name, bus) => {
     expect(accounts[uuidFromBytes(bob)]).toEqual({ open: true, owner: 'bob', balance: 30, sequence: 1 });
     const bobEvents = eventsOf(await queries.getEvents({ domain: 'account', root: { value: bob } }));
     expect(bobEvents.map((e) => e.type)).toEqual(['AccountOpened', 'TransferReceived']);
+  });
+};
+
+describe('delivery over the memory bus', () => deliveryOver(() => ({ kind: 'memory' })));
+
+describeWith('rabbitmq', 'delivery over the RabbitMQ bus', (amqpUrl) => {
+  const exchanges: string[] = [];
+  afterAll(async () => {
+    for (const exchange of exchanges) {
+      await deleteAmqpTopology(amqpUrl, exchange, ['projector:accounts', 'saga:transfers']);
+    }
+  });
+  deliveryOver(() => {
+    const exchange = `evented-test-${randomUUID()}`;
+    exchanges.push(exchange);
+    return { kind: 'amqp', url: amqpUrl, exchange };
   });
 });
 
