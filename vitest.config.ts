@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // Consul, gRPC on loopback), *.e2e.test.ts (the built CLI as a subprocess).
 export default defineConfig({
   test: {
+    // After the usual summary: every file, suite or test that did not run, and what it needs (services.ts).
+    reporters: ['default', './test/helpers/not-run-reporter.ts'],
     projects: [
       {
         test: {
