@@ -41,8 +41,9 @@ beforeAll(() => assertBuilt());
 const processesMatching = (text: string): string[] => {
   try {
     return execFileSync('pgrep', ['-af', text], { encoding: 'utf8' }).trim().split('\n');
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
+  } catch (error) {
+    if ((error as { status?: number }).status === 1) return []; // pgrep exits 1 when nothing matches
+    throw error;
   }
 };
 

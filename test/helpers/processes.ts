@@ -98,13 +98,16 @@ export const startProcess = (
   };
 };
 
-/** Whether anything of the process group led by `pid` is alive. */
+/** Whether anything of the process group led by `pid` is alive (EPERM: alive, another user's). */
 export const groupAlive = (pid: number): boolean => {
   try {
     process.kill(-pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') return false;
+    if (code === 'EPERM') return true;
+    throw error;
   }
 };
 
