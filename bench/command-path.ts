@@ -245,8 +245,12 @@ const main = async (): Promise<void> => {
     join(projectDir, 'evented.yaml'),
     [
       'name: bench',
+      // Every server on a free port: the benchmark never meets a running `evented up` (1313-1316, 1748).
       'commandHandler: { port: 0 }',
       'queryHandler: { port: 0 }',
+      'projectorCoordinator: { port: 0 }',
+      'sagaCoordinator: { port: 0 }',
+      'admin: { port: 0 }',
       ...(settings.synchronous ? [`store: { kind: sqlite, synchronous: ${settings.synchronous} }`] : []),
       'domains:',
       `  account: { businessLogic: "${logicAddress}" }`,
