@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** What every benchmark reads the same way: numeric settings from the environment, and package versions. */
+/**
+ * What every benchmark reads the same way: numeric settings from the environment or its arguments, package
+ * versions, and the machine's load.
+ */
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -26,3 +30,21 @@ export const packageVersion = (name: string): string => {
     return '?';
   }
 };
+
+/** `--NAME N` among the benchmark's arguments (`npm run bench -- delivery --runs 5`), a positive integer. */
+export const intFlag = (name: string, fallback: number): number => {
+  const index = process.argv.indexOf(name);
+  if (index < 0) return fallback;
+  const raw = process.argv[index + 1];
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`${name} takes a positive whole number, got "${raw ?? ''}"`);
+  }
+  return value;
+};
+
+/** The machine's load averages over 1, 5 and 15 minutes, as `uptime` prints them. */
+export const loadAverage = (): string =>
+  loadavg()
+    .map((load) => load.toFixed(2))
+    .join(', ');

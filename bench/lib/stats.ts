@@ -7,6 +7,16 @@ export const percentile = (sorted: Float64Array, p: number): number => {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 };
 
+/** The median (nearest rank) of values in any order; NaN when empty. */
+export const median = (values: readonly number[]): number => percentile(Float64Array.from(values).sort(), 50);
+
+/** Figures over several runs: one as it is, several as "min / median / max", each formatted by `fmt`. */
+export const spread = (values: readonly number[], fmt: (value: number) => string): string => {
+  if (values.length === 1) return fmt(values[0]!);
+  const sorted = Float64Array.from(values).sort();
+  return `${fmt(sorted[0]!)} / ${fmt(median(values))} / ${fmt(sorted[sorted.length - 1]!)}`;
+};
+
 export const fmtMs = (ms: number): string =>
   Number.isNaN(ms) ? '—' : ms < 10 ? `${ms.toFixed(2)} ms` : `${ms.toFixed(1)} ms`;
 
