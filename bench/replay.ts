@@ -5,7 +5,11 @@
 // and during the replay, which must not grow with the size of the store (the log is streamed, never loaded);
 // then the same rebuild into a projector that only decodes and acknowledges (bench/lib/null-projector.ts):
 // evented's own ceiling, apart from the sample read model's cost.
-// Settings: BENCH_EVENTS (1,000,000), BENCH_AGGREGATES (100,000), BENCH_KEEP=1 keeps the folder.
+// Each is measured on two logs of the same events: "books", each account's events appended as one book (pages
+// are long runs of one aggregate), and "interleaved", as commands write it (one event per book, the accounts
+// interleaved: a page holds one event of each of many aggregates).
+// Settings: BENCH_EVENTS (1,000,000), BENCH_AGGREGATES (100,000), BENCH_LAYOUTS (books,interleaved),
+// BENCH_KEEP=1 keeps the folders.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,16 +17,23 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createSqliteEventStore } from '../runtime/store/sqlite/index.js';
-import { seedAccounts } from './lib/seed.js';
+import { seedAccounts, seedInterleaved } from './lib/seed.js';
 import { peakRssKiB, rssKiB } from './lib/proc-stats.js';
 import { runBenchmark, startProcess, type BenchProcess } from './lib/processes.js';
-import { fmtMiB, fmtRate } from './lib/stats.js';
-import { numberEnv } from './lib/settings.js';
+import { fmtMiB, fmtRate, pad, padLeft } from './lib/stats.js';
+import { loadAverage, numberEnv } from './lib/settings.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+type Layout = 'books' | 'interleaved';
+const LAYOUTS: Record<Layout, string> = {
+  books: 'each account’s events appended as one book (pages are long runs of one aggregate)',
+  interleaved: 'as commands write it: one event per book, the accounts interleaved',
+};
 const settings = {
   events: numberEnv('BENCH_EVENTS', 1_000_000),
   aggregates: numberEnv('BENCH_AGGREGATES', 100_000),
+  /** Which logs: "books" (one book per account), "interleaved" (one event per book, as commands write it). */
+  layouts: (process.env.BENCH_LAYOUTS ?? 'books,interleaved').split(',').map((s) => s.trim()) as Layout[],
   keep: process.env.BENCH_KEEP === '1',
   /** A folder: the runtime and the projector write CPU profiles there (--cpu-prof). */
   cpuProfDir: process.env.BENCH_CPU_PROF ?? '',
@@ -35,10 +46,11 @@ const processes: BenchProcess[] = [];
 const folders: string[] = [];
 
 /** The backlog, through the store API (synchronous=normal: seeding is not what is measured). */
-const seed = async (dbPath: string): Promise<number> => {
+const seed = async (dbPath: string, layout: Layout): Promise<number> => {
   const perAggregate = Math.max(1, Math.floor(settings.events / settings.aggregates));
   const store = createSqliteEventStore({ path: dbPath, synchronous: 'normal' });
-  const head = await seedAccounts(store, { aggregates: settings.aggregates, perAggregate });
+  const backlog = { aggregates: settings.aggregates, perAggregate };
+  const head = await (layout === 'books' ? seedAccounts(store, backlog) : seedInterleaved(store, backlog));
   // The projector counts as caught up with this store: its catch-up at start has nothing to do, so the
   // replay is the only thing that delivers.
   await store.saveCheckpoint('projector:accounts', head);
@@ -88,15 +100,23 @@ const caughtUp = async (admin: string, head: number): Promise<void> => {
   }
 };
 
-const main = async (): Promise<void> => {
+interface Measured {
+  head: number;
+  baseline: number;
+  rate: number;
+  ceiling: number;
+  rssBefore: number | undefined;
+  rssPeak: number;
+}
+
+/** One log: seeded, scanned for the baseline, then rebuilt into the sample projector and the null projector. */
+const measure = async (layout: Layout): Promise<Measured> => {
   const dir = mkdtempSync(join(tmpdir(), 'evented-bench-replay-'));
   folders.push(dir);
   const dbPath = join(dir, '.evented', 'events.db');
-  console.log(
-    `replay: ${settings.events.toLocaleString('en-US')} events of ${settings.aggregates.toLocaleString('en-US')} aggregates into the sample projector`,
-  );
+  console.log(`— log "${layout}": ${LAYOUTS[layout]}`);
   const seeding = performance.now();
-  const head = await seed(dbPath);
+  const head = await seed(dbPath, layout);
   console.log(
     `  seeded ${head.toLocaleString('en-US')} events in ${((performance.now() - seeding) / 1000).toFixed(1)} s`,
   );
@@ -131,6 +151,7 @@ const main = async (): Promise<void> => {
       'commandHandler: { port: 0 }',
       'queryHandler: { port: 0 }',
       'projectorCoordinator: { port: 0 }',
+      'sagaCoordinator: { port: 0 }',
       'admin: { port: 0 }',
       'domains: { account: { businessLogic: "127.0.0.1:1" } }',
       'projectors:',
@@ -178,10 +199,47 @@ const main = async (): Promise<void> => {
     `  evented rebuild ack (a projector that only decodes and acknowledges): ${fmtRate(ceiling)} events, ` +
       `evented's own ceiling; the sample projector's JSON read model takes the rest`,
   );
+  await Promise.all(processes.splice(0).map((p) => p.stop()));
+  return { head, baseline, rate, ceiling, rssBefore, rssPeak };
+};
+
+const main = async (): Promise<void> => {
   console.log(
-    `  ratio to the bare store scan: ${(rate / baseline).toFixed(2)}; target ≥ ${fmtRate(TARGET_EVENTS_PER_SECOND)} ` +
-      `into the sample projector: ${rate >= TARGET_EVENTS_PER_SECOND ? 'met' : 'NOT met'}`,
+    `replay: ${settings.events.toLocaleString('en-US')} events of ${settings.aggregates.toLocaleString('en-US')} ` +
+      `aggregates into the sample projector, on the logs: ${settings.layouts.join(', ')}`,
   );
+  const unknown = settings.layouts.filter((layout) => !(layout in LAYOUTS));
+  if (unknown.length > 0)
+    throw new Error(`BENCH_LAYOUTS: unknown log ${unknown.join(', ')} (books, interleaved)`);
+  const results: [Layout, Measured][] = [];
+  for (const layout of settings.layouts) {
+    console.log(`load average before: ${loadAverage()}`);
+    results.push([layout, await measure(layout)]);
+    console.log(`load average after: ${loadAverage()}\n`);
+  }
+  const row = (cells: string[]): void =>
+    console.log(
+      `  ${pad(cells[0]!, 13)}${cells
+        .slice(1)
+        .map((c) => padLeft(c, 20))
+        .join('')}`,
+    );
+  row(['log', 'store scan', 'rebuild ack', 'rebuild accounts', 'RSS before → peak']);
+  for (const [layout, m] of results) {
+    row([
+      layout,
+      fmtRate(m.baseline),
+      fmtRate(m.ceiling),
+      fmtRate(m.rate),
+      `${fmtMiB(m.rssBefore)} → ${fmtMiB(m.rssPeak)}`,
+    ]);
+  }
+  for (const [layout, m] of results) {
+    console.log(
+      `${layout}: ratio to the bare store scan ${(m.rate / m.baseline).toFixed(2)}; target ≥ ` +
+        `${fmtRate(TARGET_EVENTS_PER_SECOND)} into the sample projector: ${m.rate >= TARGET_EVENTS_PER_SECOND ? 'met' : 'NOT met'}`,
+    );
+  }
 };
 
 /** `evented rebuild NAME` as a user runs it; returns events/s from CLI start to "done". */
