@@ -14,6 +14,7 @@ import type { EventStore } from '../store/port.js';
 import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/activity.js';
 import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
 import { createConsumer } from '../subscriber/consumer.js';
+import type { Deliver } from '../subscriber/deliver.js';
 import { callUntilHandled, Stopping, type RetryPolicy } from '../subscriber/retry.js';
 import { backoff, sleep } from '../support/timing.js';
 import type { SagaEndpoint } from './endpoint.js';
@@ -144,10 +145,17 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
     return result;
   };
 
-  /** Sagas see one event at a time, so that the idempotency key of each output is stable however batches are cut. */
-  const deliver = async (books: EventBook[]): Promise<void> => {
+  /**
+   * Sagas see one event at a time, so that the idempotency key of each output is stable however batches are cut;
+   * the consumer hears of each one handled.
+   */
+  const deliver: Deliver = async (books, { handled }) => {
     for (const book of books) {
-      for (const page of book.pages) await reactTo({ ...book, pages: [page] });
+      for (const page of book.pages) {
+        const event = { ...book, pages: [page] };
+        await reactTo(event);
+        handled([event]);
+      }
     }
   };
 

@@ -3,6 +3,7 @@ import { toBatches } from '../bus/batches.js';
 import { aggregateKey } from '../protocol/cover.js';
 import type { EventBook } from '../protocol/gen/evented/evented.js';
 import type { EventStore, StoredEvent } from '../store/port.js';
+import type { Deliver } from './deliver.js';
 import type { ProgressTracker } from './progress.js';
 
 /**
@@ -52,7 +53,9 @@ export const replayLog = async (
   options: {
     store: EventStore;
     tracker: ProgressTracker;
-    deliver(books: EventBook[], options: { replay: boolean }): Promise<void>;
+    deliver: Deliver;
+    /** Saves progress soon (the consumer's save interval). */
+    saveSoon(): void;
   },
   request: ReplayRequest,
   hooks: ReplayHooks,
@@ -88,13 +91,17 @@ export const replayLog = async (
 
   // One page ahead: the next page is read while the subscriber handles this one (a SQLite read blocks this
   // thread, so it runs once this page's first call is on its way), so reading and handling overlap.
+  const handled = (books: readonly EventBook[]): void => {
+    tracker.advance(books);
+    options.saveSoon();
+  };
   const deliverPage = async (events: readonly StoredEvent[]): Promise<number> => {
     const mine = events.filter((event) => domains.has(event.domain));
     for (const { batch } of toBatches(mine)) {
       const again = await tracker.handled(batch.books);
       const fresh = await tracker.pending(batch.books);
       const books = mergeByAggregate(again, fresh);
-      if (books.length > 0) await options.deliver(books, { replay: true });
+      if (books.length > 0) await options.deliver(books, { replay: true, handled });
       tracker.advance(fresh);
     }
     return mine.length;

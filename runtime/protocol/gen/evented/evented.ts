@@ -247,11 +247,16 @@ export interface SubscriberStatus {
   state: string;
   /** Every event up to this position has been handled. */
   checkpoint: number;
-  /** head - checkpoint: events not yet handled. */
+  /** Events not yet handled: head - checkpoint - deliveredPastCheckpoint. */
   lag: number;
   delivered: number;
   deadLettered: number;
   lastError: string;
+  /**
+   * Events after the checkpoint already handled: the checkpoint moves when the batch in progress is all done,
+   * while its events are delivered (and their progress saved) call by call.
+   */
+  deliveredPastCheckpoint: number;
 }
 
 function createBaseUUID(): UUID {
@@ -2450,6 +2455,7 @@ function createBaseSubscriberStatus(): SubscriberStatus {
     delivered: 0,
     deadLettered: 0,
     lastError: "",
+    deliveredPastCheckpoint: 0,
   };
 }
 
@@ -2484,6 +2490,9 @@ export const SubscriberStatus: MessageFns<SubscriberStatus> = {
     }
     if (message.lastError !== "") {
       writer.uint32(82).string(message.lastError);
+    }
+    if (message.deliveredPastCheckpoint !== 0) {
+      writer.uint32(88).uint64(message.deliveredPastCheckpoint);
     }
     return writer;
   },
@@ -2581,6 +2590,14 @@ export const SubscriberStatus: MessageFns<SubscriberStatus> = {
             message.lastError = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.deliveredPastCheckpoint = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2605,6 +2622,9 @@ export const SubscriberStatus: MessageFns<SubscriberStatus> = {
       delivered: isSet(object.delivered) ? globalThis.Number(object.delivered) : 0,
       deadLettered: isSet(object.deadLettered) ? globalThis.Number(object.deadLettered) : 0,
       lastError: isSet(object.lastError) ? globalThis.String(object.lastError) : "",
+      deliveredPastCheckpoint: isSet(object.deliveredPastCheckpoint)
+        ? globalThis.Number(object.deliveredPastCheckpoint)
+        : 0,
     };
   },
 
@@ -2640,6 +2660,9 @@ export const SubscriberStatus: MessageFns<SubscriberStatus> = {
     if (message.lastError !== "") {
       obj.lastError = message.lastError;
     }
+    if (message.deliveredPastCheckpoint !== 0) {
+      obj.deliveredPastCheckpoint = Math.round(message.deliveredPastCheckpoint);
+    }
     return obj;
   },
 
@@ -2658,6 +2681,7 @@ export const SubscriberStatus: MessageFns<SubscriberStatus> = {
     message.delivered = object.delivered ?? 0;
     message.deadLettered = object.deadLettered ?? 0;
     message.lastError = object.lastError ?? "";
+    message.deliveredPastCheckpoint = object.deliveredPastCheckpoint ?? 0;
     return message;
   },
 };
