@@ -101,12 +101,15 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
     }
   };
 
-  /** One event in, the saga's output out and applied. Returns the combined result for synchronous callers. */
-  const reactTo = async (event: EventBook): Promise<SynchronousProcessingResponse> => {
+  /**
+   * One event in, the saga's output out and applied. Returns the combined result for synchronous callers.
+   * `replay`: the saga was given it before (its output's idempotency keys make that harmless).
+   */
+  const reactTo = async (event: EventBook, replay = false): Promise<SynchronousProcessingResponse> => {
     const result: SynchronousProcessingResponse = { books: [], projections: [], commands: [] };
     let response: SynchronousProcessingResponse | undefined;
     const outcome = await callUntilHandled(async () => {
-      response = await saga.react(event, options.callTimeoutMs);
+      response = await saga.react(event, { timeoutMs: options.callTimeoutMs, replay });
     }, activity.retry);
     if (!outcome.ok || response === undefined) {
       await activity.deadLetter(event, outcome.ok ? 'no answer' : outcome.reason);
@@ -149,11 +152,11 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
    * Sagas see one event at a time, so that the idempotency key of each output is stable however batches are cut;
    * the consumer hears of each one handled.
    */
-  const deliver: Deliver = async (books, { handled }) => {
+  const deliver: Deliver = async (books, { replay, handled }) => {
     for (const book of books) {
       for (const page of book.pages) {
         const event = { ...book, pages: [page] };
-        await reactTo(event);
+        await reactTo(event, replay);
         handled([event]);
       }
     }

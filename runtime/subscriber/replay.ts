@@ -1,6 +1,5 @@
 import { setImmediate } from 'node:timers/promises';
 import { toBatches } from '../bus/batches.js';
-import { aggregateKey } from '../protocol/cover.js';
 import type { EventBook } from '../protocol/gen/evented/evented.js';
 import type { EventStore, StoredEvent } from '../store/port.js';
 import type { Deliver } from './deliver.js';
@@ -12,9 +11,14 @@ import type { ProgressTracker } from './progress.js';
  * events) and resumes afterwards through the same progress records: no gap, and no duplicate beyond the replayed
  * range.
  *
- * Events the subscriber had already handled are delivered again, marked as a replay; events it had not are
- * delivered as usual and recorded, so a replay also catches a subscriber up. A rebuild first forgets the
- * subscriber's progress, so everything is new to it.
+ * Only events the subscriber was given before are marked as a replay (`evented-replay: true`, which a projector
+ * may use to hold back side effects); events it was never given — those it was behind on, those committed while
+ * the replay runs — go as live delivery would send them, unmarked, and are recorded, so a replay also catches a
+ * subscriber up. Within an aggregate the marked events come first (they are the older ones), in sequence order.
+ * The replay ends at the end of the log as a page read finds it; what is committed after that is live
+ * delivery's, so a replay ends even while commands keep coming.
+ *
+ * A rebuild first forgets the subscriber's progress, so everything is new to it.
  */
 
 export interface ReplayRequest {
@@ -62,6 +66,7 @@ export const replayLog = async (
 ): Promise<ReplayProgress> => {
   const { store, tracker } = options;
   const domains = new Set(request.domains);
+  const givenBefore: GivenBefore = (books) => tracker.handled(books);
   if (request.rebuild) {
     await tracker.reset();
     await hooks.beforeRebuild?.();
@@ -89,23 +94,27 @@ export const replayLog = async (
   };
   report();
 
-  // One page ahead: the next page is read while the subscriber handles this one (a SQLite read blocks this
-  // thread, so it runs once this page's first call is on its way), so reading and handling overlap.
   const handled = (books: readonly EventBook[]): void => {
     tracker.advance(books);
     options.saveSoon();
   };
+  // Per batch: what the subscriber was given before, marked; then the rest, as live delivery would send it.
+  // Each part is in sequence order per aggregate and the first part holds each aggregate's older events.
   const deliverPage = async (events: readonly StoredEvent[]): Promise<number> => {
     const mine = events.filter((event) => domains.has(event.domain));
     for (const { batch } of toBatches(mine)) {
-      const again = await tracker.handled(batch.books);
+      const again = await givenBefore(batch.books, mine);
+      if (again.length > 0) await options.deliver(again, { replay: true, handled });
+      tracker.advance(again);
       const fresh = await tracker.pending(batch.books);
-      const books = mergeByAggregate(again, fresh);
-      if (books.length > 0) await options.deliver(books, { replay: true, handled });
+      if (fresh.length > 0) await options.deliver(fresh, { replay: false, handled });
       tracker.advance(fresh);
     }
     return mine.length;
   };
+  // One page ahead: the next page is read while the subscriber handles this one (a SQLite read blocks this
+  // thread, so it runs once this page's first call is on its way), so reading and handling overlap. A page
+  // shorter than asked for is the end of the log as it was read: the last one.
   let reported = performance.now();
   let events = await store.readLog(progress.position, PAGE_EVENTS);
   while (events.length > 0 && !hooks.signal?.aborted) {
@@ -113,7 +122,8 @@ export const replayLog = async (
     const delivering = deliverPage(events);
     delivering.catch(() => undefined); // awaited below; until then a failure must not count as unhandled
     await setImmediate();
-    const next = hooks.signal?.aborted ? [] : await store.readLog(last, PAGE_EVENTS);
+    const next =
+      hooks.signal?.aborted || events.length < PAGE_EVENTS ? [] : await store.readLog(last, PAGE_EVENTS);
     progress.events += await delivering;
     progress.position = last;
     // Events committed since the count are replayed too.
@@ -127,18 +137,10 @@ export const replayLog = async (
   }
   if (hooks.signal?.aborted) return progress;
   progress.done = true;
+  progress.total = progress.events;
   report();
   return progress;
 };
 
-/** One book per aggregate, the pages handled before first: a replay delivers an aggregate's pages in order. */
-const mergeByAggregate = (first: readonly EventBook[], then: readonly EventBook[]): EventBook[] => {
-  const books = new Map<string, EventBook>();
-  for (const book of [...first, ...then]) {
-    const key = aggregateKey(book.cover?.domain ?? '', book.cover?.root?.value ?? new Uint8Array());
-    const existing = books.get(key);
-    if (existing) existing.pages.push(...book.pages);
-    else books.set(key, { ...book, pages: [...book.pages] });
-  }
-  return [...books.values()];
-};
+/** The pages of `books` the subscriber had been given before the replay (`events` are the stored ones). */
+type GivenBefore = (books: readonly EventBook[], events: readonly StoredEvent[]) => Promise<EventBook[]>;

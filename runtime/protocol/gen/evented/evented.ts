@@ -3237,8 +3237,8 @@ export const AdminService = {
   },
   /**
    * Replays the global log into a projector (or, when asked by name, a saga), reporting progress; when caught up,
-   * live delivery goes on without a gap or a duplicate. With `dryRun`, one message with the totals and nothing
-   * is replayed.
+   * live delivery goes on without a gap or a duplicate. Only events the subscriber was given before carry the
+   * metadata `evented-replay: true`. With `dryRun`, one message with the totals and nothing is replayed.
    */
   replay: {
     path: "/evented.Admin/Replay" as const,
@@ -3258,8 +3258,8 @@ export interface AdminServer extends UntypedServiceImplementation {
   tail: handleServerStreamingCall<TailRequest, LoggedEvent>;
   /**
    * Replays the global log into a projector (or, when asked by name, a saga), reporting progress; when caught up,
-   * live delivery goes on without a gap or a duplicate. With `dryRun`, one message with the totals and nothing
-   * is replayed.
+   * live delivery goes on without a gap or a duplicate. Only events the subscriber was given before carry the
+   * metadata `evented-replay: true`. With `dryRun`, one message with the totals and nothing is replayed.
    */
   replay: handleServerStreamingCall<ReplayRequest, ReplayProgress>;
 }
@@ -3283,8 +3283,8 @@ export interface AdminClient extends Client {
   tail(request: TailRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<LoggedEvent>;
   /**
    * Replays the global log into a projector (or, when asked by name, a saga), reporting progress; when caught up,
-   * live delivery goes on without a gap or a duplicate. With `dryRun`, one message with the totals and nothing
-   * is replayed.
+   * live delivery goes on without a gap or a duplicate. Only events the subscriber was given before carry the
+   * metadata `evented-replay: true`. With `dryRun`, one message with the totals and nothing is replayed.
    */
   replay(request: ReplayRequest, options?: Partial<CallOptions>): ClientReadableStream<ReplayProgress>;
   replay(
