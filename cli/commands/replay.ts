@@ -115,7 +115,7 @@ export const registerReplay = (program: Command, context: CliContext): void => {
     .option('--json', 'one JSON progress object per line')
     .addHelpText(
       'after',
-      '\nThe projector is asked to Reset first (or sees `evented-replay: true` and must start over itself).\n\nExamples:\n  evented rebuild accounts\n  evented rebuild accounts --dry-run\n',
+      '\nThe projector is asked to Reset first (without Reset, it must start over itself: what it was given before\ncomes again with `evented-replay: true`). When Reset fails, the rebuild stops and nothing is forgotten.\n\nExamples:\n  evented rebuild accounts\n  evented rebuild accounts --dry-run\n',
     )
     .action(async (name: string, options: RebuildOptions) => {
       await runReplay(context, options, {

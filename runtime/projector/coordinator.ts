@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../bus/port.js';
+import { SubscriberFailure, UnavailableError } from '../errors/index.js';
+import { classifyFailure, describeFailure } from '../grpc/failure.js';
 import type { EventBatch, EventBook, Projection } from '../protocol/gen/evented/evented.js';
 import type { EventStore } from '../store/port.js';
 import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/activity.js';
@@ -108,6 +110,31 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
     for (const book of books) await deliverBook(book, delivery);
   };
 
+  /** A rebuild's first step: the projector forgets its read model, or the rebuild stops here. */
+  const reset = async (): Promise<void> => {
+    let implemented: boolean;
+    try {
+      implemented = await projector.reset({ timeoutMs: callTimeoutMs, replay: true });
+    } catch (err) {
+      // Nothing was forgotten yet: the projector's position and progress are as they were.
+      const what = `projector "${projector.name}" at ${projector.address}`;
+      const reason = describeFailure(err);
+      if (classifyFailure(err) === 'unavailable') {
+        throw new UnavailableError(
+          `${what} did not answer its Reset (${reason}); nothing was forgotten: start it, then rebuild again`,
+        );
+      }
+      throw new SubscriberFailure(
+        `${what} failed its Reset (${reason}); nothing was forgotten: fix it, then rebuild again`,
+      );
+    }
+    if (!implemented) {
+      logger.warn(
+        `projector "${projector.name}" has no Reset: it must recognise the rebuild itself (evented-replay: true)`,
+      );
+    }
+  };
+
   const consumer = createConsumer({
     subscriber,
     domains: options.domains,
@@ -127,12 +154,7 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
       consumer.replay(request, {
         ...hooks,
         beforeRebuild: async () => {
-          const reset = await projector.reset({ timeoutMs: callTimeoutMs, replay: true });
-          if (!reset) {
-            logger.warn(
-              `projector "${projector.name}" has no Reset: it must recognise the rebuild itself (evented-replay: true)`,
-            );
-          }
+          await reset();
           await hooks.beforeRebuild?.();
         },
       }),

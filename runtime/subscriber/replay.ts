@@ -1,5 +1,6 @@
 import { setImmediate } from 'node:timers/promises';
 import { toBatches } from '../bus/batches.js';
+import { aggregateKey } from '../protocol/cover.js';
 import type { EventBook } from '../protocol/gen/evented/evented.js';
 import type { EventStore, StoredEvent } from '../store/port.js';
 import type { Deliver } from './deliver.js';
@@ -18,7 +19,8 @@ import type { ProgressTracker } from './progress.js';
  * The replay ends at the end of the log as a page read finds it; what is committed after that is live
  * delivery's, so a replay ends even while commands keep coming.
  *
- * A rebuild first forgets the subscriber's progress, so everything is new to it.
+ * A rebuild first has the subscriber reset (its hook), and only once that worked forgets its progress, so that a
+ * failed reset leaves everything as it was. What it was given before is still marked as a replay.
  */
 
 export interface ReplayRequest {
@@ -46,7 +48,10 @@ export interface ReplayHooks {
   onProgress(progress: ReplayProgress): void;
   /** Stops the replay between two pages (progress so far is kept). */
   signal?: AbortSignal | undefined;
-  /** Runs after the progress is forgotten and before anything is replayed (a projector's Reset). */
+  /**
+   * A rebuild's first step (a projector's Reset): when it fails, the rebuild stops with its error and nothing is
+   * forgotten.
+   */
   beforeRebuild?: (() => Promise<void>) | undefined;
 }
 
@@ -66,10 +71,11 @@ export const replayLog = async (
 ): Promise<ReplayProgress> => {
   const { store, tracker } = options;
   const domains = new Set(request.domains);
-  const givenBefore: GivenBefore = (books) => tracker.handled(books);
+  let givenBefore: GivenBefore = (books) => tracker.handled(books);
   if (request.rebuild) {
-    await tracker.reset();
     await hooks.beforeRebuild?.();
+    givenBefore = await rememberGiven(store, tracker, domains);
+    await tracker.reset();
   }
   const { events: total, aggregates } = await store.countLog(request.after, request.domains);
   // The checkpoint ("everything up to here is handled") may follow the replay only when the replay starts at
@@ -144,3 +150,47 @@ export const replayLog = async (
 
 /** The pages of `books` the subscriber had been given before the replay (`events` are the stored ones). */
 type GivenBefore = (books: readonly EventBook[], events: readonly StoredEvent[]) => Promise<EventBook[]>;
+
+/**
+ * What a subscriber had been given, remembered before a rebuild forgets it: every event up to its checkpoint,
+ * and beyond it, per aggregate, the events its progress says were handled (a batch in progress, synchronous
+ * projections, a replay of part of the log). Only aggregates with such events beyond the checkpoint are kept.
+ */
+const rememberGiven = async (
+  store: EventStore,
+  tracker: ProgressTracker,
+  domains: ReadonlySet<string>,
+): Promise<GivenBefore> => {
+  const checkpoint = tracker.checkpoint();
+  const beyond = new Map<string, number>();
+  for (let after = checkpoint; ;) {
+    const events = await store.readLog(after, PAGE_EVENTS);
+    if (events.length === 0) break;
+    after = events[events.length - 1]!.position;
+    const mine = events.filter((event) => domains.has(event.domain));
+    for (const { batch } of toBatches(mine)) {
+      for (const book of await tracker.handled(batch.books)) beyond.set(keyOf(book), nextAfter(book));
+    }
+    if (events.length < PAGE_EVENTS) break;
+  }
+  return async (books, events) => {
+    // Per aggregate, the sequence after its last event up to the checkpoint in this page.
+    const upToCheckpoint = new Map<string, number>();
+    for (const event of events) {
+      if (event.position > checkpoint) continue;
+      const key = aggregateKey(event.domain, event.root);
+      upToCheckpoint.set(key, Math.max(upToCheckpoint.get(key) ?? 0, event.sequence + 1));
+    }
+    return books.flatMap((book) => {
+      const key = keyOf(book);
+      const below = Math.max(upToCheckpoint.get(key) ?? 0, beyond.get(key) ?? 0);
+      const pages = book.pages.filter((page) => (page.num ?? -1) < below);
+      return pages.length > 0 ? [{ ...book, snapshot: undefined, pages }] : [];
+    });
+  };
+};
+
+const keyOf = (book: EventBook): string =>
+  aggregateKey(book.cover?.domain ?? '', book.cover?.root?.value ?? new Uint8Array());
+
+const nextAfter = (book: EventBook): number => (book.pages[book.pages.length - 1]?.num ?? -1) + 1;

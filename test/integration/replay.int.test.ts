@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { command, deposit, newRoot, open } from '../helpers/account.js';
 import { startSampleBusinessLogic } from '../helpers/business-logic.js';
-import { assertBuilt, runEvented } from '../helpers/cli.js';
+import { assertBuilt, errorLines, runEvented } from '../helpers/cli.js';
 import type { CommandClient, QueryClient } from '../helpers/clients.js';
 import {
   sequencesByAccount,
@@ -93,7 +93,7 @@ const expectReplayRules = (
   return marked;
 };
 
-describe.each(['replay'] as string[])('evented %s', (how) => {
+describe.each(['replay', 'rebuild'] as const)('evented %s', (how) => {
   it(`marks exactly the events the projector had handled, while commands keep coming; live delivery then takes over without a duplicate`, async () => {
     const [logic, projector] = await Promise.all([startSampleBusinessLogic(), startRecordingProjector()]);
     const { runtime, commands, queries } = await startTestRuntime({
@@ -247,5 +247,57 @@ describe('evented replay --dry-run', () => {
     expect(projector.calls.length).toBe(calls);
     expect(projector.resets).toBe(0);
     expect(runtime.deliveryStatus().projectors[0]).toMatchObject({ checkpoint: 12, state: 'live' });
+  });
+});
+
+describe('evented rebuild, when the projector’s Reset fails', () => {
+  it('stops with the projector’s error and forgets nothing; once Reset works it rebuilds', async () => {
+    const [logic, projector] = await Promise.all([startSampleBusinessLogic(), startRecordingProjector()]);
+    const { runtime, commands, queries } = await startTestRuntime({
+      domains: { account: { businessLogic: logic.address } },
+      projectors: { recording: { address: projector.address, domains: ['account'] } },
+    });
+    const accounts = await seedAccounts(commands, 5, 4);
+    await eventually(() => expect(projector.delivered).toHaveLength(20));
+    const status = async () => {
+      const shown = await runEvented(['status', '--json', '--address', runtime.admin.address]);
+      const parsed = JSON.parse(shown.stdout) as {
+        subscribers: { name: string; checkpoint: number; lag: number }[];
+      };
+      return parsed.subscribers.find((s) => s.name === 'recording');
+    };
+    await eventually(async () => expect(await status()).toMatchObject({ checkpoint: 20, lag: 0 }));
+
+    // When its Reset fails
+    projector.failReset = 'the read model is on a read-only disk';
+    const failed = await runEvented(['rebuild', 'recording', '--address', runtime.admin.address]);
+
+    // Then the rebuild stops with that error, in one line, exit 1
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stderr).not.toMatch(STACK_FRAME);
+    expect(errorLines(failed.stderr)).toHaveLength(1);
+    expect(errorLines(failed.stderr)[0]).toContain('the read model is on a read-only disk');
+    expect(projector.delivered).toHaveLength(20);
+
+    // and the projector's position and per-aggregate progress are as they were: a new event of an account it
+    // has seen, and one of a new account, are all it is given
+    expect(await status()).toMatchObject({ checkpoint: 20, lag: 0 });
+    await commands.handle(command(accounts[0]!, deposit(5)));
+    await commands.handle(command(newRoot(), open('late')));
+    await eventually(() => expect(projector.delivered).toHaveLength(22));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(projector.delivered).toHaveLength(22);
+    expect(projector.duplicates()).toEqual([]);
+    expect(await status()).toMatchObject({ checkpoint: 22, lag: 0 });
+
+    // Once Reset works, the rebuild resets it and gives it every event again, marked as a replay
+    projector.failReset = undefined;
+    const rebuilt = await runEvented(['rebuild', 'recording', '--address', runtime.admin.address]);
+    expect(rebuilt.exitCode).toBe(0);
+    expect(rebuilt.stdout).toMatch(/rebuilt projector recording: 22 events up to position 22/);
+    expect(projector.resets).toBe(1);
+    const stored = await storedKeys(queries);
+    expect(projector.delivered.slice(22).map((d) => d.replay)).toEqual(stored.map(() => true));
+    expect(new Set(projector.delivered.slice(22).map(keyOf))).toEqual(new Set(stored));
   });
 });

@@ -195,7 +195,10 @@ export interface ReplayRequest {
   after: number;
   /** Only this domain, when set. */
   domain: string;
-  /** Forget the subscriber's progress (and ask the projector to Reset) first, then replay everything. */
+  /**
+   * Ask the projector to Reset, then forget the subscriber's progress (not when Reset failed), then replay
+   * everything.
+   */
   rebuild: boolean;
   dryRun: boolean;
 }
@@ -2916,9 +2919,9 @@ export const ProjectorService = {
     responseDeserialize: (value: Buffer): Empty => Empty.decode(value),
   },
   /**
-   * Added by evented, optional: forget the read model, called before a rebuild replays every event.
-   * A projector that does not implement it must recognise the rebuild itself (the calls carry the metadata
-   * `evented-replay: true`).
+   * Added by evented, optional: forget the read model, called before a rebuild replays every event. An error
+   * stops the rebuild, and evented forgets nothing. A projector that does not implement it must recognise the
+   * rebuild itself (the events it was given before come again with the metadata `evented-replay: true`).
    */
   reset: {
     path: "/evented.Projector/Reset" as const,
@@ -2940,9 +2943,9 @@ export interface ProjectorServer extends UntypedServiceImplementation {
    */
   handleBatch: handleUnaryCall<EventBatch, Empty>;
   /**
-   * Added by evented, optional: forget the read model, called before a rebuild replays every event.
-   * A projector that does not implement it must recognise the rebuild itself (the calls carry the metadata
-   * `evented-replay: true`).
+   * Added by evented, optional: forget the read model, called before a rebuild replays every event. An error
+   * stops the rebuild, and evented forgets nothing. A projector that does not implement it must recognise the
+   * rebuild itself (the events it was given before come again with the metadata `evented-replay: true`).
    */
   reset: handleUnaryCall<Empty, Empty>;
 }
@@ -2989,9 +2992,9 @@ export interface ProjectorClient extends Client {
     callback: (error: ServiceError | null, response: Empty) => void,
   ): ClientUnaryCall;
   /**
-   * Added by evented, optional: forget the read model, called before a rebuild replays every event.
-   * A projector that does not implement it must recognise the rebuild itself (the calls carry the metadata
-   * `evented-replay: true`).
+   * Added by evented, optional: forget the read model, called before a rebuild replays every event. An error
+   * stops the rebuild, and evented forgets nothing. A projector that does not implement it must recognise the
+   * rebuild itself (the events it was given before come again with the metadata `evented-replay: true`).
    */
   reset(request: Empty, callback: (error: ServiceError | null, response: Empty) => void): ClientUnaryCall;
   reset(
