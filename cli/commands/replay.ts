@@ -9,7 +9,8 @@ import { parsePosition } from './positions.js';
 /**
  * `evented replay --projector NAME` and `evented rebuild NAME`: the store's global log delivered again to a
  * projector (or, asked for by name with --saga, a saga), with progress; live delivery takes over when it is
- * done, without a gap or a duplicate. The projector's calls carry the metadata `evented-replay: true`.
+ * done, without a gap or a duplicate. Events the projector was given before come with the metadata
+ * `evented-replay: true`; the others come as live delivery sends them.
  */
 
 interface ReplayOptions extends RemoteOptions {
@@ -86,7 +87,7 @@ export const registerReplay = (program: Command, context: CliContext): void => {
     .option('--json', 'one JSON progress object per line')
     .addHelpText(
       'after',
-      '\nThe projector sees gRPC metadata `evented-replay: true` on replayed calls (hold back side effects).\n\nExamples:\n  evented replay --projector accounts\n  evented replay --projector accounts --from 120000 --domain account\n  evented replay --projector accounts --dry-run\n',
+      '\nEvents the projector was given before carry gRPC metadata `evented-replay: true` (hold back side effects);\nevents it never had come unmarked, as live delivery sends them.\n\nExamples:\n  evented replay --projector accounts\n  evented replay --projector accounts --from 120000 --domain account\n  evented replay --projector accounts --dry-run\n',
     )
     .action(async (options: ReplayOptions) => {
       if ((options.projector === undefined) === (options.saga === undefined)) {
@@ -114,7 +115,7 @@ export const registerReplay = (program: Command, context: CliContext): void => {
     .option('--json', 'one JSON progress object per line')
     .addHelpText(
       'after',
-      '\nThe projector is asked to Reset first (or sees `evented-replay: true` and must start over itself).\n\nExamples:\n  evented rebuild accounts\n  evented rebuild accounts --dry-run\n',
+      '\nThe projector is asked to Reset first (without Reset, it must start over itself: what it was given before\ncomes again with `evented-replay: true`). When Reset fails, the rebuild stops and nothing is forgotten.\n\nExamples:\n  evented rebuild accounts\n  evented rebuild accounts --dry-run\n',
     )
     .action(async (name: string, options: RebuildOptions) => {
       await runReplay(context, options, {

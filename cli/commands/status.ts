@@ -26,6 +26,15 @@ export const problemsOf = (status: RuntimeStatus): string[] => [
     .map((subscriber) => `${subscriber.kind} ${subscriber.name} is ${subscriber.state}`),
 ];
 
+/**
+ * Where a subscriber is: its checkpoint, and "+N" for the events after it already delivered (a batch in
+ * progress moves the checkpoint only when all of it is done).
+ */
+const position = (subscriber: RuntimeStatus['subscribers'][number]): string =>
+  subscriber.deliveredPastCheckpoint > 0
+    ? `${subscriber.checkpoint} +${subscriber.deliveredPastCheckpoint}`
+    : String(subscriber.checkpoint);
+
 export const formatStatus = (status: RuntimeStatus): string => {
   const components = formatTable(
     ['COMPONENT', 'KIND', 'ADDRESS', 'STATE', 'DETAIL'],
@@ -40,7 +49,7 @@ export const formatStatus = (status: RuntimeStatus): string => {
             s.name,
             s.kind,
             s.state,
-            String(s.checkpoint),
+            position(s),
             String(s.lag),
             String(s.delivered),
             String(s.deadLettered),

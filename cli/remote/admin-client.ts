@@ -28,7 +28,9 @@ const STATUS_TIMEOUT_MS = 5000;
 
 export const cliErrorOf = (err: unknown, location: RuntimeLocation): unknown => {
   if (!isServiceError(err)) return err;
-  if (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED) {
+  // The runtime answered with an error of its own (a projector it could not reach, say): what it said.
+  const fromRuntime = (err.metadata?.get('evented-error-code') ?? []).length > 0;
+  if (!fromRuntime && (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED)) {
     return new CliError(
       `no evented runtime answers at ${location.admin} (from ${location.source})`,
       'start one with `evented up`, or pass --address HOST:PORT of a running runtime’s admin service',

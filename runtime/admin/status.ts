@@ -44,7 +44,9 @@ const subscriberStatus = (kind: string, view: SubscriberView, head: number): Sub
   domains: [...view.domains],
   state: view.state,
   checkpoint: view.checkpoint,
-  lag: Math.max(head - view.checkpoint, 0),
+  deliveredPastCheckpoint: view.deliveredPastCheckpoint,
+  // What is not delivered yet: the batch in progress moves the checkpoint only once it is all done.
+  lag: Math.max(head - view.checkpoint - view.deliveredPastCheckpoint, 0),
   delivered: view.delivered,
   deadLettered: view.deadLettered,
   lastError: view.lastError ?? '',

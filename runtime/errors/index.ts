@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'EVENTED_UNAVAILABLE'
   | 'EVENTED_BUSINESS_REJECTION'
   | 'EVENTED_BUSINESS_FAILURE'
+  | 'EVENTED_SUBSCRIBER_FAILURE'
   | 'EVENTED_CONFIG'
   | 'EVENTED_STORE';
 
@@ -83,6 +84,11 @@ export class BusinessRejection extends EventedError {
 /** Business logic failed in a way that is its bug, not the caller's: INTERNAL, UNKNOWN, a malformed answer. */
 export class BusinessFailure extends EventedError {
   readonly code = 'EVENTED_BUSINESS_FAILURE';
+}
+
+/** A projector or saga answered an admin request (a rebuild's Reset) with an error of its own. */
+export class SubscriberFailure extends EventedError {
+  readonly code = 'EVENTED_SUBSCRIBER_FAILURE';
 }
 
 /** The configuration is invalid or cannot be read. */

@@ -1,9 +1,12 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../bus/port.js';
+import { SubscriberFailure, UnavailableError } from '../errors/index.js';
+import { classifyFailure, describeFailure } from '../grpc/failure.js';
 import type { EventBatch, EventBook, Projection } from '../protocol/gen/evented/evented.js';
 import type { EventStore } from '../store/port.js';
 import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/activity.js';
 import { createConsumer } from '../subscriber/consumer.js';
+import type { Deliver, DeliverOptions } from '../subscriber/deliver.js';
 import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
 import { callUntilHandled, type RetryPolicy } from '../subscriber/retry.js';
 import { cutBySize } from './call-size.js';
@@ -53,44 +56,50 @@ export interface ProjectorCoordinator {
 }
 
 export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions): ProjectorCoordinator => {
-  const { projector, bus, logger } = options;
+  const { projector, bus, logger, policy, callTimeoutMs } = options;
   const subscriber = `projector:${projector.name}`;
   const activity = createSubscriberActivity({
     subscriber,
     label: `projector "${projector.name}" at ${projector.address}`,
-    policy: options.policy,
+    policy,
     bus,
     logger,
   });
   let batchCalls = true;
 
   /** A book in one call; when it keeps failing, page by page, so that only the failing event is set aside. */
-  const deliverBook = async (book: EventBook, replay: boolean): Promise<void> => {
-    const call = { timeoutMs: options.callTimeoutMs, replay };
+  const deliverBook = async (book: EventBook, delivery: DeliverOptions): Promise<void> => {
+    const call = { timeoutMs: callTimeoutMs, replay: delivery.replay };
     const outcome = await callUntilHandled(() => projector.handle(book, call), activity.retry);
-    if (outcome.ok) activity.countDelivered(book.pages.length);
-    else if (book.pages.length > 1) {
-      for (const page of book.pages) await deliverBook({ ...book, pages: [page] }, replay);
-    } else await activity.deadLetter(book, outcome.reason);
+    if (outcome.ok) {
+      activity.countDelivered(book.pages.length);
+      delivery.handled([book]);
+    } else if (book.pages.length > 1) {
+      for (const page of book.pages) await deliverBook({ ...book, pages: [page] }, delivery);
+    } else {
+      await activity.deadLetter(book, outcome.reason);
+      delivery.handled([book]);
+    }
   };
 
   /**
    * Calls below the projector's message limit (see call-size.ts), each one HandleBatch when the projector has
-   * it; otherwise (or when it fails) book by book.
+   * it; otherwise (or when it fails) book by book. The consumer hears of each call that succeeded.
    */
-  const deliver = async (books: EventBook[], { replay }: { replay: boolean }): Promise<void> => {
-    for (const call of cutBySize(books)) await deliverCall(call, replay);
+  const deliver: Deliver = async (books, delivery) => {
+    for (const call of cutBySize(books)) await deliverCall(call, delivery);
   };
 
-  const deliverCall = async (books: EventBook[], replay: boolean): Promise<void> => {
+  const deliverCall = async (books: EventBook[], delivery: DeliverOptions): Promise<void> => {
     if (batchCalls && books.length > 1) {
       const batch = { books, firstPosition: 0, lastPosition: 0 };
       const outcome = await callUntilHandled(
-        () => projector.handleBatch(batch, { timeoutMs: options.callTimeoutMs, replay }),
-        { ...activity.retry, policy: { ...options.policy, maxAttempts: 1 } },
+        () => projector.handleBatch(batch, { timeoutMs: callTimeoutMs, replay: delivery.replay }),
+        { ...activity.retry, policy: { ...policy, maxAttempts: 1 } },
       );
       if (outcome.ok) {
         activity.countDelivered(books.reduce((n, book) => n + book.pages.length, 0));
+        delivery.handled(books);
         return;
       }
       if (outcome.kind === 'unimplemented') {
@@ -98,7 +107,32 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
         logger.info(`projector "${projector.name}" has no HandleBatch; calling Handle for each book`);
       }
     }
-    for (const book of books) await deliverBook(book, replay);
+    for (const book of books) await deliverBook(book, delivery);
+  };
+
+  /** A rebuild's first step: the projector forgets its read model, or the rebuild stops here. */
+  const reset = async (): Promise<void> => {
+    let implemented: boolean;
+    try {
+      implemented = await projector.reset({ timeoutMs: callTimeoutMs, replay: true });
+    } catch (err) {
+      // Nothing was forgotten yet: the projector's position and progress are as they were.
+      const what = `projector "${projector.name}" at ${projector.address}`;
+      const reason = describeFailure(err);
+      if (classifyFailure(err) === 'unavailable') {
+        throw new UnavailableError(
+          `${what} did not answer its Reset (${reason}); nothing was forgotten: start it, then rebuild again`,
+        );
+      }
+      throw new SubscriberFailure(
+        `${what} failed its Reset (${reason}); nothing was forgotten: fix it, then rebuild again`,
+      );
+    }
+    if (!implemented) {
+      logger.warn(
+        `projector "${projector.name}" has no Reset: it must recognise the rebuild itself (evented-replay: true)`,
+      );
+    }
   };
 
   const consumer = createConsumer({
@@ -120,12 +154,7 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
       consumer.replay(request, {
         ...hooks,
         beforeRebuild: async () => {
-          const reset = await projector.reset({ timeoutMs: options.callTimeoutMs, replay: true });
-          if (!reset) {
-            logger.warn(
-              `projector "${projector.name}" has no Reset: it must recognise the rebuild itself (evented-replay: true)`,
-            );
-          }
+          await reset();
           await hooks.beforeRebuild?.();
         },
       }),
@@ -133,7 +162,7 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
       consumer.exclusive(async () => {
         const [pending] = await consumer.tracker.pending([book]);
         const projection = await projector.handleSync(pending ?? { ...book, pages: [] }, {
-          timeoutMs: options.callTimeoutMs,
+          timeoutMs: callTimeoutMs,
         });
         if (pending) {
           activity.countDelivered(pending.pages.length);

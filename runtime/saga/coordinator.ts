@@ -14,6 +14,7 @@ import type { EventStore } from '../store/port.js';
 import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/activity.js';
 import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
 import { createConsumer } from '../subscriber/consumer.js';
+import type { Deliver } from '../subscriber/deliver.js';
 import { callUntilHandled, Stopping, type RetryPolicy } from '../subscriber/retry.js';
 import { backoff, sleep } from '../support/timing.js';
 import type { SagaEndpoint } from './endpoint.js';
@@ -100,12 +101,15 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
     }
   };
 
-  /** One event in, the saga's output out and applied. Returns the combined result for synchronous callers. */
-  const reactTo = async (event: EventBook): Promise<SynchronousProcessingResponse> => {
+  /**
+   * One event in, the saga's output out and applied. Returns the combined result for synchronous callers.
+   * `replay`: the saga was given it before (its output's idempotency keys make that harmless).
+   */
+  const reactTo = async (event: EventBook, replay = false): Promise<SynchronousProcessingResponse> => {
     const result: SynchronousProcessingResponse = { books: [], projections: [], commands: [] };
     let response: SynchronousProcessingResponse | undefined;
     const outcome = await callUntilHandled(async () => {
-      response = await saga.react(event, options.callTimeoutMs);
+      response = await saga.react(event, { timeoutMs: options.callTimeoutMs, replay });
     }, activity.retry);
     if (!outcome.ok || response === undefined) {
       await activity.deadLetter(event, outcome.ok ? 'no answer' : outcome.reason);
@@ -144,10 +148,17 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
     return result;
   };
 
-  /** Sagas see one event at a time, so that the idempotency key of each output is stable however batches are cut. */
-  const deliver = async (books: EventBook[]): Promise<void> => {
+  /**
+   * Sagas see one event at a time, so that the idempotency key of each output is stable however batches are cut;
+   * the consumer hears of each one handled.
+   */
+  const deliver: Deliver = async (books, { replay, handled }) => {
     for (const book of books) {
-      for (const page of book.pages) await reactTo({ ...book, pages: [page] });
+      for (const page of book.pages) {
+        const event = { ...book, pages: [page] };
+        await reactTo(event, replay);
+        handled([event]);
+      }
     }
   };
 

@@ -1,4 +1,4 @@
-import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, Metadata } from '@grpc/grpc-js';
 import { encodeEventBook } from '../protocol/event-batch-encoder.js';
 import {
   type SagaClient as GeneratedSagaClient,
@@ -13,7 +13,11 @@ import { callUnary } from '../grpc/unary.js';
 export interface SagaEndpoint {
   readonly name: string;
   readonly address: string;
-  react(book: EventBook, timeoutMs: number): Promise<SynchronousProcessingResponse>;
+  /** `replay`: the saga was given this event before; sent as gRPC metadata `evented-replay: true`. */
+  react(
+    book: EventBook,
+    options: { timeoutMs: number; replay?: boolean },
+  ): Promise<SynchronousProcessingResponse>;
   close(): void;
 }
 
@@ -29,7 +33,11 @@ export const connectSaga = (name: string, address: string): SagaEndpoint => {
   return {
     name,
     address,
-    react: (book, timeoutMs) => callUnary(handleSync, book, { timeoutMs }),
+    react: (book, { timeoutMs, replay }) => {
+      const metadata = new Metadata();
+      if (replay) metadata.set('evented-replay', 'true');
+      return callUnary(handleSync, book, { timeoutMs, metadata });
+    },
     close: () => client.close(),
   };
 };

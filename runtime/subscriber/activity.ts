@@ -17,6 +17,8 @@ export interface SubscriberStatus {
   state: SubscriberState;
   /** Every event up to this global position has been handled. */
   checkpoint: number;
+  /** Events after the checkpoint already handled: the batch in progress, partly done (see progress.ts). */
+  deliveredPastCheckpoint: number;
   /** Events handed to the user's service since start. */
   delivered: number;
   /** Events set aside in the dead-letter queue since start. */
@@ -100,6 +102,7 @@ export const createSubscriberActivity = (options: {
               ? 'live'
               : 'catching-up',
       checkpoint: consumer.tracker.checkpoint(),
+      deliveredPastCheckpoint: consumer.tracker.pastCheckpoint(),
       delivered,
       deadLettered,
       lastError,

@@ -5,6 +5,7 @@ import type { EventBatch, EventBook } from '../protocol/gen/evented/evented.js';
 import type { EventStore, StoredEvent } from '../store/port.js';
 import { createKeyedLock } from '../support/keyed-lock.js';
 import { backoff, pause } from '../support/timing.js';
+import type { Deliver } from './deliver.js';
 import { createProgressTracker, type ProgressTracker } from './progress.js';
 import { replayLog, type ReplayHooks, type ReplayProgress, type ReplayRequest } from './replay.js';
 
@@ -16,7 +17,10 @@ import { replayLog, type ReplayHooks, type ReplayProgress, type ReplayRequest } 
  * order, and the progress saved. Batches are handled one at a time.
  *
  * The checkpoint means "every event up to here has been handled". While catching up, only the catch-up moves it;
- * afterwards each bus batch does (the relay publishes in log order and the queue keeps it).
+ * afterwards each bus batch does (the relay publishes in log order and the queue keeps it). It moves when a whole
+ * batch is done; per-aggregate progress moves as each call to the user's service succeeds (`handled`), and both
+ * are saved at most every SAVE_EVERY_MS, so that a crash hands over again only the calls in flight and those of
+ * the last interval, not the whole batch.
  */
 
 export interface ConsumerOptions {
@@ -25,8 +29,11 @@ export interface ConsumerOptions {
   domains: readonly string[];
   store: EventStore;
   bus: EventBus;
-  /** Hands new events to the user's service; resolves when they are handled (or set aside). */
-  deliver(books: EventBook[], options: { replay: boolean }): Promise<void>;
+  /**
+   * Hands new events to the user's service, in order, calling `handled` for each part as soon as it is handled;
+   * resolves when all of them are handled (or set aside).
+   */
+  deliver: Deliver;
   logger: Logger;
 }
 
@@ -50,7 +57,7 @@ export interface Consumer {
 }
 
 const CATCH_UP_EVENTS = 2000;
-/** How often the progress of bus batches is saved while they keep coming (see deferSave). */
+/** How often progress is saved while it moves (see saveSoon). */
 const SAVE_EVERY_MS = 100;
 /** How long the subscriber's position may stand still behind the store's head before the store is asked. */
 const STALL_CHECK_MS = 1000;
@@ -69,43 +76,42 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
   const exclusive = <T>(task: () => Promise<T>): Promise<T> => lock.run('', task);
 
   /**
-   * The progress of bus batches is saved at most every SAVE_EVERY_MS, not after each batch (each save is a
-   * synchronous, durable write). The checkpoint saved is still one whose events were all handled; a crash before
-   * the save only means that the catch-up from the store delivers those events again (at least once).
+   * Progress is saved at most every SAVE_EVERY_MS while it moves, not after each call or batch (each save is a
+   * synchronous, durable write). What is saved is always true (see progress.ts); a crash before the save only
+   * means that those events come again (at least once). Saves do not wait for the batch in progress.
    */
-  let deferred: { checkpoint: number | undefined } | undefined;
   let saveTimer: NodeJS.Timeout | undefined;
-  /** Saves the deferred progress now; call with the lock held. */
-  const saveDeferred = async (): Promise<void> => {
+  const saveSoon = (): void => {
+    saveTimer ??= setTimeout(() => {
+      saveTimer = undefined;
+      tracker
+        .save()
+        .catch((err: unknown) =>
+          options.logger.warn(
+            { err, subscriber },
+            'could not save progress; after a restart, events since the saved progress come again',
+          ),
+        );
+    }, SAVE_EVERY_MS);
+  };
+  const saveNow = (): Promise<void> => {
     clearTimeout(saveTimer);
     saveTimer = undefined;
-    const waiting = deferred;
-    deferred = undefined;
-    if (waiting !== undefined) await tracker.save(waiting.checkpoint);
-  };
-  const deferSave = (checkpoint: number | undefined): void => {
-    const before = deferred?.checkpoint;
-    deferred = {
-      checkpoint: checkpoint === undefined ? before : Math.max(before ?? checkpoint, checkpoint),
-    };
-    saveTimer ??= setTimeout(() => {
-      exclusive(saveDeferred).catch((err: unknown) =>
-        options.logger.warn(
-          { err, subscriber },
-          'could not save progress; after a restart, events since the saved checkpoint come again',
-        ),
-      );
-    }, SAVE_EVERY_MS);
+    return tracker.save();
   };
 
   /** Every event up to here has been handled (saved, or about to be). */
-  const handledUpTo = (): number => Math.max(tracker.checkpoint(), deferred?.checkpoint ?? 0);
+  const handledUpTo = (): number => tracker.checkpoint();
 
   /** Delivers what the subscriber has not handled of these books; call with the lock held. */
   const deliverPending = async (books: readonly EventBook[], replay: boolean): Promise<void> => {
     const pending = await tracker.pending(books.filter((book) => domains.has(book.cover?.domain ?? '')));
-    if (pending.length > 0) await options.deliver(pending, { replay });
+    if (pending.length > 0) await options.deliver(pending, { replay, handled });
     tracker.advance(pending);
+  };
+  const handled = (books: readonly EventBook[]): void => {
+    tracker.advance(books);
+    saveSoon();
   };
 
   /**
@@ -147,8 +153,9 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
         await fillFromLog(batch.firstPosition - 1);
       }
       await deliverPending(batch.books, handleOptions.replay === true);
-      if (handleOptions.deferSave === true) deferSave(handleOptions.checkpoint);
-      else await tracker.save(handleOptions.checkpoint);
+      if (handleOptions.checkpoint !== undefined) tracker.reach(handleOptions.checkpoint);
+      if (handleOptions.deferSave === true) saveSoon();
+      else await saveNow();
     });
 
   /**
@@ -171,7 +178,9 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
         if (head <= handled) return;
         await exclusive(async () => {
           await fillFromLog(head);
-          if (!stopping) deferSave(head);
+          if (stopping) return;
+          tracker.reach(head);
+          saveSoon();
         });
       })()
         .catch((err: unknown) =>
@@ -188,7 +197,9 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
   const catchUp = async (): Promise<void> => {
     for await (const { mine, last } of logPages(tracker.checkpoint())) {
       for (const { batch } of toBatches(mine)) await exclusive(() => deliverPending(batch.books, false));
-      await exclusive(() => tracker.save(last));
+      // With the lock held: reach() may forget aggregates from memory, never in the middle of a batch.
+      await exclusive(async () => tracker.reach(last));
+      await saveNow();
     }
   };
 
@@ -231,7 +242,7 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
       await catchingUp;
       await subscription?.close();
       subscription = undefined;
-      await exclusive(saveDeferred);
+      await exclusive(saveNow);
     },
     handleBatch,
     exclusive,
@@ -242,8 +253,8 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
       exclusive(async () => {
         replaying = true;
         try {
-          await saveDeferred();
-          return await replayLog({ store, tracker, deliver: options.deliver }, request, hooks);
+          await saveNow();
+          return await replayLog({ store, tracker, deliver: options.deliver, saveSoon }, request, hooks);
         } finally {
           replaying = false;
         }

@@ -6,8 +6,14 @@ import type { EventStore, ProgressRecord, StoredEvent } from '../store/port.js';
 /**
  * What makes delivery to a projector or saga idempotent and gap-free: per aggregate, the next sequence the
  * subscriber expects. Pages below it were handled already and are dropped; when a book starts beyond it, the
- * missing events are fetched from the store (the truth) and put in front. Progress is kept in memory and saved to
- * the store after each handled batch, together with the subscriber's checkpoint.
+ * missing events are fetched from the store (the truth) and put in front. Beside it, the checkpoint: every event
+ * up to that global position has been handled.
+ *
+ * Both are kept in memory as the work goes on and written to the store by save(), one save at a time. What is
+ * saved is always true of what was handled (a page is advanced only once its call succeeded; the checkpoint moves
+ * only when every event up to it was handled), so a crash before a save only means handing over again what was
+ * handled since the last one; the per-aggregate progress, saved as each call succeeds, keeps that to the calls
+ * of the last save interval even when the checkpoint waits for a whole batch.
  */
 export interface ProgressTracker {
   readonly subscriber: string;
@@ -15,15 +21,22 @@ export interface ProgressTracker {
   pending(books: readonly EventBook[]): Promise<EventBook[]>;
   /** The books cut to the pages already handled (what a replay delivers again); books with none are left out. */
   handled(books: readonly EventBook[]): Promise<EventBook[]>;
-  /** Marks the books' pages as handled (in memory). */
+  /** Marks the books' pages as handled (in memory, until the next save). */
   advance(books: readonly EventBook[]): void;
-  /** Saves what advanced since the last save, and the checkpoint when it moved forward. */
+  /** Every event up to `position` has been handled (in memory, until the next save). */
+  reach(position: number): void;
+  /** Saves what advanced since the last save, and the checkpoint when it moved (`checkpoint` is reach()ed first). */
   save(checkpoint?: number): Promise<void>;
-  /** The last checkpoint saved (or loaded). */
+  /** Every event up to this position has been handled (saved, or to be saved by the next save). */
   checkpoint(): number;
+  /**
+   * Events handled past the checkpoint since it last moved: the work in progress (a batch whose checkpoint moves
+   * only when all of it is handled) that was already handed over. Replays of handled events do not count.
+   */
+  pastCheckpoint(): number;
   /** Loads the checkpoint; call once before use. */
   open(): Promise<void>;
-  /** Forgets everything (rebuild). */
+  /** Forgets everything, in the store too (rebuild). */
   reset(): Promise<void>;
 }
 
@@ -39,27 +52,55 @@ const CACHED_AGGREGATES = 50_000;
 
 export const createProgressTracker = (store: EventStore, subscriber: string): ProgressTracker => {
   const next = new Map<string, number>();
-  /** Forgets the aggregates seen longest ago (all saved by then), so memory does not grow with the store. */
+  /** Progress advanced since the last save, by aggregate. */
+  const dirty = new Map<string, ProgressRecord>();
+  /** Aggregates whose progress a save is writing. */
+  const writing = new Set<string>();
+  /**
+   * Forgets the aggregates seen longest ago whose progress is in the store, so memory does not grow with the
+   * store. Runs when a batch is done (reach()), never between pending() and advance(): forgetting an aggregate
+   * there would lose what the batch is doing with it.
+   */
   const evict = (): void => {
     for (const key of next.keys()) {
       if (next.size <= CACHED_AGGREGATES) return;
-      if (!dirty.has(key)) next.delete(key);
+      if (!dirty.has(key) && !writing.has(key)) next.delete(key);
     }
   };
-  const dirty = new Map<string, ProgressRecord>();
+  let handledUpTo = 0;
   let savedCheckpoint = 0;
+  let past = 0;
+  /** Saves and resets run one after another, so that none overtakes another and a reset waits for a save. */
+  let queue: Promise<void> = Promise.resolve();
+  const serially = (task: () => Promise<void>): Promise<void> => {
+    const run = queue.then(task, task);
+    queue = run.catch(() => undefined);
+    return run;
+  };
 
-  const load = async (books: readonly EventBook[]): Promise<void> => {
+  /**
+   * The next sequence expected for each aggregate of the books, read from memory or the store. Taken as one
+   * snapshot: a save running meanwhile may evict aggregates from memory.
+   */
+  const progressOf = async (books: readonly EventBook[]): Promise<Map<string, number>> => {
+    const known = new Map<string, number>();
     const missing = new Map<string, { domain: string; root: Uint8Array }>();
     for (const book of books) {
       const { domain, root } = coverOf(book);
       const key = aggregateKey(domain, root);
-      if (!next.has(key)) missing.set(key, { domain, root });
+      const value = next.get(key);
+      if (value !== undefined) known.set(key, value);
+      else missing.set(key, { domain, root });
     }
-    if (missing.size === 0) return;
-    const refs = [...missing.values()];
-    const loaded = await store.loadProgress(subscriber, refs);
-    [...missing.keys()].forEach((key, index) => next.set(key, loaded[index] ?? 0));
+    if (missing.size === 0) return known;
+    const loaded = await store.loadProgress(subscriber, [...missing.values()]);
+    [...missing.keys()].forEach((key, index) => {
+      // Advanced while the store was read? Then memory knows better.
+      const value = Math.max(loaded[index] ?? 0, next.get(key) ?? 0);
+      next.set(key, value);
+      known.set(key, value);
+    });
+    return known;
   };
 
   const fillGap = async (book: EventBook, from: number, to: number): Promise<EventPage[]> => {
@@ -73,16 +114,43 @@ export const createProgressTracker = (store: EventStore, subscriber: string): Pr
     return missing.map(toPage);
   };
 
+  const write = async (): Promise<void> => {
+    const records = [...dirty.values()];
+    const checkpoint = handledUpTo > savedCheckpoint ? handledUpTo : undefined;
+    if (records.length === 0 && checkpoint === undefined) return;
+    const keys = [...dirty.keys()];
+    dirty.clear();
+    for (const key of keys) writing.add(key);
+    try {
+      await store.saveProgress(subscriber, records, checkpoint);
+    } catch (err) {
+      // Not saved: kept for the next save, unless an aggregate advanced further meanwhile.
+      records.forEach((record, index) => {
+        if (!dirty.has(keys[index]!)) dirty.set(keys[index]!, record);
+      });
+      throw err;
+    } finally {
+      for (const key of keys) writing.delete(key);
+    }
+    if (checkpoint !== undefined) savedCheckpoint = Math.max(savedCheckpoint, checkpoint);
+  };
+
+  const reach = (position: number): void => {
+    evict();
+    if (position <= handledUpTo) return;
+    handledUpTo = position;
+    past = 0;
+  };
+
   return {
     subscriber,
     async pending(books) {
-      await load(books);
-      const expected = new Map<string, number>();
+      const expected = await progressOf(books);
       const result: EventBook[] = [];
       for (const book of books) {
         const { domain, root } = coverOf(book);
         const key = aggregateKey(domain, root);
-        const from = expected.get(key) ?? next.get(key) ?? 0;
+        const from = expected.get(key) ?? 0;
         const fresh = book.pages.filter((page) => (page.num ?? -1) >= from);
         if (fresh.length === 0) continue;
         const first = fresh[0]!.num!;
@@ -93,11 +161,11 @@ export const createProgressTracker = (store: EventStore, subscriber: string): Pr
       return result;
     },
     async handled(books) {
-      await load(books);
+      const known = await progressOf(books);
       const result: EventBook[] = [];
       for (const book of books) {
         const { domain, root } = coverOf(book);
-        const from = next.get(aggregateKey(domain, root)) ?? 0;
+        const from = known.get(aggregateKey(domain, root)) ?? 0;
         const seen = book.pages.filter((page) => (page.num ?? -1) < from);
         if (seen.length > 0) result.push({ cover: book.cover, snapshot: undefined, pages: seen });
       }
@@ -109,30 +177,34 @@ export const createProgressTracker = (store: EventStore, subscriber: string): Pr
         if (last === undefined) continue;
         const { domain, root } = coverOf(book);
         const key = aggregateKey(domain, root);
-        if ((next.get(key) ?? 0) > last) continue;
+        const before = next.get(key) ?? 0;
+        if (before > last) continue;
+        past += book.pages.filter((page) => (page.num ?? -1) >= before).length;
         next.set(key, last + 1);
         dirty.set(key, { domain, root, next: last + 1 });
       }
     },
-    async save(checkpoint) {
-      const moved = checkpoint !== undefined && checkpoint > savedCheckpoint;
-      if (dirty.size === 0 && !moved) return;
-      const records = [...dirty.values()];
-      dirty.clear();
-      await store.saveProgress(subscriber, records, moved ? checkpoint : undefined);
-      if (moved) savedCheckpoint = checkpoint;
-      evict();
+    reach,
+    save(checkpoint) {
+      if (checkpoint !== undefined) reach(checkpoint);
+      return serially(write);
     },
-    checkpoint: () => savedCheckpoint,
+    checkpoint: () => handledUpTo,
+    pastCheckpoint: () => past,
     async open() {
       savedCheckpoint = await store.getCheckpoint(subscriber);
+      handledUpTo = savedCheckpoint;
+      past = 0;
     },
-    async reset() {
-      await store.resetProgress(subscriber);
-      next.clear();
-      dirty.clear();
-      savedCheckpoint = 0;
-    },
+    reset: () =>
+      serially(async () => {
+        await store.resetProgress(subscriber);
+        next.clear();
+        dirty.clear();
+        savedCheckpoint = 0;
+        handledUpTo = 0;
+        past = 0;
+      }),
   };
 };
 

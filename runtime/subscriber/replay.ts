@@ -3,6 +3,7 @@ import { toBatches } from '../bus/batches.js';
 import { aggregateKey } from '../protocol/cover.js';
 import type { EventBook } from '../protocol/gen/evented/evented.js';
 import type { EventStore, StoredEvent } from '../store/port.js';
+import type { Deliver } from './deliver.js';
 import type { ProgressTracker } from './progress.js';
 
 /**
@@ -11,9 +12,15 @@ import type { ProgressTracker } from './progress.js';
  * events) and resumes afterwards through the same progress records: no gap, and no duplicate beyond the replayed
  * range.
  *
- * Events the subscriber had already handled are delivered again, marked as a replay; events it had not are
- * delivered as usual and recorded, so a replay also catches a subscriber up. A rebuild first forgets the
- * subscriber's progress, so everything is new to it.
+ * Only events the subscriber was given before are marked as a replay (`evented-replay: true`, which a projector
+ * may use to hold back side effects); events it was never given — those it was behind on, those committed while
+ * the replay runs — go as live delivery would send them, unmarked, and are recorded, so a replay also catches a
+ * subscriber up. Within an aggregate the marked events come first (they are the older ones), in sequence order.
+ * The replay ends at the end of the log as a page read finds it; what is committed after that is live
+ * delivery's, so a replay ends even while commands keep coming.
+ *
+ * A rebuild first has the subscriber reset (its hook), and only once that worked forgets its progress, so that a
+ * failed reset leaves everything as it was. What it was given before is still marked as a replay.
  */
 
 export interface ReplayRequest {
@@ -41,7 +48,10 @@ export interface ReplayHooks {
   onProgress(progress: ReplayProgress): void;
   /** Stops the replay between two pages (progress so far is kept). */
   signal?: AbortSignal | undefined;
-  /** Runs after the progress is forgotten and before anything is replayed (a projector's Reset). */
+  /**
+   * A rebuild's first step (a projector's Reset): when it fails, the rebuild stops with its error and nothing is
+   * forgotten.
+   */
   beforeRebuild?: (() => Promise<void>) | undefined;
 }
 
@@ -52,16 +62,20 @@ export const replayLog = async (
   options: {
     store: EventStore;
     tracker: ProgressTracker;
-    deliver(books: EventBook[], options: { replay: boolean }): Promise<void>;
+    deliver: Deliver;
+    /** Saves progress soon (the consumer's save interval). */
+    saveSoon(): void;
   },
   request: ReplayRequest,
   hooks: ReplayHooks,
 ): Promise<ReplayProgress> => {
   const { store, tracker } = options;
   const domains = new Set(request.domains);
+  let givenBefore: GivenBefore = (books) => tracker.handled(books);
   if (request.rebuild) {
-    await tracker.reset();
     await hooks.beforeRebuild?.();
+    givenBefore = await rememberGiven(store, tracker, domains);
+    await tracker.reset();
   }
   const { events: total, aggregates } = await store.countLog(request.after, request.domains);
   // The checkpoint ("everything up to here is handled") may follow the replay only when the replay starts at
@@ -86,19 +100,27 @@ export const replayLog = async (
   };
   report();
 
-  // One page ahead: the next page is read while the subscriber handles this one (a SQLite read blocks this
-  // thread, so it runs once this page's first call is on its way), so reading and handling overlap.
+  const handled = (books: readonly EventBook[]): void => {
+    tracker.advance(books);
+    options.saveSoon();
+  };
+  // Per batch: what the subscriber was given before, marked; then the rest, as live delivery would send it.
+  // Each part is in sequence order per aggregate and the first part holds each aggregate's older events.
   const deliverPage = async (events: readonly StoredEvent[]): Promise<number> => {
     const mine = events.filter((event) => domains.has(event.domain));
     for (const { batch } of toBatches(mine)) {
-      const again = await tracker.handled(batch.books);
+      const again = await givenBefore(batch.books, mine);
+      if (again.length > 0) await options.deliver(again, { replay: true, handled });
+      tracker.advance(again);
       const fresh = await tracker.pending(batch.books);
-      const books = mergeByAggregate(again, fresh);
-      if (books.length > 0) await options.deliver(books, { replay: true });
+      if (fresh.length > 0) await options.deliver(fresh, { replay: false, handled });
       tracker.advance(fresh);
     }
     return mine.length;
   };
+  // One page ahead: the next page is read while the subscriber handles this one (a SQLite read blocks this
+  // thread, so it runs once this page's first call is on its way), so reading and handling overlap. A page
+  // shorter than asked for is the end of the log as it was read: the last one.
   let reported = performance.now();
   let events = await store.readLog(progress.position, PAGE_EVENTS);
   while (events.length > 0 && !hooks.signal?.aborted) {
@@ -106,7 +128,8 @@ export const replayLog = async (
     const delivering = deliverPage(events);
     delivering.catch(() => undefined); // awaited below; until then a failure must not count as unhandled
     await setImmediate();
-    const next = hooks.signal?.aborted ? [] : await store.readLog(last, PAGE_EVENTS);
+    const next =
+      hooks.signal?.aborted || events.length < PAGE_EVENTS ? [] : await store.readLog(last, PAGE_EVENTS);
     progress.events += await delivering;
     progress.position = last;
     // Events committed since the count are replayed too.
@@ -120,18 +143,54 @@ export const replayLog = async (
   }
   if (hooks.signal?.aborted) return progress;
   progress.done = true;
+  progress.total = progress.events;
   report();
   return progress;
 };
 
-/** One book per aggregate, the pages handled before first: a replay delivers an aggregate's pages in order. */
-const mergeByAggregate = (first: readonly EventBook[], then: readonly EventBook[]): EventBook[] => {
-  const books = new Map<string, EventBook>();
-  for (const book of [...first, ...then]) {
-    const key = aggregateKey(book.cover?.domain ?? '', book.cover?.root?.value ?? new Uint8Array());
-    const existing = books.get(key);
-    if (existing) existing.pages.push(...book.pages);
-    else books.set(key, { ...book, pages: [...book.pages] });
+/** The pages of `books` the subscriber had been given before the replay (`events` are the stored ones). */
+type GivenBefore = (books: readonly EventBook[], events: readonly StoredEvent[]) => Promise<EventBook[]>;
+
+/**
+ * What a subscriber had been given, remembered before a rebuild forgets it: every event up to its checkpoint,
+ * and beyond it, per aggregate, the events its progress says were handled (a batch in progress, synchronous
+ * projections, a replay of part of the log). Only aggregates with such events beyond the checkpoint are kept.
+ */
+const rememberGiven = async (
+  store: EventStore,
+  tracker: ProgressTracker,
+  domains: ReadonlySet<string>,
+): Promise<GivenBefore> => {
+  const checkpoint = tracker.checkpoint();
+  const beyond = new Map<string, number>();
+  for (let after = checkpoint; ;) {
+    const events = await store.readLog(after, PAGE_EVENTS);
+    if (events.length === 0) break;
+    after = events[events.length - 1]!.position;
+    const mine = events.filter((event) => domains.has(event.domain));
+    for (const { batch } of toBatches(mine)) {
+      for (const book of await tracker.handled(batch.books)) beyond.set(keyOf(book), nextAfter(book));
+    }
+    if (events.length < PAGE_EVENTS) break;
   }
-  return [...books.values()];
+  return async (books, events) => {
+    // Per aggregate, the sequence after its last event up to the checkpoint in this page.
+    const upToCheckpoint = new Map<string, number>();
+    for (const event of events) {
+      if (event.position > checkpoint) continue;
+      const key = aggregateKey(event.domain, event.root);
+      upToCheckpoint.set(key, Math.max(upToCheckpoint.get(key) ?? 0, event.sequence + 1));
+    }
+    return books.flatMap((book) => {
+      const key = keyOf(book);
+      const below = Math.max(upToCheckpoint.get(key) ?? 0, beyond.get(key) ?? 0);
+      const pages = book.pages.filter((page) => (page.num ?? -1) < below);
+      return pages.length > 0 ? [{ ...book, snapshot: undefined, pages }] : [];
+    });
+  };
 };
+
+const keyOf = (book: EventBook): string =>
+  aggregateKey(book.cover?.domain ?? '', book.cover?.root?.value ?? new Uint8Array());
+
+const nextAfter = (book: EventBook): number => (book.pages[book.pages.length - 1]?.num ?? -1) + 1;

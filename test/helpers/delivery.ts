@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, status, type StatusObject } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type Metadata, type StatusObject } from '@grpc/grpc-js';
 import { connect } from 'amqplib';
 import { afterAll } from 'vitest';
 import {
@@ -102,6 +102,23 @@ export interface Delivered {
   account: string;
   sequence: number;
   event: AccountEvent | undefined;
+  /** The call carried the gRPC metadata `evented-replay: true`. */
+  replay: boolean;
+  /** Its call's index in `calls`. */
+  call: number;
+}
+
+/** One call that reached the recording projector. */
+export interface RecordedCall {
+  method: 'handle' | 'handleBatch' | 'handleSync';
+  /** How many events it carried. */
+  events: number;
+  replay: boolean;
+  /** "account#sequence" of each event it accepted (none when it refused the call or had no HandleBatch). */
+  keys: string[];
+  /** Date.now() when it arrived and when it was answered (undefined while it is being handled). */
+  startedAt: number;
+  answeredAt: number | undefined;
 }
 
 export interface RecordingProjector {
@@ -110,8 +127,14 @@ export interface RecordingProjector {
   readonly delivered: Delivered[];
   /** Calls refused (the failing event and its call), for how many times a refusal was tried. */
   readonly refused: number;
-  /** Each call that reached it: the method and how many events it carried. */
-  readonly calls: { method: 'handle' | 'handleBatch' | 'handleSync'; events: number }[];
+  /** Each call that reached it, in the order they came. */
+  readonly calls: RecordedCall[];
+  /** How long it takes to answer Handle and HandleBatch (ms); may be changed at any time. */
+  delayMs: number;
+  /** While set, Reset answers INTERNAL with this message. */
+  failReset: string | undefined;
+  /** Reset calls it answered with success. */
+  readonly resets: number;
   /** The sequences each account's events came in. */
   sequences(): Record<string, number[]>;
   /** (account, sequence) pairs that came more than once. */
@@ -139,26 +162,28 @@ const listen = async (server: Server, port = 0): Promise<string> => {
   return `127.0.0.1:${bound}`;
 };
 
+/** Whether a call carried the metadata `evented-replay: true`. */
+const replayed = (metadata: Metadata): boolean => metadata.get('evented-replay')[0]?.toString() === 'true';
+
 /**
- * A projector served over real gRPC in the test process that records each event it accepts. Handle and
- * HandleBatch are all or nothing: when `refuse` returns a reason for any page of the call, the whole call fails
- * with INTERNAL and that reason, and nothing of it is recorded.
+ * A projector served over real gRPC in the test process that records each event it accepts, with whether its call
+ * was marked as a replay. Handle and HandleBatch are all or nothing: when `refuse` returns a reason for any page
+ * of the call, the whole call fails with INTERNAL and that reason, and nothing of it is recorded. They answer
+ * after `delayMs` (a slow projector); without `handleBatch` it answers HandleBatch UNIMPLEMENTED at once, so
+ * evented calls Handle for each book.
  */
 export const startRecordingProjector = async (
   options: {
     refuse?: (account: string, page: EventPage, event: AccountEvent | undefined) => string | undefined;
+    handleBatch?: boolean;
+    delayMs?: number;
   } = {},
 ): Promise<RecordingProjector> => {
   const delivered: Delivered[] = [];
-  const calls: RecordingProjector['calls'] = [];
+  const calls: RecordedCall[] = [];
   let refused = 0;
-  const count = (
-    method: RecordingProjector['calls'][number]['method'],
-    books: readonly EventBook[],
-  ): void => {
-    calls.push({ method, events: books.reduce((n, book) => n + book.pages.length, 0) });
-  };
-  const accept = (books: readonly EventBook[]): Partial<StatusObject> | undefined => {
+  let resets = 0;
+  const accept = (books: readonly EventBook[], call: RecordedCall): Partial<StatusObject> | undefined => {
     const incoming: Delivered[] = [];
     for (const book of books) {
       const account = uuidFromBytes(book.cover?.root?.value ?? new Uint8Array(16));
@@ -169,46 +194,89 @@ export const startRecordingProjector = async (
           refused += 1;
           return { code: status.INTERNAL, details: reason };
         }
-        incoming.push({ account, sequence: page.num!, event });
+        incoming.push({
+          account,
+          sequence: page.num!,
+          event,
+          replay: call.replay,
+          call: calls.indexOf(call),
+        });
       }
     }
     delivered.push(...incoming);
+    call.keys = incoming.map(({ account, sequence }) => `${account}#${sequence}`);
     return undefined;
+  };
+  /** Records the call, and answers it after the projector's delay with what accept() makes of it. */
+  const serve = (
+    method: RecordedCall['method'],
+    books: readonly EventBook[],
+    metadata: Metadata,
+    answer: (error: Partial<StatusObject> | undefined) => void,
+  ): void => {
+    const call: RecordedCall = {
+      method,
+      events: books.reduce((n, book) => n + book.pages.length, 0),
+      replay: replayed(metadata),
+      keys: [],
+      startedAt: Date.now(),
+      answeredAt: undefined,
+    };
+    calls.push(call);
+    const finish = (): void => {
+      const error = accept(books, call);
+      call.answeredAt = Date.now();
+      answer(error);
+    };
+    if (projector.delayMs > 0 && method !== 'handleSync') setTimeout(finish, projector.delayMs);
+    else finish();
   };
   const implementation: ProjectorServer = {
     handle(call, callback) {
-      count('handle', [call.request]);
-      callback(accept([call.request]) ?? null, {});
+      serve('handle', [call.request], call.metadata, (error) => callback(error ?? null, {}));
     },
     handleBatch(call, callback) {
-      count('handleBatch', call.request.books);
-      callback(accept(call.request.books) ?? null, {});
+      if (options.handleBatch === false) {
+        callback({ code: status.UNIMPLEMENTED, details: 'this projector has no HandleBatch' });
+        return;
+      }
+      serve('handleBatch', call.request.books, call.metadata, (error) => callback(error ?? null, {}));
     },
     handleSync(call, callback) {
-      count('handleSync', [call.request]);
-      const error = accept([call.request]);
-      if (error) callback(error);
-      else
-        callback(null, {
-          cover: call.request.cover,
-          projector: 'recording',
-          sequence: 0,
-          projection: undefined,
-        });
+      serve('handleSync', [call.request], call.metadata, (error) => {
+        if (error) callback(error);
+        else
+          callback(null, {
+            cover: call.request.cover,
+            projector: 'recording',
+            sequence: 0,
+            projection: undefined,
+          });
+      });
     },
     reset(_call, callback) {
+      if (projector.failReset !== undefined) {
+        callback({ code: status.INTERNAL, details: projector.failReset });
+        return;
+      }
+      resets += 1;
       callback(null, {});
     },
   };
   let server = new Server();
   server.addService(ProjectorService, implementation);
   const address = await listen(server);
-  return {
+  const projector: RecordingProjector = {
     address,
     delivered,
     calls,
+    delayMs: options.delayMs ?? 0,
+    failReset: undefined,
     get refused() {
       return refused;
+    },
+    get resets() {
+      return resets;
     },
     sequences() {
       const result: Record<string, number[]> = {};
@@ -243,12 +311,15 @@ export const startRecordingProjector = async (
       await listen(server, Number(address.split(':')[1]));
     },
   };
+  return projector;
 };
 
 export interface TransfersSaga {
   address: string;
   /** "account#sequence" of every MoneyTransferredOut the saga reacted to (once per time it was given it). */
   readonly reacted: string[];
+  /** "account#sequence" of every event it was given (each time), and whether its call was marked as a replay. */
+  readonly reactions: { key: string; replay: boolean }[];
   /** While set, the saga answers UNAVAILABLE for transfers to this account id (as if it were restarting). */
   unavailableFor: string | undefined;
 }
@@ -258,14 +329,16 @@ export interface TransfersSaga {
  * receiving account) served in the test process, noting each input it reacts to.
  */
 export const startTransfersSaga = async (): Promise<TransfersSaga> => {
-  const saga: TransfersSaga = { address: '', reacted: [], unavailableFor: undefined };
+  const saga: TransfersSaga = { address: '', reacted: [], reactions: [], unavailableFor: undefined };
   const implementation: SagaServer = {
     handle: (_call, callback) => callback(null, {}),
     handleSync(call, callback) {
       const book = call.request;
       const from = uuidFromBytes(book.cover?.root?.value ?? new Uint8Array(16));
       const commands: CommandBook[] = [];
+      const reactions: TransfersSaga['reactions'] = [];
       for (const page of book.pages) {
+        reactions.push({ key: `${from}#${page.num}`, replay: replayed(call.metadata) });
         const event = page.Event && decodeEvent(page.Event);
         if (event?.type !== 'MoneyTransferredOut') continue;
         if (event.toAccount === saga.unavailableFor) {
@@ -279,6 +352,7 @@ export const startTransfersSaga = async (): Promise<TransfersSaga> => {
           pages: [{ sequence: 0, synchronous: false, command }],
         });
       }
+      saga.reactions.push(...reactions);
       callback(null, { books: [], projections: [], commands });
     },
   };

@@ -76,6 +76,7 @@ describe('status', () => {
         domains: ['account'],
         state: 'waiting',
         checkpoint: 40,
+        deliveredPastCheckpoint: 0,
         lag: 2,
         delivered: 40,
         deadLettered: 0,
@@ -96,5 +97,18 @@ describe('status', () => {
     expect(formatStatus(status)).toContain('bank (evented 0.1.0): store head at position 42');
     expect(formatStatus(status)).toMatch(/accounts\s+projector\s+waiting\s+40\s+2\s+40\s+0\s+UNAVAILABLE/);
     expect(formatTable(['A', 'BB'], [['xxx', 'y']])).toBe('A    BB\nxxx  y');
+  });
+
+  it('shows the events delivered past the position while a batch is in progress', () => {
+    const delivering = {
+      ...status.subscribers[0]!,
+      state: 'live',
+      checkpoint: 2300,
+      deliveredPastCheckpoint: 29000,
+      lag: 68700,
+    };
+    expect(formatStatus({ ...status, subscribers: [delivering] })).toMatch(
+      /accounts\s+projector\s+live\s+2300 \+29000\s+68700\s+40\s/,
+    );
   });
 });

@@ -8,6 +8,7 @@ import {
   NotFoundError,
   SequenceError,
   StoreError,
+  SubscriberFailure,
   UnavailableError,
   ValidationError,
 } from '../../runtime/index.js';
@@ -23,6 +24,7 @@ describe('toGrpcStatus, the one mapping from errors to gRPC status codes', () =>
     [new BusinessRejection('insufficient funds', status.FAILED_PRECONDITION), status.FAILED_PRECONDITION],
     [new BusinessRejection('bad amount', status.INVALID_ARGUMENT), status.INVALID_ARGUMENT],
     [new BusinessFailure('business logic crashed'), status.INTERNAL],
+    [new SubscriberFailure('projector "accounts" failed its Reset'), status.INTERNAL],
     [new ConfigError('bad config'), status.FAILED_PRECONDITION],
     [new StoreError('disk full'), status.INTERNAL],
   ])('%s → %s', (error, code) => {

@@ -195,7 +195,10 @@ export interface ReplayRequest {
   after: number;
   /** Only this domain, when set. */
   domain: string;
-  /** Forget the subscriber's progress (and ask the projector to Reset) first, then replay everything. */
+  /**
+   * Ask the projector to Reset, then forget the subscriber's progress (not when Reset failed), then replay
+   * everything.
+   */
   rebuild: boolean;
   dryRun: boolean;
 }
@@ -247,11 +250,16 @@ export interface SubscriberStatus {
   state: string;
   /** Every event up to this position has been handled. */
   checkpoint: number;
-  /** head - checkpoint: events not yet handled. */
+  /** Events not yet handled: head - checkpoint - deliveredPastCheckpoint. */
   lag: number;
   delivered: number;
   deadLettered: number;
   lastError: string;
+  /**
+   * Events after the checkpoint already handled: the checkpoint moves when the batch in progress is all done,
+   * while its events are delivered (and their progress saved) call by call.
+   */
+  deliveredPastCheckpoint: number;
 }
 
 function createBaseUUID(): UUID {
@@ -2450,6 +2458,7 @@ function createBaseSubscriberStatus(): SubscriberStatus {
     delivered: 0,
     deadLettered: 0,
     lastError: "",
+    deliveredPastCheckpoint: 0,
   };
 }
 
@@ -2484,6 +2493,9 @@ export const SubscriberStatus: MessageFns<SubscriberStatus> = {
     }
     if (message.lastError !== "") {
       writer.uint32(82).string(message.lastError);
+    }
+    if (message.deliveredPastCheckpoint !== 0) {
+      writer.uint32(88).uint64(message.deliveredPastCheckpoint);
     }
     return writer;
   },
@@ -2581,6 +2593,14 @@ export const SubscriberStatus: MessageFns<SubscriberStatus> = {
             message.lastError = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.deliveredPastCheckpoint = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2605,6 +2625,9 @@ export const SubscriberStatus: MessageFns<SubscriberStatus> = {
       delivered: isSet(object.delivered) ? globalThis.Number(object.delivered) : 0,
       deadLettered: isSet(object.deadLettered) ? globalThis.Number(object.deadLettered) : 0,
       lastError: isSet(object.lastError) ? globalThis.String(object.lastError) : "",
+      deliveredPastCheckpoint: isSet(object.deliveredPastCheckpoint)
+        ? globalThis.Number(object.deliveredPastCheckpoint)
+        : 0,
     };
   },
 
@@ -2640,6 +2663,9 @@ export const SubscriberStatus: MessageFns<SubscriberStatus> = {
     if (message.lastError !== "") {
       obj.lastError = message.lastError;
     }
+    if (message.deliveredPastCheckpoint !== 0) {
+      obj.deliveredPastCheckpoint = Math.round(message.deliveredPastCheckpoint);
+    }
     return obj;
   },
 
@@ -2658,6 +2684,7 @@ export const SubscriberStatus: MessageFns<SubscriberStatus> = {
     message.delivered = object.delivered ?? 0;
     message.deadLettered = object.deadLettered ?? 0;
     message.lastError = object.lastError ?? "";
+    message.deliveredPastCheckpoint = object.deliveredPastCheckpoint ?? 0;
     return message;
   },
 };
@@ -2892,9 +2919,9 @@ export const ProjectorService = {
     responseDeserialize: (value: Buffer): Empty => Empty.decode(value),
   },
   /**
-   * Added by evented, optional: forget the read model, called before a rebuild replays every event.
-   * A projector that does not implement it must recognise the rebuild itself (the calls carry the metadata
-   * `evented-replay: true`).
+   * Added by evented, optional: forget the read model, called before a rebuild replays every event. An error
+   * stops the rebuild, and evented forgets nothing. A projector that does not implement it must recognise the
+   * rebuild itself (the events it was given before come again with the metadata `evented-replay: true`).
    */
   reset: {
     path: "/evented.Projector/Reset" as const,
@@ -2916,9 +2943,9 @@ export interface ProjectorServer extends UntypedServiceImplementation {
    */
   handleBatch: handleUnaryCall<EventBatch, Empty>;
   /**
-   * Added by evented, optional: forget the read model, called before a rebuild replays every event.
-   * A projector that does not implement it must recognise the rebuild itself (the calls carry the metadata
-   * `evented-replay: true`).
+   * Added by evented, optional: forget the read model, called before a rebuild replays every event. An error
+   * stops the rebuild, and evented forgets nothing. A projector that does not implement it must recognise the
+   * rebuild itself (the events it was given before come again with the metadata `evented-replay: true`).
    */
   reset: handleUnaryCall<Empty, Empty>;
 }
@@ -2965,9 +2992,9 @@ export interface ProjectorClient extends Client {
     callback: (error: ServiceError | null, response: Empty) => void,
   ): ClientUnaryCall;
   /**
-   * Added by evented, optional: forget the read model, called before a rebuild replays every event.
-   * A projector that does not implement it must recognise the rebuild itself (the calls carry the metadata
-   * `evented-replay: true`).
+   * Added by evented, optional: forget the read model, called before a rebuild replays every event. An error
+   * stops the rebuild, and evented forgets nothing. A projector that does not implement it must recognise the
+   * rebuild itself (the events it was given before come again with the metadata `evented-replay: true`).
    */
   reset(request: Empty, callback: (error: ServiceError | null, response: Empty) => void): ClientUnaryCall;
   reset(
@@ -3213,8 +3240,8 @@ export const AdminService = {
   },
   /**
    * Replays the global log into a projector (or, when asked by name, a saga), reporting progress; when caught up,
-   * live delivery goes on without a gap or a duplicate. With `dryRun`, one message with the totals and nothing
-   * is replayed.
+   * live delivery goes on without a gap or a duplicate. Only events the subscriber was given before carry the
+   * metadata `evented-replay: true`. With `dryRun`, one message with the totals and nothing is replayed.
    */
   replay: {
     path: "/evented.Admin/Replay" as const,
@@ -3234,8 +3261,8 @@ export interface AdminServer extends UntypedServiceImplementation {
   tail: handleServerStreamingCall<TailRequest, LoggedEvent>;
   /**
    * Replays the global log into a projector (or, when asked by name, a saga), reporting progress; when caught up,
-   * live delivery goes on without a gap or a duplicate. With `dryRun`, one message with the totals and nothing
-   * is replayed.
+   * live delivery goes on without a gap or a duplicate. Only events the subscriber was given before carry the
+   * metadata `evented-replay: true`. With `dryRun`, one message with the totals and nothing is replayed.
    */
   replay: handleServerStreamingCall<ReplayRequest, ReplayProgress>;
 }
@@ -3259,8 +3286,8 @@ export interface AdminClient extends Client {
   tail(request: TailRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<LoggedEvent>;
   /**
    * Replays the global log into a projector (or, when asked by name, a saga), reporting progress; when caught up,
-   * live delivery goes on without a gap or a duplicate. With `dryRun`, one message with the totals and nothing
-   * is replayed.
+   * live delivery goes on without a gap or a duplicate. Only events the subscriber was given before carry the
+   * metadata `evented-replay: true`. With `dryRun`, one message with the totals and nothing is replayed.
    */
   replay(request: ReplayRequest, options?: Partial<CallOptions>): ClientReadableStream<ReplayProgress>;
   replay(
