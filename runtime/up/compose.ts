@@ -142,7 +142,12 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
         : await serve(
             'projector coordinator',
             config.projectorCoordinator,
-            projectorCoordinatorService(delivery.projectors, logger.child({ component: 'projectors' })),
+            projectorCoordinatorService(
+              delivery.projectors,
+              store,
+              config.commandHandler,
+              logger.child({ component: 'projectors' }),
+            ),
           );
     const sagaServer =
       delivery.sagas.size === 0
@@ -150,7 +155,12 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
         : await serve(
             'saga coordinator',
             config.sagaCoordinator,
-            sagaCoordinatorService(delivery.sagas, logger.child({ component: 'sagas' })),
+            sagaCoordinatorService(
+              delivery.sagas,
+              store,
+              config.commandHandler,
+              logger.child({ component: 'sagas' }),
+            ),
           );
 
     // The admin service last: what it reports is all up. Its own entry is not in `servers`, which it lists.

@@ -3,9 +3,12 @@ import { afterAll, expect } from 'vitest';
 import {
   BusinessCoordinatorClient,
   EventQueryClient,
+  ProjectorCoordinatorClient,
+  SagaCoordinatorClient,
   type AggregateRoot,
   type CommandBook,
   type EventBook,
+  type Projection,
   type Query,
   type SynchronousProcessingResponse,
 } from '../../runtime/protocol/gen/evented/evented.js';
@@ -47,6 +50,38 @@ export const commandClient = (address: string): CommandClient => {
     close: () => client.close(),
   };
 };
+
+/** The coordinators' public services, as another runtime's command handler (or anyone on the port) calls them. */
+export interface CoordinatorClient<SyncResponse> {
+  handle(book: EventBook): Promise<unknown>;
+  handleSync(book: EventBook): Promise<SyncResponse>;
+}
+
+const coordinatorClient = <SyncResponse>(client: ProjectorCoordinatorClient | SagaCoordinatorClient) => {
+  open.push(client);
+  const call =
+    (method: 'handle' | 'handleSync') =>
+    (book: EventBook): Promise<never> =>
+      new Promise((resolve, reject) =>
+        (
+          client[method] as (
+            r: EventBook,
+            m: Metadata,
+            o: object,
+            cb: (e: ServiceError | null, r: never) => void,
+          ) => void
+        )(book, new Metadata(), { deadline: Date.now() + 20_000 }, (err, response) =>
+          err ? reject(err) : resolve(response),
+        ),
+      );
+  return { handle: call('handle'), handleSync: call('handleSync') } as CoordinatorClient<SyncResponse>;
+};
+
+export const projectorCoordinatorClient = (address: string): CoordinatorClient<Projection> =>
+  coordinatorClient(new ProjectorCoordinatorClient(address, credentials.createInsecure()));
+
+export const sagaCoordinatorClient = (address: string): CoordinatorClient<SynchronousProcessingResponse> =>
+  coordinatorClient(new SagaCoordinatorClient(address, credentials.createInsecure()));
 
 const collect = <T>(stream: ClientReadableStream<T>): Promise<T[]> =>
   new Promise((resolve, reject) => {
