@@ -7,7 +7,13 @@ import { connectBusinessLogic, type BusinessLogic } from '../command/business-lo
 import { createCommandHandler } from '../command/handler.js';
 import { businessCoordinatorService } from '../command/service.js';
 import { eventQueryService } from '../query/service.js';
-import { startGrpcServer, type HostedService, type RunningServer } from '../grpc/server.js';
+import {
+  DEFAULT_RECEIVE_BYTES,
+  MAX_MESSAGE_BYTES,
+  startGrpcServer,
+  type HostedService,
+  type RunningServer,
+} from '../grpc/server.js';
 import type { EventStore } from '../store/port.js';
 import { createSqliteEventStore } from '../store/sqlite/index.js';
 import { createPostgresEventStore } from '../store/postgres/index.js';
@@ -116,12 +122,22 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     let graceMs = 5000;
     /** What `evented status` lists: each server's name and address. */
     const servers: Record<string, string> = {};
+    // Servers that take books take requests as large as the largest book allowed; the others, gRPC's default.
+    const bookRequestBytes = Math.max(MAX_MESSAGE_BYTES, config.commandHandler.maxBookBytes + 1024 * 1024);
     const serve = async (
       component: string,
       at: { host: string; port: number },
       service: HostedService,
+      maxReceiveMessageBytes = DEFAULT_RECEIVE_BYTES,
     ): Promise<RunningServer> => {
-      const server = await startGrpcServer({ component, host: at.host, port: at.port, services: [service] });
+      const server = await startGrpcServer({
+        component,
+        host: at.host,
+        port: at.port,
+        services: [service],
+        maxReceiveMessageBytes,
+        connections: config.connections,
+      });
       stops.push(() => server.close(graceMs));
       servers[component] = server.address;
       return server;
@@ -130,6 +146,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
       'command handler',
       config.commandHandler,
       businessCoordinatorService(handler, logger.child({ component: 'command-handler' })),
+      bookRequestBytes,
     );
     const queryServer = await serve(
       'query handler',
@@ -148,6 +165,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
               config.commandHandler,
               logger.child({ component: 'projectors' }),
             ),
+            bookRequestBytes,
           );
     const sagaServer =
       delivery.sagas.size === 0
@@ -161,6 +179,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
               config.commandHandler,
               logger.child({ component: 'sagas' }),
             ),
+            bookRequestBytes,
           );
 
     // The admin service last: what it reports is all up. Its own entry is not in `servers`, which it lists.

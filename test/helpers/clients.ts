@@ -1,4 +1,4 @@
-import { credentials, Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, expect } from 'vitest';
 import {
   BusinessCoordinatorClient,
@@ -160,3 +160,65 @@ export const failureContaining = (code: number, text: string) => ({
   code,
   details: expect.stringContaining(text),
 });
+
+/** How a raw call ended: its status, and the messages (undecoded) it got before. */
+export interface RawOutcome {
+  code: number;
+  details: string;
+  messages: Buffer[];
+}
+
+/**
+ * Calls `path` with `request` exactly as given, undecoded both ways (identity serializers), as a client that
+ * does not use our generated code could: for requests that are not what the method takes.
+ */
+export const rawCall = (
+  address: string,
+  path: string,
+  request: Uint8Array,
+  kind: 'unary' | 'serverStream' | 'bidi',
+): Promise<RawOutcome> => {
+  const client = new Client(address, credentials.createInsecure());
+  open.push(client);
+  const identity = (bytes: Buffer): Buffer => bytes;
+  const options = { deadline: Date.now() + 20_000 };
+  return new Promise((resolve) => {
+    const messages: Buffer[] = [];
+    const end = (error: ServiceError | null): void =>
+      resolve({ code: error?.code ?? 0, details: error?.details ?? '', messages });
+    if (kind === 'unary') {
+      client.makeUnaryRequest(
+        path,
+        identity,
+        identity,
+        Buffer.from(request),
+        new Metadata(),
+        options,
+        (err, m) => {
+          if (m) messages.push(m);
+          end(err);
+        },
+      );
+      return;
+    }
+    const stream =
+      kind === 'serverStream'
+        ? client.makeServerStreamRequest(
+            path,
+            identity,
+            identity,
+            Buffer.from(request),
+            new Metadata(),
+            options,
+          )
+        : client.makeBidiStreamRequest(path, identity, identity, new Metadata(), options);
+    stream.on('data', (message: Buffer) => messages.push(message));
+    stream.on('error', end);
+    stream.on('end', () => end(null));
+    if (kind === 'bidi') {
+      const bidi = stream as unknown as { write(b: Buffer): void; end(): void };
+      bidi.write(Buffer.from(request));
+      bidi.end();
+    }
+  });
+};
