@@ -52,9 +52,14 @@ const decodeBook = (bytes: Buffer): EventBook => {
  * Business logic is called through the lean unary client (grpc/unary-client.ts) rather than a grpc-js channel:
  * it is the one call every command makes, and grpc-js's client costs about twice the CPU per call.
  */
-export const connectBusinessLogic = (domain: string, address: string): BusinessLogic => {
+export const connectBusinessLogic = (
+  domain: string,
+  address: string,
+  /** The largest answer taken (a larger one is refused as it arrives, RESOURCE_EXHAUSTED). */
+  maxReceiveMessageBytes = MAX_MESSAGE_BYTES,
+): BusinessLogic => {
   const client = createUnaryClient(address, {
-    maxReceiveMessageBytes: MAX_MESSAGE_BYTES,
+    maxReceiveMessageBytes,
     userAgent: 'evented',
   });
   const { path } = BusinessLogicService.handle;

@@ -89,10 +89,14 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     const store = await openEventStore(config.store, options.projectDir);
     stops.push(() => store.close());
 
+    // Messages that carry books (requests to the command handler and the coordinators, business logic's
+    // answers) may be as large as the largest book allowed; the other servers take gRPC's default.
+    const bookRequestBytes = Math.max(MAX_MESSAGE_BYTES, config.commandHandler.maxBookBytes + 1024 * 1024);
+
     // 2. A client per domain's business logic (connections are lazy: a business logic may start later).
     const businessLogic = new Map<string, BusinessLogic>();
     for (const [domain, { businessLogic: address }] of Object.entries(config.domains)) {
-      const logic = connectBusinessLogic(domain, address);
+      const logic = connectBusinessLogic(domain, address, bookRequestBytes);
       businessLogic.set(domain, logic);
       stops.push(() => logic.close());
     }
@@ -122,8 +126,6 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     let graceMs = 5000;
     /** What `evented status` lists: each server's name and address. */
     const servers: Record<string, string> = {};
-    // Servers that take books take requests as large as the largest book allowed; the others, gRPC's default.
-    const bookRequestBytes = Math.max(MAX_MESSAGE_BYTES, config.commandHandler.maxBookBytes + 1024 * 1024);
     const serve = async (
       component: string,
       at: { host: string; port: number },
