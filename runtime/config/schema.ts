@@ -99,8 +99,12 @@ const domain = z.strictObject({
   businessLogic: address,
 });
 
-/** The largest bus message when `bus.maxMessageBytes` is not set: well below RabbitMQ's 128 MiB and memory. */
-export const DEFAULT_BUS_MESSAGE_BYTES = 16 * 1024 * 1024;
+/**
+ * The largest bus message when `bus.maxMessageBytes` is not set: 4 MiB, far below RabbitMQ's 128 MiB, and what a
+ * consumer may hold is `prefetch` messages (64 × 4 MiB at most). Events of usual sizes never come near it: a
+ * round of 1,000 events of 1 KB is 1 MB. It is also the size of one projector call (projector/call-size.ts).
+ */
+export const DEFAULT_BUS_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /**
  * The largest bus message: a round of the relay is cut into messages below it (a single larger event travels

@@ -20,6 +20,8 @@ export interface RelayOptions {
   name?: string;
   /** Events read and published per round. */
   batchSize?: number;
+  /** A round's messages stay below this many bytes each (see toBatches). Default: no bound. */
+  maxMessageBytes?: number;
   /** How often to look for events written by other processes when nothing woke the relay. */
   idlePollMs?: number;
   /** Rounds published before the broker has confirmed the first of them. Default 4. */

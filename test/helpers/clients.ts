@@ -26,8 +26,14 @@ export interface CommandClient {
   close(): void;
 }
 
-export const commandClient = (address: string): CommandClient => {
-  const client = new BusinessCoordinatorClient(address, credentials.createInsecure());
+/** `maxReceiveMessageBytes`: for responses that echo large books (gRPC's default is 4 MiB). */
+export const commandClient = (
+  address: string,
+  options: { maxReceiveMessageBytes?: number } = {},
+): CommandClient => {
+  const client = new BusinessCoordinatorClient(address, credentials.createInsecure(), {
+    'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
+  });
   open.push(client);
   const call =
     <Req>(method: 'handle' | 'record') =>
