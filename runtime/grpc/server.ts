@@ -5,6 +5,7 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
 import { UnavailableError, messageOf } from '../errors/index.js';
 import { refuseUndecodable, withTolerantDecoding } from './decode.js';
 import { createHealthStatus, type HealthStatus } from './health.js';
@@ -66,6 +67,8 @@ export const startGrpcServer = async (options: {
   component: string;
   maxReceiveMessageBytes?: number;
   connections?: ConnectionLimits;
+  /** Told (at most once a minute) when connections are refused for being over `maxPerServer`. */
+  logger?: Logger;
 }): Promise<RunningServer> => {
   const server = new Server({
     ...grpcChannelOptions,
@@ -108,8 +111,21 @@ export const startGrpcServer = async (options: {
         ),
       );
     });
-    listener.listen({ host: options.host, port: options.port }, () =>
+    // (an IPv6 address may be written in brackets, as in a URL: net takes it bare)
+    listener.listen({ host: options.host.replace(/^\[(.*)\]$/, '$1'), port: options.port }, () =>
       resolve((listener.address() as AddressInfo).port),
+    );
+  });
+  // Once listening, an error accepting one connection (too many open files) loses that connection only.
+  listener.on('error', (error) =>
+    options.logger?.warn({ err: error }, `the ${options.component} lost a connection`),
+  );
+  let warnedAt = 0;
+  listener.on('drop', () => {
+    if (Date.now() - warnedAt < 60_000) return;
+    warnedAt = Date.now();
+    options.logger?.warn(
+      `the ${options.component} refused a connection: ${listener.maxConnections} are open (connections.maxPerServer)`,
     );
   });
 

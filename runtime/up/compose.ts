@@ -139,6 +139,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
         services: [service],
         maxReceiveMessageBytes,
         connections: config.connections,
+        logger,
       });
       stops.push(() => server.close(graceMs));
       servers[component] = server.address;
