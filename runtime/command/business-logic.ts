@@ -2,7 +2,7 @@ import { Metadata, status as Status } from '@grpc/grpc-js';
 import { BusinessFailure, BusinessRejection, UnavailableError } from '../errors/index.js';
 import { BusinessLogicService, ContextualCommand, EventBook } from '../protocol/gen/evented/evented.js';
 import { MAX_MESSAGE_BYTES } from '../grpc/server.js';
-import { createUnaryClient } from '../grpc/unary-client.js';
+import { createUnaryClient, isAnswerTooLarge } from '../grpc/unary-client.js';
 import { isServiceError } from '../grpc/unary.js';
 
 /** A domain's business logic, reached over gRPC (evented.BusinessLogic, port 1737 by default). */
@@ -76,6 +76,11 @@ export const connectBusinessLogic = (
           return decodeBook(await client.call(path, request, Math.max(1, deadline - Date.now())));
         } catch (err) {
           if (!isServiceError(err)) throw err;
+          if (isAnswerTooLarge(err)) {
+            throw new BusinessFailure(
+              `${where} answered more than ${maxReceiveMessageBytes} bytes, over what a book may be (commandHandler.maxBookBytes)`,
+            );
+          }
           if (REJECTIONS.has(err.code)) throw new BusinessRejection(err.details, err.code);
           if (err.code === Status.DEADLINE_EXCEEDED) {
             throw new UnavailableError(`${where} did not answer within ${timeoutMs} ms`, {

@@ -113,6 +113,19 @@ describe('books are bounded whole: bytes and pages', () => {
     expect(await storedCount(root)).toBe(0);
   });
 
+  it('stops reading an answer over 64 MiB, as business logic’s failure (INTERNAL), not its refusal', async () => {
+    const root = newRoot();
+    answer = acceptWith(1, payload('test/Huge', new Uint8Array(65 * MiB)));
+    try {
+      await expect(
+        commands.handle(commandBook(coverOf('account', root), payload()), 60_000),
+      ).rejects.toMatchObject(failureContaining(status.INTERNAL, `answered more than ${64 * MiB} bytes`));
+    } finally {
+      answer = acceptWith(1);
+    }
+    expect(await storedCount(root)).toBe(0);
+  });
+
   it('refuses a book of 10,001 pages, recorded or returned; 10,000 are taken', async () => {
     const root = newRoot();
     const pages = (n: number) => range(0, n).map((num) => numbered(num, payload('t', '')));
