@@ -1,8 +1,9 @@
+import { toPage } from '../bus/batches.js';
 import { SequenceError, ValidationError } from '../errors/index.js';
 import { formatAggregate } from '../protocol/cover.js';
-import type { EventBook, EventPage } from '../protocol/gen/evented/evented.js';
+import type { EventBook } from '../protocol/gen/evented/evented.js';
 import { validateCover } from '../protocol/validate.js';
-import type { EventStore, StoredEvent } from '../store/port.js';
+import type { EventStore } from '../store/port.js';
 
 /**
  * The coordinators' public Handle and HandleSync take an EventBook from anyone who can reach the port. The store
@@ -16,13 +17,6 @@ export interface NoticeLimits {
   /** The most pages a book may name (commandHandler.maxPagesPerBook). */
   maxPagesPerBook: number;
 }
-
-const toPage = (event: StoredEvent): EventPage => ({
-  num: event.sequence,
-  createdAt: event.createdAt,
-  Event: event.event,
-  synchronous: event.synchronous,
-});
 
 /** Checks the notice's shape: a valid cover, 1..max pages, each numbered, consecutive. Returns its range. */
 const namedRange = (book: EventBook, limits: NoticeLimits): { from: number; to: number } => {
@@ -53,8 +47,8 @@ const namedRange = (book: EventBook, limits: NoticeLimits): { from: number; to: 
 };
 
 /**
- * The stored events a notice names, as a book the coordinators can deliver (cover as given, pages from the
- * store). Throws ValidationError (INVALID_ARGUMENT) for a malformed notice, SequenceError (FAILED_PRECONDITION)
+ * The stored events a notice names, as a book the coordinators can deliver (its cover, and the pages as the
+ * store holds them). Throws ValidationError (INVALID_ARGUMENT) for a malformed notice, SequenceError (FAILED_PRECONDITION)
  * naming the aggregate and the first sequence the store does not hold.
  */
 export const storedBookOf = async (
