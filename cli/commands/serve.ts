@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { DEFAULT_CONSUL_PREFIX } from '../../runtime/config/sources/consul-defaults.js';
 import type { Runtime } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
+import { InterruptedError } from '../errors.js';
 import { version } from '../version.js';
 
 /** The second line of `serve`: the admin service (what the CLI talks to), the bus, and who receives events. */
@@ -36,10 +37,20 @@ export const registerServe = (program: Command, context: CliContext): void => {
     .action(async (dir: string, options: ServeOptions) => {
       const projectDir = resolve(context.cwd, dir);
       const { readConfigFile, readConfigFromConsul, startRuntime } = await import('../../runtime/index.js');
-      const config = options.consul
-        ? await readConfigFromConsul(options.consul, options.prefix, options.name)
-        : await readConfigFile(join(projectDir, 'evented.yaml'));
+      // SIGTERM or Ctrl-C while loading stops there, without serving (a large configuration takes seconds).
+      const config = await (
+        options.consul
+          ? readConfigFromConsul(options.consul, options.prefix, options.name)
+          : readConfigFile(join(projectDir, 'evented.yaml'), { signal: context.signal })
+      ).catch((err: unknown) => {
+        throw context.signal.aborted ? new InterruptedError() : err;
+      });
+      if (context.signal.aborted) throw new InterruptedError();
       const runtime = await startRuntime(config, { projectDir, version });
+      if (context.signal.aborted) {
+        await runtime.close();
+        throw new InterruptedError();
+      }
       context.stdout.write(
         `evented serving ${config.name}: commands on ${runtime.commandHandler.address}, queries on ${runtime.queryHandler.address}, store ${runtime.store.kind} at ${runtime.store.location}\n`,
       );

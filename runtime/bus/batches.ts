@@ -2,11 +2,19 @@ import { aggregateKey } from '../protocol/cover.js';
 import type { EventBatch, EventBook, EventPage } from '../protocol/gen/evented/evented.js';
 import type { PublishedBatch } from './port.js';
 import type { StoredEvent } from '../store/port.js';
+import { eventBookSizeInBatch, eventPageSizeInBook } from '../protocol/event-batch-encoder.js';
+import { packBySize } from '../protocol/cut-by-size.js';
 
 /**
  * Turns a stretch of the global log into bus messages: one batch per domain, one book per aggregate (its
  * events in sequence order). Position order across aggregates does not matter to a consumer; sequence order
  * within an aggregate does, and is kept.
+ *
+ * With `maxBytes`, the stretch is first cut, in log order, into parts whose messages stay below it: a broker
+ * refuses a message over its limit (RabbitMQ: 128 MiB), and a relay round refused whole would be published again
+ * and again. The parts follow each other in the log, so each batch's positions still mean "every event of this
+ * domain up to lastPosition is in this batch or an earlier one" (what consumers checkpoint by). A single event
+ * larger than `maxBytes` travels alone.
  */
 export const toPage = (event: StoredEvent): EventPage => ({
   num: event.sequence,
@@ -15,7 +23,31 @@ export const toPage = (event: StoredEvent): EventPage => ({
   synchronous: event.synchronous,
 });
 
-export const toBatches = (events: readonly StoredEvent[]): PublishedBatch[] => {
+/** An EventBatch's own fields (two positions) at most. */
+const BATCH_FIELDS_BYTES = 32;
+
+/**
+ * What an event adds to a batch at most: its page, and a book of its own (an aggregate's later events share
+ * one, so this overestimates a little), with room for the book's length prefix to grow.
+ */
+const sizeInBatch = (event: StoredEvent): number =>
+  eventPageSizeInBook(toPage(event)) +
+  eventBookSizeInBatch({
+    cover: { domain: event.domain, root: { value: event.root } },
+    snapshot: undefined,
+    pages: [],
+  }) +
+  4;
+
+export const toBatches = (
+  events: readonly StoredEvent[],
+  maxBytes = Number.POSITIVE_INFINITY,
+): PublishedBatch[] =>
+  Number.isFinite(maxBytes)
+    ? packBySize(events, sizeInBatch, maxBytes - BATCH_FIELDS_BYTES).flatMap(batchesOf)
+    : batchesOf(events);
+
+const batchesOf = (events: readonly StoredEvent[]): PublishedBatch[] => {
   const byDomain = new Map<string, { books: Map<string, EventBook>; first: number; last: number }>();
   for (const event of events) {
     let domain = byDomain.get(event.domain);

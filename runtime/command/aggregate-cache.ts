@@ -23,13 +23,34 @@ export interface AggregateCache {
   set(key: string, aggregate: CachedAggregate): void;
   delete(key: string): void;
   readonly size: number;
+  /** The encoded bytes of every entry together (what maxBytes bounds). */
+  readonly bytes: number;
 }
 
+/** What an entry holds in bytes: its encoded cover, snapshot and pages (the rest is small and fixed). */
+export const entryBytes = (aggregate: CachedAggregate): number =>
+  aggregate.pages.reduce(
+    (sum, page) => sum + page.bytes.length,
+    aggregate.cover.length + (aggregate.snapshot?.bytes.length ?? 0),
+  );
+
+/**
+ * Bounded both by count and by bytes: a few aggregates with large events must not hold as much memory as
+ * thousands of small ones. An entry larger than the whole byte bound is not kept at all.
+ */
 export const createAggregateCache = (options: {
   maxAggregates: number;
+  maxBytes: number;
   maxPagesPerAggregate: number;
 }): AggregateCache => {
-  const entries = new Map<string, CachedAggregate>();
+  const entries = new Map<string, { aggregate: CachedAggregate; bytes: number }>();
+  let total = 0;
+  const remove = (key: string): void => {
+    const entry = entries.get(key);
+    if (entry === undefined) return;
+    entries.delete(key);
+    total -= entry.bytes;
+  };
   return {
     get(key) {
       const entry = entries.get(key);
@@ -37,19 +58,26 @@ export const createAggregateCache = (options: {
         entries.delete(key);
         entries.set(key, entry);
       }
-      return entry;
+      return entry?.aggregate;
     },
     set(key, aggregate) {
-      entries.delete(key);
+      remove(key);
       if (options.maxAggregates <= 0 || aggregate.pages.length > options.maxPagesPerAggregate) return;
-      entries.set(key, aggregate);
-      if (entries.size > options.maxAggregates) entries.delete(entries.keys().next().value!);
+      const bytes = entryBytes(aggregate);
+      if (bytes > options.maxBytes) return;
+      entries.set(key, { aggregate, bytes });
+      total += bytes;
+      // Least recently used first, until both bounds hold.
+      while (entries.size > options.maxAggregates || total > options.maxBytes) {
+        remove(entries.keys().next().value!);
+      }
     },
-    delete(key) {
-      entries.delete(key);
-    },
+    delete: remove,
     get size() {
       return entries.size;
+    },
+    get bytes() {
+      return total;
     },
   };
 };

@@ -2,7 +2,7 @@ import { Metadata, status as Status } from '@grpc/grpc-js';
 import { BusinessFailure, BusinessRejection, UnavailableError } from '../errors/index.js';
 import { BusinessLogicService, ContextualCommand, EventBook } from '../protocol/gen/evented/evented.js';
 import { MAX_MESSAGE_BYTES } from '../grpc/server.js';
-import { createUnaryClient } from '../grpc/unary-client.js';
+import { createUnaryClient, isAnswerTooLarge } from '../grpc/unary-client.js';
 import { isServiceError } from '../grpc/unary.js';
 
 /** A domain's business logic, reached over gRPC (evented.BusinessLogic, port 1737 by default). */
@@ -52,9 +52,14 @@ const decodeBook = (bytes: Buffer): EventBook => {
  * Business logic is called through the lean unary client (grpc/unary-client.ts) rather than a grpc-js channel:
  * it is the one call every command makes, and grpc-js's client costs about twice the CPU per call.
  */
-export const connectBusinessLogic = (domain: string, address: string): BusinessLogic => {
+export const connectBusinessLogic = (
+  domain: string,
+  address: string,
+  /** The largest answer taken (a larger one is refused as it arrives, RESOURCE_EXHAUSTED). */
+  maxReceiveMessageBytes = MAX_MESSAGE_BYTES,
+): BusinessLogic => {
   const client = createUnaryClient(address, {
-    maxReceiveMessageBytes: MAX_MESSAGE_BYTES,
+    maxReceiveMessageBytes,
     userAgent: 'evented',
   });
   const { path } = BusinessLogicService.handle;
@@ -71,6 +76,11 @@ export const connectBusinessLogic = (domain: string, address: string): BusinessL
           return decodeBook(await client.call(path, request, Math.max(1, deadline - Date.now())));
         } catch (err) {
           if (!isServiceError(err)) throw err;
+          if (isAnswerTooLarge(err)) {
+            throw new BusinessFailure(
+              `${where} answered more than ${maxReceiveMessageBytes} bytes, over what a book may be (commandHandler.maxBookBytes)`,
+            );
+          }
           if (REJECTIONS.has(err.code)) throw new BusinessRejection(err.details, err.code);
           if (err.code === Status.DEADLINE_EXCEEDED) {
             throw new UnavailableError(`${where} did not answer within ${timeoutMs} ms`, {

@@ -25,7 +25,9 @@ import {
   encodeSnapshot,
   withEncoding,
 } from './encoded.js';
+import { eventBookSizeInBatch } from '../protocol/event-batch-encoder.js';
 import {
+  checkBookBytes,
   checkPayload,
   validateCommandBook,
   validateCover,
@@ -49,9 +51,13 @@ export interface CommandHandlerOptions {
   businessLogicTimeoutMs: number;
   /** How many times a command is decided again after losing a race, before ABORTED. */
   conflictRetries: number;
+  /** The largest payload (typeUrl and value), book (encoded) and number of pages accepted. */
   maxPayloadBytes: number;
-  /** Aggregates kept in memory (0 turns the cache off). */
+  maxBookBytes: number;
+  maxPagesPerBook: number;
+  /** Aggregates kept in memory, and their encoded bytes over all of them (0 turns the cache off). */
   cachedAggregates: number;
+  cachedBytes: number;
   /**
    * Synchronous processing: given a stored book cut after its last synchronous page, what the synchronous
    * projectors and sagas made of it. Called after the append, outside the aggregate's lock (a saga's command
@@ -132,10 +138,15 @@ const advance = (
 
 export const createCommandHandler = (options: CommandHandlerOptions): CommandHandler => {
   const { store } = options;
-  const limits = { maxPayloadBytes: options.maxPayloadBytes };
+  const limits = {
+    maxPayloadBytes: options.maxPayloadBytes,
+    maxBookBytes: options.maxBookBytes,
+    maxPagesPerBook: options.maxPagesPerBook,
+  };
   const locks = createKeyedLock();
   const cache = createAggregateCache({
     maxAggregates: options.cachedAggregates,
+    maxBytes: options.cachedBytes,
     maxPagesPerAggregate: 10_000,
   });
 
@@ -176,6 +187,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     try {
       validateEventPages(decision.pages, limits, 'returned pages');
       checkPayload(decision.snapshot?.state, 'returned snapshot.state', limits);
+      checkBookBytes(eventBookSizeInBatch(decision), 'the returned book', limits);
     } catch (err) {
       throw new BusinessFailure(`${where} returned an invalid book: ${(err as Error).message}`);
     }
@@ -299,6 +311,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     async handle(command, callOptions = {}) {
       const cover = validateCommandBook(command, limits);
       const encodedCommand = callOptions.encoded ?? CommandBook.encode(command).finish();
+      checkBookBytes(encodedCommand.length, 'the command book', limits);
       const response = await locks.run(aggregateKey(cover.domain, cover.root), () =>
         decideAndAppend(command, cover, encodedCommand, callOptions.idempotencyKey),
       );

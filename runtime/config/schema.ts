@@ -59,14 +59,28 @@ const commandHandler = z.strictObject({
   businessLogicTimeoutMs: z.number().int().positive().default(5000),
   /** How many times a command is decided again after losing a race with another writer. */
   conflictRetries: z.number().int().min(0).max(100).default(5),
-  /** The largest command, event or snapshot payload accepted. */
+  /** The largest command, event or snapshot payload accepted: its typeUrl and value together, in bytes. */
   maxPayloadBytes: z
     .number()
     .int()
     .positive()
     .default(1024 * 1024),
+  /** The largest book accepted (a Record, a command, what business logic returns), encoded, in bytes. */
+  maxBookBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024 * 1024),
+  /** The most pages (events or commands) one book may have. */
+  maxPagesPerBook: z.number().int().positive().default(10_000),
   /** Aggregates kept in memory; 0 turns the cache off. */
   cachedAggregates: z.number().int().min(0).default(10_000),
+  /** Bytes of encoded aggregates kept in memory, over all of them; 0 turns the cache off. */
+  cachedBytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(64 * 1024 * 1024),
 });
 
 const queryHandler = z.strictObject({
@@ -85,7 +99,24 @@ const domain = z.strictObject({
   businessLogic: address,
 });
 
-const memoryBus = z.strictObject({ kind: z.literal('memory') });
+/**
+ * The largest bus message when `bus.maxMessageBytes` is not set: 4 MiB, far below RabbitMQ's 128 MiB, and what a
+ * consumer may hold is `prefetch` messages (64 × 4 MiB at most). Events of usual sizes never come near it: a
+ * round of 1,000 events of 1 KB is 1 MB. It is also the size of one projector call (projector/call-size.ts).
+ */
+export const DEFAULT_BUS_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The largest bus message: a round of the relay is cut into messages below it (a single larger event travels
+ * alone). Optional, so that a bus chosen on the command line keeps the default (DEFAULT_BUS_MESSAGE_BYTES).
+ */
+const maxMessageBytes = z
+  .number()
+  .int()
+  .min(64 * 1024)
+  .optional();
+
+const memoryBus = z.strictObject({ kind: z.literal('memory'), maxMessageBytes });
 
 const amqpBus = z.strictObject({
   kind: z.literal('amqp'),
@@ -96,6 +127,8 @@ const amqpBus = z.strictObject({
   exchange: z.string().min(1).default('evented'),
   /** How many messages a consumer may hold ahead of the one it is handling. */
   prefetch: z.number().int().positive().default(64),
+  /** Keep it below the broker's max_message_size (RabbitMQ: 128 MiB by default). */
+  maxMessageBytes,
 });
 
 const bus = z.discriminatedUnion('kind', [memoryBus, amqpBus]);
@@ -116,6 +149,13 @@ const delivery = z.strictObject({
   maxBackoffMs: z.number().int().positive().default(5000),
   /** Deadline of one call to a projector or saga. */
   callTimeoutMs: z.number().int().positive().default(10_000),
+});
+
+const connections = z.strictObject({
+  /** Connections each of the runtime's gRPC servers keeps open at once; more are closed as they arrive. */
+  maxPerServer: z.number().int().positive().default(1000),
+  /** A connection with no call in flight for this long is closed (the client reconnects when it needs to). */
+  idleTimeoutMs: z.number().int().positive().default(120_000),
 });
 
 const subscriber = z.strictObject({
@@ -155,6 +195,12 @@ const processName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "use letters, digits, '_', '.', '-' (at most 64)");
 
+/**
+ * The most domains one runtime serves. Start-up is linear in them (about 3 s for 64,000 on a 2-core machine), and
+ * a runtime with more is better split: beyond this, the configuration is refused rather than loaded for minutes.
+ */
+export const MAX_DOMAINS = 100_000;
+
 export const configSchema = z.strictObject({
   /** The project's name, shown by `evented status`. */
   name: z.string().min(1).default('evented'),
@@ -164,10 +210,17 @@ export const configSchema = z.strictObject({
   store: store.prefault({ kind: 'sqlite' }),
   commandHandler: commandHandler.prefault({}),
   queryHandler: queryHandler.prefault({}),
-  domains: z.record(domainName, domain).default({}),
+  domains: z
+    .record(domainName, domain)
+    .refine((domains) => Object.keys(domains).length <= MAX_DOMAINS, {
+      message: `more than ${MAX_DOMAINS} domains: split them over several runtimes (see otherCommandHandlers)`,
+    })
+    .default({}),
   bus: bus.prefault({ kind: 'memory' }),
   relay: relay.prefault({}),
   delivery: delivery.prefault({}),
+  /** What every gRPC server of the runtime allows its clients. */
+  connections: connections.prefault({}),
   projectorCoordinator: server(1315).prefault({}),
   sagaCoordinator: server(1748).prefault({}),
   /** The admin service (evented.Admin): what the CLI's status, tail, replay and rebuild talk to. */

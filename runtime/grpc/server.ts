@@ -1,10 +1,13 @@
+import { createServer, type AddressInfo } from 'node:net';
 import {
   Server,
   ServerCredentials,
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
 import { UnavailableError, messageOf } from '../errors/index.js';
+import { refuseUndecodable, withTolerantDecoding } from './decode.js';
 import { createHealthStatus, type HealthStatus } from './health.js';
 
 export interface HostedService {
@@ -23,7 +26,12 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Message size limits for every evented server and client: 64 MiB, well above any sane book. */
+/**
+ * The message size limit of evented's clients, and the least of the servers that take books (the command
+ * handler, the coordinators): 64 MiB. Within it, a book is checked field by field (commandHandler.maxPayloadBytes,
+ * maxBookBytes, maxPagesPerBook) and refused with a message that names the field; beyond it, grpc-js refuses
+ * the request from its length prefix, before buffering it.
+ */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export const grpcChannelOptions = {
@@ -34,37 +42,91 @@ export const grpcChannelOptions = {
   'grpc.enable_channelz': 0,
 };
 
-/** Starts a gRPC server with the given services plus grpc.health.v1. */
+/** What a server allows its clients (the `connections` section of the configuration). */
+export interface ConnectionLimits {
+  /** Connections kept open at once; one more is closed as it arrives. */
+  maxPerServer: number;
+  /** A connection without a call in flight for this long is closed (GOAWAY; clients reconnect on their next call). */
+  idleTimeoutMs: number;
+}
+
+/** The largest request a server takes when not told otherwise: gRPC's own default. */
+export const DEFAULT_RECEIVE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Starts a gRPC server with the given services plus grpc.health.v1. Requests larger than
+ * `maxReceiveMessageBytes` are refused (RESOURCE_EXHAUSTED) from their length prefix, before they are buffered;
+ * requests that do not decode get INVALID_ARGUMENT (decode.ts). The server listens through a plain TCP server of
+ * its own, whose `maxConnections` bounds the connections open at once, and hands each connection to grpc-js.
+ */
 export const startGrpcServer = async (options: {
   host: string;
   port: number;
   services: HostedService[];
   /** Names the component in error messages ("command handler"). */
   component: string;
+  maxReceiveMessageBytes?: number;
+  connections?: ConnectionLimits;
+  /** Told (at most once a minute) when connections are refused for being over `maxPerServer`. */
+  logger?: Logger;
 }): Promise<RunningServer> => {
-  const server = new Server(grpcChannelOptions);
+  const server = new Server({
+    ...grpcChannelOptions,
+    'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? DEFAULT_RECEIVE_BYTES,
+    ...(options.connections && {
+      'grpc.max_connection_idle_ms': options.connections.idleTimeoutMs,
+      // The idle timeout closes with a GOAWAY, which a peer that does not read never takes: such a peer (or one
+      // that does not speak HTTP/2 at all) leaves a ping unanswered, and the connection is dropped after this.
+      'grpc.keepalive_time_ms': options.connections.idleTimeoutMs,
+      'grpc.keepalive_timeout_ms': Math.min(options.connections.idleTimeoutMs, 20_000),
+    }),
+    interceptors: [refuseUndecodable],
+  });
   const health = createHealthStatus(options.services.map((s) => s.name));
-  server.addService(health.service, health.implementation as unknown as UntypedServiceImplementation);
-  for (const service of options.services) server.addService(service.definition, service.implementation);
+  server.addService(
+    withTolerantDecoding(health.service),
+    health.implementation as unknown as UntypedServiceImplementation,
+  );
+  for (const service of options.services) {
+    server.addService(withTolerantDecoding(service.definition), service.implementation);
+  }
 
   const requested = `${options.host}:${options.port}`;
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  const listener = createServer((socket) => injector.injectConnection(socket));
+  listener.maxConnections = options.connections?.maxPerServer ?? Number.MAX_SAFE_INTEGER;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(requested, ServerCredentials.createInsecure(), (error, boundPort) => {
-      if (error) {
-        const inUse = /EADDRINUSE|address already in use|No address added/i.test(error.message);
-        reject(
-          new UnavailableError(
-            inUse
-              ? `the ${options.component} cannot listen on ${requested}: the port is already in use`
-              : `the ${options.component} cannot listen on ${requested}: ${messageOf(error)}`,
-            {
-              hint: inUse ? 'stop the other process or choose another port in evented.yaml' : undefined,
-              cause: error,
-            },
-          ),
-        );
-      } else resolve(boundPort);
+    listener.once('error', (error: NodeJS.ErrnoException) => {
+      const inUse = error.code === 'EADDRINUSE';
+      injector.destroy();
+      reject(
+        new UnavailableError(
+          inUse
+            ? `the ${options.component} cannot listen on ${requested}: the port is already in use`
+            : `the ${options.component} cannot listen on ${requested}: ${messageOf(error)}`,
+          {
+            hint: inUse ? 'stop the other process or choose another port in evented.yaml' : undefined,
+            cause: error,
+          },
+        ),
+      );
     });
+    // (an IPv6 address may be written in brackets, as in a URL: net takes it bare)
+    listener.listen({ host: options.host.replace(/^\[(.*)\]$/, '$1'), port: options.port }, () =>
+      resolve((listener.address() as AddressInfo).port),
+    );
+  });
+  // Once listening, an error accepting one connection (too many open files) loses that connection only.
+  listener.on('error', (error) =>
+    options.logger?.warn({ err: error }, `the ${options.component} lost a connection`),
+  );
+  let warnedAt = 0;
+  listener.on('drop', () => {
+    if (Date.now() - warnedAt < 60_000) return;
+    warnedAt = Date.now();
+    options.logger?.warn(
+      `the ${options.component} refused a connection: ${listener.maxConnections} are open (connections.maxPerServer)`,
+    );
   });
 
   let closing: Promise<void> | undefined;
@@ -75,6 +137,7 @@ export const startGrpcServer = async (options: {
     close(graceMs = 5000) {
       closing ??= new Promise<void>((resolve) => {
         health.shutdown();
+        listener.close();
         const timer = setTimeout(() => {
           server.forceShutdown();
           resolve();

@@ -26,6 +26,13 @@ const {
   NGHTTP2_INADEQUATE_SECURITY,
 } = http2.constants;
 
+/** Answers this client refused for their size (as opposed to a RESOURCE_EXHAUSTED sent by the server). */
+const tooLarge = new WeakSet<object>();
+
+/** True when the call failed because its answer was over `maxReceiveMessageBytes`. */
+export const isAnswerTooLarge = (err: unknown): boolean =>
+  typeof err === 'object' && err !== null && tooLarge.has(err);
+
 const serviceError = (code: Status, details: string): ServiceError =>
   Object.assign(new Error(`${code} ${Status[code]}: ${details}`), {
     code,
@@ -193,12 +200,12 @@ export const createUnaryClient = (
           received += chunk.length;
           if (received > options.maxReceiveMessageBytes + 5) {
             stream!.close(NGHTTP2_CANCEL);
-            settle(
-              serviceError(
-                Status.RESOURCE_EXHAUSTED,
-                `Received message larger than max (${received - 5} vs ${options.maxReceiveMessageBytes})`,
-              ),
+            const error = serviceError(
+              Status.RESOURCE_EXHAUSTED,
+              `Received message larger than max (${received - 5} vs ${options.maxReceiveMessageBytes})`,
             );
+            tooLarge.add(error);
+            settle(error);
           } else chunks.push(chunk);
         });
         stream.on('error', (err: Error) => {

@@ -1,5 +1,5 @@
 import type { EventBook } from '../protocol/gen/evented/evented.js';
-import { eventBookSizeInBatch, eventPageSizeInBook } from '../protocol/event-batch-encoder.js';
+import { cutBooksBySize } from '../protocol/cut-by-size.js';
 
 /**
  * A user's gRPC server refuses a message larger than its receive limit, 4 MiB by default in every gRPC
@@ -8,47 +8,9 @@ import { eventBookSizeInBatch, eventPageSizeInBook } from '../protocol/event-bat
 export const MAX_CALL_BYTES = 4 * 1024 * 1024 - 64 * 1024;
 
 /**
- * The books in calls of at most `maxBytes` encoded, in order. A book too large for one call is cut into books
- * of consecutive pages (same cover; a snapshot stays with the first); a single page larger than the limit
- * travels alone, and the projector's answer says what it thinks of it.
+ * The books in calls of at most `maxBytes` encoded, in order (see protocol/cut-by-size.ts): a book too large for
+ * one call is cut into books of consecutive pages; a single page larger than the limit travels alone, and the
+ * projector's answer says what it thinks of it.
  */
-export const cutBySize = (books: readonly EventBook[], maxBytes = MAX_CALL_BYTES): EventBook[][] => {
-  const calls: EventBook[][] = [];
-  let call: EventBook[] = [];
-  let size = 0;
-  const add = (book: EventBook, bookSize: number): void => {
-    if (size + bookSize > maxBytes && call.length > 0) {
-      calls.push(call);
-      call = [];
-      size = 0;
-    }
-    call.push(book);
-    size += bookSize;
-  };
-  for (const book of books) {
-    const bookSize = eventBookSizeInBatch(book);
-    if (bookSize <= maxBytes) add(book, bookSize);
-    else for (const part of cutBook(book, maxBytes)) add(part, eventBookSizeInBatch(part));
-  }
-  if (call.length > 0) calls.push(call);
-  return calls;
-};
-
-const cutBook = (book: EventBook, maxBytes: number): EventBook[] => {
-  const empty = eventBookSizeInBatch({ ...book, pages: [] });
-  const parts: EventBook[] = [];
-  let pages: EventBook['pages'] = [];
-  let size = empty;
-  for (const page of book.pages) {
-    const pageSize = eventPageSizeInBook(page);
-    if (size + pageSize > maxBytes && pages.length > 0) {
-      parts.push({ ...book, snapshot: parts.length === 0 ? book.snapshot : undefined, pages });
-      pages = [];
-      size = empty;
-    }
-    pages.push(page);
-    size += pageSize;
-  }
-  parts.push({ ...book, snapshot: parts.length === 0 ? book.snapshot : undefined, pages });
-  return parts;
-};
+export const cutBySize = (books: readonly EventBook[], maxBytes = MAX_CALL_BYTES): EventBook[][] =>
+  cutBooksBySize(books, maxBytes);

@@ -8,15 +8,20 @@ import {
 } from '../protocol/gen/evented/evented.js';
 import type { HostedService } from '../grpc/server.js';
 import { unary } from '../grpc/handlers.js';
+import type { EventStore } from '../store/port.js';
+import { storedBookOf, type NoticeLimits } from '../subscriber/notice.js';
 import type { ProjectorCoordinator } from './coordinator.js';
 
 /**
  * evented.ProjectorCoordinator over gRPC (default port 1315), for command handlers in other processes. One runtime
  * may coordinate several projectors: a call names one with the metadata `evented-projector: NAME`; without it,
  * HandleSync needs exactly one projector following the book's domain, and Handle goes to every such projector.
+ * A book that arrives here is a notice of stored events: what is delivered is what the store holds (notice.ts).
  */
 export const projectorCoordinatorService = (
   coordinators: ReadonlyMap<string, { coordinator: ProjectorCoordinator; domains: readonly string[] }>,
+  store: EventStore,
+  limits: NoticeLimits,
   logger: Logger,
 ): HostedService => {
   const select = (book: EventBook, call: ServerUnaryCall<EventBook, unknown>): ProjectorCoordinator[] => {
@@ -42,11 +47,13 @@ export const projectorCoordinatorService = (
           `${chosen.length} projectors follow domain "${book.cover?.domain ?? ''}"; name one with the metadata evented-projector`,
         );
       }
-      return chosen[0]!.handleSync(book);
+      return chosen[0]!.handleSync(await storedBookOf(store, book, limits));
     }),
     handle: unary(logger, 'Handle', async (book, call) => {
-      for (const coordinator of select(book, call)) {
-        await coordinator.handleBatch({ books: [book], firstPosition: 0, lastPosition: 0 });
+      const chosen = select(book, call);
+      const stored = await storedBookOf(store, book, limits);
+      for (const coordinator of chosen) {
+        await coordinator.handleBatch({ books: [stored], firstPosition: 0, lastPosition: 0 });
       }
       return {};
     }),

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { messageOf } from '../errors/index.js';
 import type { EventBus } from '../bus/port.js';
-import type { EventStore } from '../store/port.js';
+import type { EventStore, StoredEvent } from '../store/port.js';
 import { backoff, createWakeup } from '../support/timing.js';
 import { toBatches } from '../bus/batches.js';
 
@@ -20,6 +20,11 @@ export interface RelayOptions {
   name?: string;
   /** Events read and published per round. */
   batchSize?: number;
+  /**
+   * A round's messages stay below this many bytes each (see toBatches), and a round reads fewer than `batchSize`
+   * events when they are large (about four messages' worth). Default: no bound.
+   */
+  maxMessageBytes?: number;
   /** How often to look for events written by other processes when nothing woke the relay. */
   idlePollMs?: number;
   /** Rounds published before the broker has confirmed the first of them. Default 4. */
@@ -46,6 +51,34 @@ export interface Relay {
   stop(): Promise<void>;
 }
 
+/** A round holds about this many messages' worth of events at most (see createRoundSize). */
+const ROUND_MESSAGES = 4;
+/** Events of the first round, before their size is known. */
+const FIRST_ROUND_EVENTS = 64;
+
+const payloadBytes = (event: StoredEvent): number =>
+  (event.event?.typeUrl.length ?? 0) + (event.event?.value.length ?? 0) + 64;
+
+/**
+ * How many events to read for the next round: `batchSize`, or fewer when events are large, so that a round (and
+ * the `publishAhead` rounds in flight) stays near `maxRoundBytes` in memory: a thousand 1 MiB events would be a
+ * gigabyte. The first round reads a few events to learn their size; each round sizes the next.
+ */
+const createRoundSize = (
+  batchSize: number,
+  maxRoundBytes: number,
+): { next(): number; saw(events: readonly StoredEvent[]): void } => {
+  let limit = Number.isFinite(maxRoundBytes) ? Math.min(batchSize, FIRST_ROUND_EVENTS) : batchSize;
+  return {
+    next: () => limit,
+    saw(events) {
+      if (!Number.isFinite(maxRoundBytes)) return;
+      const average = events.reduce((sum, event) => sum + payloadBytes(event), 0) / events.length;
+      limit = Math.max(1, Math.min(batchSize, Math.floor(maxRoundBytes / average)));
+    },
+  };
+};
+
 export const startRelay = (options: RelayOptions): Relay => {
   const { store, bus, logger } = options;
   const name = options.name ?? 'relay';
@@ -53,6 +86,10 @@ export const startRelay = (options: RelayOptions): Relay => {
   const idlePollMs = options.idlePollMs ?? 200;
   const publishAhead = Math.max(1, options.publishAhead ?? 4);
   const checkpointEveryMs = options.checkpointEveryMs ?? 250;
+  const maxRoundBytes =
+    options.maxMessageBytes === undefined
+      ? Number.POSITIVE_INFINITY
+      : options.maxMessageBytes * ROUND_MESSAGES;
   const wakeup = createWakeup();
   /** Only stop() interrupts a backoff: new events must not turn a broker outage into a retry storm. */
   const stopped = createWakeup();
@@ -68,6 +105,7 @@ export const startRelay = (options: RelayOptions): Relay => {
    * an unsaved checkpoint only means that a restart publishes a few rounds again, which consumers skip).
    */
   const run = async (): Promise<void> => {
+    const roundSize = createRoundSize(batchSize, maxRoundBytes);
     let failures = 0;
     status.checkpoint = await store.getCheckpoint(name);
     status.state = 'running';
@@ -85,20 +123,22 @@ export const startRelay = (options: RelayOptions): Relay => {
     while (!stopping) {
       try {
         while (inFlight.length < publishAhead && !stopping) {
-          const events = await store.readLog(readFrom, batchSize);
+          const limit = roundSize.next();
+          const events = await store.readLog(readFrom, limit);
           if (events.length === 0) break;
+          roundSize.saw(events);
           const last = events[events.length - 1]!.position;
           const round = {
             last,
             count: events.length,
-            confirmed: bus.publish(toBatches(events)),
+            confirmed: bus.publish(toBatches(events, options.maxMessageBytes)),
             settled: false,
           };
           const settle = (): void => void (round.settled = true);
           round.confirmed.then(settle, settle); // awaited in order below
           inFlight.push(round);
           readFrom = last;
-          if (events.length < batchSize) break;
+          if (events.length < limit) break;
         }
         const round = inFlight[0];
         if (round === undefined) {

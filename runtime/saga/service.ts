@@ -9,14 +9,19 @@ import {
 } from '../protocol/gen/evented/evented.js';
 import type { HostedService } from '../grpc/server.js';
 import { unary } from '../grpc/handlers.js';
+import type { EventStore } from '../store/port.js';
+import { storedBookOf, type NoticeLimits } from '../subscriber/notice.js';
 import type { SagaCoordinator } from './coordinator.js';
 
 /**
  * evented.SagaCoordinator over gRPC (default port 1748). Like the projector coordinator's service: the metadata
- * `evented-saga: NAME` names a saga; without it, the sagas following the book's domain are used.
+ * `evented-saga: NAME` names a saga; without it, the sagas following the book's domain are used. A book that
+ * arrives here is a notice of stored events: a saga reacts only to what the store holds (notice.ts).
  */
 export const sagaCoordinatorService = (
   coordinators: ReadonlyMap<string, { coordinator: SagaCoordinator; domains: readonly string[] }>,
+  store: EventStore,
+  limits: NoticeLimits,
   logger: Logger,
 ): HostedService => {
   const select = (book: EventBook, call: ServerUnaryCall<EventBook, unknown>): SagaCoordinator[] => {
@@ -40,16 +45,20 @@ export const sagaCoordinatorService = (
   const implementation: SagaCoordinatorServer = {
     handleSync: unary(logger, 'HandleSync', async (book, call) => {
       const response: SynchronousProcessingResponse = { books: [], projections: [], commands: [] };
-      for (const coordinator of select(book, call)) {
-        const produced = await coordinator.handleSync(book);
+      const chosen = select(book, call);
+      const stored = await storedBookOf(store, book, limits);
+      for (const coordinator of chosen) {
+        const produced = await coordinator.handleSync(stored);
         response.books.push(...produced.books);
         response.projections.push(...produced.projections);
       }
       return response;
     }),
     handle: unary(logger, 'Handle', async (book, call) => {
-      for (const coordinator of select(book, call)) {
-        await coordinator.handleBatch({ books: [book], firstPosition: 0, lastPosition: 0 });
+      const chosen = select(book, call);
+      const stored = await storedBookOf(store, book, limits);
+      for (const coordinator of chosen) {
+        await coordinator.handleBatch({ books: [stored], firstPosition: 0, lastPosition: 0 });
       }
       return {};
     }),

@@ -7,7 +7,13 @@ import { connectBusinessLogic, type BusinessLogic } from '../command/business-lo
 import { createCommandHandler } from '../command/handler.js';
 import { businessCoordinatorService } from '../command/service.js';
 import { eventQueryService } from '../query/service.js';
-import { startGrpcServer, type HostedService, type RunningServer } from '../grpc/server.js';
+import {
+  DEFAULT_RECEIVE_BYTES,
+  MAX_MESSAGE_BYTES,
+  startGrpcServer,
+  type HostedService,
+  type RunningServer,
+} from '../grpc/server.js';
 import type { EventStore } from '../store/port.js';
 import { createSqliteEventStore } from '../store/sqlite/index.js';
 import { createPostgresEventStore } from '../store/postgres/index.js';
@@ -83,10 +89,14 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     const store = await openEventStore(config.store, options.projectDir);
     stops.push(() => store.close());
 
+    // Messages that carry books (requests to the command handler and the coordinators, business logic's
+    // answers) may be as large as the largest book allowed; the other servers take gRPC's default.
+    const bookRequestBytes = Math.max(MAX_MESSAGE_BYTES, config.commandHandler.maxBookBytes + 1024 * 1024);
+
     // 2. A client per domain's business logic (connections are lazy: a business logic may start later).
     const businessLogic = new Map<string, BusinessLogic>();
     for (const [domain, { businessLogic: address }] of Object.entries(config.domains)) {
-      const logic = connectBusinessLogic(domain, address);
+      const logic = connectBusinessLogic(domain, address, bookRequestBytes);
       businessLogic.set(domain, logic);
       stops.push(() => logic.close());
     }
@@ -120,8 +130,17 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
       component: string,
       at: { host: string; port: number },
       service: HostedService,
+      maxReceiveMessageBytes = DEFAULT_RECEIVE_BYTES,
     ): Promise<RunningServer> => {
-      const server = await startGrpcServer({ component, host: at.host, port: at.port, services: [service] });
+      const server = await startGrpcServer({
+        component,
+        host: at.host,
+        port: at.port,
+        services: [service],
+        maxReceiveMessageBytes,
+        connections: config.connections,
+        logger,
+      });
       stops.push(() => server.close(graceMs));
       servers[component] = server.address;
       return server;
@@ -130,6 +149,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
       'command handler',
       config.commandHandler,
       businessCoordinatorService(handler, logger.child({ component: 'command-handler' })),
+      bookRequestBytes,
     );
     const queryServer = await serve(
       'query handler',
@@ -142,7 +162,13 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
         : await serve(
             'projector coordinator',
             config.projectorCoordinator,
-            projectorCoordinatorService(delivery.projectors, logger.child({ component: 'projectors' })),
+            projectorCoordinatorService(
+              delivery.projectors,
+              store,
+              config.commandHandler,
+              logger.child({ component: 'projectors' }),
+            ),
+            bookRequestBytes,
           );
     const sagaServer =
       delivery.sagas.size === 0
@@ -150,7 +176,13 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
         : await serve(
             'saga coordinator',
             config.sagaCoordinator,
-            sagaCoordinatorService(delivery.sagas, logger.child({ component: 'sagas' })),
+            sagaCoordinatorService(
+              delivery.sagas,
+              store,
+              config.commandHandler,
+              logger.child({ component: 'sagas' }),
+            ),
+            bookRequestBytes,
           );
 
     // The admin service last: what it reports is all up. Its own entry is not in `servers`, which it lists.

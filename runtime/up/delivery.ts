@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { BusConfig, ResolvedConfig } from '../config/schema.js';
+import { DEFAULT_BUS_MESSAGE_BYTES, type BusConfig, type ResolvedConfig } from '../config/schema.js';
 import type { EventBus } from '../bus/port.js';
 import { createAmqpEventBus } from '../bus/amqp/index.js';
 import { createMemoryEventBus } from '../bus/memory/index.js';
@@ -119,6 +119,7 @@ export const startDelivery = async (options: {
       store,
       bus,
       batchSize: config.relay.batchSize,
+      maxMessageBytes: config.bus.maxMessageBytes ?? DEFAULT_BUS_MESSAGE_BYTES,
       idlePollMs: config.relay.idlePollMs,
       logger: logger.child({ component: 'relay' }),
     });

@@ -1,11 +1,14 @@
-import { credentials, Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, expect } from 'vitest';
 import {
   BusinessCoordinatorClient,
   EventQueryClient,
+  ProjectorCoordinatorClient,
+  SagaCoordinatorClient,
   type AggregateRoot,
   type CommandBook,
   type EventBook,
+  type Projection,
   type Query,
   type SynchronousProcessingResponse,
 } from '../../runtime/protocol/gen/evented/evented.js';
@@ -23,8 +26,14 @@ export interface CommandClient {
   close(): void;
 }
 
-export const commandClient = (address: string): CommandClient => {
-  const client = new BusinessCoordinatorClient(address, credentials.createInsecure());
+/** `maxReceiveMessageBytes`: for responses that echo large books (gRPC's default is 4 MiB). */
+export const commandClient = (
+  address: string,
+  options: { maxReceiveMessageBytes?: number } = {},
+): CommandClient => {
+  const client = new BusinessCoordinatorClient(address, credentials.createInsecure(), {
+    'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
+  });
   open.push(client);
   const call =
     <Req>(method: 'handle' | 'record') =>
@@ -47,6 +56,38 @@ export const commandClient = (address: string): CommandClient => {
     close: () => client.close(),
   };
 };
+
+/** The coordinators' public services, as another runtime's command handler (or anyone on the port) calls them. */
+export interface CoordinatorClient<SyncResponse> {
+  handle(book: EventBook): Promise<unknown>;
+  handleSync(book: EventBook): Promise<SyncResponse>;
+}
+
+const coordinatorClient = <SyncResponse>(client: ProjectorCoordinatorClient | SagaCoordinatorClient) => {
+  open.push(client);
+  const call =
+    (method: 'handle' | 'handleSync') =>
+    (book: EventBook): Promise<never> =>
+      new Promise((resolve, reject) =>
+        (
+          client[method] as (
+            r: EventBook,
+            m: Metadata,
+            o: object,
+            cb: (e: ServiceError | null, r: never) => void,
+          ) => void
+        )(book, new Metadata(), { deadline: Date.now() + 20_000 }, (err, response) =>
+          err ? reject(err) : resolve(response),
+        ),
+      );
+  return { handle: call('handle'), handleSync: call('handleSync') } as CoordinatorClient<SyncResponse>;
+};
+
+export const projectorCoordinatorClient = (address: string): CoordinatorClient<Projection> =>
+  coordinatorClient(new ProjectorCoordinatorClient(address, credentials.createInsecure()));
+
+export const sagaCoordinatorClient = (address: string): CoordinatorClient<SynchronousProcessingResponse> =>
+  coordinatorClient(new SagaCoordinatorClient(address, credentials.createInsecure()));
 
 const collect = <T>(stream: ClientReadableStream<T>): Promise<T[]> =>
   new Promise((resolve, reject) => {
@@ -125,3 +166,65 @@ export const failureContaining = (code: number, text: string) => ({
   code,
   details: expect.stringContaining(text),
 });
+
+/** How a raw call ended: its status, and the messages (undecoded) it got before. */
+export interface RawOutcome {
+  code: number;
+  details: string;
+  messages: Buffer[];
+}
+
+/**
+ * Calls `path` with `request` exactly as given, undecoded both ways (identity serializers), as a client that
+ * does not use our generated code could: for requests that are not what the method takes.
+ */
+export const rawCall = (
+  address: string,
+  path: string,
+  request: Uint8Array,
+  kind: 'unary' | 'serverStream' | 'bidi',
+): Promise<RawOutcome> => {
+  const client = new Client(address, credentials.createInsecure());
+  open.push(client);
+  const identity = (bytes: Buffer): Buffer => bytes;
+  const options = { deadline: Date.now() + 20_000 };
+  return new Promise((resolve) => {
+    const messages: Buffer[] = [];
+    const end = (error: ServiceError | null): void =>
+      resolve({ code: error?.code ?? 0, details: error?.details ?? '', messages });
+    if (kind === 'unary') {
+      client.makeUnaryRequest(
+        path,
+        identity,
+        identity,
+        Buffer.from(request),
+        new Metadata(),
+        options,
+        (err, m) => {
+          if (m) messages.push(m);
+          end(err);
+        },
+      );
+      return;
+    }
+    const stream =
+      kind === 'serverStream'
+        ? client.makeServerStreamRequest(
+            path,
+            identity,
+            identity,
+            Buffer.from(request),
+            new Metadata(),
+            options,
+          )
+        : client.makeBidiStreamRequest(path, identity, identity, new Metadata(), options);
+    stream.on('data', (message: Buffer) => messages.push(message));
+    stream.on('error', end);
+    stream.on('end', () => end(null));
+    if (kind === 'bidi') {
+      const bidi = stream as unknown as { write(b: Buffer): void; end(): void };
+      bidi.write(Buffer.from(request));
+      bidi.end();
+    }
+  });
+};

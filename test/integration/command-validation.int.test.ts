@@ -23,7 +23,8 @@ import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
  */
 
 const MAX_PAYLOAD = 64;
-const tooBig = payload('test/Big', new Uint8Array(MAX_PAYLOAD + 1));
+/** One byte over the limit, counting its typeUrl (8 bytes) and its value. */
+const tooBig = payload('test/Big', new Uint8Array(MAX_PAYLOAD - 7));
 const root = newRoot();
 const account = coverOf('account', root);
 const aggregate = formatAggregate('account', root);
@@ -109,7 +110,8 @@ const badCommands: Case<CommandBook>[] = [
     name: 'a command over maxPayloadBytes',
     request: commandBook(account, tooBig),
     code: status.INVALID_ARGUMENT,
-    message: /^pages\[0\]\.command is 65 bytes, over the limit of 64 bytes/,
+    message:
+      /^pages\[0\]\.command is 65 bytes \(typeUrl 8 \+ value 57\), over the limit of 64 bytes \(commandHandler\.maxPayloadBytes\)/,
   },
   {
     name: 'a domain without business logic',
@@ -167,7 +169,8 @@ const badRecords: Case<EventBook>[] = [
     name: 'an event over maxPayloadBytes',
     request: eventBook(account, [forced(tooBig)]),
     code: status.INVALID_ARGUMENT,
-    message: /^pages\[0\]\.Event is 65 bytes, over the limit of 64 bytes/,
+    message:
+      /^pages\[0\]\.Event is 65 bytes \(typeUrl 8 \+ value 57\), over the limit of 64 bytes \(commandHandler\.maxPayloadBytes\)/,
   },
   {
     name: 'a snapshot beyond its events',

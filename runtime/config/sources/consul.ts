@@ -1,9 +1,9 @@
-import { isMap, isSeq, LineCounter, parseDocument, stringify, type Document, type Node } from 'yaml';
+import { isMap, isSeq, LineCounter, stringify, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, UnavailableError, ValidationError, messageOf } from '../../errors/index.js';
 import { configSchema, type ResolvedConfig } from '../schema.js';
 import { DEFAULT_CONSUL_PREFIX, DEFAULT_CONSUL_URL } from './consul-defaults.js';
-import { readConfigFile } from './file.js';
+import { documentValue, parseYaml, readConfigFile } from './file.js';
 
 /**
  * The configuration in Consul KV, over Consul's HTTP API (Node's fetch: three endpoints — read a folder, list
@@ -182,7 +182,7 @@ const parseKeys = (url: string, folder: string, held: HeldKey[]): Map<string, Pa
       );
     }
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+    const doc = parseYaml(text, lines);
     const error = doc.errors[0];
     if (error) {
       const line = lines.linePos(error.pos[0]).line;
@@ -229,7 +229,12 @@ const locateIssue = (url: string, folder: string, keys: Map<string, ParsedKey>, 
 
 const validate = (url: string, folder: string, name: string, held: HeldKey[]): ResolvedConfig => {
   const keys = parseKeys(url, folder, held);
-  const value = Object.fromEntries([...keys].map(([section, { doc }]) => [section, doc.toJS()]));
+  const value = Object.fromEntries(
+    [...keys].map(([section, { doc }]) => [
+      section,
+      documentValue(doc, `Consul at ${url}, key ${folder}${section}`),
+    ]),
+  );
   const parsed = configSchema.safeParse({ ...value, name }, { reportInput: true });
   if (parsed.success) return parsed.data;
   const issues = [...parsed.error.issues].sort(
