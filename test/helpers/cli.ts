@@ -85,7 +85,9 @@ export const configYaml = ({ ports = {}, ...config }: ProjectConfig): string => 
     const section = SERVERS[server as keyof RuntimePorts];
     return [section, { ...config[section], port }];
   });
-  return stringify({ name: 'bank', ...config, ...Object.fromEntries(servers) }, { lineWidth: 0 });
+  const merged = Object.fromEntries(servers);
+  // The servers' sections first, as ever; spread again after `config` so that they keep its other keys.
+  return stringify({ name: 'bank', ...merged, ...config, ...merged }, { lineWidth: 0 });
 };
 
 /** Writes `yaml` as the project's evented.yaml; returns its path. */
