@@ -1,7 +1,9 @@
 /**
  * Recently used aggregates, kept in memory in the shape business logic receives them. Safe with several
- * command handlers on one store: a stale entry only makes the append fail with a concurrency conflict, after
- * which the handler drops the entry and reloads. Least recently used entries go first.
+ * command handlers on one store: an entry is built from one consistent load plus this process's own appends, so
+ * it is a state the aggregate really had; when another process has moved past it, the append decided on it fails
+ * with a concurrency conflict (and a decision that writes nothing is checked against the store's next), after
+ * which the handler drops the entry and reloads (handler.ts). Least recently used entries go first.
  *
  * An entry holds the aggregate encoded (evented.Cover, Snapshot, EventPage bytes), ready to be spliced into
  * each ContextualCommand (see encoded.ts): every snapshot and event is encoded once, not once per command, and

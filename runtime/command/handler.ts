@@ -39,8 +39,14 @@ import {
 /**
  * The command path (BusinessCoordinator): load the aggregate, run the domain's business logic, validate what
  * it returned, and append it atomically with optimistic concurrency. Record stores events without business
- * logic. Commands on one aggregate run one at a time in this process; a race with another process is caught by
- * the store and answered by reloading and deciding again, a bounded number of times.
+ * logic. Commands on one aggregate run one at a time in this process.
+ *
+ * Several command handlers may share a store. A decision rests on one consistent state of the aggregate (one
+ * EventStore.load, or the cache entry built from one and this process's own appends), and stands only if that
+ * state is still the store's: an append carries the state's `next` as its expected sequence, and a decision that
+ * writes nothing (a rejection, an empty answer) made on a cached state is checked against the store's next. A
+ * race with another process therefore ends in a reload and a new decision, `conflictRetries` times at most, then
+ * ABORTED — never in a commit decided without an earlier event, nor in INTERNAL.
  */
 
 export interface CommandHandlerOptions {
@@ -150,17 +156,35 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     maxPagesPerAggregate: 10_000,
   });
 
-  const loadAggregate = async (cover: ValidCover, key: string): Promise<CachedAggregate> => {
+  /**
+   * The aggregate to decide on: the cached entry, or one consistent load of the store (EventStore.load), whose
+   * `next` becomes the append's expected sequence. `cached` says which: a cached state may be one another
+   * process has moved past since.
+   */
+  const loadAggregate = async (
+    cover: ValidCover,
+    key: string,
+  ): Promise<{ state: CachedAggregate; cached: boolean }> => {
     const cached = cache.get(key);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return { state: cached, cached: true };
     const loaded = await store.load(cover);
     return {
-      cover: encodeCover({ root: { value: cover.root }, domain: cover.domain }),
-      snapshot: cachedSnapshot(loaded.snapshot),
-      pages: loaded.events.map(cachedPage),
-      next: loaded.next,
+      state: {
+        cover: encodeCover({ root: { value: cover.root }, domain: cover.domain }),
+        snapshot: cachedSnapshot(loaded.snapshot),
+        pages: loaded.events.map(cachedPage),
+        next: loaded.next,
+      },
+      cached: false,
     };
   };
+
+  /**
+   * Whether a cached state is still the store's. A decision that writes something carries its own proof (the
+   * append's expected sequence); one that writes nothing — a rejection, an empty answer — has only this.
+   */
+  const stillCurrent = async (cover: ValidCover, state: CachedAggregate): Promise<boolean> =>
+    (await store.nextSequence(cover)) === state.next;
 
   const businessLogicFor = (domain: string): BusinessLogic => {
     const logic = options.businessLogic.get(domain);
@@ -226,7 +250,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     const key = aggregateKey(cover.domain, cover.root);
     const attempts = options.conflictRetries + 1;
     for (let attempt = 1; ; attempt += 1) {
-      const state = await loadAggregate(cover, key);
+      const { state, cached } = await loadAggregate(cover, key);
       let decision: EventBook;
       try {
         decision = await logic.decide(
@@ -234,23 +258,34 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
           options.businessLogicTimeoutMs,
         );
       } catch (err) {
-        // A rejection based on a cached state that another process has moved past would be wrong: make sure.
-        if (
-          err instanceof BusinessRejection &&
-          cache.get(key) !== undefined &&
-          (await store.nextSequence(cover)) !== state.next
-        ) {
+        // A rejection based on a cached state that another process has moved past would be wrong: make sure
+        // (the retry loads from the store, so this happens at most once per command).
+        if (err instanceof BusinessRejection && cached && !(await stillCurrent(cover, state))) {
           cache.delete(key);
           continue;
         }
         throw err;
       }
-      validateDecision(decision, cover, state);
+      try {
+        validateDecision(decision, cover, state);
+      } catch (err) {
+        // The state handed over was one consistent view, so this is the business logic's own mistake; the entry
+        // is dropped all the same, so that nothing wrong can outlive one command.
+        cache.delete(key);
+        throw err;
+      }
       if (decision.pages.length === 0 && decision.snapshot === undefined) {
+        // Nothing to append, so nothing to catch a stale state: like a rejection, checked against the store.
+        if (cached && !(await stillCurrent(cover, state))) {
+          cache.delete(key);
+          continue;
+        }
         cache.set(key, state);
         return emptyResponse({ cover: command.cover, snapshot: undefined, pages: [] });
       }
       try {
+        // The expected sequence is the decided-on state's own: if anything was appended since that state was
+        // read (by this process or another), the append fails and the command is decided again.
         const appended = await store.append({
           ...cover,
           expectedNext: state.next,

@@ -145,7 +145,10 @@ const delivery = z.strictObject({
   maxAttempts: z.number().int().positive().default(5),
   /** First delay between such attempts; doubles each time. */
   retryDelayMs: z.number().int().min(0).default(200),
-  /** Longest wait between attempts to reach a projector or saga that is down. */
+  /**
+   * Longest wait between attempts to reach a projector, saga or other command handler that is down: one that is
+   * back is reached within it (each attempt dials anew; see grpc/redialing-client.ts).
+   */
   maxBackoffMs: z.number().int().positive().default(5000),
   /** Deadline of one call to a projector or saga. */
   callTimeoutMs: z.number().int().positive().default(10_000),

@@ -7,9 +7,8 @@ import {
   type EventBook,
   type Projection,
 } from '../protocol/gen/evented/evented.js';
-import { grpcChannelOptions } from '../grpc/server.js';
 import { classifyFailure } from '../grpc/failure.js';
-import { callUnary } from '../grpc/unary.js';
+import { createRedialingClient, type ReconnectPolicy } from '../grpc/redialing-client.js';
 
 /** A user's projector, reached over gRPC (evented.Projector, port 1738 by default). */
 export interface ProjectorEndpoint {
@@ -46,26 +45,30 @@ const metadataFor = (options: CallOptions): Metadata => {
   return metadata;
 };
 
-export const connectProjector = (name: string, address: string): ProjectorEndpoint => {
-  const client = new ProjectorClient(address, credentials.createInsecure(), grpcChannelOptions);
-  const handle = client.handle.bind(client);
-  const handleBatch = client.handleBatch.bind(client);
-  const handleSync = client.handleSync.bind(client);
-  const reset = client.reset.bind(client);
+/** `reconnect`: how soon a projector that is down is tried again (see redialing-client.ts). */
+export const connectProjector = (
+  name: string,
+  address: string,
+  reconnect: ReconnectPolicy,
+): ProjectorEndpoint => {
+  const client = createRedialingClient(
+    (options) => new ProjectorClient(address, credentials.createInsecure(), options),
+    reconnect,
+  );
+  const call = (options: CallOptions) => ({ timeoutMs: options.timeoutMs, metadata: metadataFor(options) });
   return {
     name,
     address,
     handle: async (book, options) => {
-      await callUnary(handle, book, { timeoutMs: options.timeoutMs, metadata: metadataFor(options) });
+      await client.call((c) => c.handle.bind(c), book, call(options));
     },
     handleBatch: async (batch, options) => {
-      await callUnary(handleBatch, batch, { timeoutMs: options.timeoutMs, metadata: metadataFor(options) });
+      await client.call((c) => c.handleBatch.bind(c), batch, call(options));
     },
-    handleSync: (book, options) =>
-      callUnary(handleSync, book, { timeoutMs: options.timeoutMs, metadata: metadataFor(options) }),
+    handleSync: (book, options) => client.call((c) => c.handleSync.bind(c), book, call(options)),
     reset: async (options) => {
       try {
-        await callUnary(reset, {}, { timeoutMs: options.timeoutMs, metadata: metadataFor(options) });
+        await client.call((c) => c.reset.bind(c), {}, call(options));
         return true;
       } catch (error) {
         if (classifyFailure(error) === 'unimplemented') return false;

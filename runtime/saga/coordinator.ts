@@ -15,7 +15,12 @@ import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/a
 import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
 import { createConsumer } from '../subscriber/consumer.js';
 import type { Deliver } from '../subscriber/deliver.js';
-import { callUntilHandled, Stopping, type RetryPolicy } from '../subscriber/retry.js';
+import {
+  callUntilHandled,
+  FIRST_UNAVAILABLE_WAIT_MS,
+  Stopping,
+  type RetryPolicy,
+} from '../subscriber/retry.js';
 import { backoff, sleep } from '../support/timing.js';
 import type { SagaEndpoint } from './endpoint.js';
 import type { CommandGateway } from './gateway.js';
@@ -96,7 +101,7 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
         // Stopping while the target is down is no refusal: the input stays unhandled and comes again.
         if (activity.stopping()) throw new Stopping(`saga "${saga.name}"`);
         logger.warn({ reason: messageOf(err) }, `saga "${saga.name}": output target unavailable; retrying`);
-        await sleep(backoff(attempt, 100, options.policy.maxBackoffMs));
+        await sleep(backoff(attempt, FIRST_UNAVAILABLE_WAIT_MS, options.policy.maxBackoffMs));
       }
     }
   };

@@ -6,8 +6,7 @@ import {
   type EventBook,
   type SynchronousProcessingResponse,
 } from '../protocol/gen/evented/evented.js';
-import { grpcChannelOptions } from '../grpc/server.js';
-import { callUnary } from '../grpc/unary.js';
+import { createRedialingClient, type ReconnectPolicy } from '../grpc/redialing-client.js';
 
 /** A user's saga, reached over gRPC (evented.Saga). evented calls HandleSync, whose answer carries its output. */
 export interface SagaEndpoint {
@@ -27,16 +26,19 @@ const SagaClient = makeGenericClientConstructor(
   'evented.Saga',
 ) as unknown as typeof GeneratedSagaClient;
 
-export const connectSaga = (name: string, address: string): SagaEndpoint => {
-  const client = new SagaClient(address, credentials.createInsecure(), grpcChannelOptions);
-  const handleSync = client.handleSync.bind(client);
+/** `reconnect`: how soon a saga that is down is tried again (see redialing-client.ts). */
+export const connectSaga = (name: string, address: string, reconnect: ReconnectPolicy): SagaEndpoint => {
+  const client = createRedialingClient(
+    (options) => new SagaClient(address, credentials.createInsecure(), options),
+    reconnect,
+  );
   return {
     name,
     address,
     react: (book, { timeoutMs, replay }) => {
       const metadata = new Metadata();
       if (replay) metadata.set('evented-replay', 'true');
-      return callUnary(handleSync, book, { timeoutMs, metadata });
+      return client.call((c) => c.handleSync.bind(c), book, { timeoutMs, metadata });
     },
     close: () => client.close(),
   };

@@ -68,10 +68,15 @@ export interface LogCount {
   aggregates: number;
 }
 
-/** An aggregate as business logic needs it: the latest snapshot and the events at or after its sequence. */
+/**
+ * An aggregate as business logic needs it: the latest snapshot and the events at or after its sequence, as
+ * one consistent view of the store (see EventStore.load).
+ */
 export interface LoadedAggregate {
   snapshot: Snapshot | undefined;
+  /** Every event from the snapshot's sequence (0 without one) to the aggregate's end, without a gap. */
   events: StoredEvent[];
+  /** The sequence after the last of `events` (the snapshot's sequence when there are none): from the same view. */
   next: number;
 }
 
@@ -89,7 +94,17 @@ export interface EventStore extends SubscriberProgress {
 
   /** Appends a whole book atomically, or nothing. Throws ConcurrencyConflictError, SequenceError, ValidationError. */
   append(request: AppendRequest): Promise<Appended>;
-  /** The latest snapshot and the events after it. */
+  /**
+   * The latest snapshot and the events after it, read as ONE consistent view of the store: the snapshot, the
+   * events and `next` are what the store held at a single moment, so an append another process (or another
+   * instance) commits meanwhile is either wholly in the result or wholly out of it — never a `next` beyond the
+   * events returned, never a gap. The command handler decides on this state and passes its `next` as the
+   * append's `expectedNext`, so any append that landed after that moment fails the decision's append with a
+   * ConcurrencyConflictError instead of being silently overlooked. SQLite reads in one read transaction,
+   * PostgreSQL in one statement, MongoDB in one snapshot-read-concern transaction; each builds the result with
+   * loadedAggregate() (loaded.ts), which derives `next` from what was read. Tested by the contract
+   * (concurrency.contract.ts: loads racing writers in other processes).
+   */
   load(aggregate: AggregateRef): Promise<LoadedAggregate>;
   /** One aggregate's events within a range, in sequence order. */
   readAggregate(aggregate: AggregateRef, range?: SequenceRange): Promise<StoredEvent[]>;

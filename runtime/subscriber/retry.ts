@@ -16,6 +16,12 @@ export interface RetryPolicy {
   maxBackoffMs: number;
 }
 
+/**
+ * The first wait before a subscriber (or a saga's output target) that is down is tried again; it doubles up to
+ * `maxBackoffMs`. The gRPC channels to them reconnect on the same schedule (grpc/redialing-client.ts).
+ */
+export const FIRST_UNAVAILABLE_WAIT_MS = 100;
+
 export type Outcome = { ok: true } | { ok: false; reason: string; kind: FailureKind };
 
 /** Thrown when the coordinator stops while waiting for its subscriber: the batch goes back to the queue. */
@@ -52,7 +58,7 @@ export const callUntilHandled = async (
           options.logger.warn({ reason }, `${options.subscriber} is unavailable; waiting for it`);
         options.onUnavailable?.(true, reason);
         if (options.stopping()) throw new Stopping(options.subscriber);
-        await sleep(backoff(unavailable++, 100, options.policy.maxBackoffMs));
+        await sleep(backoff(unavailable++, FIRST_UNAVAILABLE_WAIT_MS, options.policy.maxBackoffMs));
         continue;
       }
       failures += 1;

@@ -20,7 +20,7 @@ import { createPostgresEventStore } from '../store/postgres/index.js';
 import { createMongoEventStore } from '../store/mongodb/index.js';
 import { projectorCoordinatorService } from '../projector/service.js';
 import { sagaCoordinatorService } from '../saga/service.js';
-import { startDelivery, type Delivery, type DeliveryStatus } from './delivery.js';
+import { reconnectPolicy, startDelivery, type Delivery, type DeliveryStatus } from './delivery.js';
 import { createCommandGateway } from './gateway.js';
 import { adminService } from '../admin/service.js';
 
@@ -116,6 +116,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
       handler,
       config.otherCommandHandlers,
       config.commandHandler.businessLogicTimeoutMs * 2,
+      reconnectPolicy(config.delivery),
     );
     stops.push(() => gateway.close());
     const delivery = await startDelivery({ config, store, gateway, logger });

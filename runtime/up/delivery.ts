@@ -15,6 +15,8 @@ import { createSagaCoordinator, type SagaCoordinator, type SagaStatus } from '..
 import type { CommandGateway } from '../saga/gateway.js';
 import type { EventStore } from '../store/port.js';
 import type { EventBook, SynchronousProcessingResponse } from '../protocol/gen/evented/evented.js';
+import type { ReconnectPolicy } from '../grpc/redialing-client.js';
+import { FIRST_UNAVAILABLE_WAIT_MS } from '../subscriber/retry.js';
 
 /**
  * The delivery side of the runtime: the bus, the projector and saga coordinators, and the outbox relay. Started
@@ -54,6 +56,15 @@ export const openEventBus = (config: BusConfig, logger: Logger): EventBus => {
   }
 };
 
+/**
+ * How the gRPC channels to projectors, sagas and other command handlers reconnect: on the coordinators' own
+ * schedule, so that one that is back is reached within `delivery.maxBackoffMs`.
+ */
+export const reconnectPolicy = (delivery: ResolvedConfig['delivery']): ReconnectPolicy => ({
+  initialBackoffMs: FIRST_UNAVAILABLE_WAIT_MS,
+  maxBackoffMs: delivery.maxBackoffMs,
+});
+
 export const startDelivery = async (options: {
   config: ResolvedConfig;
   store: EventStore;
@@ -77,7 +88,7 @@ export const startDelivery = async (options: {
       { coordinator: ProjectorCoordinator; domains: readonly string[]; sync: boolean }
     >();
     for (const [name, projector] of Object.entries(config.projectors)) {
-      const endpoint: ProjectorEndpoint = connectProjector(name, projector.address);
+      const endpoint: ProjectorEndpoint = connectProjector(name, projector.address, reconnectPolicy(policy));
       stops.push(() => endpoint.close());
       const coordinator = createProjectorCoordinator({
         projector: endpoint,
@@ -97,7 +108,7 @@ export const startDelivery = async (options: {
       { coordinator: SagaCoordinator; domains: readonly string[]; sync: boolean }
     >();
     for (const [name, saga] of Object.entries(config.sagas)) {
-      const endpoint: SagaEndpoint = connectSaga(name, saga.address);
+      const endpoint: SagaEndpoint = connectSaga(name, saga.address, reconnectPolicy(policy));
       stops.push(() => endpoint.close());
       const coordinator = createSagaCoordinator({
         saga: endpoint,

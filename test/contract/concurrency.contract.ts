@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EventStore, StoredEvent } from '../../runtime/store/port.js';
+import type { EventStore, LoadedAggregate, StoredEvent } from '../../runtime/store/port.js';
 import { repoRoot } from '../helpers/paths.js';
 import { startProcess, type TestProcess } from '../helpers/processes.js';
 import {
@@ -92,6 +92,20 @@ const expectEveryWriteOnce = (events: StoredEvent[], plans: WriterPlan[]): void 
 
 const conflictsOf = (reports: WriterReport[]): number => reports.reduce((sum, r) => sum + r.conflicts, 0);
 
+/**
+ * What is wrong with a loaded aggregate, if anything: the events must run without a gap from the snapshot's
+ * sequence, and `next` must follow the last of them (or be the snapshot's sequence when there are none). A load
+ * that read its parts at different moments shows as a `next` beyond its events, or as a gap.
+ */
+const tornIn = (loaded: LoadedAggregate): string | undefined => {
+  const from = loaded.snapshot?.sequence ?? 0;
+  const sequences = sequencesOf(loaded.events);
+  const summary = `snapshot at ${from}, events ${sequences.join(',')}, next ${loaded.next}`;
+  if (sequences.some((sequence, i) => sequence !== from + i)) return summary;
+  if (loaded.next !== from + sequences.length) return summary;
+  return undefined;
+};
+
 export const concurrencyContract = (fresh: () => Promise<Given>): void => {
   describe('concurrent writers', () => {
     it('race on one aggregate through independent instances: every event once, no gap', async () => {
@@ -143,6 +157,40 @@ export const concurrencyContract = (fresh: () => Promise<Given>): void => {
       expect(sequencesOf(events)).toEqual(range(0, 160));
       expectEveryWriteOnce(events, [...children, ...local]);
       expect(conflictsOf(reports), 'the writers never raced').toBeGreaterThan(0);
+    });
+  });
+
+  describe('loading an aggregate while others append to it', () => {
+    it('every load is one consistent state: the snapshot, the events after it and next, read together', async () => {
+      const given = await fresh();
+      const ref = newRef('loaded');
+      const shared = given.opener !== undefined;
+      const plans = plansFor('s', 2, ref.domain, [ref.root], 150).map((plan) => ({
+        ...plan,
+        snapshotEvery: 40,
+      }));
+      const [children, local] = shared ? [plans, []] : [[], plans];
+
+      let writing = true;
+      const writers = runWriters(given, local, children).finally(() => (writing = false));
+      const torn: string[] = [];
+      let loadsWhileWriting = 0;
+      while (writing) {
+        const loaded = await given.store.load(ref);
+        const problem = tornIn(loaded);
+        if (problem !== undefined) torn.push(problem);
+        if (loaded.events.length > 0) loadsWhileWriting += 1;
+        // A store whose load never waits (SQLite) would otherwise keep the writers' output from being read.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await writers;
+
+      expect(torn.slice(0, 5), `${torn.length} of ${loadsWhileWriting} loads were torn`).toEqual([]);
+      expect(loadsWhileWriting, 'no load ran while the writers wrote').toBeGreaterThan(50);
+      const last = await given.store.load(ref);
+      expect(tornIn(last)).toBeUndefined();
+      expect(last.next).toBe(300);
+      expect(last.snapshot?.sequence).toBe(280);
     });
   });
 

@@ -25,6 +25,8 @@ export interface WriterPlan {
   roots: string[];
   offset: number;
   count: number;
+  /** When set, every append whose event makes the aggregate's count a multiple of it also stores a snapshot. */
+  snapshotEvery?: number;
 }
 
 export interface WriterReport {
@@ -45,11 +47,19 @@ export const runWriter = async (store: EventStore, plan: WriterPlan): Promise<Wr
       try {
         // Alternate explicit and forced numbering: both must respect expectedNext.
         const page = i % 2 === 0 ? { num: next } : { force: true };
+        const covered = next + 1;
         await store.append({
           domain: plan.domain,
           root,
           expectedNext: next,
           events: [{ ...page, event, synchronous: false }],
+          snapshot:
+            plan.snapshotEvery !== undefined && covered % plan.snapshotEvery === 0
+              ? {
+                  sequence: covered,
+                  state: { typeUrl: 'test/Covered', value: new TextEncoder().encode(String(covered)) },
+                }
+              : undefined,
         });
         break;
       } catch (error) {

@@ -48,6 +48,19 @@ export const freeRuntimePorts = async (): Promise<RuntimePorts> => ({
   sagas: await freePort(),
 });
 
+/** What `evented serve` prints once every server listens. */
+export const SERVING = /evented serving (\S+): commands on ([^\s,]+), queries on ([^\s,]+)/;
+
+/** `evented serve` on a project, as its own process; resolves once it serves, with its addresses. */
+export const startServe = async (
+  projectDir: string,
+  timeoutMs = 30_000,
+): Promise<{ process: TestProcess; commands: string; queries: string }> => {
+  const process = evented(['serve', projectDir]);
+  const [, , commands, queries] = await process.waitFor(SERVING, timeoutMs);
+  return { process, commands: commands!, queries: queries! };
+};
+
 /** Puts every server of a parsed evented.yaml (an `evented init` project's, say) on a free port; returns the ports. */
 export const moveRuntimePorts = async (config: Document): Promise<RuntimePorts> => {
   const ports = await freeRuntimePorts();
@@ -68,11 +81,13 @@ export type ProjectConfig = UserConfig & { ports?: Partial<RuntimePorts> };
 
 /** The text of evented.yaml for `config`. */
 export const configYaml = ({ ports = {}, ...config }: ProjectConfig): string => {
-  const servers = Object.entries(ports).map(([server, port]) => [
-    SERVERS[server as keyof RuntimePorts],
-    { port },
-  ]);
-  return stringify({ name: 'bank', ...Object.fromEntries(servers), ...config }, { lineWidth: 0 });
+  const servers = Object.entries(ports).map(([server, port]) => {
+    const section = SERVERS[server as keyof RuntimePorts];
+    return [section, { ...config[section], port }];
+  });
+  const merged = Object.fromEntries(servers);
+  // The servers' sections first, as ever; spread again after `config` so that they keep its other keys.
+  return stringify({ name: 'bank', ...merged, ...config, ...merged }, { lineWidth: 0 });
 };
 
 /** Writes `yaml` as the project's evented.yaml; returns its path. */

@@ -322,6 +322,9 @@ export interface TransfersSaga {
   readonly reactions: { key: string; replay: boolean }[];
   /** While set, the saga answers UNAVAILABLE for transfers to this account id (as if it were restarting). */
   unavailableFor: string | undefined;
+  /** Stops serving (as if the saga were down); restart() serves again on the same address. */
+  stop(): void;
+  restart(): Promise<void>;
 }
 
 /**
@@ -329,7 +332,22 @@ export interface TransfersSaga {
  * receiving account) served in the test process, noting each input it reacts to.
  */
 export const startTransfersSaga = async (): Promise<TransfersSaga> => {
-  const saga: TransfersSaga = { address: '', reacted: [], reactions: [], unavailableFor: undefined };
+  let server = new Server();
+  const saga: TransfersSaga = {
+    address: '',
+    reacted: [],
+    reactions: [],
+    unavailableFor: undefined,
+    stop() {
+      server.forceShutdown();
+      servers.delete(server);
+    },
+    async restart() {
+      server = new Server();
+      server.addService(SagaService, implementation);
+      await listen(server, Number(saga.address.split(':')[1]));
+    },
+  };
   const implementation: SagaServer = {
     handle: (_call, callback) => callback(null, {}),
     handleSync(call, callback) {
@@ -356,7 +374,6 @@ export const startTransfersSaga = async (): Promise<TransfersSaga> => {
       callback(null, { books: [], projections: [], commands });
     },
   };
-  const server = new Server();
   server.addService(SagaService, implementation);
   saga.address = await listen(server);
   return saga;

@@ -50,13 +50,14 @@ export const startProcess = (
     text += chunk;
     for (const listener of listeners) listener();
   });
+  let done = false;
   const exited = child.then((result) => {
     running.delete(child);
+    // Before the listeners run, so that a waitFor sees the exit at once rather than at its timeout.
+    done = true;
     for (const listener of listeners) listener();
     return result;
   });
-  let done = false;
-  void exited.then(() => (done = true));
 
   return {
     child,

@@ -14,8 +14,22 @@ import {
   sequencesOf,
   withdraw,
 } from '../helpers/account.js';
-import { coverOf, eventBook, forced, numbered, payload, range, storedEvents } from '../helpers/books.js';
-import { startForwardingBusinessLogic, startSampleBusinessLogic } from '../helpers/business-logic.js';
+import {
+  acceptWith,
+  commandBook,
+  coverOf,
+  eventBook,
+  forced,
+  numbered,
+  payload,
+  range,
+  storedEvents,
+} from '../helpers/books.js';
+import {
+  startForwardingBusinessLogic,
+  startSampleBusinessLogic,
+  startScriptedBusinessLogic,
+} from '../helpers/business-logic.js';
 import { failure } from '../helpers/clients.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
@@ -150,5 +164,31 @@ describe('Record and Handle on one aggregate', () => {
     expect(sequencesOf(await other.queries.getEvents({ domain: 'account', root: { value: root } }))).toEqual(
       range(0, 3),
     );
+  });
+
+  it('an answer with no events, given on a cached state another handler has moved past, is decided again', async () => {
+    // Business logic that keeps a flag set: it adds test/Set unless the last event already is one.
+    const logic = await startScriptedBusinessLogic((context) =>
+      context.events?.pages.at(-1)?.Event?.typeUrl === 'test/Set'
+        ? eventBook(context.command?.cover, [])
+        : acceptWith(1, payload('test/Set'))(context),
+    );
+    const here = await startTestRuntime({ domains: { flag: { businessLogic: logic.address } } });
+    const other = await startTestRuntime({}, { projectDir: here.projectDir });
+    const cover = coverOf('flag', newRoot());
+    await here.commands.handle(commandBook(cover, payload('test/Ensure')));
+    await other.commands.record(eventBook(cover, [forced(payload('test/Unset'))]));
+
+    // This handler's cached state ends with test/Set: deciding "nothing to do" on it would leave the flag unset.
+    const response = await here.commands.handle(commandBook(cover, payload('test/Ensure')));
+
+    expect(response.books[0]!.pages.map((page) => [page.num, page.Event?.typeUrl])).toEqual([
+      [2, 'test/Set'],
+    ]);
+    expect(await storedEvents(here.queries, 'flag', cover.root!.value)).toEqual([
+      [0, 'test/Set'],
+      [1, 'test/Unset'],
+      [2, 'test/Set'],
+    ]);
   });
 });

@@ -1,8 +1,9 @@
-import { MongoClient, MongoServerError } from 'mongodb';
+import { MongoClient, MongoServerError, type ClientSession, type TransactionOptions } from 'mongodb';
 import { StoreError, isEventedError, messageOf } from '../../errors/index.js';
 import { assertRoot } from '../batch-plan.js';
 import { createGroupCommit, type Outcome } from '../group-commit.js';
 import { createAppendedListeners } from '../appended.js';
+import { loadedAggregate } from '../loaded.js';
 import type { AggregateRef, Appended, AppendRequest, EventStore, StoredEvent } from '../port.js';
 import { appendBatch } from './append.js';
 import { SCHEMA_VERSION, collectionsOf, prepareCollections, type EventDoc } from './collections.js';
@@ -41,6 +42,9 @@ const describeUrl = (url: string): string => {
 };
 
 const ILLEGAL_OPERATION = 20;
+
+/** A read-only transaction whose reads all see the database at one point in time (see load). */
+const SNAPSHOT_READ: TransactionOptions = { readConcern: { level: 'snapshot' }, readPreference: 'primary' };
 
 const noTransactions = (location: string): StoreError =>
   new StoreError(
@@ -119,10 +123,15 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
       }
     };
 
-  const readRange = async ({ domain, root }: AggregateRef, from = 0, to = Number.MAX_SAFE_INTEGER) =>
+  const readRange = async (
+    { domain, root }: AggregateRef,
+    from = 0,
+    to = Number.MAX_SAFE_INTEGER,
+    session?: ClientSession,
+  ) =>
     (
       await c.events
-        .find({ domain, root: bytes(root), sequence: { $gte: from, $lt: to } })
+        .find({ domain, root: bytes(root), sequence: { $gte: from, $lt: to } }, { session })
         .sort({ sequence: 1 })
         .toArray()
     ).map(toStoredEvent);
@@ -143,22 +152,35 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
 
     load: guarded(async (ref) => {
       assertRoot(ref.root);
-      const stored = await c.snapshots.findOne({ domain: ref.domain, root: bytes(ref.root) });
-      const snapshot =
-        stored === null
-          ? undefined
-          : {
-              sequence: stored.sequence,
-              state:
-                stored.typeUrl === null
-                  ? undefined
-                  : { typeUrl: stored.typeUrl, value: stored.state ?? new Uint8Array() },
-            };
-      // Events are never removed, and a book becomes visible whole: the events from the snapshot on run to
-      // the aggregate's end as of this read, whatever was appended since the snapshot was read.
-      const events = await readRange(ref, snapshot?.sequence ?? 0);
-      const next = events.length > 0 ? events[events.length - 1]!.sequence + 1 : (snapshot?.sequence ?? 0);
-      return { snapshot, events, next };
+      // The snapshot and the events after it in one read-only transaction with snapshot read concern: both
+      // reads see the database at one point in time, so a batch another runtime commits in between (it may
+      // store a newer snapshot and events together) is wholly in the state or wholly out of it.
+      const session = client.startSession();
+      try {
+        return await session.withTransaction(async () => {
+          const stored = await c.snapshots.findOne(
+            { domain: ref.domain, root: bytes(ref.root) },
+            { session },
+          );
+          const snapshot =
+            stored === null
+              ? undefined
+              : {
+                  sequence: stored.sequence,
+                  state:
+                    stored.typeUrl === null
+                      ? undefined
+                      : { typeUrl: stored.typeUrl, value: stored.state ?? new Uint8Array() },
+                };
+          return loadedAggregate(
+            ref,
+            snapshot,
+            await readRange(ref, snapshot?.sequence ?? 0, undefined, session),
+          );
+        }, SNAPSHOT_READ);
+      } finally {
+        await session.endSession();
+      }
     }),
 
     readAggregate: guarded(async (ref, range = {}) => {

@@ -4,6 +4,7 @@ import type { Snapshot } from '../../protocol/gen/evented/evented.js';
 import { assertRoot } from '../batch-plan.js';
 import { createGroupCommit, type Outcome } from '../group-commit.js';
 import { createAppendedListeners } from '../appended.js';
+import { loadedAggregate } from '../loaded.js';
 import type { AggregateRef, Appended, AppendRequest, EventStore, LogCount, StoredEvent } from '../port.js';
 import { appendBatch, appendStatements } from './append.js';
 import { createPostgresProgress } from './progress.js';
@@ -100,8 +101,10 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
   const sql = {
     head: `SELECT position FROM ${s}.log_head`,
     next: `SELECT next FROM ${s}.aggregates WHERE domain = $1 AND root = $2`,
-    // One statement, so one consistent view; the snapshot's sequence is also an initplan, so that the events
-    // are an index range from it rather than the whole aggregate filtered.
+    // One statement, so one consistent view even under READ COMMITTED (a statement reads one snapshot of the
+    // database): the snapshot and the events after it are never torn by a commit of another runtime. The
+    // snapshot's sequence is also an initplan, so that the events are an index range from it rather than the
+    // whole aggregate filtered.
     load: `SELECT snap.sequence AS snapshot_sequence, snap.type_url AS snapshot_type_url, snap.state, e.*
            FROM (SELECT 1) AS one
            LEFT JOIN ${s}.snapshots AS snap ON snap.domain = $1 AND snap.root = $2
@@ -209,10 +212,7 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
                   ? undefined
                   : { typeUrl: first.snapshot_type_url, value: first.state ?? new Uint8Array() },
             };
-      const events = rows.filter((row) => row.position !== null).map(toStoredEvent);
-      // Read in one statement, so consistent: the events run from the snapshot to the aggregate's end.
-      const next = events.length > 0 ? events[events.length - 1]!.sequence + 1 : (snapshot?.sequence ?? 0);
-      return { snapshot, events, next };
+      return loadedAggregate(ref, snapshot, rows.filter((row) => row.position !== null).map(toStoredEvent));
     },
 
     async readAggregate(ref, range = {}) {

@@ -5,6 +5,7 @@ import { StoreError, messageOf } from '../../errors/index.js';
 import type { Snapshot } from '../../protocol/gen/evented/evented.js';
 import { createGroupCommit, type Outcome } from '../group-commit.js';
 import { createAppendedListeners } from '../appended.js';
+import { loadedAggregate } from '../loaded.js';
 import {
   aggregateKey,
   assertRoot,
@@ -216,6 +217,17 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
       toStoredEvent,
     );
 
+  /**
+   * The snapshot and the events after it in one read transaction. Outside one, each statement would see the
+   * file as it was when that statement ran, and a commit by another process between the two (two command
+   * handlers on one file) would give a state that misses events. In WAL mode a deferred transaction's snapshot
+   * starts at its first read and holds until it ends; better-sqlite3's transaction() begins a deferred one.
+   */
+  const loadTransaction = db.transaction((ref: AggregateRef): LoadedAggregate => {
+    const snapshot = toSnapshot(sql.snapshot.get(ref.domain, ref.root) as SnapshotRow | undefined);
+    return loadedAggregate(ref, snapshot, readRange(ref, { from: snapshot?.sequence ?? 0 }));
+  });
+
   return {
     kind: 'sqlite',
     location: resolve(options.path),
@@ -229,9 +241,7 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
     async load(ref): Promise<LoadedAggregate> {
       assertOpen();
       assertRoot(ref.root);
-      const snapshot = toSnapshot(sql.snapshot.get(ref.domain, ref.root) as SnapshotRow | undefined);
-      const events = readRange(ref, { from: snapshot?.sequence ?? 0 });
-      return { snapshot, events, next: nextOf(ref.domain, ref.root) };
+      return loadTransaction(ref);
     },
 
     async readAggregate(ref, range) {
