@@ -2,7 +2,7 @@ import { Server, ServerCredentials, status, type StatusObject } from '@grpc/grpc
 import { connect } from 'amqplib';
 import { afterAll } from 'vitest';
 import {
-  EventBook,
+  type EventBook,
   ProjectorService,
   SagaService,
   type CommandBook,
@@ -27,7 +27,7 @@ import { startProcess, type TestProcess } from './processes.js';
 /**
  * Helpers for the delivery resilience tests: what the store says the read model must be, a projector that
  * records every delivery it gets, the sample projector on a port of our choosing (so it can come back where
- * evented expects it), and a look into RabbitMQ (dead letters, clean-up).
+ * evented expects it), and the clean-up of RabbitMQ.
  */
 
 /** The accounts read model as the store's events imply it: every account's events folded in sequence order. */
@@ -110,6 +110,8 @@ export interface RecordingProjector {
   readonly delivered: Delivered[];
   /** Calls refused (the failing event and its call), for how many times a refusal was tried. */
   readonly refused: number;
+  /** Calls left unanswered (`stall`). */
+  readonly stalled: number;
   /** Each call that reached it: the method and how many events it carried. */
   readonly calls: { method: 'handle' | 'handleBatch' | 'handleSync'; events: number }[];
   /** The sequences each account's events came in. */
@@ -142,28 +144,36 @@ const listen = async (server: Server, port = 0): Promise<string> => {
 /**
  * A projector served over real gRPC in the test process that records each event it accepts. Handle and
  * HandleBatch are all or nothing: when `refuse` returns a reason for any page of the call, the whole call fails
- * with INTERNAL and that reason, and nothing of it is recorded.
+ * with INTERNAL and that reason, and nothing of it is recorded; when `stall` is true for any page, the call is
+ * never answered (the caller's deadline ends it) and nothing of it is recorded.
  */
 export const startRecordingProjector = async (
   options: {
     refuse?: (account: string, page: EventPage, event: AccountEvent | undefined) => string | undefined;
+    stall?: (account: string, page: EventPage, event: AccountEvent | undefined) => boolean;
   } = {},
 ): Promise<RecordingProjector> => {
   const delivered: Delivered[] = [];
   const calls: RecordingProjector['calls'] = [];
   let refused = 0;
+  let stalled = 0;
   const count = (
     method: RecordingProjector['calls'][number]['method'],
     books: readonly EventBook[],
   ): void => {
     calls.push({ method, events: books.reduce((n, book) => n + book.pages.length, 0) });
   };
-  const accept = (books: readonly EventBook[]): Partial<StatusObject> | undefined => {
+  /** What to answer: nothing (stalled), an error, or OK once recorded. */
+  const accept = (books: readonly EventBook[]): Partial<StatusObject> | 'stall' | undefined => {
     const incoming: Delivered[] = [];
     for (const book of books) {
       const account = uuidFromBytes(book.cover?.root?.value ?? new Uint8Array(16));
       for (const page of book.pages) {
         const event = page.Event && decodeEvent(page.Event);
+        if (options.stall?.(account, page, event)) {
+          stalled += 1;
+          return 'stall';
+        }
         const reason = options.refuse?.(account, page, event);
         if (reason !== undefined) {
           refused += 1;
@@ -178,15 +188,18 @@ export const startRecordingProjector = async (
   const implementation: ProjectorServer = {
     handle(call, callback) {
       count('handle', [call.request]);
-      callback(accept([call.request]) ?? null, {});
+      const answer = accept([call.request]);
+      if (answer !== 'stall') callback(answer ?? null, {});
     },
     handleBatch(call, callback) {
       count('handleBatch', call.request.books);
-      callback(accept(call.request.books) ?? null, {});
+      const answer = accept(call.request.books);
+      if (answer !== 'stall') callback(answer ?? null, {});
     },
     handleSync(call, callback) {
       count('handleSync', [call.request]);
       const error = accept([call.request]);
+      if (error === 'stall') return;
       if (error) callback(error);
       else
         callback(null, {
@@ -209,6 +222,9 @@ export const startRecordingProjector = async (
     calls,
     get refused() {
       return refused;
+    },
+    get stalled() {
+      return stalled;
     },
     sequences() {
       const result: Record<string, number[]> = {};
@@ -306,37 +322,7 @@ export const startSampleProjectorOn = async (
 export const isContiguousFromZero = (sequences: readonly number[]): boolean =>
   sequences.every((sequence, index) => sequence === index);
 
-export interface DeadLetterMessage {
-  book: EventBook;
-  headers: Record<string, unknown>;
-}
-
-/** The messages in a dead-letter queue, read with amqplib and put back (they stay in the queue). */
-export const readDeadLetterQueue = async (url: string, queue: string): Promise<DeadLetterMessage[]> => {
-  const connection = await connect(url);
-  try {
-    connection.on('error', () => undefined);
-    const channel = await connection.createChannel();
-    channel.on('error', () => undefined); // a queue not there yet closes the channel: checkQueue rejects
-    await channel.checkQueue(queue);
-    const messages: DeadLetterMessage[] = [];
-    for (;;) {
-      const message = await channel.get(queue, { noAck: false });
-      if (message === false) break;
-      messages.push({
-        book: EventBook.decode(new Uint8Array(message.content)),
-        headers: { ...message.properties.headers },
-      });
-    }
-    channel.nackAll(true);
-    await channel.close();
-    return messages;
-  } finally {
-    await connection.close();
-  }
-};
-
-/** Deletes an exchange and the queues (and dead-letter queues) of the subscribers that used it. */
+/** Deletes an exchange and the queues of the subscribers that used it. */
 export const deleteAmqpTopology = async (
   url: string,
   exchange: string,
@@ -348,7 +334,6 @@ export const deleteAmqpTopology = async (
     await channel.deleteExchange(exchange);
     for (const subscriber of subscribers) {
       await channel.deleteQueue(`${exchange}.${subscriber}`);
-      await channel.deleteQueue(`${exchange}.${subscriber}.dead-letter`);
     }
     await channel.close();
   } finally {
