@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { uuidFromBytes } from '../../runtime/protocol/uuid.js';
+import { createSqliteEventStore } from '../../runtime/store/sqlite/index.js';
 import { command, deposit, eventsOf, newRoot, open } from '../helpers/account.js';
 import { startSampleBusinessLogic } from '../helpers/business-logic.js';
 import { adminCalls } from '../helpers/clients.js';
 import { startRecordingProjector, startTransfersSaga } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
-import { startTestRuntime } from '../helpers/runtime.js';
+import { startTestRuntime, storePath } from '../helpers/runtime.js';
 
 /**
  * Dead letters inside the runtime (in-process bus, SQLite, real gRPC services in the test process): what
  * reaches the dead-letter queue — an event the projector never finishes within callTimeoutMs — and what does
- * not — a projector that is down; the hold on an aggregate through a replay and a rebuild; and a saga whose
- * output is refused, retried once its target can take it.
+ * not — a projector that is down; the hold on an aggregate through a replay, a rebuild and a catch-up that meets
+ * its letters again; and a saga whose output is refused, retried once its target can take it.
  */
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -117,6 +118,39 @@ describe('dead letters in the runtime', () => {
       [2, 'retried'],
     ]);
     expect(projector.sequences()[adaId]).toEqual([0, 0, 0, 1, 2]);
+  });
+
+  it('writes no second letter when a crash lost the progress: the catch-up meets the letters again', async () => {
+    const projector = await startRecordingProjector({
+      refuse: (_account, _page, event) =>
+        event?.type === 'MoneyDeposited' && event.amount === 13 ? 'no 13' : undefined,
+    });
+    const logic = await startSampleBusinessLogic();
+    const config = {
+      domains: { account: { businessLogic: logic.address } },
+      projectors: { recording: { address: projector.address, domains: ['account'] } },
+      delivery: { maxAttempts: 2, retryDelayMs: 10 },
+    };
+    const first = await startTestRuntime(config);
+    const ada = newRoot();
+    await first.commands.handle(command(ada, open('ada'), deposit(13), deposit(20), deposit(30)));
+    const before = await eventually(async () => {
+      const found = await adminCalls(first.runtime.admin.address).deadLetters();
+      expect(found.map((l) => l.sequence)).toEqual([1, 2, 3]);
+      return found;
+    });
+    await first.runtime.close();
+
+    // As if the runtime had died after writing the letters and before saving the projector's progress
+    const store = createSqliteEventStore({ path: storePath(first.projectDir) });
+    await store.resetProgress('projector:recording');
+    await store.close();
+    const second = await startTestRuntime(config, { projectDir: first.projectDir });
+    await second.runtime.caughtUp();
+
+    // The catch-up delivers ada #0 again (at least once) and nothing from the letter on; the letters are as they were
+    expect(projector.sequences()).toEqual({ [uuidFromBytes(ada)]: [0, 0] });
+    expect(await adminCalls(second.runtime.admin.address).deadLetters()).toEqual(before);
   });
 
   it('sets aside an event whose saga output is refused; a retry applies the output once, then what waited', async () => {
