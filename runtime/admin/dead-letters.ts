@@ -8,13 +8,13 @@ import type {
 } from '../protocol/gen/evented/evented.js';
 import type { Timestamp } from '../protocol/gen/google/protobuf/timestamp.js';
 import { DEAD_LETTER_STATES, type DeadLetter, type DeadLetterState, type EventStore } from '../store/port.js';
-import type { DeadLetterDecisions } from '../subscriber/dead-letters.js';
+import type { DeadLetterDecisions } from '../subscriber/dead-letter-decisions.js';
 import type { SubscriberView } from './status.js';
 
 /**
  * `evented dlq` on the runtime's side: dead letters listed and shown from the store (whichever process set them
  * aside), and retried or skipped through the coordinator of their subscriber, which holds its delivery lock
- * meanwhile (subscriber/dead-letters.ts says what retry and skip do).
+ * meanwhile (subscriber/dead-letter-decisions.ts says what retry and skip do).
  */
 
 export interface DeadLettered {

@@ -6,10 +6,11 @@ import type { EventStore } from '../store/port.js';
 import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/activity.js';
 import { createConsumer } from '../subscriber/consumer.js';
 import {
-  createSubscriberDeadLetters,
+  createDeadLetterDecisions,
   type DeadLetterDecisions,
   type Redelivery,
-} from '../subscriber/dead-letters.js';
+} from '../subscriber/dead-letter-decisions.js';
+import { createSubscriberDeadLetters } from '../subscriber/dead-letters.js';
 import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
 import { callUntilHandled, type RetryPolicy } from '../subscriber/retry.js';
 import { cutBySize } from './call-size.js';
@@ -170,10 +171,14 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
         }
         return projection;
       }),
-    deadLetters: {
-      retry: (scope, by) => consumer.exclusive(() => letters.retry(scope, { by, redeliver })),
-      skip: (ids, by) => consumer.exclusive(() => letters.skip(ids, { by, redeliver })),
-    },
+    deadLetters: createDeadLetterDecisions({
+      store: options.store,
+      letters,
+      exclusive: consumer.exclusive,
+      redeliver,
+      label,
+      logger,
+    }),
     status: () => ({
       name: projector.name,
       address: projector.address,

@@ -15,10 +15,11 @@ import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/a
 import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
 import { createConsumer } from '../subscriber/consumer.js';
 import {
-  createSubscriberDeadLetters,
+  createDeadLetterDecisions,
   type DeadLetterDecisions,
   type Redelivery,
-} from '../subscriber/dead-letters.js';
+} from '../subscriber/dead-letter-decisions.js';
+import { createSubscriberDeadLetters } from '../subscriber/dead-letters.js';
 import { callUntilHandled, Stopping, type RetryPolicy } from '../subscriber/retry.js';
 import { backoff, sleep } from '../support/timing.js';
 import type { SagaEndpoint } from './endpoint.js';
@@ -242,10 +243,14 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
         }
         return result;
       }),
-    deadLetters: {
-      retry: (scope, by) => consumer.exclusive(() => letters.retry(scope, { by, redeliver })),
-      skip: (ids, by) => consumer.exclusive(() => letters.skip(ids, { by, redeliver })),
-    },
+    deadLetters: createDeadLetterDecisions({
+      store: options.store,
+      letters,
+      exclusive: consumer.exclusive,
+      redeliver,
+      label,
+      logger,
+    }),
     status: () => ({
       name: saga.name,
       address: saga.address,

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { NotFoundError, StateError, StoreError } from '../errors/index.js';
+import { StoreError } from '../errors/index.js';
 import { aggregateKey, formatAggregate } from '../protocol/cover.js';
 import type { EventBook, EventPage } from '../protocol/gen/evented/evented.js';
 import type { AggregateRef, DeadLetter, EventStore, StoredEvent } from '../store/port.js';
@@ -14,34 +14,12 @@ import type { AggregateRef, DeadLetter, EventStore, StoredEvent } from '../store
  *
  * A letter is written (durably) before `admit` or `setAside` returns, so before the subscriber's progress moves
  * past the event; writing one is idempotent, so an event delivered again after a crash makes no second letter.
- *
- * What a person decides (evented dlq retry / skip) runs here too, with the subscriber's delivery lock held by the
- * caller, so it never interleaves with live delivery:
- * - retry delivers an aggregate's open letters again from the store, one call each, in sequence order; each
- *   success marks its letter retried; a failure records the attempt and stops that aggregate there. Once an
- *   aggregate has no open letter, its events flow again.
- * - skip closes a letter as skipped; when no earlier letter of its aggregate is open, the letters waiting behind
- *   it are retried in order at once (an earlier open letter still holds them back).
+ * What a person decides about letters (retry, skip) is in dead-letter-decisions.ts.
  */
 
-export type Redelivery = (book: EventBook) => Promise<{ ok: true } | { ok: false; reason: string }>;
-
-export type RetryScope = { letter: number } | { aggregate: AggregateRef } | { all: true };
-
-export interface Decision {
-  /** Who decided: the admin caller (user@host, pid, address). */
-  by: string;
-  /** Delivers one event to the subscriber once, without waiting for it when it is down. */
-  redeliver: Redelivery;
-}
-
-/** What a coordinator offers a person (evented dlq): its letters retried or skipped, with its delivery lock held. */
-export interface DeadLetterDecisions {
-  retry(scope: RetryScope, by: string): Promise<DeadLetter[]>;
-  skip(ids: readonly number[], by: string): Promise<DeadLetter[]>;
-}
-
 export interface SubscriberDeadLetters {
+  /** "projector:NAME" / "saga:NAME" */
+  readonly subscriber: string;
   /** Reads which aggregates are held back; call before anything is delivered. */
   open(): Promise<void>;
   /**
@@ -51,10 +29,12 @@ export interface SubscriberDeadLetters {
   admit(books: readonly EventBook[]): Promise<EventBook[]>;
   /** Sets a one-event book aside: the subscriber kept failing on it. Its aggregate is held back from now on. */
   setAside(book: EventBook, failure: { reason: string; attempts: number }): Promise<void>;
-  /** Delivers open letters again (see above); returns every letter it touched, as they are now. */
-  retry(scope: RetryScope, decision: Decision): Promise<DeadLetter[]>;
-  /** Skips open letters, then releases what waited behind them (see above); returns every letter it touched. */
-  skip(ids: readonly number[], decision: Decision): Promise<DeadLetter[]>;
+  /** An aggregate's open letters, in sequence order, read from the store; its hold follows them (or ends). */
+  openLetters(aggregate: AggregateRef): Promise<DeadLetter[]>;
+  /** Every open letter of the subscriber, by aggregate, each aggregate's in sequence order. */
+  openByAggregate(): Promise<DeadLetter[][]>;
+  /** The stored event a letter names, as a one-page book. */
+  bookOf(letter: DeadLetter): Promise<EventBook>;
 }
 
 interface Head {
@@ -77,12 +57,6 @@ const refOf = (book: EventBook): AggregateRef => ({
 });
 
 const bySequence = (a: DeadLetter, b: DeadLetter): number => a.sequence - b.sequence;
-
-/** "projector:accounts" → `projector "accounts"`, as messages name a subscriber. */
-export const describeSubscriber = (subscriber: string): string => {
-  const [kind, ...name] = subscriber.split(':');
-  return `${kind} "${name.join(':')}"`;
-};
 
 export const createSubscriberDeadLetters = (options: {
   store: EventStore;
@@ -117,7 +91,6 @@ export const createSubscriberDeadLetters = (options: {
     }
   };
 
-  /** The aggregate's open letters in sequence order, and its head set from them (or cleared). */
   const openLetters = async (ref: AggregateRef): Promise<DeadLetter[]> => {
     const letters = (await store.listDeadLetters({ subscriber, aggregate: ref, state: 'open' })).sort(
       bySequence,
@@ -126,6 +99,20 @@ export const createSubscriberDeadLetters = (options: {
     if (first === undefined) heads.delete(keyOf(ref));
     else heads.set(keyOf(ref), { id: first.id, sequence: first.sequence });
     return letters;
+  };
+
+  const openByAggregate = async (): Promise<DeadLetter[][]> => {
+    const groups = new Map<string, DeadLetter[]>();
+    for (let afterId = 0; ;) {
+      const page = await store.listDeadLetters({ subscriber, state: 'open', afterId, limit: PAGE });
+      for (const letter of page) {
+        const key = keyOf(letter);
+        groups.set(key, [...(groups.get(key) ?? []), letter]);
+      }
+      if (page.length < PAGE) break;
+      afterId = page[page.length - 1]!.id;
+    }
+    return [...groups.values()].map((letters) => letters.sort(bySequence));
   };
 
   const park = async (ref: AggregateRef, pages: readonly EventPage[], head: Head): Promise<void> => {
@@ -154,85 +141,9 @@ export const createSubscriberDeadLetters = (options: {
     );
   };
 
-  const now = (): number => Date.now();
-
-  const get = async (id: number): Promise<DeadLetter> => {
-    const letter = await store.getDeadLetter(id);
-    if (letter === undefined || letter.subscriber !== subscriber) {
-      throw new NotFoundError(`${describeSubscriber(subscriber)} has no dead letter #${id}`);
-    }
-    return letter;
-  };
-
-  const mustBeOpen = (letter: DeadLetter): void => {
-    if (letter.state === 'open') return;
-    const when = letter.decidedAt === undefined ? '' : ` at ${new Date(letter.decidedAt).toISOString()}`;
-    throw new StateError(
-      `dead letter #${letter.id} was ${letter.state} already (by ${letter.decidedBy ?? 'someone'}${when})`,
-    );
-  };
-
-  /**
-   * Delivers `letters` (open, one aggregate's, in sequence order) again, one call each; stops at the first that
-   * fails, recording the attempt, and names it as what the rest wait behind.
-   */
-  const redeliverInOrder = async (letters: readonly DeadLetter[], decision: Decision): Promise<number[]> => {
-    const touched: number[] = [];
-    for (const [index, letter] of letters.entries()) {
-      const [event] = await storedEvents(letter, letter.sequence, letter.sequence + 1);
-      const book: EventBook = {
-        cover: { domain: letter.domain, root: { value: letter.root } },
-        snapshot: undefined,
-        pages: [toPage(event!)],
-      };
-      const outcome = await decision.redeliver(book);
-      touched.push(letter.id);
-      if (outcome.ok) {
-        await store.closeDeadLetter(letter.id, { state: 'retried', at: now(), by: decision.by });
-        continue;
-      }
-      await store.recordDeadLetterAttempt(letter.id, {
-        attempts: letter.attempts + 1,
-        lastError: outcome.reason,
-        at: now(),
-      });
-      logger.warn(
-        { letter: letter.id, reason: outcome.reason, by: decision.by },
-        `${label}: dead letter #${letter.id} failed again; its aggregate stays held back`,
-      );
-      for (const behind of letters.slice(index + 1)) {
-        if (behind.attempts === 0 && behind.lastError !== `waiting behind #${letter.id}`) {
-          await store.recordDeadLetterAttempt(behind.id, {
-            attempts: 0,
-            lastError: `waiting behind #${letter.id}`,
-            at: now(),
-          });
-        }
-      }
-      break;
-    }
-    return touched;
-  };
-
-  const current = async (ids: readonly number[]): Promise<DeadLetter[]> =>
-    Promise.all(ids.map(async (id) => (await store.getDeadLetter(id))!));
-
-  /** Every open letter of the subscriber, by aggregate, each aggregate's in sequence order. */
-  const openByAggregate = async (): Promise<DeadLetter[][]> => {
-    const groups = new Map<string, DeadLetter[]>();
-    for (let afterId = 0; ;) {
-      const page = await store.listDeadLetters({ subscriber, state: 'open', afterId, limit: PAGE });
-      for (const letter of page) {
-        const key = keyOf(letter);
-        groups.set(key, [...(groups.get(key) ?? []), letter]);
-      }
-      if (page.length < PAGE) break;
-      afterId = page[page.length - 1]!.id;
-    }
-    return [...groups.values()].map((letters) => letters.sort(bySequence));
-  };
-
   return {
+    subscriber,
+
     async open() {
       heads.clear();
       for (const letters of await openByAggregate()) holdBack(letters[0]!, letters[0]!);
@@ -267,7 +178,7 @@ export const createSubscriberDeadLetters = (options: {
         position: event!.position,
         attempts: failure.attempts,
         lastError: failure.reason,
-        at: now(),
+        at: Date.now(),
       });
       holdBack(ref, letter);
       logger.error(
@@ -281,54 +192,16 @@ export const createSubscriberDeadLetters = (options: {
       );
     },
 
-    async retry(scope, decision) {
-      let groups: DeadLetter[][];
-      if ('letter' in scope) {
-        const letter = await get(scope.letter);
-        mustBeOpen(letter);
-        const letters = await openLetters(letter);
-        const first = letters[0]!;
-        if (first.id !== letter.id) {
-          throw new StateError(
-            `dead letter #${letter.id} waits behind #${first.id} (${formatAggregate(first.domain, first.root)} #${first.sequence}): retry or skip #${first.id} first`,
-          );
-        }
-        groups = [letters];
-      } else if ('aggregate' in scope) {
-        const letters = await openLetters(scope.aggregate);
-        if (letters.length === 0) {
-          throw new NotFoundError(
-            `${describeSubscriber(subscriber)} has no open dead letter for ${formatAggregate(scope.aggregate.domain, scope.aggregate.root)}`,
-          );
-        }
-        groups = [letters];
-      } else groups = await openByAggregate();
-      const touched: number[] = [];
-      for (const letters of groups) {
-        touched.push(...(await redeliverInOrder(letters, decision)));
-        await openLetters(letters[0]!);
-      }
-      return current(touched);
-    },
+    openLetters,
+    openByAggregate,
 
-    async skip(ids, decision) {
-      const touched: number[] = [];
-      for (const id of ids) {
-        const letter = await get(id);
-        mustBeOpen(letter);
-        if (!(await store.closeDeadLetter(id, { state: 'skipped', at: now(), by: decision.by }))) {
-          mustBeOpen((await store.getDeadLetter(id))!);
-        }
-        touched.push(id);
-        logger.warn({ letter: id, by: decision.by }, `${label}: dead letter #${id} skipped`);
-        const letters = await openLetters(letter);
-        // Released only when nothing earlier of the aggregate is still open.
-        if (letters.length > 0 && letters[0]!.sequence > letter.sequence) {
-          touched.push(...(await redeliverInOrder(letters, decision)));
-          await openLetters(letter);
-        }
-      }
-      return current(touched);
+    async bookOf(letter) {
+      const [event] = await storedEvents(letter, letter.sequence, letter.sequence + 1);
+      return {
+        cover: { domain: letter.domain, root: { value: letter.root } },
+        snapshot: undefined,
+        pages: [toPage(event!)],
+      };
     },
   };
 };
