@@ -235,6 +235,43 @@ const poisonScenario = (bus: () => UserConfig['bus']): void => {
     expect(detail.decidedBy).toMatch(/^\S+@\S+ pid \d+ \(/);
     expect(Date.parse(detail.decidedAt!)).toBeGreaterThan(Date.now() - 120_000);
     expect((await openLetters(dir)).filter((l) => l.root === carolId)).toEqual([]);
+
+    // A letter released by a skip that fails again stays open, with its new error, and the CLI exits 1
+    const dave = newRoot();
+    const daveId = uuidFromBytes(dave);
+    await commands.handle(command(dave, open('dave'), deposit(13), deposit(13)));
+    const [first, second] = await eventually(
+      async () => {
+        const found = (await openLetters(dir)).filter((l) => l.root === daveId);
+        expect(found.map((l) => [l.sequence, l.attempts])).toEqual([
+          [1, 3],
+          [2, 0],
+        ]);
+        return found;
+      },
+      60_000,
+      500,
+    );
+    const failedAgain = await cli(dir, 'dlq', 'skip', String(first!.id));
+    expect(failedAgain.exitCode).toBe(1);
+    expect(failedAgain.stdout).toMatch(new RegExp(`#${first!.id}\\s.* #1\\s+skipped\\n`));
+    expect(failedAgain.stdout).toMatch(
+      new RegExp(
+        `#${second!.id}\\s.* #2\\s+failed again \\(attempt 1\\): INTERNAL: the projector cannot take`,
+      ),
+    );
+    expect(failedAgain.stderr).toMatch(
+      new RegExp(`^error: dead letter #${second!.id} failed again: INTERNAL`),
+    );
+    expect(await dlqJson<LetterJson>(dir, 'show', String(second!.id))).toMatchObject({
+      state: 'open',
+      attempts: 1,
+      lastError: expect.stringContaining('cannot take a deposit of 13'),
+    });
+    expect(projector.sequences()[daveId]).toEqual([0]);
+    expect(
+      (await dlqJson<{ letters: LetterJson[] }>(dir, 'skip', String(second!.id))).letters.map((l) => l.state),
+    ).toEqual(['skipped']);
   });
 
   it('answers a bad id, an unknown letter or subscriber and a decided letter with one line and the CLI’s exit codes', async () => {
