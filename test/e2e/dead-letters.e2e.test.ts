@@ -142,7 +142,20 @@ const poisonScenario = (bus: () => UserConfig['bus']): void => {
       60_000,
     );
 
-    // When the runtime is killed and started again, and more events come for both
+    // When, once the runtime has saved the projector's progress up to the head (so that the kill repeats nothing:
+    // what a crash may deliver again is the at-least-once part, tested elsewhere), the runtime is killed and
+    // started again, and more events come for both
+    await eventually(
+      async () => {
+        const status = JSON.parse((await cli(dir, 'status', '--json')).stdout) as {
+          head: number;
+          subscribers: { name: string; checkpoint: number }[];
+        };
+        expect(status.subscribers.find((s) => s.name === 'recording')?.checkpoint).toBe(status.head);
+      },
+      60_000,
+      500,
+    );
     await scenario.serve.stop('SIGKILL');
     scenario.serve = await startServe(dir);
     await commands.handle(command(ada, deposit(40)));
