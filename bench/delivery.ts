@@ -120,7 +120,6 @@ const deleteTopology = async (): Promise<void> => {
     const channel = await connection.createChannel();
     for (const exchange of exchanges.splice(0)) {
       await channel.deleteQueue(`${exchange}.${SUBSCRIBER}`);
-      await channel.deleteQueue(`${exchange}.${SUBSCRIBER}.dead-letter`);
       await channel.deleteExchange(exchange);
     }
   } finally {

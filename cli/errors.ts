@@ -26,11 +26,31 @@ export class InterruptedError extends CliError {
   }
 }
 
+/**
+ * An error the command has already reported in the form the user asked for (a JSON error object on stdout):
+ * main.ts prints nothing more, and exits as the original error says.
+ */
+export class ReportedError extends Error {
+  constructor(readonly original: unknown) {
+    super(original instanceof Error ? original.message : String(original));
+    this.name = 'ReportedError';
+  }
+}
+
 export const toExitCode = (err: unknown): number => {
+  if (err instanceof ReportedError) return toExitCode(err.original);
   if (err instanceof UsageError) return ExitCode.usage;
   if (err instanceof InterruptedError) return ExitCode.interrupted;
   if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   return ExitCode.failure;
+};
+
+/** An error as one JSON object, for commands run with --json: `{"error": {"message", "hint"?, "exitCode"}}`. */
+export const jsonError = (err: unknown): string => {
+  const known = err instanceof CliError || isEventedError(err);
+  const message = known || err instanceof Error ? err.message : String(err);
+  const hint = known ? err.hint : undefined;
+  return JSON.stringify({ error: { message, ...(hint ? { hint } : {}), exitCode: toExitCode(err) } });
 };
 
 /** What to print for an error: one clear line (and a hint) for anything the user can fix; the stack for bugs. */

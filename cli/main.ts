@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import type { CliContext } from './context.js';
-import { ExitCode, formatError, toExitCode } from './errors.js';
+import { ExitCode, formatError, ReportedError, toExitCode } from './errors.js';
 import { createProgram } from './program.js';
 
 /**
@@ -29,8 +29,11 @@ export const main = async (argv: string[] = process.argv): Promise<void> => {
     await createProgram(context).parseAsync(argv);
     process.exitCode = ExitCode.ok;
   } catch (err) {
-    // commander has already printed its own usage errors (with a hint); print everything else once.
-    if (!(err instanceof CommanderError)) process.stderr.write(`${formatError(err, { verbose })}\n`);
+    // commander has already printed its own usage errors (with a hint), a command its JSON error; print
+    // everything else once.
+    if (!(err instanceof CommanderError) && !(err instanceof ReportedError)) {
+      process.stderr.write(`${formatError(err, { verbose })}\n`);
+    }
     process.exitCode = toExitCode(err);
   } finally {
     process.off('SIGINT', onSignal);

@@ -9,6 +9,7 @@ import { registerStatus } from './commands/status.js';
 import { registerTail } from './commands/tail.js';
 import { registerUp } from './commands/up.js';
 import { registerDown } from './commands/down.js';
+import { registerDlq } from './commands/dlq.js';
 import { version } from './version.js';
 
 /**
@@ -36,6 +37,7 @@ export const createProgram = (context: CliContext): Command => {
   registerSend(program, context);
   registerTail(program, context);
   registerReplay(program, context);
+  registerDlq(program, context);
   registerUp(program, context);
   registerDown(program, context);
   const overrideExits = (command: Command): void => {

@@ -1,6 +1,18 @@
-import { credentials, Metadata, status as Status, type ClientReadableStream } from '@grpc/grpc-js';
+import {
+  credentials,
+  Metadata,
+  status as Status,
+  type CallOptions,
+  type ClientReadableStream,
+  type ClientUnaryCall,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import {
   AdminClient,
+  type DeadLetterDetail,
+  type DeadLetterList,
+  type DeadLetterQuery,
+  type DeadLetterRequest,
   type LoggedEvent,
   type ReplayProgress,
   type ReplayRequest,
@@ -8,7 +20,7 @@ import {
   type TailRequest,
 } from '../../runtime/protocol/gen/evented/evented.js';
 import { isServiceError } from '../../runtime/grpc/unary.js';
-import { CliError } from '../errors.js';
+import { CliError, InterruptedError } from '../errors.js';
 import type { RuntimeLocation } from './locate.js';
 
 /**
@@ -21,16 +33,32 @@ export interface AdminConnection {
   status(): Promise<RuntimeStatus>;
   tail(request: TailRequest, signal: AbortSignal): AsyncIterable<LoggedEvent>;
   replay(request: ReplayRequest, signal: AbortSignal): AsyncIterable<ReplayProgress>;
+  listDeadLetters(query: DeadLetterQuery): Promise<DeadLetterList>;
+  getDeadLetter(id: number): Promise<DeadLetterDetail>;
+  /** Retry and skip deliver events and may take a while: no deadline, but `signal` cancels the call. */
+  retryDeadLetters(request: DeadLetterRequest, signal: AbortSignal): Promise<DeadLetterList>;
+  skipDeadLetters(request: DeadLetterRequest, signal: AbortSignal): Promise<DeadLetterList>;
   close(): void;
 }
 
 const STATUS_TIMEOUT_MS = 5000;
 
+/** The metadata the runtime's audit log names the caller by (runtime/admin/audit.ts). */
+export const CALLER_METADATA = 'evented-caller';
+
+type Unary<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (err: ServiceError | null, response: Res) => void,
+) => ClientUnaryCall;
+
 export const cliErrorOf = (err: unknown, location: RuntimeLocation): unknown => {
   if (!isServiceError(err)) return err;
-  // The runtime answered with an error of its own (a projector it could not reach, say): what it said.
-  const fromRuntime = (err.metadata?.get('evented-error-code') ?? []).length > 0;
-  if (!fromRuntime && (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED)) {
+  // The runtime's own refusals carry their evented error code: UNAVAILABLE then means something behind it (a
+  // projector that is down), not the runtime.
+  const answered = err.metadata?.get('evented-error-code').length > 0;
+  if (!answered && (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED)) {
     return new CliError(
       `no evented runtime answers at ${location.admin} (from ${location.source})`,
       'start one with `evented up`, or pass --address HOST:PORT of a running runtime’s admin service',
@@ -57,18 +85,48 @@ async function* streamOf<T>(
   }
 }
 
-export const connectAdmin = (location: RuntimeLocation): AdminConnection => {
+/**
+ * Connects to the runtime's admin service. `caller` (user@host and pid) goes with every call, so that the
+ * runtime's log says who asked for a replay or a dead-letter decision.
+ */
+export const connectAdmin = (location: RuntimeLocation, caller?: string): AdminConnection => {
   const client = new AdminClient(location.admin, credentials.createInsecure());
+  const metadata = (): Metadata => {
+    const m = new Metadata();
+    if (caller) m.set(CALLER_METADATA, caller);
+    return m;
+  };
+  const call = <Req, Res>(
+    method: Unary<Req, Res>,
+    request: Req,
+    options: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<Res> =>
+    new Promise((resolve, reject) => {
+      const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
+      const running = method.call(
+        client,
+        request,
+        metadata(),
+        deadline ? { deadline } : {},
+        (err, response) => {
+          options.signal?.removeEventListener('abort', cancel);
+          if (err && options.signal?.aborted && err.code === Status.CANCELLED) reject(new InterruptedError());
+          else if (err) reject(cliErrorOf(err, location));
+          else resolve(response);
+        },
+      );
+      const cancel = (): void => running.cancel();
+      options.signal?.addEventListener('abort', cancel, { once: true });
+    });
   return {
     location,
-    status: () =>
-      new Promise((resolve, reject) =>
-        client.status({}, new Metadata(), { deadline: Date.now() + STATUS_TIMEOUT_MS }, (err, response) =>
-          err ? reject(cliErrorOf(err, location)) : resolve(response),
-        ),
-      ),
-    tail: (request, signal) => streamOf(client.tail(request), signal, location),
-    replay: (request, signal) => streamOf(client.replay(request), signal, location),
+    status: () => call(client.status, {}, { timeoutMs: STATUS_TIMEOUT_MS }),
+    tail: (request, signal) => streamOf(client.tail(request, metadata()), signal, location),
+    replay: (request, signal) => streamOf(client.replay(request, metadata()), signal, location),
+    listDeadLetters: (query) => call(client.listDeadLetters, query, { timeoutMs: STATUS_TIMEOUT_MS * 2 }),
+    getDeadLetter: (id) => call(client.getDeadLetter, { id }, { timeoutMs: STATUS_TIMEOUT_MS * 2 }),
+    retryDeadLetters: (request, signal) => call(client.retryDeadLetters, request, { signal }),
+    skipDeadLetters: (request, signal) => call(client.skipDeadLetters, request, { signal }),
     close: () => client.close(),
   };
 };

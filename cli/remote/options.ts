@@ -1,3 +1,4 @@
+import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
@@ -19,6 +20,19 @@ export const withRemoteOptions = (command: Command): Command =>
 export const projectDirOf = (context: CliContext, options: RemoteOptions): string =>
   resolve(context.cwd, options.dir ?? '.');
 
+/** Who is calling, as the runtime's audit log names it: user@host and this CLI's pid. */
+export const callerName = (context: CliContext): string => {
+  let user = context.env.USER ?? context.env.LOGNAME;
+  if (!user) {
+    try {
+      user = userInfo().username;
+    } catch {
+      user = 'unknown';
+    }
+  }
+  return `${user}@${hostname()} pid ${context.self?.pid ?? 'unknown'}`;
+};
+
 /** Connects to the runtime; closed when `task` ends. gRPC is loaded here, when a command runs, not at start. */
 export const withAdmin = async <T>(
   context: CliContext,
@@ -30,7 +44,7 @@ export const withAdmin = async <T>(
     projectDir: projectDirOf(context, options),
   });
   const { connectAdmin } = await import('./admin-client.js');
-  const admin = connectAdmin(location);
+  const admin = connectAdmin(location, callerName(context));
   try {
     return await task(admin);
   } finally {

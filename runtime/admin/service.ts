@@ -3,6 +3,9 @@ import type { Logger } from 'pino';
 import {
   AdminService,
   type AdminServer,
+  type DeadLetterQuery,
+  type DeadLetterRef,
+  type DeadLetterRequest,
   type LoggedEvent,
   type ReplayProgress,
   type ReplayRequest,
@@ -10,15 +13,28 @@ import {
 } from '../protocol/gen/evented/evented.js';
 import type { HostedService } from '../grpc/server.js';
 import { serverStream, unary } from '../grpc/handlers.js';
-import { replaySubscriber, type ReplaySources } from './replay.js';
+import { formatCover } from '../protocol/cover.js';
+import { audit, callerOf, describeCaller } from './audit.js';
+import {
+  getDeadLetter,
+  listDeadLetters,
+  retryDeadLetters,
+  skipDeadLetters,
+  type DeadLettered,
+} from './dead-letters.js';
+import { replaySubscriber, type Replayable, type ReplaySources } from './replay.js';
 import { runtimeStatus, type StatusSources } from './status.js';
 import { tailLog } from './tail.js';
 
 /**
- * evented.Admin over gRPC: what the CLI's status, tail, replay and rebuild talk to, so that they work the same
- * against a local or a remote runtime. `stopping` ends followed tails and replays when the runtime shuts down.
+ * evented.Admin over gRPC: what the CLI's status, tail, replay, rebuild and dlq talk to, so that they work the
+ * same against a local or a remote runtime. `stopping` ends followed tails and replays when the runtime shuts
+ * down. Every call that changes state is logged with its caller first (audit.ts).
  */
-export interface AdminSources extends Omit<StatusSources, 'projectors' | 'sagas'>, ReplaySources {
+export interface AdminSources
+  extends Omit<StatusSources, 'projectors' | 'sagas'>, Omit<ReplaySources, 'projectors' | 'sagas'> {
+  projectors: ReadonlyMap<string, Replayable & DeadLettered>;
+  sagas: ReadonlyMap<string, Replayable & DeadLettered>;
   /** How often a followed tail looks for events committed by other processes. */
   pollMs: number;
 }
@@ -37,15 +53,44 @@ const callSignal = (call: ServerWritableStream<unknown, unknown>, stopping: Abor
   return controller.signal;
 };
 
+const describeRequest = (request: DeadLetterRequest): Record<string, unknown> => ({
+  ids: request.ids.length > 0 ? request.ids : undefined,
+  subscriber: request.subscriber || undefined,
+  aggregate: request.aggregate && formatCover(request.aggregate),
+});
+
 export const adminService = (sources: AdminSources, stopping: AbortSignal, logger: Logger): HostedService => {
   const implementation: AdminServer = {
     status: unary(logger, 'Status', () => runtimeStatus(sources)),
     tail: serverStream(logger, 'Tail', (request: TailRequest, call) =>
       tailLog(sources.store, request, { pollMs: sources.pollMs, signal: callSignal(call, stopping) }),
     ) as (call: ServerWritableStream<TailRequest, LoggedEvent>) => void,
-    replay: serverStream(logger, 'Replay', (request: ReplayRequest, call) =>
-      replaySubscriber(sources, request, callSignal(call, stopping)),
-    ) as (call: ServerWritableStream<ReplayRequest, ReplayProgress>) => void,
+    replay: serverStream(logger, 'Replay', (request: ReplayRequest, call) => {
+      if (!request.dryRun) {
+        audit(logger, callerOf(call), request.rebuild ? 'rebuild' : 'replay', {
+          subscriber: `${request.saga ? 'saga' : 'projector'}:${request.subscriber}`,
+          after: request.after,
+          domain: request.domain || undefined,
+        });
+      }
+      return replaySubscriber(sources, request, callSignal(call, stopping));
+    }) as (call: ServerWritableStream<ReplayRequest, ReplayProgress>) => void,
+    listDeadLetters: unary(logger, 'ListDeadLetters', (request: DeadLetterQuery) =>
+      listDeadLetters(sources, request),
+    ),
+    getDeadLetter: unary(logger, 'GetDeadLetter', (request: DeadLetterRef) =>
+      getDeadLetter(sources, request.id),
+    ),
+    retryDeadLetters: unary(logger, 'RetryDeadLetters', (request: DeadLetterRequest, call) => {
+      const caller = callerOf(call);
+      audit(logger, caller, 'dead-letter retry', describeRequest(request));
+      return retryDeadLetters(sources, request, describeCaller(caller));
+    }),
+    skipDeadLetters: unary(logger, 'SkipDeadLetters', (request: DeadLetterRequest, call) => {
+      const caller = callerOf(call);
+      audit(logger, caller, 'dead-letter skip', describeRequest(request));
+      return skipDeadLetters(sources, request, describeCaller(caller));
+    }),
   };
   return { name: 'evented.Admin', definition: AdminService, implementation };
 };

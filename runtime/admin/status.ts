@@ -5,7 +5,11 @@ import type { SubscriberStatus as CoordinatorStatus } from '../subscriber/activi
 import { messageOf } from '../errors/index.js';
 import { acceptsConnections } from '../support/net.js';
 
-/** What `evented status` shows: every component, its address and health; each subscriber's position and lag. */
+/**
+ * What `evented status` shows: every component, its address and health; each subscriber's position and lag,
+ * and its open dead letters, counted in the store (so they are right after a restart, and whichever process
+ * set them aside).
+ */
 
 export interface SubscriberView extends CoordinatorStatus {
   name: string;
@@ -27,17 +31,29 @@ export interface StatusSources {
   sagas: ReadonlyMap<string, { status(): SubscriberView }>;
 }
 
-const storeComponent = async (store: EventStore): Promise<{ head: number; component: ComponentStatus }> => {
+const storeComponent = async (
+  store: EventStore,
+): Promise<{ head: number; deadLetters: Map<string, number>; component: ComponentStatus }> => {
   const component = { name: 'store', kind: store.kind, address: store.location, state: 'ok', detail: '' };
   try {
     const head = await store.headPosition();
-    return { head, component: { ...component, detail: `head at position ${head}` } };
+    const deadLetters = await store.countOpenDeadLetters();
+    return { head, deadLetters, component: { ...component, detail: `head at position ${head}` } };
   } catch (err) {
-    return { head: 0, component: { ...component, state: 'failing', detail: messageOf(err) } };
+    return {
+      head: 0,
+      deadLetters: new Map(),
+      component: { ...component, state: 'failing', detail: messageOf(err) },
+    };
   }
 };
 
-const subscriberStatus = (kind: string, view: SubscriberView, head: number): SubscriberStatus => ({
+const subscriberStatus = (
+  kind: string,
+  view: SubscriberView,
+  head: number,
+  deadLetters: Map<string, number>,
+): SubscriberStatus => ({
   name: view.name,
   kind,
   address: view.address,
@@ -48,12 +64,12 @@ const subscriberStatus = (kind: string, view: SubscriberView, head: number): Sub
   // What is not delivered yet: the batch in progress moves the checkpoint only once it is all done.
   lag: Math.max(head - view.checkpoint - view.deliveredPastCheckpoint, 0),
   delivered: view.delivered,
-  deadLettered: view.deadLettered,
+  deadLettered: deadLetters.get(`${kind}:${view.name}`) ?? 0,
   lastError: view.lastError ?? '',
 });
 
 export const runtimeStatus = async (sources: StatusSources): Promise<RuntimeStatus> => {
-  const { head, component: store } = await storeComponent(sources.store);
+  const { head, deadLetters, component: store } = await storeComponent(sources.store);
   const relay = sources.relay();
   const relayDetail = `published up to position ${relay.checkpoint}`;
   const components: ComponentStatus[] = [
@@ -99,8 +115,10 @@ export const runtimeStatus = async (sources: StatusSources): Promise<RuntimeStat
     head,
     components,
     subscribers: [
-      ...[...sources.projectors.values()].map((it) => subscriberStatus('projector', it.status(), head)),
-      ...[...sources.sagas.values()].map((it) => subscriberStatus('saga', it.status(), head)),
+      ...[...sources.projectors.values()].map((it) =>
+        subscriberStatus('projector', it.status(), head, deadLetters),
+      ),
+      ...[...sources.sagas.values()].map((it) => subscriberStatus('saga', it.status(), head, deadLetters)),
     ],
   };
 };

@@ -1,4 +1,4 @@
-import type { EventBatch, EventBook } from '../protocol/gen/evented/evented.js';
+import type { EventBatch } from '../protocol/gen/evented/evented.js';
 
 /**
  * The event bus port: how stored events travel from the outbox relay to the projector and saga coordinators.
@@ -7,7 +7,8 @@ import type { EventBatch, EventBook } from '../protocol/gen/evented/evented.js';
  *
  * The bus carries EventBatch messages (proto/evented/evented.proto), routed by domain. It is a transport, not the
  * truth: the store is. Coordinators dedupe by sequence and fetch gaps from the store, so a lost, duplicated or
- * reordered message never loses or repeats an event for a projector.
+ * reordered message never loses or repeats an event for a projector. Nor does the bus keep dead letters: the
+ * store does, whatever the bus (store/port.ts, DeadLetterStore).
  */
 
 export interface EventBus {
@@ -30,12 +31,6 @@ export interface EventBus {
    * `redeliveryDelayMs`. After a lost connection the adapter reconnects with backoff and resumes by itself.
    */
   subscribe(options: SubscribeOptions, handle: (delivery: Delivery) => Promise<void>): Promise<Subscription>;
-
-  /** Moves one book aside to `subscriber`'s dead-letter queue, with the reason, so that the queue goes on. */
-  deadLetter(letter: DeadLetter): Promise<void>;
-
-  /** The dead letters of a subscriber, oldest first, without removing them. */
-  listDeadLetters(subscriber: string): Promise<DeadLetter[]>;
 
   /** Stops consuming (in-flight handlers finish first) and closes connections. */
   close(): Promise<void>;
@@ -75,14 +70,4 @@ export interface Subscription {
   readonly subscriber: string;
   /** Stops consuming; a handler that is running finishes first; its batch is acknowledged or requeued. */
   close(): Promise<void>;
-}
-
-export interface DeadLetter {
-  subscriber: string;
-  domain: string;
-  book: EventBook;
-  /** Why it was set aside: the last error, with how many attempts were made. */
-  reason: string;
-  /** When, in ms since the epoch. */
-  at: number;
 }

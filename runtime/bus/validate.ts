@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors/index.js';
-import type { DeadLetter, PublishedBatch, SubscribeOptions } from './port.js';
+import type { PublishedBatch, SubscribeOptions } from './port.js';
 
 /**
  * The rules every bus adapter applies to its arguments, so that the in-process bus refuses exactly what
@@ -45,13 +45,6 @@ export const checkSubscribe = (options: SubscribeOptions): void => {
   if (redeliveryDelayMs !== undefined && !(redeliveryDelayMs >= 0)) {
     throw new ValidationError(`redeliveryDelayMs must be 0 or more, not ${redeliveryDelayMs}`);
   }
-};
-
-export const checkDeadLetter = (letter: DeadLetter): void => {
-  checkName('subscriber', letter.subscriber);
-  checkName('domain', letter.domain);
-  if (letter.book === undefined || letter.book === null)
-    throw new ValidationError('the dead letter has no book');
 };
 
 export const DEFAULT_PREFETCH = 64;

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'EVENTED_SEQUENCE'
   | 'EVENTED_CONCURRENCY_CONFLICT'
   | 'EVENTED_NOT_FOUND'
+  | 'EVENTED_STATE'
   | 'EVENTED_UNAVAILABLE'
   | 'EVENTED_BUSINESS_REJECTION'
   | 'EVENTED_BUSINESS_FAILURE'
@@ -59,6 +60,14 @@ export class ConcurrencyConflictError extends EventedError {
 /** Something named in a request does not exist (an unknown domain, projector, …). */
 export class NotFoundError extends EventedError {
   readonly code = 'EVENTED_NOT_FOUND';
+}
+
+/**
+ * What a request names exists but is not in a state that allows it: a dead letter that was decided already, or
+ * one that waits behind an earlier letter of its aggregate.
+ */
+export class StateError extends EventedError {
+  readonly code = 'EVENTED_STATE';
 }
 
 /** A dependency (business logic, broker, database) cannot be reached or did not answer in time. */

@@ -3,19 +3,27 @@ import { isServiceError } from './unary.js';
 
 /**
  * How a coordinator treats a failed call to a user's projector or saga:
- * - `unavailable`: it is down or did not answer; nothing is wrong with the event. Wait and try again, forever.
+ * - `unavailable`: it is down or cannot be reached; nothing is wrong with the event. Wait and try again, forever.
  * - `unimplemented`: the method does not exist (an optional one such as HandleBatch).
- * - `failed`: it answered with an error for this event; after a few attempts the event is dead-lettered.
+ * - `failed`: it was reached and did not handle this event: it answered with an error, ran past the call's
+ *   deadline, or cancelled the call. After a few attempts the event is dead-lettered, so that an event the
+ *   service can never finish in time does not hold its subscriber back for good.
  */
 export type FailureKind = 'unavailable' | 'unimplemented' | 'failed';
+
+/**
+ * grpc-js says where a call that ran out of time was: "Waiting for LB pick" when no connection to the server was
+ * ever made (it is down, or unreachable), otherwise the server it was sent to ("remote_addr=…").
+ */
+const neverReachedServer = (details: string): boolean => /waiting for LB pick/i.test(details);
 
 export const classifyFailure = (err: unknown): FailureKind => {
   if (!isServiceError(err)) return 'failed';
   switch (err.code) {
     case Status.UNAVAILABLE:
-    case Status.DEADLINE_EXCEEDED:
-    case Status.CANCELLED:
       return 'unavailable';
+    case Status.DEADLINE_EXCEEDED:
+      return neverReachedServer(err.details) ? 'unavailable' : 'failed';
     case Status.UNIMPLEMENTED:
       return 'unimplemented';
     default:

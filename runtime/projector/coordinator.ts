@@ -6,6 +6,12 @@ import type { EventBatch, EventBook, Projection } from '../protocol/gen/evented/
 import type { EventStore } from '../store/port.js';
 import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/activity.js';
 import { createConsumer } from '../subscriber/consumer.js';
+import {
+  createDeadLetterDecisions,
+  type DeadLetterDecisions,
+  type Redelivery,
+} from '../subscriber/dead-letter-decisions.js';
+import { createSubscriberDeadLetters } from '../subscriber/dead-letters.js';
 import type { Deliver, DeliverOptions } from '../subscriber/deliver.js';
 import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
 import { callUntilHandled, type RetryPolicy } from '../subscriber/retry.js';
@@ -16,7 +22,8 @@ import type { ProjectorEndpoint } from './endpoint.js';
  * The projector coordinator: feeds one user projector every event of the domains it follows, at least once and
  * in order per aggregate, skipping what it has already applied and fetching gaps from the store (see
  * subscriber/consumer.ts). A projector that is down is waited for; an event it keeps failing on goes to the
- * dead-letter queue and the rest goes on.
+ * dead-letter queue in the store, the later events of its aggregate wait behind it, and the rest goes on
+ * (subscriber/dead-letters.ts).
  */
 
 export interface ProjectorCoordinatorOptions {
@@ -52,42 +59,59 @@ export interface ProjectorCoordinator {
   replay(request: ReplayRequest, hooks: ReplayHooks): Promise<ReplayProgress>;
   /** Synchronous projection of a book inside a command call: returns what the projector answers. */
   handleSync(book: EventBook): Promise<Projection>;
+  /** Its dead letters delivered again or skipped, by a person (evented dlq). */
+  readonly deadLetters: DeadLetterDecisions;
   status(): ProjectorStatus;
 }
 
 export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions): ProjectorCoordinator => {
   const { projector, bus, logger, policy, callTimeoutMs } = options;
   const subscriber = `projector:${projector.name}`;
-  const activity = createSubscriberActivity({
-    subscriber,
-    label: `projector "${projector.name}" at ${projector.address}`,
-    policy,
-    bus,
-    logger,
-  });
+  const label = `projector "${projector.name}" at ${projector.address}`;
+  const activity = createSubscriberActivity({ subscriber, label, policy, logger });
+  const letters = createSubscriberDeadLetters({ store: options.store, subscriber, label, logger });
   let batchCalls = true;
 
-  /** A book in one call; when it keeps failing, page by page, so that only the failing event is set aside. */
-  const deliverBook = async (book: EventBook, delivery: DeliverOptions): Promise<void> => {
-    const call = { timeoutMs: callTimeoutMs, replay: delivery.replay };
-    const outcome = await callUntilHandled(() => projector.handle(book, call), activity.retry);
-    if (outcome.ok) {
-      activity.countDelivered(book.pages.length);
-      delivery.handled([book]);
-    } else if (book.pages.length > 1) {
-      for (const page of book.pages) await deliverBook({ ...book, pages: [page] }, delivery);
-    } else {
-      await activity.deadLetter(book, outcome.reason);
-      delivery.handled([book]);
+  /**
+   * A book in one call; when it keeps failing, page by page, so that only the failing event is set aside (and
+   * the pages after it, of the same aggregate, wait behind it: `admit` parks them). The book is handled once its
+   * pages are delivered, set aside or parked: the letters are in the store by then.
+   */
+  const deliverBook = async (whole: EventBook, delivery: DeliverOptions): Promise<void> => {
+    const [book] = await letters.admit([whole]);
+    if (book !== undefined) {
+      const call = { timeoutMs: callTimeoutMs, replay: delivery.replay };
+      const outcome = await callUntilHandled(() => projector.handle(book, call), activity.retry);
+      if (outcome.ok) activity.countDelivered(book.pages.length);
+      else if (book.pages.length > 1) {
+        for (const page of book.pages) await deliverBook({ ...book, pages: [page] }, delivery);
+      } else {
+        activity.setAside(outcome.reason);
+        await letters.setAside(book, { reason: outcome.error, attempts: outcome.attempts });
+      }
     }
+    delivery.handled([whole]);
   };
 
   /**
    * Calls below the projector's message limit (see call-size.ts), each one HandleBatch when the projector has
-   * it; otherwise (or when it fails) book by book. The consumer hears of each call that succeeded.
+   * it; otherwise (or when it fails) book by book. The consumer hears of each call that succeeded. Events of
+   * aggregates held back by a dead letter are parked (as letters) instead, and handled with the batch.
    */
   const deliver: Deliver = async (books, delivery) => {
-    for (const call of cutBySize(books)) await deliverCall(call, delivery);
+    for (const call of cutBySize(await letters.admit(books))) await deliverCall(call, delivery);
+    delivery.handled(books);
+  };
+
+  /** A dead letter again: one call, no waiting when the projector is down (a person is waiting instead). */
+  const redeliver: Redelivery = async (book) => {
+    try {
+      await projector.handle(book, { timeoutMs: callTimeoutMs });
+      activity.countDelivered(book.pages.length);
+      return { ok: true };
+    } catch (err) {
+      return { ok: false, reason: describeFailure(err) };
+    }
   };
 
   const deliverCall = async (books: EventBook[], delivery: DeliverOptions): Promise<void> => {
@@ -146,7 +170,10 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
 
   return {
     name: projector.name,
-    start: () => activity.start(consumer),
+    start: async () => {
+      await letters.open();
+      await activity.start(consumer);
+    },
     stop: () => activity.stop(consumer),
     caughtUp: () => consumer.caughtUp(),
     handleBatch: (batch, handleOptions) => consumer.handleBatch(batch, handleOptions),
@@ -161,16 +188,25 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
     handleSync: (book) =>
       consumer.exclusive(async () => {
         const [pending] = await consumer.tracker.pending([book]);
-        const projection = await projector.handleSync(pending ?? { ...book, pages: [] }, {
+        const [admitted] = pending ? await letters.admit([pending]) : [];
+        const projection = await projector.handleSync(admitted ?? { ...book, pages: [] }, {
           timeoutMs: callTimeoutMs,
         });
         if (pending) {
-          activity.countDelivered(pending.pages.length);
+          activity.countDelivered(admitted?.pages.length ?? 0);
           consumer.tracker.advance([pending]);
           await consumer.tracker.save();
         }
         return projection;
       }),
+    deadLetters: createDeadLetterDecisions({
+      store: options.store,
+      letters,
+      exclusive: consumer.exclusive,
+      redeliver,
+      label,
+      logger,
+    }),
     status: () => ({
       name: projector.name,
       address: projector.address,

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { EventBus } from '../bus/port.js';
 import { isEventedError, messageOf, UnavailableError, ConcurrencyConflictError } from '../errors/index.js';
 import { status as Status } from '@grpc/grpc-js';
-import { classifyFailure } from '../grpc/failure.js';
+import { classifyFailure, describeFailure } from '../grpc/failure.js';
 import { isServiceError } from '../grpc/unary.js';
 import { formatCover } from '../protocol/cover.js';
 import type {
@@ -14,6 +14,12 @@ import type { EventStore } from '../store/port.js';
 import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/activity.js';
 import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
 import { createConsumer } from '../subscriber/consumer.js';
+import {
+  createDeadLetterDecisions,
+  type DeadLetterDecisions,
+  type Redelivery,
+} from '../subscriber/dead-letter-decisions.js';
+import { createSubscriberDeadLetters } from '../subscriber/dead-letters.js';
 import type { Deliver } from '../subscriber/deliver.js';
 import {
   callUntilHandled,
@@ -31,7 +37,8 @@ import type { CommandGateway } from './gateway.js';
  * `books` are recorded on their domain, `commands` go through their domain's business logic. Each output carries
  * an idempotency key made of the saga, the input event and the output's index, so redelivering the input never
  * applies the output twice. An output its target refuses (a broken business rule) sets the input event aside in
- * the dead-letter queue with the reason.
+ * the dead-letter queue with the reason, and the later events of its aggregate wait behind it
+ * (subscriber/dead-letters.ts).
  */
 
 export interface SagaCoordinatorOptions {
@@ -67,37 +74,52 @@ export interface SagaCoordinator {
   replay(request: ReplayRequest, hooks: ReplayHooks): Promise<ReplayProgress>;
   /** Runs the saga inside a command call and returns what its output produced. */
   handleSync(book: EventBook): Promise<SynchronousProcessingResponse>;
+  /** Its dead letters delivered again or skipped, by a person (evented dlq). */
+  readonly deadLetters: DeadLetterDecisions;
   status(): SagaStatus;
 }
 
-/** Errors of a saga's output worth trying again: the target is down, or raced with another writer. */
+/**
+ * Errors of a saga's output worth trying again: the target is down, did not answer in time, or raced with
+ * another writer. (The output carries its idempotency key, so a second submission is never applied twice.)
+ */
 const transient = (err: unknown): boolean =>
   err instanceof UnavailableError ||
   err instanceof ConcurrencyConflictError ||
   (!isEventedError(err) &&
-    (classifyFailure(err) === 'unavailable' || (isServiceError(err) && err.code === Status.ABORTED)));
+    (classifyFailure(err) === 'unavailable' ||
+      (isServiceError(err) &&
+        [Status.ABORTED, Status.DEADLINE_EXCEEDED, Status.CANCELLED].includes(err.code))));
+
+const emptyResponse = (): SynchronousProcessingResponse => ({ books: [], projections: [], commands: [] });
+
+/** One input event, its output applied: or why not, and how often the saga was called for it. */
+type Reaction =
+  | { ok: true; result: SynchronousProcessingResponse }
+  | { ok: false; result: SynchronousProcessingResponse; reason: string; error: string; attempts: number };
 
 export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoordinator => {
   const { saga, bus, gateway, logger } = options;
   const subscriber = `saga:${saga.name}`;
-  const activity = createSubscriberActivity({
-    subscriber,
-    label: `saga "${saga.name}" at ${saga.address}`,
-    policy: options.policy,
-    bus,
-    logger,
-  });
+  const label = `saga "${saga.name}" at ${saga.address}`;
+  const activity = createSubscriberActivity({ subscriber, label, policy: options.policy, logger });
+  const letters = createSubscriberDeadLetters({ store: options.store, subscriber, label, logger });
   let issued = 0;
 
-  /** Submits one output, retrying while its target is down; returns the refusal, if any. */
+  /**
+   * Submits one output; while its target is down, tries again when `patient` (live delivery), or gives up at
+   * once (a person retrying a dead letter waits for the answer). Returns why it failed, if it did.
+   */
   const submit = async (
     submitOnce: () => Promise<SynchronousProcessingResponse>,
-  ): Promise<SynchronousProcessingResponse | string> => {
+    patient: boolean,
+  ): Promise<SynchronousProcessingResponse | { failed: string }> => {
     for (let attempt = 0; ; attempt += 1) {
       try {
         return await submitOnce();
       } catch (err) {
-        if (!transient(err)) return messageOf(err);
+        if (!transient(err)) return { failed: `was refused: ${messageOf(err)}` };
+        if (!patient) return { failed: `could not be submitted: ${messageOf(err)}` };
         // Stopping while the target is down is no refusal: the input stays unhandled and comes again.
         if (activity.stopping()) throw new Stopping(`saga "${saga.name}"`);
         logger.warn({ reason: messageOf(err) }, `saga "${saga.name}": output target unavailable; retrying`);
@@ -107,20 +129,36 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
   };
 
   /**
-   * One event in, the saga's output out and applied. Returns the combined result for synchronous callers.
-   * `replay`: the saga was given it before (its output's idempotency keys make that harmless).
+   * The saga's answer to one event: called until it answers when `patient`, once otherwise. `replay`: the saga
+   * was given it before (its output's idempotency keys make that harmless).
    */
-  const reactTo = async (event: EventBook, replay = false): Promise<SynchronousProcessingResponse> => {
-    const result: SynchronousProcessingResponse = { books: [], projections: [], commands: [] };
-    let response: SynchronousProcessingResponse | undefined;
-    const outcome = await callUntilHandled(async () => {
-      response = await saga.react(event, { timeoutMs: options.callTimeoutMs, replay });
-    }, activity.retry);
-    if (!outcome.ok || response === undefined) {
-      await activity.deadLetter(event, outcome.ok ? 'no answer' : outcome.reason);
-      return result;
+  const ask = async (
+    event: EventBook,
+    patient: boolean,
+    replay: boolean,
+  ): Promise<{ ok: true; response: SynchronousProcessingResponse } | Extract<Reaction, { ok: false }>> => {
+    if (patient) {
+      let response: SynchronousProcessingResponse = emptyResponse();
+      const outcome = await callUntilHandled(async () => {
+        response = await saga.react(event, { timeoutMs: options.callTimeoutMs, replay });
+      }, activity.retry);
+      return outcome.ok ? { ok: true, response } : { ...outcome, result: emptyResponse() };
     }
+    try {
+      return { ok: true, response: await saga.react(event, { timeoutMs: options.callTimeoutMs, replay }) };
+    } catch (err) {
+      const error = describeFailure(err);
+      return { ok: false, result: emptyResponse(), reason: error, error, attempts: 1 };
+    }
+  };
+
+  /** One event in, the saga's output out and applied. */
+  const react = async (event: EventBook, patient: boolean, replay = false): Promise<Reaction> => {
+    const asked = await ask(event, patient, replay);
+    if (!asked.ok) return asked;
+    const { response } = asked;
     activity.countDelivered(1);
+    const result = emptyResponse();
     const page = event.pages[0]!;
     const key = `${subscriber}:${formatCover(event.cover)}:${page.num}`;
     const tasks: {
@@ -136,13 +174,11 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
         run: (k: string) => gateway.handle(command, { idempotencyKey: k }),
       })),
     ];
+    const failures: string[] = [];
     for (const [index, task] of tasks.entries()) {
-      const submitted = await submit(() => task.run(`${key}:${index}`));
-      if (typeof submitted === 'string') {
-        await activity.deadLetter(
-          event,
-          `saga "${saga.name}" output ${index} (${task.describe}) was refused: ${submitted}`,
-        );
+      const submitted = await submit(() => task.run(`${key}:${index}`), patient);
+      if ('failed' in submitted) {
+        failures.push(`output ${index} (${task.describe}) ${submitted.failed}`);
         continue;
       }
       issued += 1;
@@ -150,12 +186,29 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
       result.projections.push(...submitted.projections);
     }
     result.projections.push(...response.projections);
-    return result;
+    if (failures.length === 0) return { ok: true, result };
+    const error = `saga "${saga.name}" ${failures.join('; ')}`;
+    return { ok: false, result, reason: error, error, attempts: 1 };
+  };
+
+  /**
+   * One event delivered: parked when its aggregate is held back by a dead letter, set aside when the saga keeps
+   * failing on it or its output is refused. Returns what its output produced, for synchronous callers.
+   */
+  const reactTo = async (event: EventBook, replay = false): Promise<SynchronousProcessingResponse> => {
+    const [admitted] = await letters.admit([event]);
+    if (admitted === undefined) return emptyResponse();
+    const reaction = await react(admitted, true, replay);
+    if (!reaction.ok) {
+      activity.setAside(reaction.reason);
+      await letters.setAside(admitted, { reason: reaction.error, attempts: reaction.attempts });
+    }
+    return reaction.result;
   };
 
   /**
    * Sagas see one event at a time, so that the idempotency key of each output is stable however batches are cut;
-   * the consumer hears of each one handled.
+   * the consumer hears of each one handled (delivered, set aside, or parked behind a dead letter).
    */
   const deliver: Deliver = async (books, { replay, handled }) => {
     for (const book of books) {
@@ -165,6 +218,12 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
         handled([event]);
       }
     }
+  };
+
+  /** A dead letter again: the saga asked once and its output submitted once, no waiting on what is down. */
+  const redeliver: Redelivery = async (book) => {
+    const reaction = await react(book, false);
+    return reaction.ok ? { ok: true } : { ok: false, reason: reaction.error };
   };
 
   const consumer = createConsumer({
@@ -178,7 +237,10 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
 
   return {
     name: saga.name,
-    start: () => activity.start(consumer),
+    start: async () => {
+      await letters.open();
+      await activity.start(consumer);
+    },
     stop: () => activity.stop(consumer),
     caughtUp: () => consumer.caughtUp(),
     handleBatch: (batch) => consumer.handleBatch(batch),
@@ -198,6 +260,14 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
         }
         return result;
       }),
+    deadLetters: createDeadLetterDecisions({
+      store: options.store,
+      letters,
+      exclusive: consumer.exclusive,
+      redeliver,
+      label,
+      logger,
+    }),
     status: () => ({
       name: saga.name,
       address: saga.address,

@@ -86,7 +86,7 @@ export interface SequenceRange {
   to?: number | undefined;
 }
 
-export interface EventStore extends SubscriberProgress {
+export interface EventStore extends SubscriberProgress, DeadLetterStore {
   /** What kind of store this is, for status lines ("sqlite", "postgres", …). */
   readonly kind: string;
   /** A human description of where the data is (a file path, a server URL without credentials). */
@@ -155,4 +155,90 @@ export interface SubscriberProgress {
   saveProgress(subscriber: string, records: readonly ProgressRecord[], checkpoint?: number): Promise<void>;
   /** Forgets a subscriber's progress and checkpoint (a rebuild starts from nothing). */
   resetProgress(subscriber: string): Promise<void>;
+}
+
+/**
+ * Where a dead letter stands: `open` (set aside and still owed to its subscriber), `retried` (delivered again,
+ * successfully) or `skipped` (given up on by a person). Only open letters hold their aggregate back.
+ */
+export type DeadLetterState = 'open' | 'retried' | 'skipped';
+
+export const DEAD_LETTER_STATES: readonly DeadLetterState[] = ['open', 'retried', 'skipped'];
+
+/** An event set aside for one subscriber, as `putDeadLetter` takes it. */
+export interface NewDeadLetter extends AggregateRef {
+  /** "projector:NAME" or "saga:NAME". */
+  subscriber: string;
+  /** The event's sequence in its aggregate, and its global position. */
+  sequence: number;
+  position: number;
+  /** Calls made for it; 0 for an event parked behind an earlier letter of its aggregate without being tried. */
+  attempts: number;
+  /** Why it was set aside: the subscriber's last error, or "waiting behind #N". */
+  lastError: string;
+  /** When, in ms since the epoch. */
+  at: number;
+}
+
+/** A dead letter as stored: what was set aside, and what became of it. */
+export interface DeadLetter extends AggregateRef {
+  /** Given by the store, increasing in the order letters were first set aside; never reused. */
+  id: number;
+  subscriber: string;
+  sequence: number;
+  position: number;
+  attempts: number;
+  lastError: string;
+  state: DeadLetterState;
+  /** When it was first set aside, and last changed (an attempt, a decision, a reopening), in ms since the epoch. */
+  createdAt: number;
+  updatedAt: number;
+  /** When and by whom it was retried or skipped; undefined while it is open. */
+  decidedAt: number | undefined;
+  decidedBy: string | undefined;
+}
+
+export interface DeadLetterFilter {
+  subscriber?: string | undefined;
+  state?: DeadLetterState | undefined;
+  /** Only this aggregate's letters. */
+  aggregate?: AggregateRef | undefined;
+  /** Letters with an id greater than this (for paging). */
+  afterId?: number | undefined;
+  /** At most this many. */
+  limit?: number | undefined;
+}
+
+/**
+ * Dead letters, kept in the store beside the events (whatever the bus): per subscriber and event, one letter.
+ * The event itself stays where it is (read it with readAggregate); a letter says where it is and why it was
+ * set aside, and records what was decided about it.
+ */
+export interface DeadLetterStore {
+  /**
+   * Sets an event aside, idempotently: one letter per (subscriber, aggregate, sequence). A new letter is stored
+   * open. When the event already has one, an open letter is left exactly as it is (a redelivered event after a
+   * crash makes no second letter), and a closed one (retried, skipped) is opened again with the new attempts and
+   * error (the event is owed again: a replay delivered it once more). Resolves once the letter is durable.
+   */
+  putDeadLetter(letter: NewDeadLetter): Promise<DeadLetter>;
+  /** The letters that match, in id order. */
+  listDeadLetters(filter: DeadLetterFilter): Promise<DeadLetter[]>;
+  /** One letter, undefined when there is none with that id. */
+  getDeadLetter(id: number): Promise<DeadLetter | undefined>;
+  /** Records a failed attempt to deliver an open letter again (a closed one is left as it is). */
+  recordDeadLetterAttempt(
+    id: number,
+    attempt: { attempts: number; lastError: string; at: number },
+  ): Promise<void>;
+  /**
+   * Closes an open letter: `retried` (delivered again) or `skipped`, when and by whom. False, and nothing
+   * changed, when it was not open (someone else decided first).
+   */
+  closeDeadLetter(
+    id: number,
+    decision: { state: 'retried' | 'skipped'; at: number; by: string },
+  ): Promise<boolean>;
+  /** How many open letters each subscriber has (subscribers without any are left out). */
+  countOpenDeadLetters(): Promise<Map<string, number>>;
 }

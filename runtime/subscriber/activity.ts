@@ -1,13 +1,10 @@
 import type { Logger } from 'pino';
-import type { EventBus } from '../bus/port.js';
-import { formatCover } from '../protocol/cover.js';
-import type { EventBook } from '../protocol/gen/evented/evented.js';
 import type { Consumer } from './consumer.js';
 import type { RetryPolicy } from './retry.js';
 
 /**
  * The bookkeeping a projector or saga coordinator shares: whether it is running, catching up, live or waiting for
- * its user service; what it delivered and set aside; and how it dead-letters an event.
+ * its user service; what it delivered, and its last error. (What it set aside is in the store: dead-letters.ts.)
  */
 
 export type SubscriberState = 'stopped' | 'catching-up' | 'live' | 'waiting' | 'replaying';
@@ -21,8 +18,6 @@ export interface SubscriberStatus {
   deliveredPastCheckpoint: number;
   /** Events handed to the user's service since start. */
   delivered: number;
-  /** Events set aside in the dead-letter queue since start. */
-  deadLettered: number;
   lastError: string | undefined;
 }
 
@@ -37,7 +32,8 @@ export interface SubscriberActivity {
   };
   stopping(): boolean;
   countDelivered(events: number): void;
-  deadLetter(book: EventBook, reason: string): Promise<void>;
+  /** Notes why an event was set aside (shown as the last error). */
+  setAside(reason: string): void;
   start(consumer: Consumer): Promise<void>;
   stop(consumer: Consumer): Promise<void>;
   status(consumer: Consumer): SubscriberStatus;
@@ -49,14 +45,12 @@ export const createSubscriberActivity = (options: {
   /** How logs name it: `projector "accounts" at 127.0.0.1:1738`. */
   label: string;
   policy: RetryPolicy;
-  bus: EventBus;
   logger: Logger;
 }): SubscriberActivity => {
-  const { subscriber, bus, logger } = options;
+  const { logger } = options;
   let stopping = true;
   let waiting = false;
   let delivered = 0;
-  let deadLettered = 0;
   let lastError: string | undefined;
 
   return {
@@ -74,14 +68,8 @@ export const createSubscriberActivity = (options: {
     countDelivered: (events) => {
       delivered += events;
     },
-    async deadLetter(book, reason) {
-      deadLettered += book.pages.length;
+    setAside(reason) {
       lastError = reason;
-      logger.error(
-        { reason, aggregate: formatCover(book.cover), sequence: book.pages[0]?.num },
-        `${options.label}: event dead-lettered`,
-      );
-      await bus.deadLetter({ subscriber, domain: book.cover?.domain ?? '', book, reason, at: Date.now() });
     },
     async start(consumer) {
       stopping = false;
@@ -104,7 +92,6 @@ export const createSubscriberActivity = (options: {
       checkpoint: consumer.tracker.checkpoint(),
       deliveredPastCheckpoint: consumer.tracker.pastCheckpoint(),
       delivered,
-      deadLettered,
       lastError,
     }),
   };

@@ -3,9 +3,10 @@ import { classifyFailure, describeFailure, type FailureKind } from '../grpc/fail
 import { backoff, sleep } from '../support/timing.js';
 
 /**
- * Calling a user's projector or saga until it works. A subscriber that is down (UNAVAILABLE, no answer) is
+ * Calling a user's projector or saga until it works. A subscriber that is down (UNAVAILABLE, never reached) is
  * waited for, with backoff, for as long as it takes: nothing is wrong with the event. A subscriber that answers
- * with an error is tried `maxAttempts` times; then the caller sets the event aside (dead letter) and goes on.
+ * with an error, or does not answer within the call's deadline, is tried `maxAttempts` times; then the caller
+ * sets the event aside (dead letter) and goes on (grpc/failure.ts tells the cases apart).
  */
 export interface RetryPolicy {
   /** Attempts for an event the subscriber keeps failing on, before it is dead-lettered. */
@@ -22,7 +23,17 @@ export interface RetryPolicy {
  */
 export const FIRST_UNAVAILABLE_WAIT_MS = 100;
 
-export type Outcome = { ok: true } | { ok: false; reason: string; kind: FailureKind };
+export type Outcome =
+  | { ok: true }
+  | {
+      ok: false;
+      /** The last error, with how many attempts were made. */
+      reason: string;
+      kind: FailureKind;
+      /** The last error alone, and the attempts made. */
+      error: string;
+      attempts: number;
+    };
 
 /** Thrown when the coordinator stops while waiting for its subscriber: the batch goes back to the queue. */
 export class Stopping extends Error {
@@ -63,7 +74,13 @@ export const callUntilHandled = async (
       }
       failures += 1;
       if (failures >= options.policy.maxAttempts) {
-        return { ok: false, kind, reason: `${reason} (after ${failures} attempt${failures > 1 ? 's' : ''})` };
+        return {
+          ok: false,
+          kind,
+          reason: `${reason} (after ${failures} attempt${failures > 1 ? 's' : ''})`,
+          error: reason,
+          attempts: failures,
+        };
       }
       options.logger.warn({ reason, attempt: failures }, `${options.subscriber} failed; trying again`);
       if (options.stopping()) throw new Stopping(options.subscriber);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../runtime/errors/index.js';
 import type { EventBatch, EventBook } from '../../runtime/protocol/gen/evented/evented.js';
-import type { DeadLetter, Delivery, EventBus, Subscription } from '../../runtime/bus/port.js';
+import type { Delivery, EventBus, Subscription } from '../../runtime/bus/port.js';
 
 /**
  * The event bus contract: what the relay and the coordinators rely on, run against every adapter (in-process
@@ -248,34 +248,6 @@ export const describeEventBusContract = (name: string, fresh: () => Promise<Even
       expect(got.maxActive).toBe(1);
       await sleep(100);
       expect(got.deliveries).toHaveLength(7);
-    });
-
-    it('sets dead letters aside with their reason and lists them oldest first, without consuming them', async () => {
-      const { bus, noteSubscriber } = await given();
-      noteSubscriber('projector:dead');
-      noteSubscriber('projector:other');
-      const letters: DeadLetter[] = [
-        {
-          subscriber: 'projector:dead',
-          domain: 'orders',
-          book: book('orders', 9, [3, 4]),
-          reason: 'INVALID_ARGUMENT: unknown event type (5 attempts)',
-          at: 1_700_000_000_123,
-        },
-        {
-          subscriber: 'projector:dead',
-          domain: 'stock',
-          book: book('stock', 8, [0]),
-          reason: 'handler threw: ünïcödé ✓',
-          at: 1_700_000_000_456,
-        },
-      ];
-
-      for (const letter of letters) await bus.deadLetter(letter);
-
-      expect(await bus.listDeadLetters('projector:dead')).toEqual(letters);
-      expect(await bus.listDeadLetters('projector:dead')).toEqual(letters);
-      expect(await bus.listDeadLetters('projector:other')).toEqual([]);
     });
 
     it('close() of a subscription waits for the running handler, and its batch is acknowledged', async () => {

@@ -1,6 +1,7 @@
 import { describe } from 'vitest';
 import { appendContract } from './append.contract.js';
 import { concurrencyContract } from './concurrency.contract.js';
+import { deadLettersContract } from './dead-letters.contract.js';
 import { deliveryContract } from './delivery.contract.js';
 import { logContract } from './log.contract.js';
 import { readContract } from './read.contract.js';
@@ -22,7 +23,8 @@ export type { StoreOpener } from './writers.js';
  * - read.contract.ts: aggregate reads (bounds, order, exact round trips) and listing aggregates;
  * - log.contract.ts: the global log, checkpoints, close();
  * - concurrency.contract.ts: racing writers and a reader polling the global log while they write;
- * - delivery.contract.ts: subscriber progress, idempotency keys, append announcements.
+ * - delivery.contract.ts: subscriber progress, idempotency keys, append announcements;
+ * - dead-letters.contract.ts: dead letters (idempotent puts, listing, decisions).
  */
 export const describeEventStoreContract = (name: string, factory: StoreFactory): void => {
   describe(`event store contract: ${name}`, () => {
@@ -32,5 +34,6 @@ export const describeEventStoreContract = (name: string, factory: StoreFactory):
     logContract(storage.fresh);
     concurrencyContract(storage.fresh);
     deliveryContract(storage.fresh);
+    deadLettersContract(storage.fresh);
   });
 };

@@ -1,12 +1,19 @@
 import { Client, credentials, Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, expect } from 'vitest';
 import {
+  AdminClient,
   BusinessCoordinatorClient,
   EventQueryClient,
   ProjectorCoordinatorClient,
   SagaCoordinatorClient,
   type AggregateRoot,
   type CommandBook,
+  type DeadLetter,
+  type DeadLetterList,
+  type DeadLetterQuery,
+  type DeadLetterRequest,
+  type ReplayProgress,
+  type ReplayRequest,
   type EventBook,
   type Projection,
   type Query,
@@ -227,4 +234,50 @@ export const rawCall = (
       bidi.end();
     }
   });
+};
+
+export interface AdminCalls {
+  /** The runtime's dead letters (ListDeadLetters): rejects when the call fails, never answers "none" instead. */
+  deadLetters(query?: Partial<DeadLetterQuery>): Promise<DeadLetter[]>;
+  retry(request: Partial<DeadLetterRequest>): Promise<DeadLetter[]>;
+  skip(ids: number[]): Promise<DeadLetter[]>;
+  /** A whole replay (or rebuild): every progress message, the last one `done`. */
+  replay(request: Partial<ReplayRequest>): Promise<ReplayProgress[]>;
+}
+
+/** The admin service (evented.Admin) of the runtime at `address`, as the CLI uses it. */
+export const adminCalls = (address: string): AdminCalls => {
+  const client = new AdminClient(address, credentials.createInsecure());
+  open.push(client);
+  const call =
+    <Req, Res>(method: 'listDeadLetters' | 'retryDeadLetters' | 'skipDeadLetters', base: Req) =>
+    (request: Partial<Req>): Promise<Res> =>
+      new Promise((resolve, reject) =>
+        (
+          client[method] as (
+            r: Req,
+            m: Metadata,
+            o: object,
+            cb: (e: ServiceError | null, r: Res) => void,
+          ) => void
+        ).call(client, { ...base, ...request }, new Metadata(), deadline(), (err, response) =>
+          err ? reject(err) : resolve(response),
+        ),
+      );
+  const list = call<DeadLetterQuery, DeadLetterList>('listDeadLetters', { subscriber: '', state: '' });
+  const request: DeadLetterRequest = { ids: [], subscriber: '', aggregate: undefined };
+  const retry = call<DeadLetterRequest, DeadLetterList>('retryDeadLetters', request);
+  const skip = call<DeadLetterRequest, DeadLetterList>('skipDeadLetters', request);
+  return {
+    deadLetters: async (query = {}) => (await list(query)).letters,
+    retry: async (partial) => (await retry(partial)).letters,
+    skip: async (ids) => (await skip({ ids })).letters,
+    replay: (partial) =>
+      collect(
+        client.replay(
+          { subscriber: '', saga: false, after: 0, domain: '', rebuild: false, dryRun: false, ...partial },
+          deadline(),
+        ),
+      ),
+  };
 };

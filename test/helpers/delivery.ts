@@ -2,7 +2,7 @@ import { Server, ServerCredentials, status, type Metadata, type StatusObject } f
 import { connect } from 'amqplib';
 import { afterAll } from 'vitest';
 import {
-  EventBook,
+  type EventBook,
   ProjectorService,
   SagaService,
   type CommandBook,
@@ -27,7 +27,7 @@ import { startProcess, type TestProcess } from './processes.js';
 /**
  * Helpers for the delivery resilience tests: what the store says the read model must be, a projector that
  * records every delivery it gets, the sample projector on a port of our choosing (so it can come back where
- * evented expects it), and a look into RabbitMQ (dead letters, clean-up).
+ * evented expects it), and the clean-up of RabbitMQ.
  */
 
 /** The accounts read model as the store's events imply it: every account's events folded in sequence order. */
@@ -135,6 +135,8 @@ export interface RecordingProjector {
   failReset: string | undefined;
   /** Reset calls it answered with success. */
   readonly resets: number;
+  /** Calls left unanswered (`stall`). */
+  readonly stalled: number;
   /** The sequences each account's events came in. */
   sequences(): Record<string, number[]>;
   /** (account, sequence) pairs that came more than once. */
@@ -170,11 +172,13 @@ const replayed = (metadata: Metadata): boolean => metadata.get('evented-replay')
  * was marked as a replay. Handle and HandleBatch are all or nothing: when `refuse` returns a reason for any page
  * of the call, the whole call fails with INTERNAL and that reason, and nothing of it is recorded. They answer
  * after `delayMs` (a slow projector); without `handleBatch` it answers HandleBatch UNIMPLEMENTED at once, so
- * evented calls Handle for each book.
+ * evented calls Handle for each book. When `stall` is true for any page, the call is never answered (the caller's
+ * deadline ends it) and nothing of it is recorded.
  */
 export const startRecordingProjector = async (
   options: {
     refuse?: (account: string, page: EventPage, event: AccountEvent | undefined) => string | undefined;
+    stall?: (account: string, page: EventPage, event: AccountEvent | undefined) => boolean;
     handleBatch?: boolean;
     delayMs?: number;
   } = {},
@@ -183,12 +187,21 @@ export const startRecordingProjector = async (
   const calls: RecordedCall[] = [];
   let refused = 0;
   let resets = 0;
-  const accept = (books: readonly EventBook[], call: RecordedCall): Partial<StatusObject> | undefined => {
+  let stalled = 0;
+  /** What to answer: nothing (stalled), an error, or OK once recorded. */
+  const accept = (
+    books: readonly EventBook[],
+    call: RecordedCall,
+  ): Partial<StatusObject> | 'stall' | undefined => {
     const incoming: Delivered[] = [];
     for (const book of books) {
       const account = uuidFromBytes(book.cover?.root?.value ?? new Uint8Array(16));
       for (const page of book.pages) {
         const event = page.Event && decodeEvent(page.Event);
+        if (options.stall?.(account, page, event)) {
+          stalled += 1;
+          return 'stall';
+        }
         const reason = options.refuse?.(account, page, event);
         if (reason !== undefined) {
           refused += 1;
@@ -225,6 +238,7 @@ export const startRecordingProjector = async (
     calls.push(call);
     const finish = (): void => {
       const error = accept(books, call);
+      if (error === 'stall') return;
       call.answeredAt = Date.now();
       answer(error);
     };
@@ -277,6 +291,9 @@ export const startRecordingProjector = async (
     },
     get resets() {
       return resets;
+    },
+    get stalled() {
+      return stalled;
     },
     sequences() {
       const result: Record<string, number[]> = {};
@@ -397,37 +414,7 @@ export const startSampleProjectorOn = async (
 export const isContiguousFromZero = (sequences: readonly number[]): boolean =>
   sequences.every((sequence, index) => sequence === index);
 
-export interface DeadLetterMessage {
-  book: EventBook;
-  headers: Record<string, unknown>;
-}
-
-/** The messages in a dead-letter queue, read with amqplib and put back (they stay in the queue). */
-export const readDeadLetterQueue = async (url: string, queue: string): Promise<DeadLetterMessage[]> => {
-  const connection = await connect(url);
-  try {
-    connection.on('error', () => undefined);
-    const channel = await connection.createChannel();
-    channel.on('error', () => undefined); // a queue not there yet closes the channel: checkQueue rejects
-    await channel.checkQueue(queue);
-    const messages: DeadLetterMessage[] = [];
-    for (;;) {
-      const message = await channel.get(queue, { noAck: false });
-      if (message === false) break;
-      messages.push({
-        book: EventBook.decode(new Uint8Array(message.content)),
-        headers: { ...message.properties.headers },
-      });
-    }
-    channel.nackAll(true);
-    await channel.close();
-    return messages;
-  } finally {
-    await connection.close();
-  }
-};
-
-/** Deletes an exchange and the queues (and dead-letter queues) of the subscribers that used it. */
+/** Deletes an exchange and the queues of the subscribers that used it. */
 export const deleteAmqpTopology = async (
   url: string,
   exchange: string,
@@ -439,7 +426,6 @@ export const deleteAmqpTopology = async (
     await channel.deleteExchange(exchange);
     for (const subscriber of subscribers) {
       await channel.deleteQueue(`${exchange}.${subscriber}`);
-      await channel.deleteQueue(`${exchange}.${subscriber}.dead-letter`);
     }
     await channel.close();
   } finally {

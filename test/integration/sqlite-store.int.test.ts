@@ -87,4 +87,33 @@ describe('sqlite event store file', () => {
       `${path} has schema version ${SCHEMA_VERSION + 1}; this evented reads version ${SCHEMA_VERSION}`,
     );
   });
+
+  it('opens a file of this version written before dead letters existed, and keeps its letters from then on', async () => {
+    // Given a version-2 file as an evented without dead letters left it (the table is not there) …
+    const path = join(tempDir(), 'events.db');
+    const ref = newRef();
+    const before = createSqliteEventStore({ path });
+    await before.append({ ...ref, events: [num(0)] });
+    await before.close();
+    const db = new Database(path);
+    db.exec('DROP TABLE dead_letters');
+    db.close();
+
+    // … this evented opens it, reads its events and sets an event aside, and the version stays what it was.
+    const store = await open({ path });
+    expect(await store.nextSequence(ref)).toBe(1);
+    const letter = await store.putDeadLetter({
+      subscriber: 'projector:p',
+      ...ref,
+      sequence: 0,
+      position: 1,
+      attempts: 5,
+      lastError: 'INTERNAL: no',
+      at: Date.now(),
+    });
+    expect(await store.getDeadLetter(letter.id)).toMatchObject({ state: 'open', sequence: 0 });
+    const check = new Database(path, { readonly: true });
+    expect(check.prepare('SELECT version FROM evented_schema').pluck().get()).toBe(SCHEMA_VERSION);
+    check.close();
+  });
 });

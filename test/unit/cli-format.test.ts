@@ -3,9 +3,13 @@ import { formatStatus, problemsOf } from '../../cli/commands/status.js';
 import { parseSince } from '../../cli/commands/tail.js';
 import { formatDuration, formatProgress } from '../../cli/output/replay-progress.js';
 import { formatTable } from '../../cli/output/table.js';
-import type { RuntimeStatus } from '../../runtime/protocol/gen/evented/evented.js';
+import type { DeadLetter, RuntimeStatus } from '../../runtime/protocol/gen/evented/evented.js';
+import { uuidToBytes } from '../../runtime/protocol/uuid.js';
+import { parseAggregate, parseLetterId } from '../../cli/commands/dlq.js';
+import { CliError, jsonError, UsageError } from '../../cli/errors.js';
+import { formatLetter, formatLetterTable, formatOutcome, letterView } from '../../cli/output/dead-letters.js';
 
-/** What the remote commands print, decided without a runtime: durations, progress, tables, health. */
+/** What the remote commands print, decided without a runtime: durations, progress, tables, health, letters. */
 
 describe('tail --since', () => {
   const now = Date.parse('2026-11-29T08:00:00Z');
@@ -110,5 +114,74 @@ describe('status', () => {
     expect(formatStatus({ ...status, subscribers: [delivering] })).toMatch(
       /accounts\s+projector\s+live\s+2300 \+29000\s+68700\s+40\s/,
     );
+  });
+});
+
+describe('dlq', () => {
+  const letter: DeadLetter = {
+    id: 7,
+    subscriber: 'accounts',
+    kind: 'projector',
+    cover: { domain: 'account', root: { value: uuidToBytes('d61f5d97-7a51-4ac7-8fd5-6f0527e2f69d')! } },
+    sequence: 2,
+    position: 12,
+    attempts: 5,
+    lastError: 'INTERNAL: cannot take 13',
+    state: 'open',
+    createdAt: { seconds: 1_795_939_200, nanos: 0 },
+    updatedAt: { seconds: 1_795_939_201, nanos: 0 },
+    decidedAt: undefined,
+    decidedBy: '',
+  };
+
+  it('reads ids and aggregates as the table prints them, and says what it expected otherwise', () => {
+    expect(parseLetterId('12')).toBe(12);
+    expect(parseLetterId('#12')).toBe(12);
+    for (const bad of ['0', '-1', '1.5', 'twelve', '99999999999999999999']) {
+      expect(() => parseLetterId(bad)).toThrow(`${bad}: expected a dead letter's id, a number such as 12`);
+    }
+    expect(parseAggregate('account/d61f5d97-7a51-4ac7-8fd5-6f0527e2f69d')).toEqual({
+      domain: 'account',
+      root: letter.cover!.root!.value,
+    });
+    expect(() => parseAggregate('account')).toThrow('--aggregate account: expected DOMAIN/UUID');
+  });
+
+  it('prints letters as a table and in full, and what a retry did', () => {
+    const view = letterView(letter);
+    expect(view).toMatchObject({
+      root: 'd61f5d97-7a51-4ac7-8fd5-6f0527e2f69d',
+      createdAt: '2026-11-29T08:00:00.000Z',
+    });
+    expect(view).not.toHaveProperty('decidedBy');
+    expect(formatLetterTable([view])).toBe(
+      [
+        'ID  SUBSCRIBER  KIND       AGGREGATE                                     SEQ  POSITION  STATE  ATTEMPTS  SET ASIDE                 LAST ERROR',
+        '#7  accounts    projector  account/d61f5d97-7a51-4ac7-8fd5-6f0527e2f69d  2    12        open   5         2026-11-29T08:00:00.000Z  INTERNAL: cannot take 13',
+      ].join('\n'),
+    );
+    expect(formatLetter(view, undefined)).toContain('  stored      (not in the store)');
+    const skipped = letterView({
+      ...letter,
+      state: 'skipped',
+      decidedAt: { seconds: 1_795_939_300, nanos: 0 },
+      decidedBy: 'ada@host pid 1',
+    });
+    expect(formatLetter(skipped, 'the event')).toContain(
+      '  skipped     2026-11-29T08:01:40.000Z by ada@host pid 1\n',
+    );
+    expect(formatOutcome([skipped, { ...view, attempts: 6 }])).toBe(
+      '#7  projector accounts  account/d61f5d97-7a51-4ac7-8fd5-6f0527e2f69d #2  skipped\n' +
+        '#7  projector accounts  account/d61f5d97-7a51-4ac7-8fd5-6f0527e2f69d #2  failed again (attempt 6): INTERNAL: cannot take 13\n',
+    );
+  });
+
+  it('writes an error as one JSON object with its hint and exit code', () => {
+    expect(JSON.parse(jsonError(new UsageError('bad', 'try this')))).toEqual({
+      error: { message: 'bad', hint: 'try this', exitCode: 2 },
+    });
+    expect(JSON.parse(jsonError(new CliError('no runtime')))).toEqual({
+      error: { message: 'no runtime', exitCode: 1 },
+    });
   });
 });

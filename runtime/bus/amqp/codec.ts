@@ -1,7 +1,7 @@
 import type { Message, Options } from 'amqplib';
-import { encodeEventBatch, encodeEventBook } from '../../protocol/event-batch-encoder.js';
-import { EventBatch, EventBook } from '../../protocol/gen/evented/evented.js';
-import type { DeadLetter, Delivery, PublishedBatch } from '../port.js';
+import { encodeEventBatch } from '../../protocol/event-batch-encoder.js';
+import { EventBatch } from '../../protocol/gen/evented/evented.js';
+import type { Delivery, PublishedBatch } from '../port.js';
 
 /**
  * What evented's messages look like on RabbitMQ, for consumers in any language: the body is protobuf, the
@@ -9,15 +9,12 @@ import type { DeadLetter, Delivery, PublishedBatch } from '../port.js';
  * decoding the body.
  *
  * - an event batch: body `evented.EventBatch`, routing key = domain, headers `domain`, `firstPosition`,
- *   `lastPosition`;
- * - a dead letter: body `evented.EventBook`, headers `subscriber`, `domain`, `reason` (at most 8000
- *   characters), `at` (ms since the epoch).
+ *   `lastPosition`; persistent (delivery mode 2), app id "evented".
  *
- * Both are persistent (delivery mode 2) and carry app id "evented".
+ * (Dead letters are kept in the event store, not on the broker.)
  */
 
 export const BATCH_CONTENT_TYPE = 'application/protobuf; proto=evented.EventBatch';
-export const BOOK_CONTENT_TYPE = 'application/protobuf; proto=evented.EventBook';
 
 export interface Encoded {
   content: Buffer;
@@ -64,35 +61,5 @@ export const decodeBatch = (message: Message): Delivery => {
     domain: typeof domain === 'string' ? domain : message.fields.routingKey,
     batch: EventBatch.decode(plain(message.content)),
     redelivered: message.fields.redelivered,
-  };
-};
-
-/** Headers must fit AMQP's 64 KiB table: a longer reason is cut (with a mark) to this many characters. */
-const MAX_REASON_CHARS = 8000;
-
-const cut = (text: string): string =>
-  text.length <= MAX_REASON_CHARS
-    ? text
-    : `${text.slice(0, MAX_REASON_CHARS)}… (cut from ${text.length} characters)`;
-
-export const encodeDeadLetter = (letter: DeadLetter): Encoded => ({
-  content: encodeEventBook(letter.book),
-  options: common(BOOK_CONTENT_TYPE, {
-    subscriber: letter.subscriber,
-    domain: letter.domain,
-    reason: cut(letter.reason),
-    at: letter.at,
-  }),
-});
-
-export const decodeDeadLetter = (message: Message): DeadLetter => {
-  checkContentType(message, BOOK_CONTENT_TYPE);
-  const text = (name: string): string => String(header(message, name) ?? '');
-  return {
-    subscriber: text('subscriber'),
-    domain: text('domain'),
-    book: EventBook.decode(plain(message.content)),
-    reason: text('reason'),
-    at: Number(header(message, 'at') ?? 0),
   };
 };

@@ -2,18 +2,11 @@ import type { ConfirmChannel } from 'amqplib';
 import { pino, type Logger } from 'pino';
 import { UnavailableError } from '../../errors/index.js';
 import type { EventBus, Subscription } from '../port.js';
-import {
-  checkDeadLetter,
-  checkPublish,
-  checkSubscribe,
-  DEFAULT_PREFETCH,
-  DEFAULT_REDELIVERY_DELAY_MS,
-} from '../validate.js';
+import { checkPublish, checkSubscribe, DEFAULT_PREFETCH, DEFAULT_REDELIVERY_DELAY_MS } from '../validate.js';
 import { keepChannel } from './channel.js';
 import { encodeBatch } from './codec.js';
 import { connectAmqp, type ReconnectOptions } from './connection.js';
 import { startConsumer } from './consumer.js';
-import { createDeadLetters } from './dead-letters.js';
 import { createPublisher } from './publisher.js';
 import { declareExchange, subscriberQueue } from './topology.js';
 
@@ -37,9 +30,9 @@ export interface AmqpEventBusOptions {
   prefetch?: number;
   /** AMQP heartbeat: a dead broker is noticed after about two of these. Default 5. */
   heartbeatSeconds?: number;
-  /** How long publish() (and deadLetter()) wait for the broker, including its confirms. Default 5000 ms. */
+  /** How long publish() waits for the broker, including its confirms. Default 5000 ms. */
   publishTimeoutMs?: number;
-  /** How long subscribe() and listDeadLetters() wait for the broker. Default: publishTimeoutMs. */
+  /** How long subscribe() waits for the broker. Default: publishTimeoutMs. */
   requestTimeoutMs?: number;
   /** Backoff between reconnection attempts. Default 100 ms doubling to 5000 ms. */
   reconnect?: ReconnectOptions;
@@ -73,11 +66,6 @@ export const createAmqpEventBus = (options: AmqpEventBusOptions): AmqpEventBus =
     setup: (channel) => declareExchange(channel, exchange),
   });
   const publisher = createPublisher(confirmChannel, connection.location);
-  const deadLetters = createDeadLetters(connection, confirmChannel, publisher, {
-    exchange,
-    timeoutMs: publishTimeoutMs,
-    logger,
-  });
   const subscriptions = new Set<Subscription>();
   let closed = false;
 
@@ -138,17 +126,6 @@ export const createAmqpEventBus = (options: AmqpEventBusOptions): AmqpEventBus =
           await subscription.close();
         },
       };
-    },
-
-    async deadLetter(letter) {
-      ensureOpen();
-      checkDeadLetter(letter);
-      await deadLetters.put(letter);
-    },
-
-    async listDeadLetters(subscriber) {
-      ensureOpen();
-      return deadLetters.list(subscriber);
     },
 
     async close() {

@@ -5,15 +5,13 @@ import type { Channel } from 'amqplib';
  *
  * - one durable topic exchange (default "evented"); a batch's routing key is its domain;
  * - one durable queue per subscriber, `<exchange>.<subscriber>`, bound to the exchange once per domain it
- *   follows (bindings are only ever added: following fewer domains later leaves the old bindings in place);
- * - one durable queue per subscriber for its dead letters, `<exchange>.<subscriber>.dead-letter`, written
- *   through the default exchange.
+ *   follows (bindings are only ever added: following fewer domains later leaves the old bindings in place).
+ *
+ * Dead letters are kept in the event store. Earlier versions kept them in `<exchange>.<subscriber>.dead-letter`
+ * queues, which nothing reads any more: an operator may delete them.
  */
 
 export const subscriberQueue = (exchange: string, subscriber: string): string => `${exchange}.${subscriber}`;
-
-export const deadLetterQueue = (exchange: string, subscriber: string): string =>
-  `${exchange}.${subscriber}.dead-letter`;
 
 export const declareExchange = async (channel: Channel, exchange: string): Promise<void> => {
   await channel.assertExchange(exchange, 'topic', { durable: true });
@@ -28,8 +26,4 @@ export const declareSubscriberQueue = async (
   await declareExchange(channel, exchange);
   await channel.assertQueue(queue, { durable: true });
   for (const domain of new Set(domains)) await channel.bindQueue(queue, exchange, domain);
-};
-
-export const declareDeadLetterQueue = async (channel: Channel, queue: string): Promise<void> => {
-  await channel.assertQueue(queue, { durable: true });
 };

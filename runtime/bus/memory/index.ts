@@ -1,16 +1,9 @@
 import { UnavailableError, ValidationError } from '../../errors/index.js';
-import { encodeEventBatch, encodeEventBook } from '../../protocol/event-batch-encoder.js';
-import { EventBatch, EventBook } from '../../protocol/gen/evented/evented.js';
+import { encodeEventBatch } from '../../protocol/event-batch-encoder.js';
+import { EventBatch } from '../../protocol/gen/evented/evented.js';
 import { pause } from '../../support/timing.js';
-import type {
-  DeadLetter,
-  Delivery,
-  EventBus,
-  PublishedBatch,
-  SubscribeOptions,
-  Subscription,
-} from '../port.js';
-import { checkDeadLetter, checkPublish, checkSubscribe, DEFAULT_REDELIVERY_DELAY_MS } from '../validate.js';
+import type { Delivery, EventBus, PublishedBatch, SubscribeOptions, Subscription } from '../port.js';
+import { checkPublish, checkSubscribe, DEFAULT_REDELIVERY_DELAY_MS } from '../validate.js';
 
 /**
  * The in-process event bus, for the embedded `evented up`: what RabbitMQ does, inside one process. A subscriber's
@@ -37,8 +30,6 @@ type Handler = (delivery: Delivery) => Promise<void>;
 
 export const createMemoryEventBus = (): EventBus => {
   const queues = new Map<string, Queue>();
-  /** Kept encoded, like the books of batches: a listing hands out copies. */
-  const deadLetters = new Map<string, { letter: Omit<DeadLetter, 'book'>; book: Uint8Array }[]>();
   const open = new Set<Subscription>();
   let closed = false;
 
@@ -127,23 +118,6 @@ export const createMemoryEventBus = (): EventBus => {
         options.redeliveryDelayMs ?? DEFAULT_REDELIVERY_DELAY_MS,
         handle,
       );
-    },
-
-    async deadLetter(letter: DeadLetter) {
-      ensureOpen();
-      checkDeadLetter(letter);
-      const list = deadLetters.get(letter.subscriber) ?? [];
-      const { book, ...rest } = letter;
-      list.push({ letter: rest, book: plainBytes(encodeEventBook(book)) });
-      deadLetters.set(letter.subscriber, list);
-    },
-
-    async listDeadLetters(subscriber: string) {
-      ensureOpen();
-      return (deadLetters.get(subscriber) ?? []).map(({ letter, book }) => ({
-        ...letter,
-        book: EventBook.decode(book),
-      }));
     },
 
     async close() {

@@ -6,7 +6,9 @@ import { MongoServerError, type Collection, type Db } from 'mongodb';
  *   a unique index on (domain, root, sequence): a duplicate or a second writer's event cannot be stored;
  * - aggregates: each aggregate's next sequence (unique on domain, root), what appends check and move;
  * - snapshots, applied_keys (`_id` = the idempotency key), subscriber_progress, checkpoints (`_id` = name);
- * - counters: `{ _id: 'log', position }`, the last global position given out (see append.ts);
+ * - dead_letters: `_id` = the letter's id, unique on (subscriber, domain, root, sequence);
+ * - counters: `{ _id: 'log', position }`, the last global position given out (see append.ts), and
+ *   `{ _id: 'dead_letters', position }`, the last dead letter id;
  * - meta: `{ _id: 'schema', version }`.
  * Byte fields (root, payload, state) are BSON binary; the client is opened with promoteBuffers.
  */
@@ -44,6 +46,22 @@ export interface ProgressDoc {
   next: number;
 }
 
+export interface DeadLetterDoc {
+  _id: number;
+  subscriber: string;
+  domain: string;
+  root: Buffer;
+  sequence: number;
+  position: number;
+  attempts: number;
+  lastError: string;
+  state: 'open' | 'retried' | 'skipped';
+  createdAt: number;
+  updatedAt: number;
+  decidedAt: number | null;
+  decidedBy: string | null;
+}
+
 export interface Collections {
   events: Collection<EventDoc>;
   aggregates: Collection<AggregateDoc>;
@@ -51,6 +69,7 @@ export interface Collections {
   appliedKeys: Collection<{ _id: string; domain: string; root: Buffer }>;
   progress: Collection<ProgressDoc>;
   checkpoints: Collection<{ _id: string; position: number }>;
+  deadLetters: Collection<DeadLetterDoc>;
   counters: Collection<{ _id: string; position: number }>;
   meta: Collection<{ _id: string; version: number }>;
 }
@@ -62,6 +81,7 @@ const COLLECTION_NAMES = {
   appliedKeys: 'applied_keys',
   progress: 'subscriber_progress',
   checkpoints: 'checkpoints',
+  deadLetters: 'dead_letters',
   counters: 'counters',
   meta: 'meta',
 } as const;
@@ -73,6 +93,7 @@ export const collectionsOf = (db: Db): Collections => ({
   appliedKeys: db.collection(COLLECTION_NAMES.appliedKeys),
   progress: db.collection(COLLECTION_NAMES.progress),
   checkpoints: db.collection(COLLECTION_NAMES.checkpoints),
+  deadLetters: db.collection(COLLECTION_NAMES.deadLetters),
   counters: db.collection(COLLECTION_NAMES.counters),
   meta: db.collection(COLLECTION_NAMES.meta),
 });
@@ -96,6 +117,11 @@ export const prepareCollections = async (db: Db, c: Collections): Promise<number
     { subscriber: 1, domain: 1, root: 1 },
     { unique: true, name: 'by_subscriber_aggregate' },
   );
+  await c.deadLetters.createIndex(
+    { subscriber: 1, domain: 1, root: 1, sequence: 1 },
+    { unique: true, name: 'by_event' },
+  );
+  await c.deadLetters.createIndex({ state: 1, subscriber: 1 }, { name: 'by_state' });
   await c.counters.updateOne({ _id: 'log' }, { $setOnInsert: { position: 0 } }, { upsert: true });
   const meta = await c.meta.findOneAndUpdate(
     { _id: 'schema' },

@@ -3,10 +3,12 @@ import { StoreError, isEventedError, messageOf } from '../../errors/index.js';
 import { assertRoot } from '../batch-plan.js';
 import { createGroupCommit, type Outcome } from '../group-commit.js';
 import { createAppendedListeners } from '../appended.js';
+import { guardEach } from '../guard.js';
 import { loadedAggregate } from '../loaded.js';
 import type { AggregateRef, Appended, AppendRequest, EventStore, StoredEvent } from '../port.js';
 import { appendBatch } from './append.js';
 import { SCHEMA_VERSION, collectionsOf, prepareCollections, type EventDoc } from './collections.js';
+import { createMongoDeadLetters } from './dead-letters.js';
 import { createMongoProgress } from './progress.js';
 
 export interface MongoStoreOptions {
@@ -108,6 +110,7 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
   // Smaller batches than SQLite's: a transaction stays well below MongoDB's size and time limits.
   const appends = createGroupCommit(writeBatch, 128);
   const progress = createMongoProgress(client, c);
+  const deadLetters = createMongoDeadLetters(c);
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -250,6 +253,7 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
     loadProgress: guarded(progress.loadProgress),
     saveProgress: guarded(progress.saveProgress),
     resetProgress: guarded(progress.resetProgress),
+    ...guardEach(deadLetters, (call) => guarded(call)()),
 
     close() {
       closed = true;

@@ -4,9 +4,11 @@ import type { Snapshot } from '../../protocol/gen/evented/evented.js';
 import { assertRoot } from '../batch-plan.js';
 import { createGroupCommit, type Outcome } from '../group-commit.js';
 import { createAppendedListeners } from '../appended.js';
+import { guardEach } from '../guard.js';
 import { loadedAggregate } from '../loaded.js';
 import type { AggregateRef, Appended, AppendRequest, EventStore, LogCount, StoredEvent } from '../port.js';
 import { appendBatch, appendStatements } from './append.js';
+import { createPostgresDeadLetters } from './dead-letters.js';
 import { createPostgresProgress } from './progress.js';
 import { EVENT_COLUMNS, SCHEMA_VERSION, quoteSchema, schemaSql, type EventRow } from './schema.js';
 
@@ -151,6 +153,7 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
 
   const appends = createGroupCommit(writeBatch);
   const progress = createPostgresProgress(pool, s);
+  const deadLetters = createPostgresDeadLetters(pool, s);
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -285,6 +288,7 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
     loadProgress: guarded(progress.loadProgress),
     saveProgress: guarded(progress.saveProgress),
     resetProgress: guarded(progress.resetProgress),
+    ...guardEach(deadLetters, (call) => guarded(call)()),
 
     close() {
       closed = true;

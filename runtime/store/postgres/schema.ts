@@ -4,7 +4,8 @@ import { ValidationError } from '../../errors/index.js';
  * The PostgreSQL layout, in a schema of its own (default "evented"), created on open. Events are keyed by
  * (domain, root, sequence), so a duplicate or a gap in an aggregate cannot be stored; the unique index on
  * position is the global log. `log_head` is a single row holding the last position given out: the append
- * transaction moves it (see index.ts for why that makes the log safe to read while writers race).
+ * transaction moves it (see index.ts for why that makes the log safe to read while writers race). Tables added
+ * later without changing earlier ones (dead_letters) are created on open like the rest: same version.
  */
 export const SCHEMA_VERSION = 1;
 
@@ -70,6 +71,23 @@ CREATE TABLE IF NOT EXISTS ${s}.checkpoints (
   name text COLLATE "C" PRIMARY KEY,
   position bigint NOT NULL
 );
+CREATE TABLE IF NOT EXISTS ${s}.dead_letters (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  subscriber text COLLATE "C" NOT NULL,
+  domain text COLLATE "C" NOT NULL,
+  root bytea NOT NULL,
+  sequence bigint NOT NULL,
+  position bigint NOT NULL,
+  attempts integer NOT NULL,
+  last_error text NOT NULL,
+  state text NOT NULL,
+  created_at bigint NOT NULL,
+  updated_at bigint NOT NULL,
+  decided_at bigint,
+  decided_by text,
+  UNIQUE (subscriber, domain, root, sequence)
+);
+CREATE INDEX IF NOT EXISTS dead_letters_by_state ON ${s}.dead_letters (state, subscriber);
 `;
 
 export const EVENT_COLUMNS =

@@ -5,6 +5,7 @@ import { StoreError, messageOf } from '../../errors/index.js';
 import type { Snapshot } from '../../protocol/gen/evented/evented.js';
 import { createGroupCommit, type Outcome } from '../group-commit.js';
 import { createAppendedListeners } from '../appended.js';
+import { guardEach } from '../guard.js';
 import { loadedAggregate } from '../loaded.js';
 import {
   aggregateKey,
@@ -25,6 +26,7 @@ import type {
   StoredEvent,
 } from '../port.js';
 import { startCheckpointer } from './checkpointer.js';
+import { createSqliteDeadLetters } from './dead-letters.js';
 import { createSqliteProgress } from './progress.js';
 import { EVENT_COLUMNS, SCHEMA_VERSION, schemaSql, type EventRow, type SnapshotRow } from './schema.js';
 
@@ -200,6 +202,7 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
 
   const appends = createGroupCommit(writeBatch);
   const progress = createSqliteProgress(db);
+  const deadLetters = createSqliteDeadLetters(db);
   // Keeps the automatic checkpoint inside writeBatch short (see checkpointer.ts).
   const checkpointer = startCheckpointer({
     path: resolve(options.path),
@@ -321,6 +324,11 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
       assertOpen();
       return progress.resetProgress(subscriber);
     },
+
+    ...guardEach(deadLetters, async (call) => {
+      assertOpen();
+      return call();
+    }),
 
     async close() {
       if (closed) return;

@@ -3,6 +3,10 @@
  * and the global log (relay, catch-up, replay, tail) is one sequential read. The unique index on
  * (domain, root, sequence) enforces the sequence rule and serves aggregate loads (most of which the aggregate
  * cache answers anyway). Version 1 clustered by aggregate, which made every log read a random lookup per event.
+ *
+ * Tables added later without changing what earlier ones hold (dead_letters) are created on open, like the rest,
+ * so a file of the same version gains them the first time this evented opens it: no new version, and an older
+ * evented of version 2 still opens the file (it never reads them).
  */
 export const SCHEMA_VERSION = 2;
 
@@ -50,6 +54,23 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   name TEXT PRIMARY KEY,
   position INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dead_letters (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  subscriber TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  root BLOB NOT NULL,
+  sequence INTEGER NOT NULL,
+  position INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  state TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  decided_at INTEGER,
+  decided_by TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_by_event ON dead_letters (subscriber, domain, root, sequence);
+CREATE INDEX IF NOT EXISTS dead_letters_by_state ON dead_letters (state, subscriber);
 `;
 
 export const EVENT_COLUMNS =

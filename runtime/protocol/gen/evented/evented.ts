@@ -253,6 +253,7 @@ export interface SubscriberStatus {
   /** Events not yet handled: head - checkpoint - deliveredPastCheckpoint. */
   lag: number;
   delivered: number;
+  /** Open dead letters in the store (set aside, or parked behind one). */
   deadLettered: number;
   lastError: string;
   /**
@@ -260,6 +261,60 @@ export interface SubscriberStatus {
    * while its events are delivered (and their progress saved) call by call.
    */
   deliveredPastCheckpoint: number;
+}
+
+export interface DeadLetter {
+  /** Given by the store, in the order letters were set aside. */
+  id: number;
+  /** The projector's or saga's name, and which of the two ("projector", "saga"). */
+  subscriber: string;
+  kind: string;
+  /** The event: its aggregate, sequence and global position. */
+  cover: Cover | undefined;
+  sequence: number;
+  position: number;
+  /** Calls made for it (0 for an event parked behind an earlier letter), and the last error or "waiting behind #N". */
+  attempts: number;
+  lastError: string;
+  /** "open", "retried" or "skipped". */
+  state: string;
+  createdAt: Timestamp | undefined;
+  updatedAt:
+    | Timestamp
+    | undefined;
+  /** When and by whom it was retried or skipped. */
+  decidedAt: Timestamp | undefined;
+  decidedBy: string;
+}
+
+export interface DeadLetterQuery {
+  /** A projector's or saga's name; "projector:NAME" or "saga:NAME" when both have it. Empty: every subscriber. */
+  subscriber: string;
+  /** "open", "retried" or "skipped". Empty: every state. */
+  state: string;
+}
+
+export interface DeadLetterList {
+  letters: DeadLetter[];
+}
+
+export interface DeadLetterRef {
+  id: number;
+}
+
+export interface DeadLetterDetail {
+  letter:
+    | DeadLetter
+    | undefined;
+  /** The event as the store holds it. */
+  event: LoggedEvent | undefined;
+}
+
+export interface DeadLetterRequest {
+  /** These letters; or, when empty, the open letters of `subscriber` (of one aggregate, when `aggregate` is set). */
+  ids: number[];
+  subscriber: string;
+  aggregate: Cover | undefined;
 }
 
 function createBaseUUID(): UUID {
@@ -2689,6 +2744,714 @@ export const SubscriberStatus: MessageFns<SubscriberStatus> = {
   },
 };
 
+function createBaseDeadLetter(): DeadLetter {
+  return {
+    id: 0,
+    subscriber: "",
+    kind: "",
+    cover: undefined,
+    sequence: 0,
+    position: 0,
+    attempts: 0,
+    lastError: "",
+    state: "",
+    createdAt: undefined,
+    updatedAt: undefined,
+    decidedAt: undefined,
+    decidedBy: "",
+  };
+}
+
+export const DeadLetter: MessageFns<DeadLetter> = {
+  encode(message: DeadLetter, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.subscriber !== "") {
+      writer.uint32(18).string(message.subscriber);
+    }
+    if (message.kind !== "") {
+      writer.uint32(26).string(message.kind);
+    }
+    if (message.cover !== undefined) {
+      Cover.encode(message.cover, writer.uint32(34).fork()).join();
+    }
+    if (message.sequence !== 0) {
+      writer.uint32(40).uint32(message.sequence);
+    }
+    if (message.position !== 0) {
+      writer.uint32(48).uint64(message.position);
+    }
+    if (message.attempts !== 0) {
+      writer.uint32(56).uint32(message.attempts);
+    }
+    if (message.lastError !== "") {
+      writer.uint32(66).string(message.lastError);
+    }
+    if (message.state !== "") {
+      writer.uint32(74).string(message.state);
+    }
+    if (message.createdAt !== undefined) {
+      Timestamp.encode(message.createdAt, writer.uint32(82).fork()).join();
+    }
+    if (message.updatedAt !== undefined) {
+      Timestamp.encode(message.updatedAt, writer.uint32(90).fork()).join();
+    }
+    if (message.decidedAt !== undefined) {
+      Timestamp.encode(message.decidedAt, writer.uint32(98).fork()).join();
+    }
+    if (message.decidedBy !== "") {
+      writer.uint32(106).string(message.decidedBy);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeadLetter {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeadLetter();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subscriber = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.cover = Cover.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.sequence = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.position = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.attempts = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.lastError = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.createdAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.updatedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.decidedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.decidedBy = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeadLetter {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      subscriber: isSet(object.subscriber) ? globalThis.String(object.subscriber) : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      cover: isSet(object.cover) ? Cover.fromJSON(object.cover) : undefined,
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+      position: isSet(object.position) ? globalThis.Number(object.position) : 0,
+      attempts: isSet(object.attempts) ? globalThis.Number(object.attempts) : 0,
+      lastError: isSet(object.lastError) ? globalThis.String(object.lastError) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      createdAt: isSet(object.createdAt) ? fromJsonTimestamp(object.createdAt) : undefined,
+      updatedAt: isSet(object.updatedAt) ? fromJsonTimestamp(object.updatedAt) : undefined,
+      decidedAt: isSet(object.decidedAt) ? fromJsonTimestamp(object.decidedAt) : undefined,
+      decidedBy: isSet(object.decidedBy) ? globalThis.String(object.decidedBy) : "",
+    };
+  },
+
+  toJSON(message: DeadLetter): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.subscriber !== "") {
+      obj.subscriber = message.subscriber;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.cover !== undefined) {
+      obj.cover = Cover.toJSON(message.cover);
+    }
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    if (message.position !== 0) {
+      obj.position = Math.round(message.position);
+    }
+    if (message.attempts !== 0) {
+      obj.attempts = Math.round(message.attempts);
+    }
+    if (message.lastError !== "") {
+      obj.lastError = message.lastError;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.createdAt !== undefined) {
+      obj.createdAt = fromTimestamp(message.createdAt).toISOString();
+    }
+    if (message.updatedAt !== undefined) {
+      obj.updatedAt = fromTimestamp(message.updatedAt).toISOString();
+    }
+    if (message.decidedAt !== undefined) {
+      obj.decidedAt = fromTimestamp(message.decidedAt).toISOString();
+    }
+    if (message.decidedBy !== "") {
+      obj.decidedBy = message.decidedBy;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeadLetter>, I>>(base?: I): DeadLetter {
+    return DeadLetter.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeadLetter>, I>>(object: I): DeadLetter {
+    const message = createBaseDeadLetter();
+    message.id = object.id ?? 0;
+    message.subscriber = object.subscriber ?? "";
+    message.kind = object.kind ?? "";
+    message.cover = (object.cover !== undefined && object.cover !== null) ? Cover.fromPartial(object.cover) : undefined;
+    message.sequence = object.sequence ?? 0;
+    message.position = object.position ?? 0;
+    message.attempts = object.attempts ?? 0;
+    message.lastError = object.lastError ?? "";
+    message.state = object.state ?? "";
+    message.createdAt = (object.createdAt !== undefined && object.createdAt !== null)
+      ? Timestamp.fromPartial(object.createdAt)
+      : undefined;
+    message.updatedAt = (object.updatedAt !== undefined && object.updatedAt !== null)
+      ? Timestamp.fromPartial(object.updatedAt)
+      : undefined;
+    message.decidedAt = (object.decidedAt !== undefined && object.decidedAt !== null)
+      ? Timestamp.fromPartial(object.decidedAt)
+      : undefined;
+    message.decidedBy = object.decidedBy ?? "";
+    return message;
+  },
+};
+
+function createBaseDeadLetterQuery(): DeadLetterQuery {
+  return { subscriber: "", state: "" };
+}
+
+export const DeadLetterQuery: MessageFns<DeadLetterQuery> = {
+  encode(message: DeadLetterQuery, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subscriber !== "") {
+      writer.uint32(10).string(message.subscriber);
+    }
+    if (message.state !== "") {
+      writer.uint32(18).string(message.state);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeadLetterQuery {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeadLetterQuery();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subscriber = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeadLetterQuery {
+    return {
+      subscriber: isSet(object.subscriber) ? globalThis.String(object.subscriber) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+    };
+  },
+
+  toJSON(message: DeadLetterQuery): unknown {
+    const obj: any = {};
+    if (message.subscriber !== "") {
+      obj.subscriber = message.subscriber;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeadLetterQuery>, I>>(base?: I): DeadLetterQuery {
+    return DeadLetterQuery.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeadLetterQuery>, I>>(object: I): DeadLetterQuery {
+    const message = createBaseDeadLetterQuery();
+    message.subscriber = object.subscriber ?? "";
+    message.state = object.state ?? "";
+    return message;
+  },
+};
+
+function createBaseDeadLetterList(): DeadLetterList {
+  return { letters: [] };
+}
+
+export const DeadLetterList: MessageFns<DeadLetterList> = {
+  encode(message: DeadLetterList, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.letters) {
+      DeadLetter.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeadLetterList {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeadLetterList();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.letters.push(DeadLetter.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeadLetterList {
+    return {
+      letters: globalThis.Array.isArray(object?.letters) ? object.letters.map((e: any) => DeadLetter.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: DeadLetterList): unknown {
+    const obj: any = {};
+    if (message.letters?.length) {
+      obj.letters = message.letters.map((e) => DeadLetter.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeadLetterList>, I>>(base?: I): DeadLetterList {
+    return DeadLetterList.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeadLetterList>, I>>(object: I): DeadLetterList {
+    const message = createBaseDeadLetterList();
+    message.letters = object.letters?.map((e) => DeadLetter.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDeadLetterRef(): DeadLetterRef {
+  return { id: 0 };
+}
+
+export const DeadLetterRef: MessageFns<DeadLetterRef> = {
+  encode(message: DeadLetterRef, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeadLetterRef {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeadLetterRef();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeadLetterRef {
+    return { id: isSet(object.id) ? globalThis.Number(object.id) : 0 };
+  },
+
+  toJSON(message: DeadLetterRef): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeadLetterRef>, I>>(base?: I): DeadLetterRef {
+    return DeadLetterRef.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeadLetterRef>, I>>(object: I): DeadLetterRef {
+    const message = createBaseDeadLetterRef();
+    message.id = object.id ?? 0;
+    return message;
+  },
+};
+
+function createBaseDeadLetterDetail(): DeadLetterDetail {
+  return { letter: undefined, event: undefined };
+}
+
+export const DeadLetterDetail: MessageFns<DeadLetterDetail> = {
+  encode(message: DeadLetterDetail, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.letter !== undefined) {
+      DeadLetter.encode(message.letter, writer.uint32(10).fork()).join();
+    }
+    if (message.event !== undefined) {
+      LoggedEvent.encode(message.event, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeadLetterDetail {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeadLetterDetail();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.letter = DeadLetter.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.event = LoggedEvent.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeadLetterDetail {
+    return {
+      letter: isSet(object.letter) ? DeadLetter.fromJSON(object.letter) : undefined,
+      event: isSet(object.event) ? LoggedEvent.fromJSON(object.event) : undefined,
+    };
+  },
+
+  toJSON(message: DeadLetterDetail): unknown {
+    const obj: any = {};
+    if (message.letter !== undefined) {
+      obj.letter = DeadLetter.toJSON(message.letter);
+    }
+    if (message.event !== undefined) {
+      obj.event = LoggedEvent.toJSON(message.event);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeadLetterDetail>, I>>(base?: I): DeadLetterDetail {
+    return DeadLetterDetail.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeadLetterDetail>, I>>(object: I): DeadLetterDetail {
+    const message = createBaseDeadLetterDetail();
+    message.letter = (object.letter !== undefined && object.letter !== null)
+      ? DeadLetter.fromPartial(object.letter)
+      : undefined;
+    message.event = (object.event !== undefined && object.event !== null)
+      ? LoggedEvent.fromPartial(object.event)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeadLetterRequest(): DeadLetterRequest {
+  return { ids: [], subscriber: "", aggregate: undefined };
+}
+
+export const DeadLetterRequest: MessageFns<DeadLetterRequest> = {
+  encode(message: DeadLetterRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ids.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.ids) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    if (message.subscriber !== "") {
+      writer.uint32(18).string(message.subscriber);
+    }
+    if (message.aggregate !== undefined) {
+      Cover.encode(message.aggregate, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeadLetterRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeadLetterRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.ids.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.ids.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.subscriber = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.aggregate = Cover.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeadLetterRequest {
+    return {
+      ids: globalThis.Array.isArray(object?.ids) ? object.ids.map((e: any) => globalThis.Number(e)) : [],
+      subscriber: isSet(object.subscriber) ? globalThis.String(object.subscriber) : "",
+      aggregate: isSet(object.aggregate) ? Cover.fromJSON(object.aggregate) : undefined,
+    };
+  },
+
+  toJSON(message: DeadLetterRequest): unknown {
+    const obj: any = {};
+    if (message.ids?.length) {
+      obj.ids = message.ids.map((e) => Math.round(e));
+    }
+    if (message.subscriber !== "") {
+      obj.subscriber = message.subscriber;
+    }
+    if (message.aggregate !== undefined) {
+      obj.aggregate = Cover.toJSON(message.aggregate);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeadLetterRequest>, I>>(base?: I): DeadLetterRequest {
+    return DeadLetterRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeadLetterRequest>, I>>(object: I): DeadLetterRequest {
+    const message = createBaseDeadLetterRequest();
+    message.ids = object.ids?.map((e) => e) || [];
+    message.subscriber = object.subscriber ?? "";
+    message.aggregate = (object.aggregate !== undefined && object.aggregate !== null)
+      ? Cover.fromPartial(object.aggregate)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * Implemented by the user: decide. Given the prior state and a command, return the new events
  * (and optionally a new snapshot). Reject a command with a gRPC status (FAILED_PRECONDITION,
@@ -3252,6 +4015,56 @@ export const AdminService = {
     responseSerialize: (value: ReplayProgress): Buffer => Buffer.from(ReplayProgress.encode(value).finish()),
     responseDeserialize: (value: Buffer): ReplayProgress => ReplayProgress.decode(value),
   },
+  /**
+   * Dead letters, kept in the store: events a projector or saga kept failing on, and the later events of the
+   * same aggregate parked behind them (not delivered while an earlier letter of their aggregate is open).
+   */
+  listDeadLetters: {
+    path: "/evented.Admin/ListDeadLetters" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeadLetterQuery): Buffer => Buffer.from(DeadLetterQuery.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeadLetterQuery => DeadLetterQuery.decode(value),
+    responseSerialize: (value: DeadLetterList): Buffer => Buffer.from(DeadLetterList.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeadLetterList => DeadLetterList.decode(value),
+  },
+  /** One dead letter, with its event as the store holds it. */
+  getDeadLetter: {
+    path: "/evented.Admin/GetDeadLetter" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeadLetterRef): Buffer => Buffer.from(DeadLetterRef.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeadLetterRef => DeadLetterRef.decode(value),
+    responseSerialize: (value: DeadLetterDetail): Buffer => Buffer.from(DeadLetterDetail.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeadLetterDetail => DeadLetterDetail.decode(value),
+  },
+  /**
+   * Delivers open dead letters again from the store, in sequence order per aggregate, one call each: a letter
+   * (and the letters waiting behind it), an aggregate's, or all of a subscriber's. A success marks a letter
+   * `retried`; a failure records the attempt and stops that aggregate there. Answers the letters it touched.
+   */
+  retryDeadLetters: {
+    path: "/evented.Admin/RetryDeadLetters" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeadLetterRequest): Buffer => Buffer.from(DeadLetterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeadLetterRequest => DeadLetterRequest.decode(value),
+    responseSerialize: (value: DeadLetterList): Buffer => Buffer.from(DeadLetterList.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeadLetterList => DeadLetterList.decode(value),
+  },
+  /**
+   * Marks open dead letters `skipped` (who and when), then delivers the letters that waited behind them, as a
+   * retry does, unless an earlier letter of their aggregate is still open. Answers the letters it touched.
+   */
+  skipDeadLetters: {
+    path: "/evented.Admin/SkipDeadLetters" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeadLetterRequest): Buffer => Buffer.from(DeadLetterRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeadLetterRequest => DeadLetterRequest.decode(value),
+    responseSerialize: (value: DeadLetterList): Buffer => Buffer.from(DeadLetterList.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeadLetterList => DeadLetterList.decode(value),
+  },
 } as const;
 
 export interface AdminServer extends UntypedServiceImplementation {
@@ -3265,6 +4078,24 @@ export interface AdminServer extends UntypedServiceImplementation {
    * metadata `evented-replay: true`. With `dryRun`, one message with the totals and nothing is replayed.
    */
   replay: handleServerStreamingCall<ReplayRequest, ReplayProgress>;
+  /**
+   * Dead letters, kept in the store: events a projector or saga kept failing on, and the later events of the
+   * same aggregate parked behind them (not delivered while an earlier letter of their aggregate is open).
+   */
+  listDeadLetters: handleUnaryCall<DeadLetterQuery, DeadLetterList>;
+  /** One dead letter, with its event as the store holds it. */
+  getDeadLetter: handleUnaryCall<DeadLetterRef, DeadLetterDetail>;
+  /**
+   * Delivers open dead letters again from the store, in sequence order per aggregate, one call each: a letter
+   * (and the letters waiting behind it), an aggregate's, or all of a subscriber's. A success marks a letter
+   * `retried`; a failure records the attempt and stops that aggregate there. Answers the letters it touched.
+   */
+  retryDeadLetters: handleUnaryCall<DeadLetterRequest, DeadLetterList>;
+  /**
+   * Marks open dead letters `skipped` (who and when), then delivers the letters that waited behind them, as a
+   * retry does, unless an earlier letter of their aggregate is still open. Answers the letters it touched.
+   */
+  skipDeadLetters: handleUnaryCall<DeadLetterRequest, DeadLetterList>;
 }
 
 export interface AdminClient extends Client {
@@ -3295,6 +4126,80 @@ export interface AdminClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ReplayProgress>;
+  /**
+   * Dead letters, kept in the store: events a projector or saga kept failing on, and the later events of the
+   * same aggregate parked behind them (not delivered while an earlier letter of their aggregate is open).
+   */
+  listDeadLetters(
+    request: DeadLetterQuery,
+    callback: (error: ServiceError | null, response: DeadLetterList) => void,
+  ): ClientUnaryCall;
+  listDeadLetters(
+    request: DeadLetterQuery,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeadLetterList) => void,
+  ): ClientUnaryCall;
+  listDeadLetters(
+    request: DeadLetterQuery,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeadLetterList) => void,
+  ): ClientUnaryCall;
+  /** One dead letter, with its event as the store holds it. */
+  getDeadLetter(
+    request: DeadLetterRef,
+    callback: (error: ServiceError | null, response: DeadLetterDetail) => void,
+  ): ClientUnaryCall;
+  getDeadLetter(
+    request: DeadLetterRef,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeadLetterDetail) => void,
+  ): ClientUnaryCall;
+  getDeadLetter(
+    request: DeadLetterRef,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeadLetterDetail) => void,
+  ): ClientUnaryCall;
+  /**
+   * Delivers open dead letters again from the store, in sequence order per aggregate, one call each: a letter
+   * (and the letters waiting behind it), an aggregate's, or all of a subscriber's. A success marks a letter
+   * `retried`; a failure records the attempt and stops that aggregate there. Answers the letters it touched.
+   */
+  retryDeadLetters(
+    request: DeadLetterRequest,
+    callback: (error: ServiceError | null, response: DeadLetterList) => void,
+  ): ClientUnaryCall;
+  retryDeadLetters(
+    request: DeadLetterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeadLetterList) => void,
+  ): ClientUnaryCall;
+  retryDeadLetters(
+    request: DeadLetterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeadLetterList) => void,
+  ): ClientUnaryCall;
+  /**
+   * Marks open dead letters `skipped` (who and when), then delivers the letters that waited behind them, as a
+   * retry does, unless an earlier letter of their aggregate is still open. Answers the letters it touched.
+   */
+  skipDeadLetters(
+    request: DeadLetterRequest,
+    callback: (error: ServiceError | null, response: DeadLetterList) => void,
+  ): ClientUnaryCall;
+  skipDeadLetters(
+    request: DeadLetterRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeadLetterList) => void,
+  ): ClientUnaryCall;
+  skipDeadLetters(
+    request: DeadLetterRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeadLetterList) => void,
+  ): ClientUnaryCall;
 }
 
 export const AdminClient = makeGenericClientConstructor(AdminService, "evented.Admin") as unknown as {
