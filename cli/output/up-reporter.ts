@@ -69,8 +69,13 @@ export const createUpReporter = async (options: {
   if (options.mode === 'json') {
     const write = (value: object): void => void stdout.write(`${JSON.stringify(value)}\n`);
     return {
+      // How to stop a component is for runtime.json, not for the reader of this stream.
       event: (event) =>
-        write(event.type === 'component' ? { type: 'component', ...event.component } : { ...event }),
+        write(
+          event.type === 'component'
+            ? { type: 'component', ...event.component, stop: undefined }
+            : { ...event },
+        ),
       ready: (summary) => write({ type: 'ready', ...summary }),
       note: (message) => write({ type: 'note', message }),
       close: () => undefined,

@@ -24,7 +24,7 @@ export const locateRuntime = async (options: {
     return { admin: options.address, commandHandler: undefined, source: '--address' };
   }
   const running = readRuntimeFile(options.projectDir);
-  if (running) {
+  if (running?.admin !== undefined) {
     return {
       admin: running.admin,
       commandHandler: running.commandHandler,

@@ -5,7 +5,14 @@ import { configSchema, type ResolvedConfig } from '../config/schema.js';
 import { readConfigFile } from '../config/sources/file.js';
 import { readConfigFromConsul, writeConfigToConsul } from '../config/sources/consul.js';
 import { startEmbeddedMongo } from '../infra/mongo/embedded-mongo.js';
-import { resolveBus, resolveConfigSource, type Choice, type StartedInfra } from '../infra/resolve.js';
+import {
+  resolveBus,
+  resolveConfigSource,
+  type Choice,
+  type StartedInfra,
+  type StartingInfra,
+} from '../infra/resolve.js';
+import type { StopRecord } from '../infra/stop-record.js';
 import { startRuntime, type Runtime } from './compose.js';
 import { STORE_FLAG, storeServerKind } from './flags.js';
 import { checkPortsFree } from './ports.js';
@@ -36,6 +43,12 @@ export interface ComponentState {
   log?: string;
   /** Why it failed or stopped, or what it is doing while starting. */
   detail?: string;
+  /**
+   * How another process can stop it, reported as soon as it is started (before it is ready): a front end that
+   * writes it down (the CLI's .evented/runtime.json) lets `evented down` end it even after `up` was killed.
+   * Absent for what lives inside this process (the runtime's servers) or outside our control (a URL).
+   */
+  stop?: StopRecord;
 }
 
 export type EnvironmentEvent =
@@ -102,7 +115,13 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
   const checkAborted = (): void => {
     if (options.signal?.aborted) throw new UnavailableError('interrupted while starting');
   };
-  const ladder = { projectDir, env, progress: (message: string) => report({ type: 'progress', message }) };
+  const ladder = {
+    projectDir,
+    env,
+    progress: (message: string) => report({ type: 'progress', message }),
+    starting: (infra: StartingInfra) =>
+      set({ name: infra.name, kind: infra.kind, state: 'starting', stop: infra.record }),
+  };
   const track = (infra: StartedInfra): void => {
     set({
       name: infra.name,
@@ -111,6 +130,7 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
       address: infra.address,
       pid: infra.pid,
       log: infra.log,
+      stop: infra.record,
     });
     stops.push({ name: infra.name, stop: () => infra.stop() });
   };
@@ -154,6 +174,7 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
         address: process.readyOn,
         pid: child.pid,
         log: child.log,
+        stop: child.record,
       });
       stops.push({ name, stop: () => child.stop() });
       try {
