@@ -103,13 +103,24 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
     const current = components.get(name);
     if (current) set({ ...current, ...change });
   };
-  const stops: { name: string; stop(): Promise<void> }[] = [];
+  /**
+   * What to stop, in start order. The user's processes do not depend on each other (each was only waited for
+   * before the next started), so a run of them is stopped together: a stop is mostly waiting for a process to
+   * finish its own shutdown. Everything else is stopped one by one, in reverse order.
+   */
+  const stops: { name: string; parallel?: boolean; stop(): Promise<void> }[] = [];
+  const stopOne = async ({ name, stop }: { name: string; stop(): Promise<void> }): Promise<void> => {
+    update(name, { state: 'stopping' });
+    await stop().catch(() => undefined);
+    const current = components.get(name);
+    if (current && current.state !== 'failed') update(name, { state: 'stopped' });
+  };
   const stopAll = async (): Promise<void> => {
-    for (const { name, stop } of stops.splice(0).reverse()) {
-      update(name, { state: 'stopping' });
-      await stop().catch(() => undefined);
-      const current = components.get(name);
-      if (current && current.state !== 'failed') update(name, { state: 'stopped' });
+    const reversed = stops.splice(0).reverse();
+    while (reversed.length > 0) {
+      const next = reversed[0]!;
+      const run = next.parallel ? reversed.findIndex((s) => !s.parallel) : 1;
+      await Promise.all(reversed.splice(0, run === -1 ? reversed.length : run).map(stopOne));
     }
   };
   const checkAborted = (): void => {
@@ -176,7 +187,7 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
         log: child.log,
         stop: child.record,
       });
-      stops.push({ name, stop: () => child.stop() });
+      stops.push({ name, parallel: true, stop: () => child.stop() });
       try {
         await waitUntilReady(child, process.command, options.readyTimeoutMs ?? 60_000, options.signal);
       } catch (err) {

@@ -164,6 +164,36 @@ describe('evented up / evented down', () => {
     expect(existsSync(join(projectDir, '.evented', 'runtime.json'))).toBe(false);
   });
 
+  it('`down` stops the user processes together: three that each take 3 s to stop take about 3 s, not 9', async () => {
+    // A process that, told to stop, takes `STOP_MS` to finish (as a service draining its calls does).
+    const STOP_MS = 3000;
+    const slow = async (): Promise<UserProcess> => {
+      const port = await freePort();
+      return {
+        command: `node -e "require('net').createServer().listen(${port}, '127.0.0.1'); process.on('SIGTERM', () => setTimeout(() => process.exit(0), ${STOP_MS}))"`,
+        readyOn: `127.0.0.1:${port}`,
+      };
+    };
+    const { dir: projectDir } = await newProject({
+      processes: { first: await slow(), second: await slow(), third: await slow() },
+    });
+    const up = evented(['up', projectDir]);
+    await up.waitFor(READY, 60_000);
+    const groups = readRuntimeFile(projectDir)
+      .components.filter((c) => c.kind === 'process')
+      .map((c) => c.pid!);
+
+    const started = Date.now();
+    const down = await runEvented(['down', projectDir]);
+    const took = Date.now() - started;
+
+    expect(down.exitCode).toBe(0);
+    expect(groups.filter(groupAlive)).toEqual([]);
+    // One after another would be at least 3 × 3 s; together, one stop time and the runtime's own stop.
+    expect(took).toBeGreaterThanOrEqual(STOP_MS);
+    expect(took).toBeLessThan(2 * STOP_MS + 1000);
+  });
+
   it('refuses a port already taken with one line naming the port and the key, and starts nothing', async () => {
     const busy = await occupiedPort();
     const userPort = await freePort();
