@@ -3,9 +3,12 @@ import type { RelayStatus } from '../relay/relay.js';
 import type { EventStore } from '../store/port.js';
 import type { SubscriberStatus as CoordinatorStatus } from '../subscriber/activity.js';
 import { messageOf } from '../errors/index.js';
-import { acceptsConnections } from '../support/net.js';
+import { probeHealth } from '../grpc/health-probe.js';
 
-/** What `evented status` shows: every component, its address and health; each subscriber's position and lag. */
+/**
+ * What `evented status` shows: every component, its address and its health as checked now (grpc.health.v1 for
+ * every gRPC server, ours and the user's); each subscriber's position and lag.
+ */
 
 export interface SubscriberView extends CoordinatorStatus {
   name: string;
@@ -19,7 +22,7 @@ export interface StatusSources {
   store: EventStore;
   bus: { kind: string; location: string };
   relay(): RelayStatus;
-  /** The runtime's own servers: "command handler" → address, … */
+  /** The runtime's own servers: "command handler" → address, … (each serves grpc.health.v1). */
   servers: Readonly<Record<string, string>>;
   /** Each domain's business logic address. */
   businessLogic: Readonly<Record<string, string>>;
@@ -35,6 +38,12 @@ const storeComponent = async (store: EventStore): Promise<{ head: number; compon
   } catch (err) {
     return { head: 0, component: { ...component, state: 'failing', detail: messageOf(err) } };
   }
+};
+
+/** A gRPC server as its health service answers now (see grpc/health-probe.ts); `service` if "" is unknown. */
+const grpcComponent = async (name: string, address: string, service: string): Promise<ComponentStatus> => {
+  const { state, detail } = await probeHealth(address, service);
+  return { name, kind: 'grpc', address, state, detail };
 };
 
 const subscriberStatus = (kind: string, view: SubscriberView, head: number): SubscriberStatus => ({
@@ -71,25 +80,20 @@ export const runtimeStatus = async (sources: StatusSources): Promise<RuntimeStat
       detail:
         relay.lastError && relay.state === 'retrying' ? `${relayDetail}; ${relay.lastError}` : relayDetail,
     },
-    ...Object.entries(sources.servers).map(([name, address]) => ({
-      name,
-      kind: 'grpc',
-      address,
-      state: 'ok',
-      detail: '',
-    })),
-    ...(await Promise.all(
-      Object.entries(sources.businessLogic).map(async ([domain, address]) => {
-        const reachable = await acceptsConnections(address, 500);
-        return {
-          name: `business logic ${domain}`,
-          kind: 'grpc',
-          address,
-          state: reachable ? 'ok' : 'unreachable',
-          detail: reachable ? '' : 'nothing accepts connections there: is it running?',
-        };
+    ...(await Promise.all([
+      ...Object.entries(sources.servers).map(([name, address]) => grpcComponent(name, address, '')),
+      ...Object.entries(sources.businessLogic).map(([domain, address]) =>
+        grpcComponent(`business logic ${domain}`, address, 'evented.BusinessLogic'),
+      ),
+      ...[...sources.projectors.values()].map((it) => {
+        const { name, address } = it.status();
+        return grpcComponent(`projector ${name}`, address, 'evented.Projector');
       }),
-    )),
+      ...[...sources.sagas.values()].map((it) => {
+        const { name, address } = it.status();
+        return grpcComponent(`saga ${name}`, address, 'evented.Saga');
+      }),
+    ])),
   ];
   return {
     name: sources.name,

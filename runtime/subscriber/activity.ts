@@ -56,6 +56,8 @@ export const createSubscriberActivity = (options: {
   let delivered = 0;
   let deadLettered = 0;
   let lastError: string | undefined;
+  /** Why the user's service cannot be reached, only while it cannot: shown before lastError, gone once it is back. */
+  let unreachable: string | undefined;
 
   return {
     retry: {
@@ -65,7 +67,7 @@ export const createSubscriberActivity = (options: {
       stopping: () => stopping,
       onUnavailable: (down, reason) => {
         waiting = down;
-        if (down) lastError = reason;
+        unreachable = down ? reason : undefined;
       },
     },
     stopping: () => stopping,
@@ -102,7 +104,7 @@ export const createSubscriberActivity = (options: {
       checkpoint: consumer.tracker.checkpoint(),
       delivered,
       deadLettered,
-      lastError,
+      lastError: unreachable ?? lastError,
     }),
   };
 };
