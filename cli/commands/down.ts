@@ -1,10 +1,10 @@
-import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { isSameProcess, signalRecorded } from '../../runtime/support/signals.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { cleanUpAfter, describeEnded, runningEnvironment, upIdentity, waitUntil } from '../local/running.js';
 import { readRuntimeFile } from '../local/runtime-file.js';
+import { findProjectDir } from '../local/project.js';
 
 /**
  * `evented down [dir]`: stops the environment that `evented up` runs for the project (found through
@@ -29,7 +29,7 @@ export const registerDown = (program: Command, context: CliContext): void => {
     )
     .addHelpText('after', '\nExamples:\n  evented down\n  evented down ./bank')
     .action(async (dir: string, options: DownOptions) => {
-      const projectDir = resolve(context.cwd, dir);
+      const projectDir = findProjectDir(context.cwd, dir);
       const timeoutMs = Number(options.timeout);
       const running = runningEnvironment(projectDir);
       if (running === undefined) {

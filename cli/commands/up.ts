@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Environment } from '../../runtime/index.js';
 import { BUS_FLAG, STORE_FLAG, isBusFlag, isStoreFlag } from '../../runtime/up/flags.js';
@@ -9,6 +8,7 @@ import { startTimeOf } from '../../runtime/support/signals.js';
 import { cleanUpAfter, describeEnded, runningEnvironment } from '../local/running.js';
 import { recordEnvironment, runtimeFilePath } from '../local/runtime-file.js';
 import { createUpReporter, type UpOutputMode } from '../output/up-reporter.js';
+import { findProjectDir } from '../local/project.js';
 
 /**
  * `evented up [dir]`: the whole local environment in one command — the store, bus and configuration each
@@ -70,7 +70,7 @@ export const registerUp = (program: Command, context: CliContext): void => {
     )
     .addHelpText('after', examples)
     .action(async (dir: string, options: UpOptions) => {
-      const projectDir = resolve(context.cwd, dir);
+      const projectDir = findProjectDir(context.cwd, dir);
       const readyTimeoutMs = Number(options.readyTimeout);
       if (!Number.isInteger(readyTimeoutMs) || readyTimeoutMs <= 0) {
         throw new UsageError(`--ready-timeout ${options.readyTimeout}: expected a number of milliseconds`);

@@ -18,6 +18,8 @@ export interface SubscriberView extends CoordinatorStatus {
 
 export interface StatusSources {
   name: string;
+  /** The project folder, absolute with links resolved: the CLI checks that a runtime is its project's. */
+  projectDir: string;
   version: string;
   store: EventStore;
   bus: { kind: string; location: string };
@@ -97,6 +99,7 @@ export const runtimeStatus = async (sources: StatusSources): Promise<RuntimeStat
   ];
   return {
     name: sources.name,
+    projectDir: sources.projectDir,
     version: sources.version,
     head,
     components,

@@ -1,4 +1,5 @@
-import { isAbsolute, join } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { format } from 'node:util';
 import { setLogger as setGrpcLogger } from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
@@ -51,6 +52,15 @@ export interface Runtime {
   /** Drains in-flight calls (up to `graceMs`), then closes everything. Safe to call twice. */
   close(graceMs?: number): Promise<void>;
 }
+
+/** The project folder as the CLI will compare it: absolute, links resolved (as given, if it cannot be). */
+const realProjectDir = (projectDir: string): string => {
+  try {
+    return realpathSync(resolve(projectDir));
+  } catch {
+    return resolve(projectDir);
+  }
+};
 
 export const openEventStore = async (config: StoreConfig, projectDir: string): Promise<EventStore> => {
   switch (config.kind) {
@@ -162,6 +172,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
       adminService(
         {
           name: config.name,
+          projectDir: realProjectDir(options.projectDir),
           version: options.version ?? '',
           store,
           bus: { kind: delivery.bus.kind, location: delivery.bus.location },

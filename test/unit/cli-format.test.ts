@@ -56,6 +56,7 @@ describe('replay progress', () => {
 describe('status', () => {
   const status: RuntimeStatus = {
     name: 'bank',
+    projectDir: '/work/bank',
     version: '0.1.0',
     head: 42,
     components: [

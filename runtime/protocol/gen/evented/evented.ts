@@ -215,12 +215,18 @@ export interface ReplayProgress {
 }
 
 export interface RuntimeStatus {
+  /** The project's name (evented.yaml `name`). */
   name: string;
   version: string;
   /** The store's highest position. */
   head: number;
   components: ComponentStatus[];
   subscribers: SubscriberStatus[];
+  /**
+   * The project folder this runtime serves (its absolute path, links resolved, on the runtime's machine): the CLI
+   * refuses to act on another project's runtime unless told where it is (--address).
+   */
+  projectDir: string;
 }
 
 export interface ComponentStatus {
@@ -2169,7 +2175,7 @@ export const ReplayProgress: MessageFns<ReplayProgress> = {
 };
 
 function createBaseRuntimeStatus(): RuntimeStatus {
-  return { name: "", version: "", head: 0, components: [], subscribers: [] };
+  return { name: "", version: "", head: 0, components: [], subscribers: [], projectDir: "" };
 }
 
 export const RuntimeStatus: MessageFns<RuntimeStatus> = {
@@ -2188,6 +2194,9 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     }
     for (const v of message.subscribers) {
       SubscriberStatus.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.projectDir !== "") {
+      writer.uint32(50).string(message.projectDir);
     }
     return writer;
   },
@@ -2245,6 +2254,14 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
             message.subscribers.push(SubscriberStatus.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.projectDir = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2268,6 +2285,7 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
       subscribers: globalThis.Array.isArray(object?.subscribers)
         ? object.subscribers.map((e: any) => SubscriberStatus.fromJSON(e))
         : [],
+      projectDir: isSet(object.projectDir) ? globalThis.String(object.projectDir) : "",
     };
   },
 
@@ -2288,6 +2306,9 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     if (message.subscribers?.length) {
       obj.subscribers = message.subscribers.map((e) => SubscriberStatus.toJSON(e));
     }
+    if (message.projectDir !== "") {
+      obj.projectDir = message.projectDir;
+    }
     return obj;
   },
 
@@ -2301,6 +2322,7 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     message.head = object.head ?? 0;
     message.components = object.components?.map((e) => ComponentStatus.fromPartial(e)) || [];
     message.subscribers = object.subscribers?.map((e) => SubscriberStatus.fromPartial(e)) || [];
+    message.projectDir = object.projectDir ?? "";
     return message;
   },
 };
