@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { formatStatus, problemsOf } from '../../cli/commands/status.js';
 import { parseSince } from '../../cli/commands/tail.js';
-import { formatDuration, formatProgress } from '../../cli/output/replay-progress.js';
+import { Writable } from 'node:stream';
+import { formatDuration, formatProgress, progressReporter } from '../../cli/output/replay-progress.js';
 import { formatTable } from '../../cli/output/table.js';
 import type { RuntimeStatus } from '../../runtime/protocol/gen/evented/evented.js';
 
@@ -33,7 +34,7 @@ describe('replay progress', () => {
         etaMs: 1500,
         done: false,
       },
-      20,
+      { barWidth: 20 },
     );
     expect(line).toBe(
       '[#####---------------] 25,000/100,000 events  50,000 events/s  ETA 2s  (position 25010)',
@@ -42,7 +43,7 @@ describe('replay progress', () => {
   it('is full and says done at the end, even when events arrived during the replay', () => {
     const line = formatProgress(
       { events: 120, total: 100, aggregates: 3, position: 130, eventsPerSecond: 10, etaMs: 0, done: true },
-      10,
+      { barWidth: 10 },
     );
     expect(line).toBe('[##########] 120/120 events  10 events/s  done  (position 130)');
   });
@@ -50,6 +51,60 @@ describe('replay progress', () => {
     expect(formatDuration(400)).toBe('1s');
     expect(formatDuration(61_000)).toBe('1m01s');
     expect(formatDuration(2 * 3_600_000 + 5 * 60_000)).toBe('2h05m');
+  });
+});
+
+describe('replay progress on a terminal', () => {
+  // Six-digit counts, a five-digit rate and a seven-digit position: what a large replay shows.
+  const large = (events: number, done = false) => ({
+    events,
+    total: 1_234_567,
+    aggregates: 100_000,
+    position: 1_000_000 + events,
+    eventsPerSecond: 71_881,
+    etaMs: 15_000,
+    done,
+  });
+
+  it('fits in one line less than the terminal is wide, whatever the counts', () => {
+    for (const columns of [200, 120, 80, 60, 40, 30, 20]) {
+      for (const events of [0, 123_456, 1_234_567]) {
+        const line = formatProgress(large(events), { columns });
+        expect({ columns, events, line, fits: line.length < columns }).toMatchObject({ fits: true });
+      }
+    }
+    // wide enough: everything; at 80 columns: the bar, counts, rate and time left; narrower: counts and time left
+    expect(formatProgress(large(123_456), { columns: 200 })).toBe(
+      '[##----------------------] 123,456/1,234,567 events  71,881 events/s  ETA 15s  (position 1123456)',
+    );
+    expect(formatProgress(large(123_456), { columns: 80 })).toBe(
+      '[##----------------------] 123,456/1,234,567 events  71,881 events/s  ETA 15s',
+    );
+    expect(formatProgress(large(123_456), { columns: 40 })).toBe('123,456/1,234,567 events  ETA 15s');
+  });
+
+  it('is redrawn in place on an 80-column terminal: no update ever reaches the last column', () => {
+    const writes: string[] = [];
+    const terminal = Object.assign(
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          writes.push(chunk.toString());
+          done();
+        },
+      }),
+      { isTTY: true, columns: 80 },
+    );
+    const reporter = progressReporter(terminal);
+    for (const events of [1, 99_999, 123_456, 999_999, 1_234_567]) reporter.update(large(events));
+    reporter.finish(large(1_234_567, true));
+
+    const drawn = writes
+      .join('')
+      .split('\r\x1b[2K')
+      .filter((line) => line !== '');
+    expect(drawn).toHaveLength(6);
+    for (const line of drawn) expect(line.replace(/\n$/, '').length).toBeLessThan(80);
+    expect(drawn.slice(0, -1).every((line) => !line.includes('\n'))).toBe(true);
   });
 });
 
