@@ -10,6 +10,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly hint?: string,
+    /** What a script can match on: a gRPC status name for a runtime's refusal ("FAILED_PRECONDITION"), … */
+    readonly code?: string,
   ) {
     super(message);
     this.name = new.target.name;
@@ -44,4 +46,32 @@ export const formatError = (err: unknown, options: { verbose: boolean }): string
     return `error: unexpected: ${err.message}\n${err.stack ?? ''}\nThis is a bug in evented; please report it with the lines above.`;
   }
   return `error: unexpected: ${String(err)}`;
+};
+
+/**
+ * The error as one JSON object, for commands run with --json, so that what a script reads stays JSON when the
+ * command fails: `{"error": {"message", "hint"?, "code"?, "exitCode"}}`, printed on stderr like every error.
+ */
+export const formatJsonError = (err: unknown, options: { verbose: boolean }): string => {
+  const exitCode = toExitCode(err);
+  const stack = options.verbose && err instanceof Error ? err.stack : undefined;
+  if (err instanceof CommanderError) {
+    return JSON.stringify({
+      error: { message: err.message.replace(/^error: /, ''), code: err.code, exitCode },
+    });
+  }
+  if (err instanceof CliError || isEventedError(err)) {
+    const code =
+      err instanceof CliError ? (err.code ?? (err instanceof UsageError ? 'USAGE' : undefined)) : err.code;
+    return JSON.stringify({ error: { message: err.message, hint: err.hint, code, exitCode, stack } });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return JSON.stringify({
+    error: {
+      message: `unexpected: ${message}`,
+      code: 'BUG',
+      exitCode,
+      stack: err instanceof Error ? err.stack : undefined,
+    },
+  });
 };

@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import type { CliContext } from './context.js';
-import { ExitCode, formatError, toExitCode } from './errors.js';
+import { ExitCode, formatError, formatJsonError, toExitCode } from './errors.js';
 import { createProgram } from './program.js';
 
 /**
@@ -37,13 +37,16 @@ export const main = async (argv: string[] = process.argv): Promise<void> => {
     self: { pid: process.pid, execPath: process.execPath, script: argv[1] },
   };
   const verbose = argv.includes('--verbose');
+  // With --json, an error is a JSON object too (commander then prints none of its own).
+  const json = argv.includes('--json');
   try {
-    await createProgram(context).parseAsync(argv);
+    await createProgram(context, { json }).parseAsync(argv);
     process.exitCode = ExitCode.ok;
   } catch (err) {
+    const shown = err instanceof CommanderError && (!json || err.exitCode === 0);
     // commander has already printed its own usage errors (with a hint); print everything else once.
-    if (!(err instanceof CommanderError) && !readerGone) {
-      process.stderr.write(`${formatError(err, { verbose })}\n`);
+    if (!shown && !readerGone) {
+      process.stderr.write(`${json ? formatJsonError(err, { verbose }) : formatError(err, { verbose })}\n`);
     }
     process.exitCode = toExitCode(err);
   } finally {
