@@ -10,6 +10,7 @@ import { businessCoordinatorService } from '../command/service.js';
 import { eventQueryService } from '../query/service.js';
 import { startGrpcServer, type HostedService, type RunningServer } from '../grpc/server.js';
 import type { EventStore } from '../store/port.js';
+import type { EventBus } from '../bus/port.js';
 import { createSqliteEventStore } from '../store/sqlite/index.js';
 import { createPostgresEventStore } from '../store/postgres/index.js';
 import { createMongoEventStore } from '../store/mongodb/index.js';
@@ -34,6 +35,12 @@ export interface RuntimeOptions {
   logger?: Logger;
   /** Shown by `evented status`. */
   version?: string;
+  /**
+   * A store and a bus opened (and checked) by the caller, for the runtime to use and close; by default it opens
+   * them itself. `evented up` opens them before it starts the user's processes, so that a wrong URL fails at once.
+   */
+  store?: EventStore;
+  bus?: EventBus;
 }
 
 export interface Runtime {
@@ -90,7 +97,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
 
   try {
     // 1. The store: the single source of truth.
-    const store = await openEventStore(config.store, options.projectDir);
+    const store = options.store ?? (await openEventStore(config.store, options.projectDir));
     stops.push(() => store.close());
 
     // 2. A client per domain's business logic (connections are lazy: a business logic may start later).
@@ -118,7 +125,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
       config.commandHandler.businessLogicTimeoutMs * 2,
     );
     stops.push(() => gateway.close());
-    const delivery = await startDelivery({ config, store, gateway, logger });
+    const delivery = await startDelivery({ config, store, bus: options.bus, gateway, logger });
     late.delivery = delivery;
     stops.push(() => delivery.close());
 

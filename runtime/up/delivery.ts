@@ -54,9 +54,36 @@ export const openEventBus = (config: BusConfig, logger: Logger): EventBus => {
   }
 };
 
+/**
+ * The bus, opened and, for RabbitMQ, connected: an unreachable broker or a refused login is an error now, not
+ * retries later. `evented up` opens it before starting the user's processes.
+ */
+export const openCheckedEventBus = async (
+  config: BusConfig,
+  logger: Logger,
+  timeoutMs = 5000,
+): Promise<EventBus> => {
+  if (config.kind !== 'amqp') return openEventBus(config, logger);
+  const bus = createAmqpEventBus({
+    url: config.url,
+    exchange: config.exchange,
+    prefetch: config.prefetch,
+    logger,
+  });
+  try {
+    await bus.ready(timeoutMs);
+    return bus;
+  } catch (err) {
+    await bus.close().catch(() => undefined);
+    throw err;
+  }
+};
+
 export const startDelivery = async (options: {
   config: ResolvedConfig;
   store: EventStore;
+  /** Opened by the caller (closed by this delivery); by default opened here. */
+  bus?: EventBus | undefined;
   gateway: CommandGateway;
   logger: Logger;
 }): Promise<Delivery> => {
@@ -67,7 +94,7 @@ export const startDelivery = async (options: {
   };
   try {
     // 1. The bus.
-    const bus = openEventBus(config.bus, logger);
+    const bus = options.bus ?? openEventBus(config.bus, logger);
     stops.push(() => bus.close());
     const policy = config.delivery;
 

@@ -13,7 +13,10 @@ import {
   type StartingInfra,
 } from '../infra/resolve.js';
 import type { StopRecord } from '../infra/stop-record.js';
-import { startRuntime, type Runtime } from './compose.js';
+import type { EventBus } from '../bus/port.js';
+import type { EventStore } from '../store/port.js';
+import { openEventStore, startRuntime, type Runtime } from './compose.js';
+import { openCheckedEventBus } from './delivery.js';
 import { STORE_FLAG, storeServerKind } from './flags.js';
 import { checkPortsFree } from './ports.js';
 import { logsFolder, spawnUserProcess, waitUntilReady, type UserProcess } from './processes.js';
@@ -23,8 +26,9 @@ import { logsFolder, spawnUserProcess, waitUntilReady, type UserProcess } from '
  * the choice needs, then the user's processes from evented.yaml, then the runtime, and reports every step as
  * an EnvironmentEvent. `close()` stops everything it started, in reverse order.
  *
- * Order: infrastructure (broker, Consul) → the user's processes, each waited for on its readyOn address → the
- * runtime. User processes come before the runtime so that business logic, projectors and sagas are up before
+ * Order: infrastructure (broker, Consul) → the store opened and the broker reached (a wrong URL fails here, before
+ * anything of the user's has started) → the user's processes, each waited for on its readyOn address → the
+ * runtime, on that store and bus. User processes come before the runtime so that business logic, projectors and sagas are up before
  * the first command can arrive, and so that a process that cannot start is reported on its own, with its log,
  * before anything talks to it (the runtime connects lazily, so the other order would work too, but a dead
  * projector would then show up as delivery retries instead of as one clear line).
@@ -175,7 +179,27 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
     const resolved: ResolvedConfig = { ...config, bus: bus.value };
     checkAborted();
 
-    // 5. The user's processes, in evented.yaml order, each ready before the next starts.
+    // 5. The store opened and the broker reached now, before any of the user's processes starts: a wrong URL or
+    // a missing database is one line at once, not after every process has been started and stopped again.
+    const log = join(logsFolder(projectDir), 'runtime.log');
+    const logger = pino(
+      { level: resolved.log.level },
+      pino.destination({ dest: log, append: true, mkdir: true, sync: true }),
+    );
+    const opened: { store?: EventStore; bus?: EventBus; handedOver?: boolean } = {};
+    stops.push({
+      name: 'store',
+      stop: async () => {
+        if (opened.handedOver) return; // the runtime closes them
+        await opened.bus?.close();
+        await opened.store?.close();
+      },
+    });
+    opened.store = await openEventStore(resolved.store, projectDir);
+    opened.bus = await openCheckedEventBus(resolved.bus, logger.child({ component: 'event-bus' }));
+    checkAborted();
+
+    // 6. The user's processes, in evented.yaml order, each ready before the next starts.
     for (const [name, process] of Object.entries(resolved.processes)) {
       const child: UserProcess = spawnUserProcess(name, process, projectDir, env);
       set({
@@ -203,16 +227,18 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
     }
     checkAborted();
 
-    // 6. The runtime, in this process.
+    // 7. The runtime, in this process, on the store and bus opened in step 5.
     for (const name of runtimeComponents(resolved)) set({ name, kind: 'grpc', state: 'starting' });
-    const log = join(logsFolder(projectDir), 'runtime.log');
-    const logger = pino(
-      { level: resolved.log.level },
-      pino.destination({ dest: log, append: true, mkdir: true, sync: true }),
-    );
     let runtime: Runtime;
     try {
-      runtime = await startRuntime(resolved, { projectDir, logger, version: options.version });
+      opened.handedOver = true;
+      runtime = await startRuntime(resolved, {
+        projectDir,
+        logger,
+        version: options.version,
+        store: opened.store,
+        bus: opened.bus,
+      });
     } catch (err) {
       for (const name of runtimeComponents(resolved))
         update(name, { state: 'failed', detail: (err as Error).message });

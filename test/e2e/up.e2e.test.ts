@@ -289,6 +289,22 @@ describe('evented up --bus rabbitmq', () => {
     expect(existsSync(join(projectDir, '.evented', 'runtime.json'))).toBe(false);
   });
 
+  it("with a broker URL where nothing answers: one line, before starting any of the user's processes", async () => {
+    const userPort = await freePort();
+    const { dir: projectDir } = await newProject({ processes: { worker: listener(userPort) } });
+    const closed = await freePort();
+
+    const up = await upToItsEnd([projectDir, '--bus', `amqp://guest:guest@127.0.0.1:${closed}`]);
+
+    expect(up.exitCode).toBe(1);
+    expect(up.errors).toEqual([
+      `error: cannot reach the RabbitMQ broker at amqp://guest@127.0.0.1:${closed} (waited 5000 ms): connect ECONNREFUSED 127.0.0.1:${closed}`,
+    ]);
+    expect(up.output).not.toMatch(STACK_FRAME);
+    expect(existsSync(join(projectDir, '.evented', 'logs', 'worker.log'))).toBe(false);
+    expect(existsSync(join(projectDir, '.evented', 'runtime.json'))).toBe(false);
+  });
+
   const rabbitInstalled = findProgram('rabbitmq-server').path !== undefined;
   it.runIf(rabbitInstalled)(
     'with no broker and no container engine: a private rabbitmq-server node, data under .evented/, stopped by down',
