@@ -18,7 +18,8 @@ import { tailLog } from './tail.js';
  * evented.Admin over gRPC: what the CLI's status, tail, replay and rebuild talk to, so that they work the same
  * against a local or a remote runtime. `stopping` ends followed tails and replays when the runtime shuts down.
  */
-export interface AdminSources extends Omit<StatusSources, 'projectors' | 'sagas'>, ReplaySources {
+export interface AdminSources
+  extends Omit<StatusSources, 'projectors' | 'sagas'>, Omit<ReplaySources, 'measuredRates'> {
   /** How often a followed tail looks for events committed by other processes. */
   pollMs: number;
 }
@@ -38,13 +39,14 @@ const callSignal = (call: ServerWritableStream<unknown, unknown>, stopping: Abor
 };
 
 export const adminService = (sources: AdminSources, stopping: AbortSignal, logger: Logger): HostedService => {
+  const replaySources = { ...sources, measuredRates: new Map<string, number>() };
   const implementation: AdminServer = {
     status: unary(logger, 'Status', () => runtimeStatus(sources)),
     tail: serverStream(logger, 'Tail', (request: TailRequest, call) =>
       tailLog(sources.store, request, { pollMs: sources.pollMs, signal: callSignal(call, stopping) }),
     ) as (call: ServerWritableStream<TailRequest, LoggedEvent>) => void,
     replay: serverStream(logger, 'Replay', (request: ReplayRequest, call) =>
-      replaySubscriber(sources, request, callSignal(call, stopping)),
+      replaySubscriber(replaySources, request, callSignal(call, stopping)),
     ) as (call: ServerWritableStream<ReplayRequest, ReplayProgress>) => void,
   };
   return { name: 'evented.Admin', definition: AdminService, implementation };

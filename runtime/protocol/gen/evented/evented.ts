@@ -212,6 +212,13 @@ export interface ReplayProgress {
   etaMs: number;
   /** The last message of a replay: caught up, handed over to live delivery. */
   done: boolean;
+  /** The one message of a dry run: the totals and an estimate; nothing was replayed. */
+  dryRun: boolean;
+  /**
+   * In a dry run: whether eventsPerSecond is this subscriber's measured rate (its last replay's) rather than
+   * an assumption.
+   */
+  rateMeasured: boolean;
 }
 
 export interface RuntimeStatus {
@@ -2010,7 +2017,17 @@ export const ReplayRequest: MessageFns<ReplayRequest> = {
 };
 
 function createBaseReplayProgress(): ReplayProgress {
-  return { events: 0, total: 0, aggregates: 0, position: 0, eventsPerSecond: 0, etaMs: 0, done: false };
+  return {
+    events: 0,
+    total: 0,
+    aggregates: 0,
+    position: 0,
+    eventsPerSecond: 0,
+    etaMs: 0,
+    done: false,
+    dryRun: false,
+    rateMeasured: false,
+  };
 }
 
 export const ReplayProgress: MessageFns<ReplayProgress> = {
@@ -2035,6 +2052,12 @@ export const ReplayProgress: MessageFns<ReplayProgress> = {
     }
     if (message.done !== false) {
       writer.uint32(56).bool(message.done);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(64).bool(message.dryRun);
+    }
+    if (message.rateMeasured !== false) {
+      writer.uint32(72).bool(message.rateMeasured);
     }
     return writer;
   },
@@ -2108,6 +2131,22 @@ export const ReplayProgress: MessageFns<ReplayProgress> = {
             message.done = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.rateMeasured = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2129,6 +2168,8 @@ export const ReplayProgress: MessageFns<ReplayProgress> = {
       eventsPerSecond: isSet(object.eventsPerSecond) ? globalThis.Number(object.eventsPerSecond) : 0,
       etaMs: isSet(object.etaMs) ? globalThis.Number(object.etaMs) : 0,
       done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
+      dryRun: isSet(object.dryRun) ? globalThis.Boolean(object.dryRun) : false,
+      rateMeasured: isSet(object.rateMeasured) ? globalThis.Boolean(object.rateMeasured) : false,
     };
   },
 
@@ -2155,6 +2196,12 @@ export const ReplayProgress: MessageFns<ReplayProgress> = {
     if (message.done !== false) {
       obj.done = message.done;
     }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.rateMeasured !== false) {
+      obj.rateMeasured = message.rateMeasured;
+    }
     return obj;
   },
 
@@ -2170,6 +2217,8 @@ export const ReplayProgress: MessageFns<ReplayProgress> = {
     message.eventsPerSecond = object.eventsPerSecond ?? 0;
     message.etaMs = object.etaMs ?? 0;
     message.done = object.done ?? false;
+    message.dryRun = object.dryRun ?? false;
+    message.rateMeasured = object.rateMeasured ?? false;
     return message;
   },
 };
