@@ -194,6 +194,19 @@ describe('evented up / evented down', () => {
     expect(took).toBeLessThan(2 * STOP_MS + 1000);
   });
 
+  it("--detach that cannot start: the background up's error, as one line with its hint, exit 1", async () => {
+    const busy = await occupiedPort();
+    const { dir: projectDir } = await newProject({ ports: { commands: busy } });
+
+    const result = await runEvented(['up', projectDir, '--detach']);
+
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      `error: port ${busy} is already in use (commandHandler.port: 127.0.0.1:${busy})`,
+      `  hint: stop what listens there (evented down, if it is an earlier evented up), or set commandHandler.port to another port in evented.yaml`,
+    ]);
+  });
+
   it('refuses a port already taken with one line naming the port and the key, and starts nothing', async () => {
     const busy = await occupiedPort();
     const userPort = await freePort();
