@@ -10,6 +10,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly hint?: string,
+    /** What a script can match on: a gRPC status name for a runtime's refusal ("FAILED_PRECONDITION"), … */
+    readonly code?: string,
   ) {
     super(message);
     this.name = new.target.name;
@@ -27,8 +29,8 @@ export class InterruptedError extends CliError {
 }
 
 /**
- * An error the command has already reported in the form the user asked for (a JSON error object on stdout):
- * main.ts prints nothing more, and exits as the original error says.
+ * An error the command has already reported in the form the user asked for (its --json document says what
+ * failed): main.ts prints nothing more, and exits as the original error says.
  */
 export class ReportedError extends Error {
   constructor(readonly original: unknown) {
@@ -45,14 +47,6 @@ export const toExitCode = (err: unknown): number => {
   return ExitCode.failure;
 };
 
-/** An error as one JSON object, for commands run with --json: `{"error": {"message", "hint"?, "exitCode"}}`. */
-export const jsonError = (err: unknown): string => {
-  const known = err instanceof CliError || isEventedError(err);
-  const message = known || err instanceof Error ? err.message : String(err);
-  const hint = known ? err.hint : undefined;
-  return JSON.stringify({ error: { message, ...(hint ? { hint } : {}), exitCode: toExitCode(err) } });
-};
-
 /** What to print for an error: one clear line (and a hint) for anything the user can fix; the stack for bugs. */
 export const formatError = (err: unknown, options: { verbose: boolean }): string => {
   const stack = options.verbose && err instanceof Error && err.stack ? `\n${err.stack}` : '';
@@ -64,4 +58,32 @@ export const formatError = (err: unknown, options: { verbose: boolean }): string
     return `error: unexpected: ${err.message}\n${err.stack ?? ''}\nThis is a bug in evented; please report it with the lines above.`;
   }
   return `error: unexpected: ${String(err)}`;
+};
+
+/**
+ * The error as one JSON object, for commands run with --json, so that what a script reads stays JSON when the
+ * command fails: `{"error": {"message", "hint"?, "code"?, "exitCode"}}`, printed on stderr like every error.
+ */
+export const formatJsonError = (err: unknown, options: { verbose: boolean }): string => {
+  const exitCode = toExitCode(err);
+  const stack = options.verbose && err instanceof Error ? err.stack : undefined;
+  if (err instanceof CommanderError) {
+    return JSON.stringify({
+      error: { message: err.message.replace(/^error: /, ''), code: err.code, exitCode },
+    });
+  }
+  if (err instanceof CliError || isEventedError(err)) {
+    const code =
+      err instanceof CliError ? (err.code ?? (err instanceof UsageError ? 'USAGE' : undefined)) : err.code;
+    return JSON.stringify({ error: { message: err.message, hint: err.hint, code, exitCode, stack } });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return JSON.stringify({
+    error: {
+      message: `unexpected: ${message}`,
+      code: 'BUG',
+      exitCode,
+      stack: err instanceof Error ? err.stack : undefined,
+    },
+  });
 };

@@ -17,7 +17,7 @@ import { version } from './version.js';
  * registering must stay cheap: a command imports its heavy modules (the runtime, gRPC, ink, .proto loading)
  * inside its action, with `await import(...)`.
  */
-export const createProgram = (context: CliContext): Command => {
+export const createProgram = (context: CliContext, options: { json?: boolean } = {}): Command => {
   const program = new Command('evented')
     .description(
       'evented: a CQRS / event-sourcing runtime. Write your domain as gRPC services; evented does the rest.',
@@ -29,6 +29,8 @@ export const createProgram = (context: CliContext): Command => {
     .configureOutput({
       writeOut: (text) => context.stdout.write(text),
       writeErr: (text) => context.stderr.write(text),
+      // With --json, main.ts prints a usage error as a JSON object instead.
+      outputError: (text, write) => (options.json ? undefined : write(text)),
     });
   registerInit(program, context);
   registerServe(program, context);

@@ -14,6 +14,14 @@ export {
 /** What --store and --bus accept, for a caller that checks its flags before anything starts. */
 export { STORE_FLAG, isStoreFlag, BUS_FLAG, isBusFlag } from './up/flags.js';
 export { groupAlive, isProcessAlive, signalGroup, signalProcess } from './support/signals.js';
+/** How `evented down` ends, from another process, what an `evented up` started (see infra/stop-record.ts). */
+export {
+  endAllRecorded,
+  endRecorded,
+  recordedAlive,
+  type SignalRecord,
+  type StopRecord,
+} from './infra/stop-record.js';
 export { type Choice } from './infra/resolve.js';
 export { configSchema, type ResolvedConfig, type UserConfig } from './config/schema.js';
 export { readConfigFile, parseConfigText } from './config/sources/file.js';

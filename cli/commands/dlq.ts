@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { DeadLetterList, DeadLetterRequest } from '../../runtime/protocol/gen/evented/evented.js';
 import { uuidToBytes } from '../../runtime/protocol/uuid.js';
 import type { CliContext } from '../context.js';
-import { CliError, jsonError, ReportedError, UsageError } from '../errors.js';
+import { CliError, ReportedError, UsageError } from '../errors.js';
 import {
   formatLetter,
   formatLetterTable,
@@ -54,17 +54,6 @@ export const parseAggregate = (text: string): { domain: string; root: Uint8Array
     throw new UsageError(`--aggregate ${text}: expected DOMAIN/UUID, such as account/3f2b5c1e-…`);
   }
   return { domain: match[1]!, root };
-};
-
-/** Runs `task` as a --json command: a failure is printed as a JSON error object on stdout instead. */
-const reporting = async (context: CliContext, json: boolean | undefined, task: () => Promise<void>) => {
-  try {
-    await task();
-  } catch (err) {
-    if (!json || err instanceof ReportedError) throw err;
-    context.stdout.write(`${jsonError(err)}\n`);
-    throw new ReportedError(err);
-  }
 };
 
 const printDecisions = (context: CliContext, options: DlqOptions, answer: DeadLetterList, what: string) => {
@@ -126,25 +115,23 @@ export const registerDlq = (program: Command, context: CliContext): void => {
     )
     .option('--state <state>', `${STATES.join(', ')}`, 'open')
     .addHelpText('after', HELP_LIST)
-    .action((options: ListOptions) =>
-      reporting(context, options.json, async () => {
-        if (!STATES.includes(options.state)) {
-          throw new UsageError(`--state ${options.state}: expected one of ${STATES.join(', ')}`);
-        }
-        const query = {
-          subscriber: options.subscriber ?? '',
-          state: options.state === 'all' ? '' : options.state,
-        };
-        const { letters } = await withAdmin(context, options, (admin) => admin.listDeadLetters(query));
-        const views: LetterView[] = letters.map(letterView);
-        if (options.json) context.stdout.write(`${JSON.stringify({ letters: views })}\n`);
-        else if (views.length === 0) {
-          const state = options.state === 'all' ? '' : `${options.state} `;
-          const of = options.subscriber ? ` of ${options.subscriber}` : '';
-          context.stdout.write(`no ${state}dead letters${of}\n`);
-        } else context.stdout.write(`${formatLetterTable(views)}\n`);
-      }),
-    );
+    .action(async (options: ListOptions) => {
+      if (!STATES.includes(options.state)) {
+        throw new UsageError(`--state ${options.state}: expected one of ${STATES.join(', ')}`);
+      }
+      const query = {
+        subscriber: options.subscriber ?? '',
+        state: options.state === 'all' ? '' : options.state,
+      };
+      const { letters } = await withAdmin(context, options, (admin) => admin.listDeadLetters(query));
+      const views: LetterView[] = letters.map(letterView);
+      if (options.json) context.stdout.write(`${JSON.stringify({ letters: views })}\n`);
+      else if (views.length === 0) {
+        const state = options.state === 'all' ? '' : `${options.state} `;
+        const of = options.subscriber ? ` of ${options.subscriber}` : '';
+        context.stdout.write(`no ${state}dead letters${of}\n`);
+      } else context.stdout.write(`${formatLetterTable(views)}\n`);
+    });
 
   remote(
     dlq
@@ -153,18 +140,16 @@ export const registerDlq = (program: Command, context: CliContext): void => {
       .argument('<id>', "the letter's id"),
   )
     .addHelpText('after', '\nExamples:\n  evented dlq show 12\n  evented dlq show 12 --json\n')
-    .action((idText: string, options: DlqOptions) =>
-      reporting(context, options.json, async () => {
-        const id = parseLetterId(idText);
-        const detail = await withAdmin(context, options, (admin) => admin.getDeadLetter(id));
-        const { loadPayloadTypes } = await import('../protos/payloads.js');
-        const types = loadPayloadTypes(projectDirOf(context, options));
-        const view = letterView(detail.letter!);
-        const event = detail.event && viewOf(detail.event, types);
-        if (options.json) context.stdout.write(`${JSON.stringify({ ...view, event })}\n`);
-        else context.stdout.write(formatLetter(view, event && describeEvent(event)));
-      }),
-    );
+    .action(async (idText: string, options: DlqOptions) => {
+      const id = parseLetterId(idText);
+      const detail = await withAdmin(context, options, (admin) => admin.getDeadLetter(id));
+      const { loadPayloadTypes } = await import('../protos/payloads.js');
+      const types = loadPayloadTypes(projectDirOf(context, options));
+      const view = letterView(detail.letter!);
+      const event = detail.event && viewOf(detail.event, types);
+      if (options.json) context.stdout.write(`${JSON.stringify({ ...view, event })}\n`);
+      else context.stdout.write(formatLetter(view, event && describeEvent(event)));
+    });
 
   remote(
     dlq
@@ -175,26 +160,24 @@ export const registerDlq = (program: Command, context: CliContext): void => {
     .option('--subscriber <name>', 'every open letter of this projector or saga')
     .option('--aggregate <domain/uuid>', "with --subscriber: only this aggregate's letters")
     .addHelpText('after', HELP_RETRY)
-    .action((idTexts: string[], options: RetryOptions) =>
-      reporting(context, options.json, async () => {
-        const ids = idTexts.map(parseLetterId);
-        if (ids.length > 0 === (options.subscriber !== undefined)) {
-          throw new UsageError('say what to retry: letter ids, or --subscriber NAME (and --aggregate)');
-        }
-        if (options.aggregate !== undefined && options.subscriber === undefined) {
-          throw new UsageError('--aggregate names the letters of one subscriber: add --subscriber NAME');
-        }
-        const request: DeadLetterRequest = {
-          ids,
-          subscriber: options.subscriber ?? '',
-          aggregate: options.aggregate === undefined ? undefined : toCover(parseAggregate(options.aggregate)),
-        };
-        const answer = await withAdmin(context, options, (admin) =>
-          admin.retryDeadLetters(request, context.signal),
-        );
-        printDecisions(context, options, answer, 'retry');
-      }),
-    );
+    .action(async (idTexts: string[], options: RetryOptions) => {
+      const ids = idTexts.map(parseLetterId);
+      if (ids.length > 0 === (options.subscriber !== undefined)) {
+        throw new UsageError('say what to retry: letter ids, or --subscriber NAME (and --aggregate)');
+      }
+      if (options.aggregate !== undefined && options.subscriber === undefined) {
+        throw new UsageError('--aggregate names the letters of one subscriber: add --subscriber NAME');
+      }
+      const request: DeadLetterRequest = {
+        ids,
+        subscriber: options.subscriber ?? '',
+        aggregate: options.aggregate === undefined ? undefined : toCover(parseAggregate(options.aggregate)),
+      };
+      const answer = await withAdmin(context, options, (admin) =>
+        admin.retryDeadLetters(request, context.signal),
+      );
+      printDecisions(context, options, answer, 'retry');
+    });
 
   remote(
     dlq
@@ -203,19 +186,17 @@ export const registerDlq = (program: Command, context: CliContext): void => {
       .argument('<ids...>', 'letters to skip'),
   )
     .addHelpText('after', HELP_SKIP)
-    .action((idTexts: string[], options: DlqOptions) =>
-      reporting(context, options.json, async () => {
-        const request: DeadLetterRequest = {
-          ids: idTexts.map(parseLetterId),
-          subscriber: '',
-          aggregate: undefined,
-        };
-        const answer = await withAdmin(context, options, (admin) =>
-          admin.skipDeadLetters(request, context.signal),
-        );
-        printDecisions(context, options, answer, 'skip');
-      }),
-    );
+    .action(async (idTexts: string[], options: DlqOptions) => {
+      const request: DeadLetterRequest = {
+        ids: idTexts.map(parseLetterId),
+        subscriber: '',
+        aggregate: undefined,
+      };
+      const answer = await withAdmin(context, options, (admin) =>
+        admin.skipDeadLetters(request, context.signal),
+      );
+      printDecisions(context, options, answer, 'skip');
+    });
 };
 
 const toCover = ({ domain, root }: { domain: string; root: Uint8Array }) => ({

@@ -5,6 +5,7 @@ import { applyScaffold, checkTarget, type AppliedFile } from '../scaffold/apply.
 import { createPrompter } from '../scaffold/prompt.js';
 import { listLanguages, loadTemplate, templatesFolder, type Template } from '../scaffold/template.js';
 import { chooseVariables, DEFAULT_LANG, type ScaffoldVariables } from '../scaffold/variables.js';
+import { eventedInvocation, type Invocation } from '../local/invocation.js';
 
 /** `evented init <dir>`: a new business-logic project from templates/<lang>, ready to run. */
 
@@ -30,11 +31,22 @@ const helpAfter = (): string => {
 const shellWord = (text: string): string =>
   /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 
-const nextSteps = (template: Template, target: string, cwd: string): string[] => {
+const nextSteps = (template: Template, target: string, cwd: string, evented: Invocation): string[] => {
   const rel = relative(cwd, target) || '.';
   const dir = shellWord(rel.startsWith('..') ? target : rel);
-  return template.nextSteps.map((step) => step.replaceAll('{{dir}}', dir)).filter((step) => step !== 'cd .');
+  return template.nextSteps
+    .map((step) => step.replaceAll('{{dir}}', dir).replaceAll('{{evented}}', evented.command))
+    .filter((step) => step !== 'cd .');
 };
+
+/** When `evented` is not on PATH, the steps use the path of this one, and say how to have it on PATH. */
+const pathNote = (evented: Invocation): string[] =>
+  evented.onPath
+    ? []
+    : [
+        '',
+        `(\`evented\` is not on your PATH: \`npm link\` in ${evented.packageDir} puts it there; until then, run it by its path, as above)`,
+      ];
 
 export const registerInit = (program: Command, context: CliContext): void => {
   program
@@ -59,11 +71,15 @@ export const registerInit = (program: Command, context: CliContext): void => {
       );
       const { planScaffold } = await import('../scaffold/plan.js');
       const files = applyScaffold(planScaffold(template, vars), target, { force: options.force });
-      const steps = nextSteps(template, target, context.cwd);
+      const evented = eventedInvocation(template.packageDir, context.env);
+      const steps = nextSteps(template, target, context.cwd, evented);
       context.stdout.write(
         options.json
-          ? `${JSON.stringify({ target, lang: template.lang, variables: vars, files, nextSteps: steps }, null, 2)}\n`
-          : report(template, vars, target, files, steps),
+          ? `${JSON.stringify({ target, lang: template.lang, variables: vars, files, nextSteps: steps, evented: evented.command }, null, 2)}\n`
+          : report(template, vars, target, files, [
+              ...steps.map((step) => `  ${step}`),
+              ...pathNote(evented),
+            ]),
       );
     });
 };
@@ -80,6 +96,6 @@ const report = (
     ...files.map((file) => `  ${file.path}${file.action === 'overwritten' ? '  (overwritten)' : ''}`),
     '',
     'Next steps:',
-    ...steps.map((step) => `  ${step}`),
+    ...steps,
     '',
   ].join('\n');

@@ -1,8 +1,9 @@
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_CONSUL_PREFIX, DEFAULT_CONSUL_URL } from '../../runtime/config/sources/consul-defaults.js';
 import type { ConsulConfigWrite, KeyChange } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
+import { findProjectDir } from '../local/project.js';
 
 /**
  * `evented load-config [dir]`: validates the project's evented.yaml and writes it to Consul KV, one key per
@@ -41,7 +42,7 @@ export const registerLoadConfig = (program: Command, context: CliContext): void 
     .option('--dry-run', 'print the difference with what Consul holds, and write nothing')
     .addHelpText('after', examples)
     .action(async (dir: string, options: LoadConfigOptions) => {
-      const file = join(resolve(context.cwd, dir), 'evented.yaml');
+      const file = join(findProjectDir(context.cwd, dir), 'evented.yaml');
       const url = options.consul || context.env.CONSUL_HTTP_ADDR || DEFAULT_CONSUL_URL;
       const { writeConfigToConsul } = await import('../../runtime/index.js');
       const result = await writeConfigToConsul(

@@ -30,10 +30,20 @@ interface RebuildOptions extends RemoteOptions {
 
 const count = (n: number): string => n.toLocaleString('en-US');
 
-const describeDryRun = (name: string, progress: ReplayProgress, rebuild: boolean): string =>
-  `${rebuild ? 'rebuild' : 'replay'} of ${name} would deliver ${count(progress.total)} events of ${count(progress.aggregates)} aggregates` +
-  ` after position ${progress.position}; about ${formatDuration(progress.etaMs)} at ${count(Math.round(progress.eventsPerSecond))} events/s` +
-  ' (the rate `npm run bench -- replay` measures; the projector’s own speed decides)\n';
+/**
+ * A dry run's answer: what would be delivered, and how long that takes — at the rate this subscriber's last
+ * replay ran at, when the runtime has measured one, or else at an assumed rate, said as such.
+ */
+const describeDryRun = (name: string, progress: ReplayProgress, rebuild: boolean): string => {
+  const rate = `${count(Math.round(progress.eventsPerSecond))} events/s`;
+  const time = progress.rateMeasured
+    ? `about ${formatDuration(progress.etaMs)} at ${rate}, the rate of its last replay`
+    : `about ${formatDuration(progress.etaMs)} if it takes ${rate}: an assumption, since no replay of it has been measured yet (its own speed decides; a replay shows it)`;
+  return (
+    `dry run: ${rebuild ? 'rebuild' : 'replay'} of ${name} would deliver ${count(progress.total)} events of ` +
+    `${count(progress.aggregates)} aggregates after position ${progress.position}; ${time}\n`
+  );
+};
 
 const runReplay = async (
   context: CliContext,

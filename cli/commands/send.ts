@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import type { JsonValue } from '@bufbuild/protobuf';
 import type {
   CommandBook,
+  EventBook,
   SynchronousProcessingResponse,
 } from '../../runtime/protocol/gen/evented/evented.js';
+import type { AdminConnection } from '../remote/admin-client.js';
 import { randomUuidBytes, uuidFromBytes, uuidToBytes } from '../../runtime/protocol/uuid.js';
 import type { CliContext } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
@@ -39,6 +41,37 @@ const rootOf = (text: string): Uint8Array => {
   const root = uuidToBytes(text);
   if (!root) throw new UsageError(`${text}: expected an aggregate's UUID, or \`new\` for a new aggregate`);
   return root;
+};
+
+const eventKey = (domain: string, root: string, sequence: number): string => `${domain}/${root}#${sequence}`;
+
+/**
+ * Where the events of `books` landed in the store's global log. The command's answer carries each event's
+ * aggregate and sequence, not its position: asked from the log (Tail of each aggregate, its latest events
+ * first; all of them if other commands on it came in between).
+ */
+const positionsOf = async (
+  admin: AdminConnection,
+  books: readonly EventBook[],
+  signal: AbortSignal,
+): Promise<Map<string, number>> => {
+  const positions = new Map<string, number>();
+  for (const book of books) {
+    const domain = book.cover?.domain ?? '';
+    const root = book.cover?.root;
+    const rootId = uuidFromBytes(root?.value ?? new Uint8Array(16));
+    const wanted = book.pages.map((page) => eventKey(domain, rootId, page.num ?? 0));
+    for (const last of [book.pages.length + 64, 0]) {
+      const request = { after: 0, since: undefined, domain, root, follow: false, last };
+      for await (const event of admin.tail(request, signal)) {
+        positions.set(eventKey(domain, rootId, event.page?.num ?? 0), event.position);
+      }
+      if (wanted.every((key) => positions.has(key))) break;
+    }
+    const missing = wanted.find((key) => !positions.has(key));
+    if (missing) throw new CliError(`the command was accepted, but its event ${missing} is not in the log`);
+  }
+  return positions;
 };
 
 const report = (root: string, response: SynchronousProcessingResponse, types: PayloadTypes): string => {
@@ -85,19 +118,27 @@ export const registerSend = (program: Command, context: CliContext): void => {
         if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
           throw new UsageError(`--timeout ${options.timeout}: expected milliseconds, such as 10000`);
         }
-        const response = await withAdmin(context, options, async (admin) => {
+        const { response, positions } = await withAdmin(context, options, async (admin) => {
           const address =
             admin.location.commandHandler ??
             (await admin.status()).components.find((c) => c.name === 'command handler')?.address;
           if (!address) throw new CliError('the runtime did not say where its command handler is');
           const { handleCommand } = await import('../remote/command-client.js');
-          return handleCommand(address, book, timeoutMs);
+          const answer = await handleCommand(address, book, timeoutMs);
+          return {
+            response: answer,
+            positions: options.json ? await positionsOf(admin, answer.books, context.signal) : undefined,
+          };
         });
         const rootId = uuidFromBytes(root);
-        if (options.json) {
-          const events = response.books.flatMap((b) =>
-            b.pages.map((page) => viewOf({ position: 0, cover: b.cover, page }, types)),
-          );
+        if (positions) {
+          const events = response.books.flatMap((b) => {
+            const id = uuidFromBytes(b.cover?.root?.value ?? new Uint8Array(16));
+            return b.pages.map((page) => {
+              const position = positions.get(eventKey(b.cover?.domain ?? '', id, page.num ?? 0))!;
+              return viewOf({ position, cover: b.cover, page }, types);
+            });
+          });
           context.stdout.write(
             `${JSON.stringify({ root: rootId, events, projections: response.projections })}\n`,
           );

@@ -1,10 +1,11 @@
-import { resolve, join } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_CONSUL_PREFIX } from '../../runtime/config/sources/consul-defaults.js';
 import type { Runtime } from '../../runtime/index.js';
 import type { CliContext } from '../context.js';
 import { InterruptedError } from '../errors.js';
 import { version } from '../version.js';
+import { findProjectDir } from '../local/project.js';
 
 /** The second line of `serve`: the admin service (what the CLI talks to), the bus, and who receives events. */
 const describeDelivery = (runtime: Runtime): string => {
@@ -35,7 +36,7 @@ export const registerServe = (program: Command, context: CliContext): void => {
       '\nExamples:\n  evented serve ./bank     # Ctrl-C drains in-flight calls and stops\n  evented serve ./bank --consul http://127.0.0.1:8500 --name bank   # configuration from evented load-config\n',
     )
     .action(async (dir: string, options: ServeOptions) => {
-      const projectDir = resolve(context.cwd, dir);
+      const projectDir = findProjectDir(context.cwd, dir);
       const { readConfigFile, readConfigFromConsul, startRuntime } = await import('../../runtime/index.js');
       // SIGTERM or Ctrl-C while loading stops there, without serving (a large configuration takes seconds).
       const config = await (

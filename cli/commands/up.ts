@@ -1,13 +1,14 @@
-import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Environment } from '../../runtime/index.js';
 import { BUS_FLAG, STORE_FLAG, isBusFlag, isStoreFlag } from '../../runtime/up/flags.js';
 import type { CliContext } from '../context.js';
 import { version } from '../version.js';
 import { CliError, InterruptedError, UsageError } from '../errors.js';
-import { cleanUpAfter, runningEnvironment } from '../local/running.js';
-import { removeRuntimeFile, runtimeFilePath, writeRuntimeFile } from '../local/runtime-file.js';
+import { startTimeOf } from '../../runtime/support/signals.js';
+import { cleanUpAfter, describeEnded, runningEnvironment } from '../local/running.js';
+import { recordEnvironment, runtimeFilePath } from '../local/runtime-file.js';
 import { createUpReporter, type UpOutputMode } from '../output/up-reporter.js';
+import { findProjectDir } from '../local/project.js';
 
 /**
  * `evented up [dir]`: the whole local environment in one command — the store, bus and configuration each
@@ -69,7 +70,7 @@ export const registerUp = (program: Command, context: CliContext): void => {
     )
     .addHelpText('after', examples)
     .action(async (dir: string, options: UpOptions) => {
-      const projectDir = resolve(context.cwd, dir);
+      const projectDir = findProjectDir(context.cwd, dir);
       const readyTimeoutMs = Number(options.readyTimeout);
       if (!Number.isInteger(readyTimeoutMs) || readyTimeoutMs <= 0) {
         throw new UsageError(`--ready-timeout ${options.readyTimeout}: expected a number of milliseconds`);
@@ -100,7 +101,7 @@ const refuseIfRunning = async (projectDir: string, context: CliContext): Promise
   }
   const ended = await cleanUpAfter(projectDir, running.file);
   context.stderr.write(
-    `an earlier evented up (pid ${running.file.pid}) ended without stopping; ${ended > 0 ? `ended ${ended} process(es) it had left running` : 'nothing of it was left running'}\n`,
+    `an earlier evented up (pid ${running.file.pid}) ended without stopping; ${describeEnded(ended) || 'nothing of it was left running'}\n`,
   );
 };
 
@@ -121,6 +122,9 @@ const up = async (
     projectDir,
     project: projectDir,
   });
+  // Written now and on every start: whatever happens to this process from here, `down` can end what it started.
+  const pid = context.self?.pid ?? process.pid;
+  const record = recordEnvironment(projectDir, { pid, startTime: startTimeOf(pid) ?? '' });
   let environment: Environment;
   try {
     environment = await startEnvironment({
@@ -132,34 +136,34 @@ const up = async (
       readyTimeoutMs: options.readyTimeoutMs,
       signal: context.signal,
       version,
-      report: (event) => reporter.event(event),
+      report: (event) => {
+        if (event.type === 'component') record.component(event.component);
+        reporter.event(event);
+      },
     });
   } catch (err) {
+    record.remove();
     reporter.close();
     if (context.signal.aborted) throw new InterruptedError();
     throw err;
   }
   const { runtime, config } = environment;
-  writeRuntimeFile(projectDir, {
-    version: 1,
-    name: config.name,
-    pid: context.self?.pid ?? 0,
-    startedAt: new Date().toISOString(),
-    admin: environment.admin,
-    commandHandler: runtime.commandHandler.address,
-    queryHandler: runtime.queryHandler.address,
-    components: [
+  record.ready(
+    {
+      name: config.name,
+      admin: environment.admin,
+      commandHandler: runtime.commandHandler.address,
+      queryHandler: runtime.queryHandler.address,
+    },
+    [
       { name: 'store', kind: runtime.store.kind, address: runtime.store.location },
       {
         name: 'bus',
         kind: config.bus.kind,
         address: config.bus.kind === 'amqp' ? hidePassword(config.bus.url) : undefined,
       },
-      ...environment
-        .components()
-        .map(({ name, kind, address, pid, log }) => ({ name, kind, address, pid, log })),
     ],
-  });
+  );
   reporter.ready({
     name: config.name,
     commandHandler: runtime.commandHandler.address,
@@ -176,7 +180,7 @@ const up = async (
   try {
     await environment.close();
   } finally {
-    removeRuntimeFile(projectDir);
+    record.remove();
   }
   reporter.note('stopped; data under .evented/ is kept for the next evented up');
   reporter.close();

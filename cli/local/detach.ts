@@ -91,11 +91,14 @@ export const runDetached = async (
     offset = read.offset;
     for (const line of read.lines) {
       if (line.startsWith('{')) {
-        const event = JSON.parse(line) as { type: string };
+        const event = JSON.parse(line) as { type?: string; error?: { message: string; hint?: string } };
         if (event.type === 'ready') {
           child.unref();
           return announce(event as ReadyLine, child.pid ?? 0, shortLog, options.json === true, context);
         }
+        // Its error, as `up --json` prints one (cli/errors.ts formatJsonError).
+        if (event.error)
+          errorLines.push(`error: ${event.error.message}`, `  hint: ${event.error.hint ?? ''}`);
       } else if (line.startsWith('error: ') || (errorLines.length > 0 && line.startsWith('  hint: '))) {
         errorLines.push(line);
       }
@@ -107,7 +110,7 @@ export const runDetached = async (
   await child;
   const [first, hint] = errorLines;
   if (first !== undefined) {
-    throw new CliError(first.slice('error: '.length), hint?.slice('  hint: '.length));
+    throw new CliError(first.slice('error: '.length), hint?.slice('  hint: '.length) || undefined);
   }
   throw new CliError(`evented up exited (code ${String(exitCode)}) before it was ready; see ${shortLog}`);
 };

@@ -1,47 +1,37 @@
 import { setTimeout as pause } from 'node:timers/promises';
-import {
-  groupAlive,
-  isProcessAlive as isAlive,
-  signalGroup,
-  signalProcess,
-} from '../../runtime/support/signals.js';
+import { isSameProcess } from '../../runtime/support/signals.js';
 import { readRuntimeFile, removeRuntimeFile, type RuntimeFile } from './runtime-file.js';
 
 /**
  * What .evented/runtime.json says is running, checked against the live processes: the `evented up` process
- * itself, and the user processes it started (each the leader of its own process group).
+ * itself (by pid and start time), and what it recorded having started.
  */
-
-/** The process groups of user processes that are still alive. */
-const leftovers = (file: RuntimeFile): number[] =>
-  file.components
-    .filter((c) => c.kind === 'process' && c.pid !== undefined && c.pid > 0)
-    .map((c) => c.pid!)
-    .filter(groupAlive);
 
 export interface RunningEnvironment {
   file: RuntimeFile;
-  /** Whether the `evented up` process is alive. */
+  /** Whether the `evented up` process that wrote the file is alive (the same process, not a reused pid). */
   upAlive: boolean;
 }
 
+export const upIdentity = (file: RuntimeFile): { pid: number; startTime: string } => ({
+  pid: file.pid,
+  startTime: file.pidStartTime ?? '',
+});
+
 export const runningEnvironment = (projectDir: string): RunningEnvironment | undefined => {
   const file = readRuntimeFile(projectDir);
-  return file && { file, upAlive: isAlive(file.pid) };
+  return file && { file, upAlive: isSameProcess(upIdentity(file)) };
 };
 
 /**
- * Ends what an `evented up` that died without stopping left behind (its user processes), and its runtime.json.
- * Returns how many process groups it ended.
+ * Ends what an `evented up` that died without stopping left running (everything it recorded: its processes,
+ * broker node, agent, containers), then removes its runtime.json. Returns the names of what it ended.
  */
-export const cleanUpAfter = async (projectDir: string, file: RuntimeFile): Promise<number> => {
-  const groups = leftovers(file);
-  for (const pid of groups) signalGroup(pid, 'SIGTERM');
-  await waitUntil(() => groups.every((pid) => !groupAlive(pid)), 5000);
-  for (const pid of groups.filter(groupAlive)) signalGroup(pid, 'SIGKILL');
-  await waitUntil(() => groups.every((pid) => !groupAlive(pid)), 2000);
+export const cleanUpAfter = async (projectDir: string, file: RuntimeFile): Promise<string[]> => {
+  const { endAllRecorded } = await import('../../runtime/index.js');
+  const ended = await endAllRecorded(file.components);
   removeRuntimeFile(projectDir);
-  return groups.length;
+  return ended;
 };
 
 /** Polls `done` until it is true or `timeoutMs` passes; returns whether it became true. */
@@ -54,21 +44,6 @@ export const waitUntil = async (done: () => boolean, timeoutMs: number): Promise
   return true;
 };
 
-/** What of the environment is still alive: the up process, and the user processes' groups. */
-export const stillRunning = (file: RuntimeFile): { up: boolean; groups: number[] } => ({
-  up: isAlive(file.pid),
-  groups: leftovers(file),
-});
-
-/** Ends by force what is still alive of the environment; returns how many processes (groups) that was. */
-export const killLeftovers = (file: RuntimeFile): number => {
-  const { up, groups } = stillRunning(file);
-  if (up) signalProcess(file.pid, 'SIGKILL');
-  for (const pid of groups) signalGroup(pid, 'SIGKILL');
-  return groups.length + (up ? 1 : 0);
-};
-
-export const allGone = (file: RuntimeFile): boolean => {
-  const { up, groups } = stillRunning(file);
-  return !up && groups.length === 0;
-};
+/** "ended 3 processes it had left running (a, b, c)", or "" */
+export const describeEnded = (ended: readonly string[]): string =>
+  ended.length === 0 ? '' : `ended what it had left running: ${ended.join(', ')}`;

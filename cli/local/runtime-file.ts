@@ -1,10 +1,15 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { StopRecord } from '../../runtime/index.js';
 
 /**
  * `.evented/runtime.json`: what a running `evented up` writes so that the other commands (status, tail, send,
  * replay, rebuild, down) find it without being told. They talk to it only through the addresses here (gRPC),
  * never through its files, so `--address` can point them at a remote runtime instead.
+ *
+ * It is also the record of everything `up` started, each with how to stop it from another process (`stop`),
+ * rewritten as soon as anything is started: a `kill -9` of `up` at any moment leaves a file from which
+ * `evented down` (or the next `up`) ends all of it.
  */
 
 export interface RuntimeComponent {
@@ -16,18 +21,25 @@ export interface RuntimeComponent {
   pid?: number | undefined;
   /** The component's log file, when it has one of its own. */
   log?: string | undefined;
+  /** How to stop it from another process (a process by pid and start time, a node by name, a container by id). */
+  stop?: StopRecord | undefined;
 }
 
 export interface RuntimeFile {
   version: 1;
-  /** The project's name (evented.yaml `name`). */
+  /** The project's name (evented.yaml `name`); empty until the configuration has been read. */
   name: string;
-  /** The `evented up` process: `evented down` signals it. */
+  /** The project folder. */
+  project?: string;
+  /** The `evented up` process: `evented down` signals it, only while its start time still matches. */
   pid: number;
+  /** When that process started (support/signals.ts startTimeOf): a pid reused since does not match. */
+  pidStartTime?: string;
   startedAt: string;
-  admin: string;
-  commandHandler: string;
-  queryHandler: string;
+  /** The runtime's addresses: set once everything is ready (absent while `up` is starting). */
+  admin?: string;
+  commandHandler?: string;
+  queryHandler?: string;
   components: RuntimeComponent[];
 }
 
@@ -53,4 +65,48 @@ export const readRuntimeFile = (projectDir: string): RuntimeFile | undefined => 
 
 export const removeRuntimeFile = (projectDir: string): void => {
   rmSync(runtimeFilePath(projectDir), { force: true });
+};
+
+/** What `evented up` keeps in runtime.json as it starts and runs: rewritten on every change. */
+export interface RuntimeRecord {
+  /** A component was started or changed: recorded at once, with how to stop it. */
+  component(component: RuntimeComponent): void;
+  /** Everything is ready: the addresses, and the components that are not processes (store, bus) first. */
+  ready(
+    ready: Required<Pick<RuntimeFile, 'name' | 'admin' | 'commandHandler' | 'queryHandler'>>,
+    first: RuntimeComponent[],
+  ): void;
+  remove(): void;
+}
+
+export const recordEnvironment = (
+  projectDir: string,
+  up: { pid: number; startTime: string },
+): RuntimeRecord => {
+  const components = new Map<string, RuntimeComponent>();
+  let file: RuntimeFile = {
+    version: 1,
+    name: '',
+    project: projectDir,
+    pid: up.pid,
+    pidStartTime: up.startTime,
+    startedAt: new Date().toISOString(),
+    components: [],
+  };
+  let first: RuntimeComponent[] = [];
+  const write = (): void =>
+    writeRuntimeFile(projectDir, { ...file, components: [...first, ...components.values()] });
+  write();
+  return {
+    component({ name, kind, address, pid, log, stop }) {
+      components.set(name, { name, kind, address, pid, log, stop });
+      write();
+    },
+    ready(ready, leading) {
+      file = { ...file, ...ready };
+      first = leading;
+      write();
+    },
+    remove: () => removeRuntimeFile(projectDir),
+  };
 };

@@ -17,14 +17,45 @@ export const formatDuration = (ms: number): string => {
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
 };
 
-export const formatProgress = (progress: ReplayProgress, barWidth = 24): string => {
+/**
+ * One line: a bar, events, rate, time left and position. With `columns` (a terminal's width) it fits in one
+ * column less than that (writing the last column makes some terminals wrap), so that redrawing it in place
+ * never leaves a line behind: the bar narrows first (down to 10 cells), then the position, the rate and the
+ * bar are left out, in that order.
+ */
+export const formatProgress = (
+  progress: ReplayProgress,
+  options: { barWidth?: number; columns?: number } = {},
+): string => {
   const total = Math.max(progress.total, progress.events);
   const share = total === 0 ? 1 : progress.events / total;
-  const filled = Math.round(share * barWidth);
-  const bar = `[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}]`;
+  const bar = (cells: number): string => {
+    const filled = Math.round(share * cells);
+    return `[${'#'.repeat(filled)}${'-'.repeat(cells - filled)}] `;
+  };
+  const counts = `${count(progress.events)}/${count(total)} events`;
   const rate = `${count(progress.eventsPerSecond)} events/s`;
   const eta = progress.done ? 'done' : `ETA ${formatDuration(progress.etaMs)}`;
-  return `${bar} ${count(progress.events)}/${count(total)} events  ${rate}  ${eta}  (position ${progress.position})`;
+  const position = `(position ${progress.position})`;
+  const widest = options.barWidth ?? 24;
+  const room = options.columns === undefined ? Infinity : options.columns - 1;
+  const layouts: { bar: boolean; parts: string[] }[] = [
+    { bar: true, parts: [counts, rate, eta, position] },
+    { bar: true, parts: [counts, rate, eta] },
+    { bar: true, parts: [counts, eta] },
+    { bar: false, parts: [counts, eta] },
+    { bar: false, parts: [counts] },
+  ];
+  for (const layout of layouts) {
+    const text = layout.parts.join('  ');
+    if (!layout.bar) {
+      if (text.length <= room) return text;
+      continue;
+    }
+    const cells = Math.min(widest, room - text.length - 3);
+    if (cells >= Math.min(10, widest)) return `${bar(cells)}${text}`;
+  }
+  return counts.slice(0, Math.max(room, 0));
 };
 
 export interface ProgressReporter {
@@ -34,7 +65,7 @@ export interface ProgressReporter {
 }
 
 export const progressReporter = (
-  out: Writable & { isTTY?: boolean },
+  out: Writable & { isTTY?: boolean; columns?: number },
   options: { plainEveryMs?: number } = {},
 ): ProgressReporter => {
   const tty = out.isTTY === true;
@@ -45,7 +76,7 @@ export const progressReporter = (
   return {
     update(progress) {
       if (tty) {
-        out.write(`\r\x1b[2K${formatProgress(progress)}`);
+        out.write(`\r\x1b[2K${formatProgress(progress, { columns: out.columns ?? 80 })}`);
         drawn = true;
       } else if (Date.now() - lastPlain >= every) {
         out.write(`${formatProgress(progress)}\n`);
@@ -57,7 +88,7 @@ export const progressReporter = (
       drawn = false;
     },
     finish(progress) {
-      if (tty) out.write(`\r\x1b[2K${formatProgress(progress)}\n`);
+      if (tty) out.write(`\r\x1b[2K${formatProgress(progress, { columns: out.columns ?? 80 })}\n`);
       else out.write(`${formatProgress(progress)}\n`);
       drawn = false;
     },

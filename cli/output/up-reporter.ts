@@ -3,7 +3,7 @@ import { relative } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { ComponentState, EnvironmentEvent } from '../../runtime/index.js';
 import type { renderUpView as RenderUpView } from '../ui/up.js';
-import type { UpViewChoice, UpViewComponent, UpViewProps } from '../ui/UpView.js';
+import type { UpViewChoice, UpViewProps } from '../ui/UpView.js';
 
 /**
  * What `evented up` prints, from one stream of EnvironmentEvents, in one of three forms: the live ink view on
@@ -29,7 +29,14 @@ export interface UpReporter {
   close(): void;
 }
 
-/** The last `count` lines of a file (its last 8 KiB at most), without the blank ones. */
+/** The line `evented up` writes into a user process's log before starting it (runtime/up/processes.ts). */
+const RUN_MARK = '--- evented up, ';
+
+/**
+ * The last `count` lines of a log (from its last 8 KiB), without the blank ones — this run's only: logs are
+ * appended to, and each run of `up` starts its part with a RUN_MARK line, so what is before the last one is an
+ * earlier run's (a process still starting would otherwise show the "listening" line of its previous life).
+ */
 export const lastLines = (path: string, count: number): string[] => {
   try {
     const size = statSync(path).size;
@@ -41,11 +48,14 @@ export const lastLines = (path: string, count: number): string[] => {
     } finally {
       closeSync(fd);
     }
-    return buffer
+    const lines = buffer
       .toString('utf8')
       .split('\n')
-      .map((line) => line.trimEnd())
-      .filter((line) => line !== '' && !line.startsWith('--- evented up, '))
+      .map((line) => line.trimEnd());
+    const mark = lines.map((line) => line.startsWith(RUN_MARK)).lastIndexOf(true);
+    return lines
+      .slice(mark + 1)
+      .filter((line) => line !== '')
       .slice(-count);
   } catch {
     return [];
@@ -69,8 +79,13 @@ export const createUpReporter = async (options: {
   if (options.mode === 'json') {
     const write = (value: object): void => void stdout.write(`${JSON.stringify(value)}\n`);
     return {
+      // How to stop a component is for runtime.json, not for the reader of this stream.
       event: (event) =>
-        write(event.type === 'component' ? { type: 'component', ...event.component } : { ...event }),
+        write(
+          event.type === 'component'
+            ? { type: 'component', ...event.component, stop: undefined }
+            : { ...event },
+        ),
       ready: (summary) => write({ type: 'ready', ...summary }),
       note: (message) => write({ type: 'note', message }),
       close: () => undefined,
@@ -105,24 +120,49 @@ const componentLine = (c: ComponentState, shortPath: (path: string) => string): 
   return parts.join('  ');
 };
 
+/** What the live view knows: the choices, each component as last reported, and the environment's status. */
+export interface UpViewState {
+  project: string;
+  choices: UpViewChoice[];
+  components: ComponentState[];
+  /** What is happening now ("starting…", "stopping…"). */
+  status?: string | undefined;
+  /** The summary, once everything was ready. */
+  ready?: string | undefined;
+}
+
+/**
+ * The view's props from what it knows: each process with this run's last log lines; and the summary only while
+ * it is true — once a component has failed after everything was ready, the footer says what stopped instead.
+ */
+export const viewProps = (state: UpViewState): UpViewProps => {
+  const failed = state.components.filter((c) => c.state === 'failed');
+  const broken = state.ready !== undefined && failed.length > 0;
+  return {
+    project: state.project,
+    choices: [...state.choices],
+    components: state.components.map((c) => ({
+      ...c,
+      lines: c.kind === 'process' && c.log ? lastLines(c.log, c.state === 'failed' ? 10 : 3) : undefined,
+    })),
+    status: state.status,
+    ready: broken ? undefined : state.ready,
+    problem: broken
+      ? `not ready: ${failed.map((c) => c.name).join(', ')} stopped (see above); Ctrl-C or \`evented down\` stops the rest`
+      : undefined,
+  };
+};
+
 const inkReporter = (
   options: { stdout: Writable; project: string },
   renderUpView: typeof RenderUpView,
 ): UpReporter => {
   const choices: UpViewChoice[] = [];
-  const components = new Map<string, UpViewComponent>();
-  const props = (): UpViewProps => ({
-    project: options.project,
-    choices: [...choices],
-    components: [...components.values()].map((c) => ({
-      ...c,
-      lines: c.kind === 'process' && c.log ? lastLines(c.log, c.state === 'failed' ? 10 : 3) : undefined,
-    })),
-    status,
-    ready,
-  });
+  const components = new Map<string, ComponentState>();
   let status: string | undefined = 'starting…';
   let ready: string | undefined;
+  const props = (): UpViewProps =>
+    viewProps({ project: options.project, choices, components: [...components.values()], status, ready });
   const view = renderUpView({ stdout: options.stdout, props: props() });
   // Log lines change without events: redraw a few times a second while the view is open.
   const timer = setInterval(() => view.update(props()), 500);

@@ -62,9 +62,10 @@ export const cliErrorOf = (err: unknown, location: RuntimeLocation): unknown => 
     return new CliError(
       `no evented runtime answers at ${location.admin} (from ${location.source})`,
       'start one with `evented up`, or pass --address HOST:PORT of a running runtime’s admin service',
+      Status[err.code],
     );
   }
-  return new CliError(err.details || Status[err.code]);
+  return new CliError(err.details || Status[err.code], undefined, Status[err.code]);
 };
 
 async function* streamOf<T>(

@@ -19,6 +19,7 @@ const refusal = (err: unknown, address: string): unknown => {
   return new CliError(
     `${Status[err.code]}: ${err.details}`,
     reachable ? undefined : `is the runtime's command handler at ${address} running? (evented status)`,
+    Status[err.code],
   );
 };
 

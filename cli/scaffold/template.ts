@@ -56,7 +56,10 @@ const schemaOf = (z: typeof Zod.z) => {
      * (`npm pack` leaves symlinks out).
      */
     shared: z.record(z.string(), z.string()).default({}),
-    /** Commands printed after scaffolding; `{{dir}}` is the scaffold's folder, relative to where init ran. */
+    /**
+     * Commands printed after scaffolding; `{{dir}}` is the scaffold's folder, relative to where init ran, and
+     * `{{evented}}` how to run this evented there (`evented`, once on PATH, else its bin/evented.js).
+     */
     nextSteps: z.array(z.string()).default([]),
   });
   return { substitution, manifest };

@@ -31,9 +31,11 @@ export interface UpViewProps {
   choices: UpViewChoice[];
   components: UpViewComponent[];
   /** What is happening now ("starting a private RabbitMQ node…"), or the closing summary. */
-  status?: string;
+  status?: string | undefined;
   /** The summary once everything is ready. */
-  ready?: string;
+  ready?: string | undefined;
+  /** What is wrong once it no longer is (a process that stopped after everything was ready). */
+  problem?: string | undefined;
 }
 
 const MARK: Record<ComponentStateName, { mark: string; color: string }> = {
@@ -69,7 +71,7 @@ const Component = ({ component, width }: { component: UpViewComponent; width: nu
   );
 };
 
-export const UpView = ({ project, choices, components, status, ready }: UpViewProps) => {
+export const UpView = ({ project, choices, components, status, ready, problem }: UpViewProps) => {
   const width = Math.max(8, ...components.map((c) => c.name.length));
   return (
     <Box flexDirection="column">
@@ -93,8 +95,13 @@ export const UpView = ({ project, choices, components, status, ready }: UpViewPr
           <Text color="green">{ready}</Text>
         </Box>
       ) : null}
+      {problem ? (
+        <Box marginTop={1}>
+          <Text color="red">{problem}</Text>
+        </Box>
+      ) : null}
       {status ? (
-        <Box marginTop={ready ? 0 : 1}>
+        <Box marginTop={ready || problem ? 0 : 1}>
           <Text dimColor>{status}</Text>
         </Box>
       ) : null}

@@ -23,9 +23,17 @@ export interface ReplaySources {
   store: EventStore;
   projectors: ReadonlyMap<string, Replayable>;
   sagas: ReadonlyMap<string, Replayable>;
-  /** Events per second a dry run's estimate assumes. */
+  /** Events per second a dry run's estimate assumes for a subscriber whose rate has not been measured. */
   estimatedEventsPerSecond: number;
+  /**
+   * Each subscriber's measured replay rate ("projector:NAME" → events/s): the rate of its last replay of at
+   * least MEASURED_MIN_EVENTS events, kept while the runtime runs. A dry run estimates from it when known.
+   */
+  measuredRates: Map<string, number>;
 }
+
+/** A replay shorter than this says little about a subscriber's rate (start-up costs dominate). */
+export const MEASURED_MIN_EVENTS = 1000;
 
 const names = (map: ReadonlyMap<string, unknown>): string =>
   map.size === 0 ? 'none is configured' : [...map.keys()].map((name) => `"${name}"`).join(', ');
@@ -75,9 +83,11 @@ export async function* replaySubscriber(
   const subscriber = findSubscriber(sources, message);
   const request = checkedRequest(subscriber, message);
 
+  const key = `${message.saga ? 'saga' : 'projector'}:${message.subscriber}`;
   if (message.dryRun) {
     const { events, aggregates } = await sources.store.countLog(request.after, request.domains);
-    const rate = sources.estimatedEventsPerSecond;
+    const measured = sources.measuredRates.get(key);
+    const rate = measured ?? sources.estimatedEventsPerSecond;
     yield {
       events: 0,
       total: events,
@@ -86,6 +96,8 @@ export async function* replaySubscriber(
       eventsPerSecond: rate,
       etaMs: Math.round((events / rate) * 1000),
       done: false,
+      dryRun: true,
+      rateMeasured: measured !== undefined,
     };
     return;
   }
@@ -98,8 +110,11 @@ export async function* replaySubscriber(
   // The replay reports through a small queue that this generator drains.
   const queue: ProgressMessage[] = [];
   let wake: (() => void) | undefined;
-  const push = (progress: ProgressMessage): void => {
-    queue.push(progress);
+  const push = (progress: ReplayProgress): void => {
+    queue.push({ ...progress, dryRun: false, rateMeasured: false });
+    if (progress.done && progress.events >= MEASURED_MIN_EVENTS) {
+      sources.measuredRates.set(key, progress.eventsPerSecond);
+    }
     wake?.();
   };
   let finished = false;

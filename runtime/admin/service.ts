@@ -32,7 +32,9 @@ import { tailLog } from './tail.js';
  * down. Every call that changes state is logged with its caller first (audit.ts).
  */
 export interface AdminSources
-  extends Omit<StatusSources, 'projectors' | 'sagas'>, Omit<ReplaySources, 'projectors' | 'sagas'> {
+  extends
+    Omit<StatusSources, 'projectors' | 'sagas'>,
+    Omit<ReplaySources, 'projectors' | 'sagas' | 'measuredRates'> {
   projectors: ReadonlyMap<string, Replayable & DeadLettered>;
   sagas: ReadonlyMap<string, Replayable & DeadLettered>;
   /** How often a followed tail looks for events committed by other processes. */
@@ -60,6 +62,7 @@ const describeRequest = (request: DeadLetterRequest): Record<string, unknown> =>
 });
 
 export const adminService = (sources: AdminSources, stopping: AbortSignal, logger: Logger): HostedService => {
+  const replaySources = { ...sources, measuredRates: new Map<string, number>() };
   const implementation: AdminServer = {
     status: unary(logger, 'Status', () => runtimeStatus(sources)),
     tail: serverStream(logger, 'Tail', (request: TailRequest, call) =>
@@ -73,7 +76,7 @@ export const adminService = (sources: AdminSources, stopping: AbortSignal, logge
           domain: request.domain || undefined,
         });
       }
-      return replaySubscriber(sources, request, callSignal(call, stopping));
+      return replaySubscriber(replaySources, request, callSignal(call, stopping));
     }) as (call: ServerWritableStream<ReplayRequest, ReplayProgress>) => void,
     listDeadLetters: unary(logger, 'ListDeadLetters', (request: DeadLetterQuery) =>
       listDeadLetters(sources, request),

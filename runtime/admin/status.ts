@@ -3,12 +3,12 @@ import type { RelayStatus } from '../relay/relay.js';
 import type { EventStore } from '../store/port.js';
 import type { SubscriberStatus as CoordinatorStatus } from '../subscriber/activity.js';
 import { messageOf } from '../errors/index.js';
-import { acceptsConnections } from '../support/net.js';
+import { probeHealth } from '../grpc/health-probe.js';
 
 /**
- * What `evented status` shows: every component, its address and health; each subscriber's position and lag,
- * and its open dead letters, counted in the store (so they are right after a restart, and whichever process
- * set them aside).
+ * What `evented status` shows: every component, its address and its health as checked now (grpc.health.v1 for
+ * every gRPC server, ours and the user's); each subscriber's position and lag, and its open dead letters, counted
+ * in the store (so they are right after a restart, and whichever process set them aside).
  */
 
 export interface SubscriberView extends CoordinatorStatus {
@@ -19,11 +19,13 @@ export interface SubscriberView extends CoordinatorStatus {
 
 export interface StatusSources {
   name: string;
+  /** The project folder, absolute with links resolved: the CLI checks that a runtime is its project's. */
+  projectDir: string;
   version: string;
   store: EventStore;
   bus: { kind: string; location: string };
   relay(): RelayStatus;
-  /** The runtime's own servers: "command handler" → address, … */
+  /** The runtime's own servers: "command handler" → address, … (each serves grpc.health.v1). */
   servers: Readonly<Record<string, string>>;
   /** Each domain's business logic address. */
   businessLogic: Readonly<Record<string, string>>;
@@ -46,6 +48,12 @@ const storeComponent = async (
       component: { ...component, state: 'failing', detail: messageOf(err) },
     };
   }
+};
+
+/** A gRPC server as its health service answers now (see grpc/health-probe.ts); `service` if "" is unknown. */
+const grpcComponent = async (name: string, address: string, service: string): Promise<ComponentStatus> => {
+  const { state, detail } = await probeHealth(address, service);
+  return { name, kind: 'grpc', address, state, detail };
 };
 
 const subscriberStatus = (
@@ -89,28 +97,24 @@ export const runtimeStatus = async (sources: StatusSources): Promise<RuntimeStat
       detail:
         relay.lastError && relay.state === 'retrying' ? `${relayDetail}; ${relay.lastError}` : relayDetail,
     },
-    ...Object.entries(sources.servers).map(([name, address]) => ({
-      name,
-      kind: 'grpc',
-      address,
-      state: 'ok',
-      detail: '',
-    })),
-    ...(await Promise.all(
-      Object.entries(sources.businessLogic).map(async ([domain, address]) => {
-        const reachable = await acceptsConnections(address, 500);
-        return {
-          name: `business logic ${domain}`,
-          kind: 'grpc',
-          address,
-          state: reachable ? 'ok' : 'unreachable',
-          detail: reachable ? '' : 'nothing accepts connections there: is it running?',
-        };
+    ...(await Promise.all([
+      ...Object.entries(sources.servers).map(([name, address]) => grpcComponent(name, address, '')),
+      ...Object.entries(sources.businessLogic).map(([domain, address]) =>
+        grpcComponent(`business logic ${domain}`, address, 'evented.BusinessLogic'),
+      ),
+      ...[...sources.projectors.values()].map((it) => {
+        const { name, address } = it.status();
+        return grpcComponent(`projector ${name}`, address, 'evented.Projector');
       }),
-    )),
+      ...[...sources.sagas.values()].map((it) => {
+        const { name, address } = it.status();
+        return grpcComponent(`saga ${name}`, address, 'evented.Saga');
+      }),
+    ])),
   ];
   return {
     name: sources.name,
+    projectDir: sources.projectDir,
     version: sources.version,
     head,
     components,

@@ -12,9 +12,28 @@ export interface ContainerEngine {
   path: string;
 }
 
+/** How to stop a container from any process: `<engine> rm -f <id>`. */
+export interface ContainerRecord {
+  how: 'container';
+  /** The engine's program (docker or podman). */
+  engine: string;
+  id: string;
+}
+
+/** Removes a recorded container if it is still there; returns whether it was. */
+export const removeRecordedContainer = async (record: ContainerRecord): Promise<boolean> => {
+  const result = await execa(record.engine, ['rm', '-f', record.id], {
+    reject: false,
+    timeout: 30_000,
+    stdin: 'ignore',
+  });
+  return result.exitCode === 0;
+};
+
 export interface RunningContainer {
   readonly id: string;
   readonly engine: ContainerEngine;
+  readonly record: ContainerRecord;
   /** `<engine> rm -f`: the container was started with --rm, so nothing is left. */
   stop(): Promise<void>;
 }
@@ -90,6 +109,7 @@ export const runContainer = async (
   return {
     id,
     engine,
+    record: { how: 'container', engine: engine.path, id },
     async stop() {
       await execa(engine.path, ['rm', '-f', id], {
         env: options.env,

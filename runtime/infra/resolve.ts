@@ -12,6 +12,7 @@ import { findContainerEngine, onPath, runContainer } from './container.js';
 import { consulAnswers, startLocalConsulAgent } from './consul-agent/local-agent.js';
 import { startLocalRabbitNode } from './rabbitmq/local-node.js';
 import { findProgram } from './rabbitmq/node-files.js';
+import type { StopRecord } from './stop-record.js';
 
 /**
  * The local infrastructure ladder of `evented up`, per concern: an explicit flag or evented.yaml > a reachable
@@ -35,7 +36,16 @@ export interface StartedInfra {
   address: string;
   pid?: number;
   log?: string;
+  /** How another process can stop it (`evented down` after `up` died). */
+  record: StopRecord;
   stop(): Promise<void>;
+}
+
+/** Something the ladder has just started and is waiting for: to be recorded at once, before it is ready. */
+export interface StartingInfra {
+  name: string;
+  kind: string;
+  record: StopRecord;
 }
 
 export interface Resolved<T> {
@@ -49,6 +59,8 @@ export interface LadderContext {
   env: NodeJS.ProcessEnv;
   /** Called when a slow rung begins (a container pull, a broker boot), for the live view. */
   progress?: (message: string) => void;
+  /** Called as soon as the ladder has started something, before waiting for it (see StopRecord). */
+  starting?: (infra: StartingInfra) => void;
 }
 
 const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -170,6 +182,7 @@ const rabbitLadder = async (configured: BusConfig, context: LadderContext): Prom
         publish: [{ host: port, container: 5672 }],
         env,
       });
+      context.starting?.({ name: 'rabbitmq', kind: engine.name, record: container.record });
       const containerUrl = `amqp://guest:guest@127.0.0.1:${port}`;
       const deadline = Date.now() + 120_000;
       while (!(await amqpAnswers(containerUrl))) {
@@ -189,6 +202,7 @@ const rabbitLadder = async (configured: BusConfig, context: LadderContext): Prom
           name: 'rabbitmq',
           kind: engine.name,
           address: `127.0.0.1:${port}`,
+          record: container.record,
           stop: () => container.stop(),
         },
       };
@@ -212,11 +226,16 @@ const rabbitLadder = async (configured: BusConfig, context: LadderContext): Prom
     );
   } else {
     context.progress?.(`starting a private RabbitMQ node from ${server} (about 5 s)`);
+    let recorded: StopRecord | undefined;
     try {
       const node = await startLocalRabbitNode({
         dataDir: join(projectDir, '.evented', 'rabbitmq'),
         nodeName: `${projectTag(projectDir)}@localhost`,
         serverPath: server,
+        onSpawned: (record) => {
+          recorded = record;
+          context.starting?.({ name: 'rabbitmq', kind: 'rabbitmq-server', record });
+        },
       });
       return {
         value: amqpBus(node.url, configured),
@@ -229,6 +248,7 @@ const rabbitLadder = async (configured: BusConfig, context: LadderContext): Prom
           kind: 'rabbitmq-server',
           address: `127.0.0.1:${node.port}`,
           log: node.logFile,
+          record: recorded!,
           stop: () => node.stop(),
         },
       };
@@ -314,6 +334,7 @@ const consulLadder = async (context: LadderContext): Promise<Resolved<ConfigSour
         args: ['agent', '-dev', '-client=0.0.0.0'],
         env,
       });
+      context.starting?.({ name: 'consul', kind: engine.name, record: container.record });
       const agent = `http://127.0.0.1:${port}`;
       const deadline = Date.now() + 60_000;
       while (!(await consulAnswers(agent))) {
@@ -333,6 +354,7 @@ const consulLadder = async (context: LadderContext): Promise<Resolved<ConfigSour
           name: 'consul',
           kind: engine.name,
           address: `127.0.0.1:${port}`,
+          record: container.record,
           stop: () => container.stop(),
         },
       };
@@ -345,12 +367,17 @@ const consulLadder = async (context: LadderContext): Promise<Resolved<ConfigSour
   const binary = onPath('consul', env);
   if (binary === undefined) tried.push('consul: not on PATH');
   else {
+    let recorded: StopRecord | undefined;
     try {
       const agent = await startLocalConsulAgent({
         binary,
         dataDir: join(projectDir, '.evented', 'consul'),
         log: join(projectDir, '.evented', 'logs', 'consul.log'),
         env,
+        onSpawned: (record) => {
+          recorded = record;
+          context.starting?.({ name: 'consul', kind: 'consul agent -dev', record });
+        },
       });
       return {
         value: { kind: 'consul', url: agent.url, private: true },
@@ -364,6 +391,7 @@ const consulLadder = async (context: LadderContext): Promise<Resolved<ConfigSour
           address: agent.url.slice('http://'.length),
           pid: agent.pid,
           log: agent.log,
+          record: recorded!,
           stop: () => agent.stop(),
         },
       };

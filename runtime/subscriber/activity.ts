@@ -52,6 +52,8 @@ export const createSubscriberActivity = (options: {
   let waiting = false;
   let delivered = 0;
   let lastError: string | undefined;
+  /** Why the user's service cannot be reached, only while it cannot: shown before lastError, gone once it is back. */
+  let unreachable: string | undefined;
 
   return {
     retry: {
@@ -61,7 +63,7 @@ export const createSubscriberActivity = (options: {
       stopping: () => stopping,
       onUnavailable: (down, reason) => {
         waiting = down;
-        if (down) lastError = reason;
+        unreachable = down ? reason : undefined;
       },
     },
     stopping: () => stopping,
@@ -92,7 +94,7 @@ export const createSubscriberActivity = (options: {
       checkpoint: consumer.tracker.checkpoint(),
       deliveredPastCheckpoint: consumer.tracker.pastCheckpoint(),
       delivered,
-      lastError,
+      lastError: unreachable ?? lastError,
     }),
   };
 };

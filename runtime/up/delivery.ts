@@ -42,19 +42,11 @@ export interface Delivery {
   close(): Promise<void>;
 }
 
-export const openEventBus = (config: BusConfig, logger: Logger): EventBus => {
-  switch (config.kind) {
-    case 'memory':
-      return createMemoryEventBus();
-    case 'amqp':
-      return createAmqpEventBus({
-        url: config.url,
-        exchange: config.exchange,
-        prefetch: config.prefetch,
-        logger,
-      });
-  }
-};
+const openAmqpEventBus = (config: Extract<BusConfig, { kind: 'amqp' }>, logger: Logger) =>
+  createAmqpEventBus({ url: config.url, exchange: config.exchange, prefetch: config.prefetch, logger });
+
+export const openEventBus = (config: BusConfig, logger: Logger): EventBus =>
+  config.kind === 'memory' ? createMemoryEventBus() : openAmqpEventBus(config, logger);
 
 /**
  * How the gRPC channels to projectors, sagas and other command handlers reconnect: on the coordinators' own
@@ -65,9 +57,31 @@ export const reconnectPolicy = (delivery: ResolvedConfig['delivery']): Reconnect
   maxBackoffMs: delivery.maxBackoffMs,
 });
 
+/**
+ * The bus, opened and, for RabbitMQ, connected: an unreachable broker or a refused login is an error now, not
+ * retries later. `evented up` opens it before starting the user's processes.
+ */
+export const openCheckedEventBus = async (
+  config: BusConfig,
+  logger: Logger,
+  timeoutMs = 5000,
+): Promise<EventBus> => {
+  if (config.kind !== 'amqp') return openEventBus(config, logger);
+  const bus = openAmqpEventBus(config, logger);
+  try {
+    await bus.ready(timeoutMs);
+    return bus;
+  } catch (err) {
+    await bus.close().catch(() => undefined);
+    throw err;
+  }
+};
+
 export const startDelivery = async (options: {
   config: ResolvedConfig;
   store: EventStore;
+  /** Opened by the caller (closed by this delivery); by default opened here. */
+  bus?: EventBus | undefined;
   gateway: CommandGateway;
   logger: Logger;
 }): Promise<Delivery> => {
@@ -78,7 +92,7 @@ export const startDelivery = async (options: {
   };
   try {
     // 1. The bus.
-    const bus = openEventBus(config.bus, logger);
+    const bus = options.bus ?? openEventBus(config.bus, logger);
     stops.push(() => bus.close());
     const policy = config.delivery;
 

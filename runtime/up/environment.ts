@@ -5,8 +5,18 @@ import { configSchema, type ResolvedConfig } from '../config/schema.js';
 import { readConfigFile } from '../config/sources/file.js';
 import { readConfigFromConsul, writeConfigToConsul } from '../config/sources/consul.js';
 import { startEmbeddedMongo } from '../infra/mongo/embedded-mongo.js';
-import { resolveBus, resolveConfigSource, type Choice, type StartedInfra } from '../infra/resolve.js';
-import { startRuntime, type Runtime } from './compose.js';
+import {
+  resolveBus,
+  resolveConfigSource,
+  type Choice,
+  type StartedInfra,
+  type StartingInfra,
+} from '../infra/resolve.js';
+import type { StopRecord } from '../infra/stop-record.js';
+import type { EventBus } from '../bus/port.js';
+import type { EventStore } from '../store/port.js';
+import { openEventStore, startRuntime, type Runtime } from './compose.js';
+import { openCheckedEventBus } from './delivery.js';
 import { STORE_FLAG, storeServerKind } from './flags.js';
 import { checkPortsFree } from './ports.js';
 import { logsFolder, spawnUserProcess, waitUntilReady, type UserProcess } from './processes.js';
@@ -16,8 +26,9 @@ import { logsFolder, spawnUserProcess, waitUntilReady, type UserProcess } from '
  * the choice needs, then the user's processes from evented.yaml, then the runtime, and reports every step as
  * an EnvironmentEvent. `close()` stops everything it started, in reverse order.
  *
- * Order: infrastructure (broker, Consul) → the user's processes, each waited for on its readyOn address → the
- * runtime. User processes come before the runtime so that business logic, projectors and sagas are up before
+ * Order: infrastructure (broker, Consul) → the store opened and the broker reached (a wrong URL fails here, before
+ * anything of the user's has started) → the user's processes, each waited for on its readyOn address → the
+ * runtime, on that store and bus. User processes come before the runtime so that business logic, projectors and sagas are up before
  * the first command can arrive, and so that a process that cannot start is reported on its own, with its log,
  * before anything talks to it (the runtime connects lazily, so the other order would work too, but a dead
  * projector would then show up as delivery retries instead of as one clear line).
@@ -36,6 +47,12 @@ export interface ComponentState {
   log?: string;
   /** Why it failed or stopped, or what it is doing while starting. */
   detail?: string;
+  /**
+   * How another process can stop it, reported as soon as it is started (before it is ready): a front end that
+   * writes it down (the CLI's .evented/runtime.json) lets `evented down` end it even after `up` was killed.
+   * Absent for what lives inside this process (the runtime's servers) or outside our control (a URL).
+   */
+  stop?: StopRecord;
 }
 
 export type EnvironmentEvent =
@@ -90,19 +107,36 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
     const current = components.get(name);
     if (current) set({ ...current, ...change });
   };
-  const stops: { name: string; stop(): Promise<void> }[] = [];
+  /**
+   * What to stop, in start order. The user's processes do not depend on each other (each was only waited for
+   * before the next started), so a run of them is stopped together: a stop is mostly waiting for a process to
+   * finish its own shutdown. Everything else is stopped one by one, in reverse order.
+   */
+  const stops: { name: string; parallel?: boolean; stop(): Promise<void> }[] = [];
+  const stopOne = async ({ name, stop }: { name: string; stop(): Promise<void> }): Promise<void> => {
+    update(name, { state: 'stopping' });
+    await stop().catch(() => undefined);
+    const current = components.get(name);
+    if (current && current.state !== 'failed') update(name, { state: 'stopped' });
+  };
   const stopAll = async (): Promise<void> => {
-    for (const { name, stop } of stops.splice(0).reverse()) {
-      update(name, { state: 'stopping' });
-      await stop().catch(() => undefined);
-      const current = components.get(name);
-      if (current && current.state !== 'failed') update(name, { state: 'stopped' });
+    const reversed = stops.splice(0).reverse();
+    while (reversed.length > 0) {
+      const next = reversed[0]!;
+      const run = next.parallel ? reversed.findIndex((s) => !s.parallel) : 1;
+      await Promise.all(reversed.splice(0, run === -1 ? reversed.length : run).map(stopOne));
     }
   };
   const checkAborted = (): void => {
     if (options.signal?.aborted) throw new UnavailableError('interrupted while starting');
   };
-  const ladder = { projectDir, env, progress: (message: string) => report({ type: 'progress', message }) };
+  const ladder = {
+    projectDir,
+    env,
+    progress: (message: string) => report({ type: 'progress', message }),
+    starting: (infra: StartingInfra) =>
+      set({ name: infra.name, kind: infra.kind, state: 'starting', stop: infra.record }),
+  };
   const track = (infra: StartedInfra): void => {
     set({
       name: infra.name,
@@ -111,6 +145,7 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
       address: infra.address,
       pid: infra.pid,
       log: infra.log,
+      stop: infra.record,
     });
     stops.push({ name: infra.name, stop: () => infra.stop() });
   };
@@ -144,7 +179,27 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
     const resolved: ResolvedConfig = { ...config, bus: bus.value };
     checkAborted();
 
-    // 5. The user's processes, in evented.yaml order, each ready before the next starts.
+    // 5. The store opened and the broker reached now, before any of the user's processes starts: a wrong URL or
+    // a missing database is one line at once, not after every process has been started and stopped again.
+    const log = join(logsFolder(projectDir), 'runtime.log');
+    const logger = pino(
+      { level: resolved.log.level },
+      pino.destination({ dest: log, append: true, mkdir: true, sync: true }),
+    );
+    const opened: { store?: EventStore; bus?: EventBus; handedOver?: boolean } = {};
+    stops.push({
+      name: 'store',
+      stop: async () => {
+        if (opened.handedOver) return; // the runtime closes them
+        await opened.bus?.close();
+        await opened.store?.close();
+      },
+    });
+    opened.store = await openEventStore(resolved.store, projectDir);
+    opened.bus = await openCheckedEventBus(resolved.bus, logger.child({ component: 'event-bus' }));
+    checkAborted();
+
+    // 6. The user's processes, in evented.yaml order, each ready before the next starts.
     for (const [name, process] of Object.entries(resolved.processes)) {
       const child: UserProcess = spawnUserProcess(name, process, projectDir, env);
       set({
@@ -154,8 +209,9 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
         address: process.readyOn,
         pid: child.pid,
         log: child.log,
+        stop: child.record,
       });
-      stops.push({ name, stop: () => child.stop() });
+      stops.push({ name, parallel: true, stop: () => child.stop() });
       try {
         await waitUntilReady(child, process.command, options.readyTimeoutMs ?? 60_000, options.signal);
       } catch (err) {
@@ -171,16 +227,18 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
     }
     checkAborted();
 
-    // 6. The runtime, in this process.
+    // 7. The runtime, in this process, on the store and bus opened in step 5.
     for (const name of runtimeComponents(resolved)) set({ name, kind: 'grpc', state: 'starting' });
-    const log = join(logsFolder(projectDir), 'runtime.log');
-    const logger = pino(
-      { level: resolved.log.level },
-      pino.destination({ dest: log, append: true, mkdir: true, sync: true }),
-    );
     let runtime: Runtime;
     try {
-      runtime = await startRuntime(resolved, { projectDir, logger, version: options.version });
+      opened.handedOver = true;
+      runtime = await startRuntime(resolved, {
+        projectDir,
+        logger,
+        version: options.version,
+        store: opened.store,
+        bus: opened.bus,
+      });
     } catch (err) {
       for (const name of runtimeComponents(resolved))
         update(name, { state: 'failed', detail: (err as Error).message });

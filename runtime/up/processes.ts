@@ -4,8 +4,9 @@ import { isAbsolute, join } from 'node:path';
 import { setTimeout as pause } from 'node:timers/promises';
 import { UnavailableError } from '../errors/index.js';
 import type { UserProcessConfig } from '../config/schema.js';
+import type { SignalRecord } from '../infra/stop-record.js';
 import { acceptsConnections } from '../support/net.js';
-import { groupAlive, signalGroup } from '../support/signals.js';
+import { identify, recordedGroupAlive, signalRecorded } from '../support/signals.js';
 
 /**
  * The user's own services from evented.yaml `processes`: each runs its command through a shell in its own
@@ -20,6 +21,8 @@ export interface UserProcess {
   readonly pid: number;
   readonly log: string;
   readonly address: string | undefined;
+  /** How another process can stop it: its process group, known by its leader's pid and start time. */
+  readonly record: SignalRecord;
   /** Resolves with a description of how it ended ("exited with code 1", "killed by SIGKILL"). */
   readonly ended: Promise<string>;
   /** SIGTERM to its process group, SIGKILL after `graceMs`; resolves when it is gone. */
@@ -56,30 +59,34 @@ export const spawnUserProcess = (
     reject: false,
   });
   closeSync(fd); // the child has its own copy
-  const pid = child.pid;
+  const pid = child.pid ?? -1;
+  // Read at once, while the shell is surely alive (it is our child and not yet reaped).
+  const record: SignalRecord = { how: 'signal', pid, startTime: identify(pid)?.startTime ?? '', group: true };
   const ended = child.then(
     (result) => describeEnd(result),
     (err: unknown) => `could not be started: ${(err as Error).message}`,
   );
-  if (pid === undefined) {
-    return { name, pid: -1, log, address: config.readyOn, ended, stop: async () => undefined };
+  if (pid === -1) {
+    return { name, pid, log, address: config.readyOn, record, ended, stop: async () => undefined };
   }
   let gone = false;
   void ended.then(() => (gone = true));
+  const alive = (): boolean => recordedGroupAlive(record);
   return {
     name,
     pid,
     log,
     address: config.readyOn,
+    record,
     ended,
     async stop(graceMs = 5000) {
       // The shell may be gone while what it started lives on: stop the group either way.
-      if (!groupAlive(pid)) return;
-      signalGroup(pid, 'SIGTERM');
+      if (!alive()) return;
+      signalRecorded(record, 'SIGTERM', true);
       const deadline = Date.now() + graceMs;
-      while (groupAlive(pid) && Date.now() < deadline) await pause(50);
-      if (groupAlive(pid)) signalGroup(pid, 'SIGKILL');
-      while (groupAlive(pid) && Date.now() < deadline + 2000) await pause(50);
+      while (alive() && Date.now() < deadline) await pause(50);
+      if (alive()) signalRecorded(record, 'SIGKILL', true);
+      while (alive() && Date.now() < deadline + 2000) await pause(50);
       if (!gone) await Promise.race([ended, pause(1000)]);
     },
   };

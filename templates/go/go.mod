@@ -1,8 +1,8 @@
 module bank
 
-go 1.21
+go 1.19
 
 require (
-	google.golang.org/grpc v1.66.0
-	google.golang.org/protobuf v1.34.2
+	google.golang.org/grpc v1.58.3
+	google.golang.org/protobuf v1.31.0
 )

@@ -315,10 +315,10 @@ const poisonScenario = (bus: () => UserConfig['bus']): void => {
     expect(nothing.exitCode).toBe(2);
     expect(nothing.stderr).toMatch(/^error: say what to retry: letter ids, or --subscriber NAME/);
 
-    // With --json, errors are JSON objects on stdout, and the exit codes stay the same
+    // With --json, errors are JSON objects on stderr (stdout stays data only), and the exit codes stay the same
     const jsonBadId = await cli(dir, 'dlq', 'show', 'twelve', '--json');
-    expect(jsonBadId).toMatchObject({ exitCode: 2, stderr: '' });
-    expect(JSON.parse(jsonBadId.stdout)).toEqual({
+    expect(jsonBadId).toMatchObject({ exitCode: 2, stdout: '' });
+    expect(JSON.parse(jsonBadId.stderr)).toMatchObject({
       error: {
         message: "twelve: expected a dead letter's id, a number such as 12",
         hint: '`evented dlq list` shows the ids',
@@ -326,8 +326,8 @@ const poisonScenario = (bus: () => UserConfig['bus']): void => {
       },
     });
     const jsonNobody = await cli(dir, 'dlq', 'list', '--subscriber', 'nobody', '--json');
-    expect(jsonNobody).toMatchObject({ exitCode: 1, stderr: '' });
-    expect(JSON.parse(jsonNobody.stdout)).toEqual({
+    expect(jsonNobody).toMatchObject({ exitCode: 1, stdout: '' });
+    expect(JSON.parse(jsonNobody.stderr)).toMatchObject({
       error: {
         message: 'no projector or saga named "nobody" (configured: projector "recording")',
         exitCode: 1,

@@ -10,7 +10,7 @@ import { parseConfigText } from '../../runtime/index.js';
 import { decodeEvent, encodeCommand } from '../../templates/typescript/src/codec.js';
 import { assertBuilt, runEvented } from '../helpers/cli.js';
 import { eventedBin, repoRoot, typescriptTemplate } from '../helpers/paths.js';
-import { startProcess } from '../helpers/processes.js';
+import { binFolder, startProcess } from '../helpers/processes.js';
 import { linkRepoNodeModules, treeOf } from '../helpers/scaffold.js';
 import { describeWith } from '../helpers/services.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -202,6 +202,59 @@ describe('evented init', () => {
     expect(exitCode).toBe(2);
     expect(stderr.split('\n')[0]).toBe(`error: ${join(cwd, 'bank')} is a file, not a folder`);
     expect(readFileSync(join(cwd, 'bank'), 'utf8')).toBe('a file\n');
+  });
+
+  it('next steps run evented as `evented` once `npm link` put this one on PATH, else by its path, saying so', async () => {
+    const cwd = tempDir();
+    const bin = join(repoRoot, 'bin', 'evented.js');
+    const stepsOf = (stdout: string): string[] => {
+      const lines = stdout.split('\n');
+      return lines.slice(lines.indexOf('Next steps:') + 1).filter((line) => line !== '');
+    };
+
+    // Not on PATH: the path of this evented's bin/evented.js, and how to put `evented` on PATH.
+    const unlinked = await runEvented(['init', 'bank', '--yes'], {
+      cwd,
+      env: { PATH: binFolder(join(cwd, 'none'), { node: process.execPath }) },
+    });
+    expect(unlinked.exitCode).toBe(0);
+    expect(stepsOf(unlinked.stdout).slice(-2)).toEqual([
+      `  ${bin} up`,
+      `(\`evented\` is not on your PATH: \`npm link\` in ${repoRoot.replace(/\/$/, '')} puts it there; until then, run it by its path, as above)`,
+    ]);
+
+    // On PATH as `npm link` puts it (a link to this evented's bin): `evented`, and nothing more to say.
+    const linked = await runEvented(['init', 'ledger', '--yes', '--json'], {
+      cwd,
+      env: { PATH: binFolder(join(cwd, 'linked'), { evented: bin, node: process.execPath }) },
+    });
+    expect(JSON.parse(linked.stdout)).toMatchObject({
+      evented: 'evented',
+      nextSteps: ['cd ledger', 'npm install', 'npm run gen', 'npm test', 'evented up'],
+    });
+  });
+
+  it('the Go template: next steps install the generators its README requires, then generate, test and run', async () => {
+    const cwd = tempDir();
+    const { exitCode, stdout } = await runEvented(['init', 'ledger', '--lang', 'go', '--json'], { cwd });
+    expect(exitCode).toBe(0);
+    const { nextSteps } = JSON.parse(stdout) as { nextSteps: string[] };
+    const readme = readFileSync(join(cwd, 'ledger', 'README.md'), 'utf8');
+    const installs = readme.split('\n').filter((line) => line.startsWith('go install '));
+    expect(installs).toHaveLength(2);
+    expect(nextSteps.slice(0, 6)).toEqual([
+      'cd ledger',
+      ...installs,
+      'go generate ./...',
+      'go mod tidy',
+      'go test ./...',
+    ]);
+    // and the README names the module as go.mod does
+    const module = /^module (\S+)$/m.exec(readFileSync(join(cwd, 'ledger', 'go.mod'), 'utf8'))![1];
+    expect(module).toBe('ledger');
+    expect(readme).toContain(`(\`ledger\`, as \`go.mod\` says)`);
+    expect(readme).toContain('`$GOPATH/src/ledger`');
+    expect(readme).not.toMatch(/\bbank\b(?! account)/);
   });
 
   it('lists the languages and an example in --help', async () => {

@@ -86,6 +86,67 @@ describe('evented send', () => {
     expect(refused.stderr).toMatch(/^error: FAILED_PRECONDITION: .*balance/m);
   });
 
+  it('with --json, prints each event with its real position in the log', async () => {
+    const opened = await cli('send', 'account', 'new', 'OpenAccount', '{"owner": "eve"}', '--json');
+    const { root } = JSON.parse(opened.stdout) as { root: string };
+    const deposited = await cli('send', 'account', root, 'Deposit', '{"amount": 5}', '--json');
+
+    const sent = [opened, deposited].flatMap(
+      (result) => (JSON.parse(result.stdout) as { events: { position: number; sequence: number }[] }).events,
+    );
+    const logged = (
+      await cli('tail', 'events', '--domain', 'account', '--root', root, '--no-follow', '--json')
+    ).stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { position: number; sequence: number });
+    expect(sent.map((e) => e.sequence)).toEqual([0, 1]);
+    expect(sent.map((e) => e.position)).toEqual(logged.map((e) => e.position));
+    expect(sent[0]!.position).toBeGreaterThan(0);
+    expect(sent[1]!.position).toBeGreaterThan(sent[0]!.position);
+  });
+
+  it('with --json, a refusal or any other error is one JSON object on stderr', async () => {
+    const opened = await cli('send', 'account', 'new', 'OpenAccount', '{"owner": "fay"}');
+    const refused = await cli(
+      'send',
+      'account',
+      rootOf(opened.stdout),
+      'Withdraw',
+      '{"amount": 5}',
+      '--json',
+    );
+    expect(refused).toMatchObject({ exitCode: 1, stdout: '' });
+    expect(JSON.parse(refused.stderr)).toEqual({
+      error: {
+        message: expect.stringMatching(/^FAILED_PRECONDITION: .*balance/),
+        code: 'FAILED_PRECONDITION',
+        exitCode: 1,
+      },
+    });
+
+    const cases: [string[], number, string][] = [
+      [['send', 'account', 'new', 'Deposit', '{amount: 1}', '--json'], 2, 'USAGE'],
+      [['send', 'account', 'new', 'Deposit', '{}', '--json', '--bogus'], 2, 'commander.unknownOption'],
+      [['replay', '--projector', 'nope', '--json'], 1, 'NOT_FOUND'],
+      [['status', '--json', '--address', `127.0.0.1:${await freePort()}`], 1, 'UNAVAILABLE'],
+      [['tail', 'events', '--since', 'soon', '--json'], 2, 'USAGE'],
+    ];
+    for (const [args, exitCode, code] of cases) {
+      const result = await cli(...args);
+      expect({ args, exitCode: result.exitCode, stdout: result.stdout }).toEqual({
+        args,
+        exitCode,
+        stdout: '',
+      });
+      expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect({ args, ...(JSON.parse(result.stderr) as { error: object }) }).toMatchObject({
+        args,
+        error: { code, exitCode, message: expect.any(String) },
+      });
+    }
+  });
+
   it('says what is wrong with a type, a JSON payload or a root, with exit 2', async () => {
     const unknownType = await cli('send', 'account', 'new', 'Depositt', '{}');
     expect(unknownType.exitCode).toBe(2);

@@ -82,6 +82,38 @@ describeWith('postgres', 'evented up --store postgres://…', (url) => {
   });
 });
 
+describeWith('postgres', 'evented up --store with a database that does not exist', (url) => {
+  it('fails at once with "createdb NAME", before starting any of the user\'s processes', async () => {
+    const missing = new URL(url);
+    missing.pathname = `/evented_missing_${Date.now()}`;
+    const workerPort = await freePort();
+    const { dir: projectDir } = await newProject({
+      processes: {
+        worker: {
+          command: `node -e "require('net').createServer().listen(${workerPort}, '127.0.0.1')"`,
+          readyOn: `127.0.0.1:${workerPort}`,
+        },
+      },
+    });
+
+    const up = evented(['up', projectDir, '--store', missing.toString()]);
+    const { exitCode } = await up.exited();
+
+    expect(exitCode).toBe(1);
+    const name = missing.pathname.slice(1);
+    expect(errorLines(up.output())).toEqual([
+      `error: cannot open the PostgreSQL event store at ${shownUrl(missing.toString())} (schema evented): database "${name}" does not exist`,
+    ]);
+    expect(up.output()).toMatch(
+      new RegExp(`^  hint: create it: createdb -h ${missing.hostname} -p ${missing.port} .*${name}$`, 'm'),
+    );
+    expect(up.output()).not.toMatch(STACK_FRAME);
+    // Nothing of the user's was started (and stopped again): the store was opened first.
+    expect(existsSync(join(projectDir, '.evented', 'logs', 'worker.log'))).toBe(false);
+    expect(existsSync(join(projectDir, '.evented', 'runtime.json'))).toBe(false);
+  });
+});
+
 describe('evented up --store mongo', () => {
   /** A download site of our own: serves one archive and its .md5, and counts what it served. */
   let mirror: { server: Server; url: string; served: string[] };

@@ -163,6 +163,49 @@ describe('evented up / evented down', () => {
     expect(existsSync(join(projectDir, '.evented', 'runtime.json'))).toBe(false);
   });
 
+  it('`down` stops the user processes together: three that each take 3 s to stop take about 3 s, not 9', async () => {
+    // A process that, told to stop, takes `STOP_MS` to finish (as a service draining its calls does).
+    const STOP_MS = 3000;
+    const slow = async (): Promise<UserProcess> => {
+      const port = await freePort();
+      return {
+        command: `node -e "require('net').createServer().listen(${port}, '127.0.0.1'); process.on('SIGTERM', () => setTimeout(() => process.exit(0), ${STOP_MS}))"`,
+        readyOn: `127.0.0.1:${port}`,
+      };
+    };
+    const { dir: projectDir } = await newProject({
+      processes: { first: await slow(), second: await slow(), third: await slow() },
+    });
+    const up = evented(['up', projectDir]);
+    await up.waitFor(READY, 60_000);
+    const groups = readRuntimeFile(projectDir)
+      .components.filter((c) => c.kind === 'process')
+      .map((c) => c.pid!);
+
+    const started = Date.now();
+    const down = await runEvented(['down', projectDir]);
+    const took = Date.now() - started;
+
+    expect(down.exitCode).toBe(0);
+    expect(groups.filter(groupAlive)).toEqual([]);
+    // One after another would be at least 3 × 3 s; together, one stop time and the runtime's own stop.
+    expect(took).toBeGreaterThanOrEqual(STOP_MS);
+    expect(took).toBeLessThan(2 * STOP_MS + 1000);
+  });
+
+  it("--detach that cannot start: the background up's error, as one line with its hint, exit 1", async () => {
+    const busy = await occupiedPort();
+    const { dir: projectDir } = await newProject({ ports: { commands: busy } });
+
+    const result = await runEvented(['up', projectDir, '--detach']);
+
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      `error: port ${busy} is already in use (commandHandler.port: 127.0.0.1:${busy})`,
+      `  hint: stop what listens there (evented down, if it is an earlier evented up), or set commandHandler.port to another port in evented.yaml`,
+    ]);
+  });
+
   it('refuses a port already taken with one line naming the port and the key, and starts nothing', async () => {
     const busy = await occupiedPort();
     const userPort = await freePort();
@@ -253,6 +296,22 @@ describe('evented up --bus rabbitmq', () => {
     ]);
     expect(up.output).toMatch(/^\s+hint: start a broker and set EVENTED_AMQP_URL/m);
     expect(up.output).not.toMatch(STACK_FRAME);
+    expect(existsSync(join(projectDir, '.evented', 'runtime.json'))).toBe(false);
+  });
+
+  it("with a broker URL where nothing answers: one line, before starting any of the user's processes", async () => {
+    const userPort = await freePort();
+    const { dir: projectDir } = await newProject({ processes: { worker: listener(userPort) } });
+    const closed = await freePort();
+
+    const up = await upToItsEnd([projectDir, '--bus', `amqp://guest:guest@127.0.0.1:${closed}`]);
+
+    expect(up.exitCode).toBe(1);
+    expect(up.errors).toEqual([
+      `error: cannot reach the RabbitMQ broker at amqp://guest@127.0.0.1:${closed} (waited 5000 ms): connect ECONNREFUSED 127.0.0.1:${closed}`,
+    ]);
+    expect(up.output).not.toMatch(STACK_FRAME);
+    expect(existsSync(join(projectDir, '.evented', 'logs', 'worker.log'))).toBe(false);
     expect(existsSync(join(projectDir, '.evented', 'runtime.json'))).toBe(false);
   });
 

@@ -120,15 +120,16 @@ export const sampleBusinessLogicProcess = (port: number): UserProcess => ({
 export { isProcessAlive as isRunning } from '../../runtime/support/signals.js';
 
 /**
- * Runs the built CLI to its end with `input` on its stdin (a pipe, not a terminal); returns its exit code and
- * its stdout and stderr apart.
+ * Runs the built CLI to its end with `input` on its stdin (a pipe, not a terminal), `env` added to this
+ * process's environment; returns its exit code and its stdout and stderr apart.
  */
 export const runEvented = async (
   args: string[],
-  options: { cwd?: string; input?: string } = {},
+  options: { cwd?: string; input?: string; env?: Record<string, string> } = {},
 ): Promise<{ exitCode: number; stdout: string; stderr: string }> => {
   const result = await execa(process.execPath, [eventedBin, ...args], {
     cwd: options.cwd ?? repoRoot,
+    env: options.env,
     input: options.input ?? '',
     reject: false,
     stripFinalNewline: false,

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll } from 'vitest';
@@ -123,4 +123,40 @@ export const binFolder = (root: string, links: Record<string, string> = {}): str
     if (!existsSync(join(bin, name))) symlinkSync(target, join(bin, name));
   }
   return bin;
+};
+
+/** Whether the process `pid` is alive, by /proc: it exists and is not a zombie (waiting only to be reaped). */
+export const aliveInProc = (pid: number): boolean => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The live processes (not this one) whose command line, working folder or environment mentions `text` — a
+ * project folder, say: everything started for that project, whoever its parent is now. From /proc.
+ */
+export const processesMentioning = (text: string): { pid: number; command: string }[] => {
+  const found: { pid: number; command: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!/^\d+$/.test(entry) || pid === process.pid || !aliveInProc(pid)) continue;
+    const read = (what: string): string => {
+      try {
+        return what === 'cwd'
+          ? readlinkSync(`/proc/${pid}/cwd`)
+          : readFileSync(`/proc/${pid}/${what}`, 'latin1');
+      } catch {
+        return '';
+      }
+    };
+    const command = read('cmdline').replaceAll('\0', ' ').trim();
+    if ([command, read('cwd'), read('environ')].some((field) => field.includes(text))) {
+      found.push({ pid, command });
+    }
+  }
+  return found;
 };

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { formatStatus, problemsOf } from '../../cli/commands/status.js';
 import { parseSince } from '../../cli/commands/tail.js';
-import { formatDuration, formatProgress } from '../../cli/output/replay-progress.js';
+import { Writable } from 'node:stream';
+import { formatDuration, formatProgress, progressReporter } from '../../cli/output/replay-progress.js';
 import { formatTable } from '../../cli/output/table.js';
 import type { DeadLetter, RuntimeStatus } from '../../runtime/protocol/gen/evented/evented.js';
 import { uuidToBytes } from '../../runtime/protocol/uuid.js';
 import { parseAggregate, parseLetterId } from '../../cli/commands/dlq.js';
-import { CliError, jsonError, UsageError } from '../../cli/errors.js';
+import { CliError, formatJsonError, UsageError } from '../../cli/errors.js';
 import { formatLetter, formatLetterTable, formatOutcome, letterView } from '../../cli/output/dead-letters.js';
 
 /** What the remote commands print, decided without a runtime: durations, progress, tables, health, letters. */
@@ -37,7 +38,7 @@ describe('replay progress', () => {
         etaMs: 1500,
         done: false,
       },
-      20,
+      { barWidth: 20 },
     );
     expect(line).toBe(
       '[#####---------------] 25,000/100,000 events  50,000 events/s  ETA 2s  (position 25010)',
@@ -46,7 +47,7 @@ describe('replay progress', () => {
   it('is full and says done at the end, even when events arrived during the replay', () => {
     const line = formatProgress(
       { events: 120, total: 100, aggregates: 3, position: 130, eventsPerSecond: 10, etaMs: 0, done: true },
-      10,
+      { barWidth: 10 },
     );
     expect(line).toBe('[##########] 120/120 events  10 events/s  done  (position 130)');
   });
@@ -57,9 +58,64 @@ describe('replay progress', () => {
   });
 });
 
+describe('replay progress on a terminal', () => {
+  // Six-digit counts, a five-digit rate and a seven-digit position: what a large replay shows.
+  const large = (events: number, done = false) => ({
+    events,
+    total: 1_234_567,
+    aggregates: 100_000,
+    position: 1_000_000 + events,
+    eventsPerSecond: 71_881,
+    etaMs: 15_000,
+    done,
+  });
+
+  it('fits in one line less than the terminal is wide, whatever the counts', () => {
+    for (const columns of [200, 120, 80, 60, 40, 30, 20]) {
+      for (const events of [0, 123_456, 1_234_567]) {
+        const line = formatProgress(large(events), { columns });
+        expect({ columns, events, line, fits: line.length < columns }).toMatchObject({ fits: true });
+      }
+    }
+    // wide enough: everything; at 80 columns: the bar, counts, rate and time left; narrower: counts and time left
+    expect(formatProgress(large(123_456), { columns: 200 })).toBe(
+      '[##----------------------] 123,456/1,234,567 events  71,881 events/s  ETA 15s  (position 1123456)',
+    );
+    expect(formatProgress(large(123_456), { columns: 80 })).toBe(
+      '[##----------------------] 123,456/1,234,567 events  71,881 events/s  ETA 15s',
+    );
+    expect(formatProgress(large(123_456), { columns: 40 })).toBe('123,456/1,234,567 events  ETA 15s');
+  });
+
+  it('is redrawn in place on an 80-column terminal: no update ever reaches the last column', () => {
+    const writes: string[] = [];
+    const terminal = Object.assign(
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          writes.push(chunk.toString());
+          done();
+        },
+      }),
+      { isTTY: true, columns: 80 },
+    );
+    const reporter = progressReporter(terminal);
+    for (const events of [1, 99_999, 123_456, 999_999, 1_234_567]) reporter.update(large(events));
+    reporter.finish(large(1_234_567, true));
+
+    const drawn = writes
+      .join('')
+      .split('\r\x1b[2K')
+      .filter((line) => line !== '');
+    expect(drawn).toHaveLength(6);
+    for (const line of drawn) expect(line.replace(/\n$/, '').length).toBeLessThan(80);
+    expect(drawn.slice(0, -1).every((line) => !line.includes('\n'))).toBe(true);
+  });
+});
+
 describe('status', () => {
   const status: RuntimeStatus = {
     name: 'bank',
+    projectDir: '/work/bank',
     version: '0.1.0',
     head: 42,
     components: [
@@ -177,11 +233,10 @@ describe('dlq', () => {
   });
 
   it('writes an error as one JSON object with its hint and exit code', () => {
-    expect(JSON.parse(jsonError(new UsageError('bad', 'try this')))).toEqual({
-      error: { message: 'bad', hint: 'try this', exitCode: 2 },
+    const json = (err: unknown): unknown => JSON.parse(formatJsonError(err, { verbose: false }));
+    expect(json(new UsageError('bad', 'try this'))).toEqual({
+      error: { message: 'bad', hint: 'try this', code: 'USAGE', exitCode: 2 },
     });
-    expect(JSON.parse(jsonError(new CliError('no runtime')))).toEqual({
-      error: { message: 'no runtime', exitCode: 1 },
-    });
+    expect(json(new CliError('no runtime'))).toEqual({ error: { message: 'no runtime', exitCode: 1 } });
   });
 });

@@ -1,7 +1,12 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createElement } from 'react';
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
+import { viewProps, type UpViewState } from '../../cli/output/up-reporter.js';
 import { UpView, type UpViewComponent, type UpViewProps } from '../../cli/ui/UpView.js';
+import type { ComponentState } from '../../runtime/index.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** The live view of `evented up`, rendered as a terminal would show it, in its main states. */
 
@@ -96,5 +101,81 @@ describe('the evented up view', () => {
     expect(text).toContain('│ line 3');
     expect(text).toContain('│ line 12');
     expect(text).toMatch(/○ stopped\s+command handler/);
+  });
+});
+
+describe('the evented up view, from what evented up reports', () => {
+  const summary =
+    'bank is ready: commands on 127.0.0.1:1313, queries on 127.0.0.1:1314, admin on 127.0.0.1:1316.';
+  /** A user process's log as `up` leaves it: appended to by every run, each run's part after its mark. */
+  const log = (...lines: string[]): string => {
+    const path = join(tempDir(), 'business-logic.log');
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    return path;
+  };
+  const processState = (change: Partial<ComponentState>): ComponentState => ({
+    name: 'business-logic',
+    kind: 'process',
+    state: 'ready',
+    address: '127.0.0.1:1737',
+    pid: 4242,
+    ...change,
+  });
+  const state = (components: ComponentState[], more: Partial<UpViewState> = {}): UpViewState => ({
+    project: '/work/bank',
+    choices,
+    components,
+    ...more,
+  });
+
+  it("shows this run's log lines only, not an earlier run's", () => {
+    const earlier = [
+      '--- evented up, 2026-12-01T08:00:00.000Z: node src/business-logic.ts',
+      'account business logic listening on 127.0.0.1:1737',
+      'shutting down',
+    ];
+    const starting = log(...earlier, '--- evented up, 2026-12-02T09:00:00.000Z: node src/business-logic.ts');
+    const text = frame(viewProps(state([processState({ state: 'starting', log: starting })])));
+    expect(text).toMatch(/◌ starting\s+business-logic/);
+    expect(text).not.toContain('listening');
+    expect(text).not.toContain('shutting down');
+
+    const started = log(
+      ...earlier,
+      '--- evented up, 2026-12-02T09:00:00.000Z: node src/business-logic.ts',
+      'loading the read model',
+    );
+    const later = frame(viewProps(state([processState({ state: 'starting', log: started })])));
+    expect(later).toContain('│ loading the read model');
+    expect(later).not.toContain('listening');
+  });
+
+  it('once a process dies after everything was ready, the footer no longer says ready', () => {
+    const path = log('--- evented up, 2026-12-02T09:00:00.000Z: node src/business-logic.ts', 'out of memory');
+    const ready = state(
+      [processState({ log: path }), { name: 'command handler', kind: 'grpc', state: 'ready' }],
+      {
+        ready: summary,
+      },
+    );
+    expect(frame(viewProps(ready))).toContain('bank is ready');
+
+    const died = state(
+      [
+        processState({
+          log: path,
+          state: 'failed',
+          detail: 'was killed by SIGKILL; its log: business-logic.log',
+        }),
+        { name: 'command handler', kind: 'grpc', state: 'ready' },
+      ],
+      { ready: summary },
+    );
+    const text = frame(viewProps(died));
+    expect(text).not.toContain('is ready');
+    expect(text).toMatch(/✗ failed\s+business-logic/);
+    expect(text).toContain('was killed by SIGKILL');
+    expect(text).toContain('│ out of memory');
+    expect(text).toContain('not ready: business-logic stopped');
   });
 });

@@ -4,6 +4,8 @@ import { dirname, join } from 'node:path';
 import { setTimeout as pause } from 'node:timers/promises';
 import { UnavailableError } from '../../errors/index.js';
 import { freePort } from '../../support/net.js';
+import { identify } from '../../support/signals.js';
+import type { SignalRecord } from '../stop-record.js';
 
 /**
  * A private Consul dev agent (`consul agent -dev`) on its own ports, on 127.0.0.1 only, for `evented up
@@ -37,6 +39,8 @@ export const startLocalConsulAgent = async (options: {
   log: string;
   env: NodeJS.ProcessEnv;
   startTimeoutMs?: number;
+  /** Called as soon as the agent's process is started (before it answers), with how to stop it from elsewhere. */
+  onSpawned?: (record: SignalRecord) => void;
 }): Promise<LocalConsulAgent> => {
   mkdirSync(options.dataDir, { recursive: true });
   const [http, serfLan, serfWan, server] = [
@@ -71,6 +75,9 @@ export const startLocalConsulAgent = async (options: {
     cleanup: true,
   });
   closeSync(fd);
+  // An empty start time (it could not be read) never matches: such a record is never signalled.
+  const pid = child.pid ?? -1;
+  options.onSpawned?.({ how: 'signal', pid, startTime: identify(pid)?.startTime ?? '', group: false });
   let ended: string | undefined;
   const exited = child.then(
     (r) => (ended = r.signal ? `killed by ${r.signal}` : `exited with code ${String(r.exitCode)}`),

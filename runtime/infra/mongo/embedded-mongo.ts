@@ -9,8 +9,9 @@ import { MongoBinaryDownload } from 'mongodb-memory-server-core/lib/util/MongoBi
 import { MongoInstanceEvents } from 'mongodb-memory-server-core/lib/util/MongoInstance.js';
 import { UnavailableError, messageOf } from '../../errors/index.js';
 import { canListen, freePort } from '../../support/net.js';
-import { isProcessAlive } from '../../support/signals.js';
-import type { StartedInfra } from '../resolve.js';
+import { identify, isProcessAlive } from '../../support/signals.js';
+import type { StartedInfra, StartingInfra } from '../resolve.js';
+import type { SignalRecord } from '../stop-record.js';
 import { consoleInto } from './console-into.js';
 
 /**
@@ -38,6 +39,8 @@ export interface EmbeddedMongoContext {
   progress(message: string): void;
   /** Ctrl-C: a download stops at once (the library cannot cancel it, so it is left behind and its folder removed). */
   signal?: AbortSignal | undefined;
+  /** Called as soon as mongod is launched (before it is ready), with how to stop it from another process. */
+  starting?: ((infra: StartingInfra) => void) | undefined;
 }
 
 export interface EmbeddedMongo extends StartedInfra {
@@ -68,6 +71,12 @@ export const startEmbeddedMongo = async (context: EmbeddedMongoContext): Promise
   const append = (line: string): void => void appendFile(log, `${line}\n`).catch(() => undefined);
   mongod.on(MongoInstanceEvents.instanceSTDOUT, append);
   mongod.on(MongoInstanceEvents.instanceSTDERR, append);
+  let record: SignalRecord | undefined;
+  mongod.once(MongoInstanceEvents.instanceLaunched, () => {
+    const pid = mongod.mongodProcess?.pid ?? -1;
+    record = { how: 'signal', pid, startTime: identify(pid)?.startTime ?? '', group: false };
+    context.starting?.({ name: 'mongod', kind: 'mongodb-memory-server', record });
+  });
   const url = `mongodb://127.0.0.1:${port}/?replicaSet=${REPLICA_SET}`;
   try {
     await consoleInto(log, async () => {
@@ -92,6 +101,7 @@ export const startEmbeddedMongo = async (context: EmbeddedMongoContext): Promise
     address: `127.0.0.1:${port}`,
     pid: mongod.mongodProcess?.pid,
     log,
+    record: record ?? { how: 'signal', pid: -1, startTime: '', group: false },
     stop: () => consoleInto(log, () => mongod.stop()).then(() => undefined),
   };
 };

@@ -1,10 +1,17 @@
 import { execa, type ResultPromise } from 'execa';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as pause } from 'node:timers/promises';
 import { messageOf, UnavailableError } from '../../errors/index.js';
 import { freePort, isListening } from '../../support/net.js';
+import {
+  descendantsOf,
+  identify,
+  isSameProcess,
+  signalProcess,
+  type ProcessIdentity,
+} from '../../support/signals.js';
 import { findProgram, prepareNodeFiles, type NodeFiles } from './node-files.js';
 
 /**
@@ -33,6 +40,24 @@ export interface LocalRabbitNodeOptions {
   startTimeoutMs?: number;
   /** The rabbitmq-server to run (rabbitmqctl is taken from beside it). Default: found on PATH or in sbin. */
   serverPath?: string;
+  /**
+   * Called as soon as the node's process is started (before it is ready), with how to stop it from another
+   * process: `evented up` records it, so that a crash of `up` at any moment leaves the node stoppable.
+   */
+  onSpawned?: (record: RabbitNodeRecord) => void;
+}
+
+/** How to stop a private node from any process: by its name through rabbitmqctl, else by its processes. */
+export interface RabbitNodeRecord {
+  how: 'rabbitmqctl';
+  node: string;
+  rabbitmqctl: string;
+  /** The node's RABBITMQ_* settings (its config, env file and pid file), for rabbitmqctl. */
+  env: Record<string, string>;
+  /** Where the node writes its Erlang VM's pid. */
+  pidFile: string;
+  /** The rabbitmq-server process that was started (a wrapper around the VM). */
+  server: ProcessIdentity | undefined;
 }
 
 export interface LocalRabbitNode {
@@ -56,6 +81,77 @@ export interface LocalRabbitNode {
 }
 
 const STOP_TIMEOUT_MS = 30_000;
+
+/**
+ * The pid of the node's Erlang VM, from its pid file, only while that pid is this node's VM (its environment
+ * names this pid file): a crashed node leaves its pid file behind, and the pid may be another process's by now.
+ */
+export const nodeVmPid = (pidFile: string): number | undefined => {
+  try {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+    return environ.includes(`RABBITMQ_PID_FILE=${pidFile}`) ? pid : undefined;
+  } catch {
+    return undefined; // no pid file, no such process, or no /proc to check it by: nothing we may kill
+  }
+};
+
+/** Whether anything of a recorded node still runs: its server process or its VM. */
+export const recordedNodeAlive = (record: RabbitNodeRecord): boolean =>
+  isSameProcess(record.server) || nodeVmPid(record.pidFile) !== undefined;
+
+const waitFor = async (done: () => boolean, ms: number): Promise<boolean> => {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) return false;
+    await pause(100);
+  }
+  return true;
+};
+
+/**
+ * Stops a node from its record, from any process (`evented down` after `up` died): `rabbitmqctl -n NODE stop`,
+ * and if anything of it is still there (it was still booting, or does not answer), its server process with
+ * everything it started, and its VM, by SIGKILL. Returns whether anything was running.
+ */
+export const stopRecordedNode = async (record: RabbitNodeRecord): Promise<boolean> => {
+  if (!recordedNodeAlive(record)) return false;
+  const stopped = await runTree(record.rabbitmqctl, ['-n', record.node, 'stop'], {
+    env: { ...process.env, ...record.env },
+    // A running node stops in a few seconds; one still booting (its `up` died mid-start) may not answer at all.
+    timeoutMs: 10_000,
+  });
+  if (stopped === 0 && (await waitFor(() => !recordedNodeAlive(record), STOP_TIMEOUT_MS))) return true;
+  // The server is a chain of wrappers (sh, su, sh) around the VM: end the chain from its root down, at once.
+  if (isSameProcess(record.server)) killTree(record.server.pid);
+  const vm = nodeVmPid(record.pidFile);
+  if (vm !== undefined) signalProcess(vm, 'SIGKILL');
+  await waitFor(() => !recordedNodeAlive(record), 5000);
+  return true;
+};
+
+const killTree = (pid: number): void => {
+  for (const each of [...descendantsOf(pid), pid]) signalProcess(each, 'SIGKILL');
+};
+
+/**
+ * Runs a RabbitMQ command line tool to its end and returns its exit code; after `timeoutMs`, ends it with
+ * everything it started (as root, Debian's wrapper runs the tool through `su`, in a session of its own, so
+ * ending the wrapper alone would leave the tool running). Its output is not wanted: no pipes to wait for.
+ */
+const runTree = async (
+  program: string,
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<number | undefined> => {
+  const child = execa(program, args, { env: options.env, reject: false, stdio: 'ignore' });
+  const timer = setTimeout(() => child.pid !== undefined && killTree(child.pid), options.timeoutMs);
+  try {
+    return (await child).exitCode;
+  } finally {
+    clearTimeout(timer);
+  }
+};
 
 export const startLocalRabbitNode = async (options: LocalRabbitNodeOptions): Promise<LocalRabbitNode> => {
   const server = options.serverPath
@@ -93,20 +189,6 @@ export const startLocalRabbitNode = async (options: LocalRabbitNodeOptions): Pro
         `RABBITMQ_DIST_PORT=${distPort}, data in ${options.dataDir}): ${why}`,
       { hint: `see ${files.logFile} and ${files.outputFile}`, cause },
     );
-
-  /**
-   * Kills the Erlang VM itself (the child is a wrapper, su and sh, that may not pass a signal on) — only when the
-   * pid in the pid file is this node's VM: a crashed node leaves its pid file behind.
-   */
-  const killVm = (): void => {
-    try {
-      const pid = Number(readFileSync(files.pidFile, 'utf8').trim());
-      const environ = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
-      if (environ.includes(`RABBITMQ_PID_FILE=${files.pidFile}`)) process.kill(pid, 'SIGKILL');
-    } catch {
-      // no pid file, no such process, or no /proc to check it by: nothing we may kill
-    }
-  };
 
   /** The last line rabbitmq-server printed, for an error message. */
   const lastOutput = (): string => {
@@ -164,7 +246,11 @@ export const startLocalRabbitNode = async (options: LocalRabbitNodeOptions): Pro
 
   const start = async (): Promise<void> => {
     if (child !== undefined) return;
-    const output = { file: files.outputFile, append: true } as const;
+    // The node writes to the file itself (a descriptor of its own, not a pipe through this process): its
+    // output, and so the node, must not depend on this process, which may die first (`evented up` killed).
+    const fd = openSync(files.outputFile, 'a');
+    // execa's types take a file descriptor only as a literal number.
+    const output = fd as 3;
     child = execa(serverPath, [], {
       env,
       stdin: 'ignore',
@@ -173,7 +259,16 @@ export const startLocalRabbitNode = async (options: LocalRabbitNodeOptions): Pro
       reject: false,
       cleanup: true,
     });
+    closeSync(fd);
     exited = child.then((result) => result.exitCode);
+    options.onSpawned?.({
+      how: 'rabbitmqctl',
+      node: nodeName,
+      rabbitmqctl: ctlPath,
+      env: files.env,
+      pidFile: files.pidFile,
+      server: child.pid === undefined ? undefined : identify(child.pid),
+    });
     const current = child;
     void exited.then(() => {
       if (child === current) child = undefined;
@@ -201,7 +296,8 @@ export const startLocalRabbitNode = async (options: LocalRabbitNodeOptions): Pro
     if (!(await within(STOP_TIMEOUT_MS))) {
       current.kill('SIGTERM');
       if (!(await within(5000))) {
-        killVm();
+        const vm = nodeVmPid(files.pidFile);
+        if (vm !== undefined) process.kill(vm, 'SIGKILL');
         current.kill('SIGKILL');
         await within(5000);
       }

@@ -45,6 +45,22 @@ const describeUrl = (url: string): string => {
   }
 };
 
+/** For a database that does not exist (SQLSTATE 3D000), the command that creates it. */
+const missingDatabase = (err: unknown, url: string): string | undefined => {
+  if ((err as { code?: unknown }).code !== '3D000') return undefined;
+  try {
+    const { hostname, port, username, pathname } = new URL(url);
+    const flags = [
+      hostname && `-h ${hostname}`,
+      port && `-p ${port}`,
+      username && `-U ${decodeURIComponent(username)}`,
+    ].filter(Boolean);
+    return `create it: createdb ${[...flags, decodeURIComponent(pathname.slice(1))].join(' ')}`;
+  } catch {
+    return 'create it with createdb';
+  }
+};
+
 /** Creates the schema if needed (one opener at a time) and checks its version. */
 const prepareSchema = async (pool: pg.Pool, s: string, where: string): Promise<void> => {
   const client = await pool.connect();
@@ -94,7 +110,9 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
     await pool.end().catch(() => undefined);
     if (isEventedError(err)) throw err;
     throw new StoreError(`cannot open the PostgreSQL event store at ${location}: ${messageOf(err)}`, {
-      hint: 'check that the server is running and the URL (user, password, database) is right',
+      hint:
+        missingDatabase(err, options.url) ??
+        'check that the server is running and the URL (user, password, database) is right',
       cause: err,
     });
   }

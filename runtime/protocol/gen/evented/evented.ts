@@ -215,15 +215,28 @@ export interface ReplayProgress {
   etaMs: number;
   /** The last message of a replay: caught up, handed over to live delivery. */
   done: boolean;
+  /** The one message of a dry run: the totals and an estimate; nothing was replayed. */
+  dryRun: boolean;
+  /**
+   * In a dry run: whether eventsPerSecond is this subscriber's measured rate (its last replay's) rather than
+   * an assumption.
+   */
+  rateMeasured: boolean;
 }
 
 export interface RuntimeStatus {
+  /** The project's name (evented.yaml `name`). */
   name: string;
   version: string;
   /** The store's highest position. */
   head: number;
   components: ComponentStatus[];
   subscribers: SubscriberStatus[];
+  /**
+   * The project folder this runtime serves (its absolute path, links resolved, on the runtime's machine): the CLI
+   * refuses to act on another project's runtime unless told where it is (--address).
+   */
+  projectDir: string;
 }
 
 export interface ComponentStatus {
@@ -2067,7 +2080,17 @@ export const ReplayRequest: MessageFns<ReplayRequest> = {
 };
 
 function createBaseReplayProgress(): ReplayProgress {
-  return { events: 0, total: 0, aggregates: 0, position: 0, eventsPerSecond: 0, etaMs: 0, done: false };
+  return {
+    events: 0,
+    total: 0,
+    aggregates: 0,
+    position: 0,
+    eventsPerSecond: 0,
+    etaMs: 0,
+    done: false,
+    dryRun: false,
+    rateMeasured: false,
+  };
 }
 
 export const ReplayProgress: MessageFns<ReplayProgress> = {
@@ -2092,6 +2115,12 @@ export const ReplayProgress: MessageFns<ReplayProgress> = {
     }
     if (message.done !== false) {
       writer.uint32(56).bool(message.done);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(64).bool(message.dryRun);
+    }
+    if (message.rateMeasured !== false) {
+      writer.uint32(72).bool(message.rateMeasured);
     }
     return writer;
   },
@@ -2165,6 +2194,22 @@ export const ReplayProgress: MessageFns<ReplayProgress> = {
             message.done = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.rateMeasured = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2186,6 +2231,8 @@ export const ReplayProgress: MessageFns<ReplayProgress> = {
       eventsPerSecond: isSet(object.eventsPerSecond) ? globalThis.Number(object.eventsPerSecond) : 0,
       etaMs: isSet(object.etaMs) ? globalThis.Number(object.etaMs) : 0,
       done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
+      dryRun: isSet(object.dryRun) ? globalThis.Boolean(object.dryRun) : false,
+      rateMeasured: isSet(object.rateMeasured) ? globalThis.Boolean(object.rateMeasured) : false,
     };
   },
 
@@ -2212,6 +2259,12 @@ export const ReplayProgress: MessageFns<ReplayProgress> = {
     if (message.done !== false) {
       obj.done = message.done;
     }
+    if (message.dryRun !== false) {
+      obj.dryRun = message.dryRun;
+    }
+    if (message.rateMeasured !== false) {
+      obj.rateMeasured = message.rateMeasured;
+    }
     return obj;
   },
 
@@ -2227,12 +2280,14 @@ export const ReplayProgress: MessageFns<ReplayProgress> = {
     message.eventsPerSecond = object.eventsPerSecond ?? 0;
     message.etaMs = object.etaMs ?? 0;
     message.done = object.done ?? false;
+    message.dryRun = object.dryRun ?? false;
+    message.rateMeasured = object.rateMeasured ?? false;
     return message;
   },
 };
 
 function createBaseRuntimeStatus(): RuntimeStatus {
-  return { name: "", version: "", head: 0, components: [], subscribers: [] };
+  return { name: "", version: "", head: 0, components: [], subscribers: [], projectDir: "" };
 }
 
 export const RuntimeStatus: MessageFns<RuntimeStatus> = {
@@ -2251,6 +2306,9 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     }
     for (const v of message.subscribers) {
       SubscriberStatus.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.projectDir !== "") {
+      writer.uint32(50).string(message.projectDir);
     }
     return writer;
   },
@@ -2308,6 +2366,14 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
             message.subscribers.push(SubscriberStatus.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.projectDir = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2331,6 +2397,7 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
       subscribers: globalThis.Array.isArray(object?.subscribers)
         ? object.subscribers.map((e: any) => SubscriberStatus.fromJSON(e))
         : [],
+      projectDir: isSet(object.projectDir) ? globalThis.String(object.projectDir) : "",
     };
   },
 
@@ -2351,6 +2418,9 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     if (message.subscribers?.length) {
       obj.subscribers = message.subscribers.map((e) => SubscriberStatus.toJSON(e));
     }
+    if (message.projectDir !== "") {
+      obj.projectDir = message.projectDir;
+    }
     return obj;
   },
 
@@ -2364,6 +2434,7 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     message.head = object.head ?? 0;
     message.components = object.components?.map((e) => ComponentStatus.fromPartial(e)) || [];
     message.subscribers = object.subscribers?.map((e) => SubscriberStatus.fromPartial(e)) || [];
+    message.projectDir = object.projectDir ?? "";
     return message;
   },
 };
