@@ -155,7 +155,7 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
     const source = await resolveConfigSource(options.config, ladder);
     report({ type: 'choice', choice: source.choice });
     if (source.started) track(source.started);
-    let config = await readConfiguration(source.value, projectDir);
+    let config = await readConfiguration(source.value, projectDir, options.signal);
     checkAborted();
 
     // 2. The store: SQLite in-process, a database server at a URL, or this project's own MongoDB.
@@ -347,8 +347,10 @@ const adminAddress = (runtime: Runtime, config: ResolvedConfig): string =>
 const readConfiguration = async (
   source: { kind: 'file'; path: string } | { kind: 'consul'; url: string; private: boolean },
   projectDir: string,
+  signal: AbortSignal | undefined,
 ): Promise<ResolvedConfig> => {
-  if (source.kind === 'file') return readConfigFile(source.path);
+  // A large file is parsed in pieces, so that Ctrl-C or SIGTERM stops `up` while it loads.
+  if (source.kind === 'file') return readConfigFile(source.path, { signal });
   const yaml = join(projectDir, 'evented.yaml');
   // A private agent (started just now) holds nothing yet: it gets evented.yaml, as `evented load-config` would.
   if (source.private) {
