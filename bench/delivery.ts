@@ -34,6 +34,7 @@ import { cpuSeconds, machineBusySeconds, peakRssKiB } from './lib/proc-stats.js'
 import { runBenchmark, startProcess, type BenchProcess } from './lib/processes.js';
 import { fmtMiB, fmtMs, fmtRate, median, padLeft, percentile, spread } from './lib/stats.js';
 import { intFlag, loadAverage, numberEnv, packageVersion } from './lib/settings.js';
+import { wallClockMs } from './lib/wall-clock.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const HANDLE_PATH = '/evented.BusinessCoordinator/Handle';
@@ -77,7 +78,6 @@ const RELAY_PUBLISH_AHEAD = 4;
 /** The target against the per-message baseline (kept as context: that baseline moves ~1,000× more messages). */
 const TARGET_RATIO = 0.5;
 const TARGET_P99_MS = 50;
-const nowMs = (): number => performance.timeOrigin + performance.now();
 
 const logFile = (name: string): string | undefined =>
   settings.logDir === '' ? undefined : join(settings.logDir, name);
@@ -215,7 +215,7 @@ const startStack = async (options: {
     ),
   );
   const [, commandAddress] = await runtime.waitFor(/evented serving .*commands on (\S+?),.*/);
-  const servingAt = nowMs();
+  const servingAt = wallClockMs();
   return {
     dir,
     dbPath: join(dir, '.evented', 'events.db'),
@@ -243,7 +243,7 @@ const waitDelivered = async (dbPath: string, expected: number, timeoutMs: number
     for (;;) {
       checkRunning();
       const delivered = progress.delivered();
-      if (delivered >= expected) return nowMs();
+      if (delivered >= expected) return wallClockMs();
       if (Date.now() > deadline)
         throw new Error(`the projector had ${delivered} of ${expected} events after ${timeoutMs} ms`);
       await sleep(10);
@@ -436,7 +436,7 @@ const latency = async (logic: BenchProcess, logicAddress: string): Promise<Laten
     "  clock: the machine's real-time clock, read by every process. Commit: the sample business logic runs with\n" +
       '  bench/lib/logic-probe.ts, which leaves createdAt unset, so the store stamps each event (Date.now()) as it\n' +
       '  writes it inside the commit transaction, just before COMMIT and its fsync. Arrival: the unchanged sample\n' +
-      '  projector runs with bench/lib/projector-probe.ts, which notes (performance.timeOrigin + now()) when each\n' +
+      '  projector runs with bench/lib/projector-probe.ts, which notes (Date.now(), see wall-clock.ts) when each\n' +
       "  Handle/HandleBatch call has been applied, saved and answered. Also shown: from the command's\n" +
       '  acknowledgement at the client (after the commit) to the same arrival.',
   );
@@ -489,14 +489,14 @@ const latency = async (logic: BenchProcess, logicAddress: string): Promise<Laten
     }
     inFlight += 1;
     const account = Math.floor(Math.random() * roots.length);
-    const sent = nowMs();
+    const sent = wallClockMs();
     calls.push(
       handle.call(deposit[account]!).then(
         (response) => {
           inFlight -= 1;
           if (index < measureFrom) return;
           acceptedInWindow += 1;
-          const at = nowMs();
+          const at = wallClockMs();
           commandLatencies.push(at - sent);
           const num = SynchronousProcessingResponse.decode(response).books[0]?.pages[0]?.num;
           acked.set(`${hex[account]} ${num}`, at);
@@ -615,6 +615,13 @@ const main = async (): Promise<void> => {
       row('command acknowledged → projector applied', timed.fromAck);
       row('command round trip (client)', timed.commands);
       row('baseline: amqplib publish → consume', timed.baseline);
+      // An arrival before its commit or acknowledgement means the processes' clocks disagree: no figure then.
+      const earliest = Math.min(percentile(timed.fromCreated, 0), percentile(timed.fromAck, 0));
+      if (earliest < -1) {
+        throw new Error(
+          `latencies below zero (${fmtMs(earliest)}): the processes' clocks disagree, so this run measures nothing`,
+        );
+      }
       latencies.push({
         p50: percentile(timed.fromCreated, 50),
         p99: percentile(timed.fromCreated, 99),

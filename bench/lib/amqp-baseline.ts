@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import amqp, { type Channel, type ConfirmChannel, type ConsumeMessage, type Options } from 'amqplib';
+import { wallClockMs } from './wall-clock.js';
 
 /**
  * The bare RabbitMQ baselines for `bench/delivery.ts`, with amqplib and nothing of evented: a durable queue of
@@ -17,8 +18,6 @@ interface Target {
   exchange: string;
   routingKey: string;
 }
-
-const nowMs = (): number => performance.timeOrigin + performance.now();
 
 const withQueue = async <T>(
   options: AmqpBaselineOptions & { topicRoutingKey?: string },
@@ -174,7 +173,7 @@ export const amqpLatency = (
       queue,
       (message: ConsumeMessage | null) => {
         if (message === null) return;
-        const at = nowMs();
+        const at = wallClockMs();
         const index = message.content.readUInt32BE(8);
         if (index >= measureFrom) latencies.push(at - message.content.readDoubleBE(0));
         consume.ack(message);
@@ -186,7 +185,7 @@ export const amqpLatency = (
     const confirms: Promise<void>[] = [];
     await steadily(options.rate, total, options.signal, (index) => {
       const body = Buffer.alloc(options.messageBytes, 0x2a);
-      body.writeDoubleBE(nowMs(), 0);
+      body.writeDoubleBE(wallClockMs(), 0);
       body.writeUInt32BE(index, 8);
       confirms.push(publishConfirmed(publish, target, body));
     });

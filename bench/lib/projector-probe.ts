@@ -1,10 +1,11 @@
 // Preloaded into the user's projector process by `bench/delivery.ts` (`node --import tsx --import THIS src/projector.ts`):
 // it leaves the projector's code as it is and only watches its gRPC calls. When a Handle or HandleBatch call has
 // been answered (the events are applied to the read model and saved), it notes, per event, the time on the
-// machine's real-time clock (performance.timeOrigin + performance.now(), the same clock in every process), the
+// machine's real-time clock (wall-clock.ts: Date.now(), the clock the store stamps commits with), the
 // event's createdAt and its aggregate and sequence. On exit it writes them to $PROBE_OUT as JSON lines.
 import { writeFileSync } from 'node:fs';
 import grpc from '@grpc/grpc-js';
+import { wallClockMs } from './wall-clock.js';
 
 interface Page {
   num?: number;
@@ -24,8 +25,6 @@ const answered: number[] = [];
 /** How long each call took inside the projector (ms). */
 const calls: number[] = [];
 
-const nowMs = (): number => performance.timeOrigin + performance.now();
-
 const createdMs = (page: Page): number => {
   const at = page.createdAt;
   if (at === undefined) return Number.NaN;
@@ -34,7 +33,7 @@ const createdMs = (page: Page): number => {
 };
 
 const note = (books: Book[]): void => {
-  const at = nowMs();
+  const at = wallClockMs();
   for (const book of books) {
     const root = Buffer.from(book.cover?.root?.value ?? new Uint8Array()).toString('hex');
     for (const page of book.pages ?? []) {
@@ -51,9 +50,9 @@ type Handler = (call: { request: unknown }, callback: (...args: unknown[]) => vo
 const watch =
   (handler: Handler, booksOf: (request: unknown) => Book[]): Handler =>
   (call, callback) => {
-    const at = nowMs();
+    const at = wallClockMs();
     handler(call, (...args) => {
-      calls.push(nowMs() - at);
+      calls.push(wallClockMs() - at);
       if (args[0] === null || args[0] === undefined) note(booksOf(call.request));
       callback(...args);
     });
