@@ -10,6 +10,7 @@ import type { Timestamp } from '../protocol/gen/google/protobuf/timestamp.js';
 import { DEAD_LETTER_STATES, type DeadLetter, type DeadLetterState, type EventStore } from '../store/port.js';
 import type { DeadLetterDecisions } from '../subscriber/dead-letter-decisions.js';
 import type { SubscriberView } from './status.js';
+import { toLogged } from './tail.js';
 
 /**
  * `evented dlq` on the runtime's side: dead letters listed and shown from the store (whichever process set them
@@ -143,16 +144,7 @@ export const getDeadLetter = async (sources: DeadLetterSources, id: number): Pro
   });
   return {
     letter: letterMessage(letter),
-    event: event && {
-      position: event.position,
-      cover: { domain: event.domain, root: { value: event.root } },
-      page: {
-        num: event.sequence,
-        createdAt: event.createdAt,
-        Event: event.event,
-        synchronous: event.synchronous,
-      },
-    },
+    event: event && toLogged(event),
   };
 };
 

@@ -4,6 +4,7 @@ import type { LoggedEvent, TailRequest } from '../protocol/gen/evented/evented.j
 import type { Timestamp } from '../protocol/gen/google/protobuf/timestamp.js';
 import type { EventStore, StoredEvent } from '../store/port.js';
 import { createWakeup } from '../support/timing.js';
+import { toPage } from '../store/page.js';
 
 /**
  * `evented tail events`: the stored events from a position (or a time, or the last N), filtered by domain and
@@ -20,15 +21,11 @@ export interface TailOptions {
   signal: AbortSignal;
 }
 
-const toLogged = (event: StoredEvent): LoggedEvent => ({
+/** A stored event as tail and dlq show send it: its position, its aggregate and its page. */
+export const toLogged = (event: StoredEvent): LoggedEvent => ({
   position: event.position,
   cover: { domain: event.domain, root: { value: event.root } },
-  page: {
-    num: event.sequence,
-    createdAt: event.createdAt,
-    Event: event.event,
-    synchronous: event.synchronous,
-  },
+  page: toPage(event),
 });
 
 const isBefore = (a: Timestamp, b: Timestamp): boolean =>

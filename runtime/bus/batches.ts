@@ -1,27 +1,10 @@
 import { aggregateKey } from '../protocol/cover.js';
-import type { EventBatch, EventBook, EventPage } from '../protocol/gen/evented/evented.js';
+import type { EventBatch, EventBook } from '../protocol/gen/evented/evented.js';
 import type { PublishedBatch } from './port.js';
 import type { StoredEvent } from '../store/port.js';
 import { eventBookSizeInBatch, eventPageSizeInBook } from '../protocol/event-batch-encoder.js';
 import { packBySize } from '../protocol/cut-by-size.js';
-
-/**
- * Turns a stretch of the global log into bus messages: one batch per domain, one book per aggregate (its
- * events in sequence order). Position order across aggregates does not matter to a consumer; sequence order
- * within an aggregate does, and is kept.
- *
- * With `maxBytes`, the stretch is first cut, in log order, into parts whose messages stay below it: a broker
- * refuses a message over its limit (RabbitMQ: 128 MiB), and a relay round refused whole would be published again
- * and again. The parts follow each other in the log, so each batch's positions still mean "every event of this
- * domain up to lastPosition is in this batch or an earlier one" (what consumers checkpoint by). A single event
- * larger than `maxBytes` travels alone.
- */
-export const toPage = (event: StoredEvent): EventPage => ({
-  num: event.sequence,
-  createdAt: event.createdAt,
-  Event: event.event,
-  synchronous: event.synchronous,
-});
+import { toPage } from '../store/page.js';
 
 /** An EventBatch's own fields (two positions) at most. */
 const BATCH_FIELDS_BYTES = 32;
@@ -39,6 +22,17 @@ const sizeInBatch = (event: StoredEvent): number =>
   }) +
   4;
 
+/**
+ * Turns a stretch of the global log into bus messages: one batch per domain, one book per aggregate (its
+ * events in sequence order). Position order across aggregates does not matter to a consumer; sequence order
+ * within an aggregate does, and is kept.
+ *
+ * With `maxBytes`, the stretch is first cut, in log order, into parts whose messages stay below it: a broker
+ * refuses a message over its limit (RabbitMQ: 128 MiB), and a relay round refused whole would be published again
+ * and again. The parts follow each other in the log, so each batch's positions still mean "every event of this
+ * domain up to lastPosition is in this batch or an earlier one" (what consumers checkpoint by). A single event
+ * larger than `maxBytes` travels alone.
+ */
 export const toBatches = (
   events: readonly StoredEvent[],
   maxBytes = Number.POSITIVE_INFINITY,

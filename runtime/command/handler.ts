@@ -35,6 +35,7 @@ import {
   validateEventPages,
   type ValidCover,
 } from './validate.js';
+import { toPage } from '../store/page.js';
 
 /**
  * The command path (BusinessCoordinator): load the aggregate, run the domain's business logic, validate what
@@ -97,13 +98,6 @@ export const synchronousPrefix = (book: EventBook): EventBook | undefined => {
     ? undefined
     : { cover: book.cover, snapshot: undefined, pages: book.pages.slice(0, last + 1) };
 };
-
-const toPage = (event: StoredEvent): EventPage => ({
-  num: event.sequence,
-  createdAt: event.createdAt,
-  Event: event.event,
-  synchronous: event.synchronous,
-});
 
 const toNewEvent = (page: EventPage): NewEvent => ({
   num: page.num,

@@ -2,6 +2,7 @@ import { ValidationError } from '../errors/index.js';
 import type { AggregateRoot, EventBook, EventPage, Query } from '../protocol/gen/evented/evented.js';
 import type { EventStore, StoredEvent } from '../store/port.js';
 import { validateCover } from '../protocol/validate.js';
+import { toPage } from '../store/page.js';
 
 /**
  * Reading the store for EventQuery: an aggregate's events within the query's bounds, cut into books of about
@@ -9,13 +10,6 @@ import { validateCover } from '../protocol/validate.js';
  */
 
 const PAGE_OVERHEAD_BYTES = 48;
-
-const toPage = (event: StoredEvent): EventPage => ({
-  num: event.sequence,
-  createdAt: event.createdAt,
-  Event: event.event,
-  synchronous: event.synchronous,
-});
 
 const pageBytes = (event: StoredEvent): number =>
   PAGE_OVERHEAD_BYTES +

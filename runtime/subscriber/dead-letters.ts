@@ -3,6 +3,7 @@ import { StoreError } from '../errors/index.js';
 import { aggregateKey, formatAggregate } from '../protocol/cover.js';
 import type { EventBook, EventPage } from '../protocol/gen/evented/evented.js';
 import type { AggregateRef, DeadLetter, EventStore, StoredEvent } from '../store/port.js';
+import { toPage } from '../store/page.js';
 
 /**
  * A subscriber's sequenced dead-letter queue (as Axon's): an event the subscriber kept failing on is set aside
@@ -43,13 +44,6 @@ interface Head {
 }
 
 const PAGE = 1000;
-
-const toPage = (event: StoredEvent): EventPage => ({
-  num: event.sequence,
-  createdAt: event.createdAt,
-  Event: event.event,
-  synchronous: event.synchronous,
-});
 
 const refOf = (book: EventBook): AggregateRef => ({
   domain: book.cover?.domain ?? '',

@@ -1,9 +1,9 @@
-import { toPage } from '../bus/batches.js';
 import { SequenceError, ValidationError } from '../errors/index.js';
 import { formatAggregate } from '../protocol/cover.js';
 import type { EventBook } from '../protocol/gen/evented/evented.js';
 import { validateCover } from '../protocol/validate.js';
 import type { EventStore } from '../store/port.js';
+import { toPage } from '../store/page.js';
 
 /**
  * The coordinators' public Handle and HandleSync take an EventBook from anyone who can reach the port. The store

@@ -1,7 +1,8 @@
 import { StoreError } from '../errors/index.js';
 import { aggregateKey, formatAggregate } from '../protocol/cover.js';
 import type { EventBook, EventPage } from '../protocol/gen/evented/evented.js';
-import type { EventStore, ProgressRecord, StoredEvent } from '../store/port.js';
+import type { EventStore, ProgressRecord } from '../store/port.js';
+import { toPage } from '../store/page.js';
 
 /**
  * What makes delivery to a projector or saga idempotent and gap-free: per aggregate, the next sequence the
@@ -39,13 +40,6 @@ export interface ProgressTracker {
   /** Forgets everything, in the store too (rebuild). */
   reset(): Promise<void>;
 }
-
-const toPage = (event: StoredEvent): EventPage => ({
-  num: event.sequence,
-  createdAt: event.createdAt,
-  Event: event.event,
-  synchronous: event.synchronous,
-});
 
 /** Aggregates whose progress stays in memory; older ones are read from the store again when they come back. */
 const CACHED_AGGREGATES = 50_000;
