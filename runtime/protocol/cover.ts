@@ -10,6 +10,9 @@ export const formatCover = (cover: Cover | undefined): string =>
     ? formatAggregate(cover.domain, cover.root.value)
     : `${cover?.domain ?? ''}:?`;
 
-/** A string key for maps: the domain and the root's hex. */
+/**
+ * A string key for maps (never shown, never stored): the domain and the root's bytes, one character each. It is
+ * built for every event on the delivery and replay paths, where this is about twice as fast as hex.
+ */
 export const aggregateKey = (domain: string, root: Uint8Array): string =>
-  `${domain}\u0000${Buffer.from(root.buffer, root.byteOffset, root.byteLength).toString('hex')}`;
+  `${domain}\u0000${String.fromCharCode.apply(null, root as unknown as number[])}`;

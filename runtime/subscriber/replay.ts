@@ -134,13 +134,17 @@ export const replayLog = async (
     progress.position = last;
     // Events committed since the count are replayed too.
     progress.total = Math.max(progress.total, progress.events);
-    await tracker.save(movesCheckpoint ? progress.position : undefined);
+    // Saved with the rest of the progress, at most every 100 ms (saveSoon), not after each page: on a log whose
+    // pages hold thousands of aggregates, most of a page's progress rows are written again by the next page.
+    if (movesCheckpoint) tracker.reach(progress.position);
+    options.saveSoon();
     if (performance.now() - reported >= PROGRESS_EVERY_MS) {
       report();
       reported = performance.now();
     }
     events = next;
   }
+  await tracker.save();
   if (hooks.signal?.aborted) return progress;
   progress.done = true;
   progress.total = progress.events;
