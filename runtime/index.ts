@@ -2,7 +2,15 @@
  * evented's programmatic API: everything the CLI (or any other front end) may use. The runtime is usable
  * without the CLI: load a configuration, start the runtime, talk to it over gRPC.
  */
-export { startRuntime, type Runtime, type RuntimeOptions } from './up/compose.js';
+export {
+  asWholeRuntime,
+  startRuntime,
+  type Runtime,
+  type RuntimeOptions,
+  type WholeRuntime,
+} from './up/compose.js';
+/** The roles a process may hold (`evented serve --role`). */
+export { ROLES, type Role } from './config/roles.js';
 /** `evented up` as a function: the ladder per concern, the user's processes, the runtime (see up/environment.ts). */
 export {
   startEnvironment,

@@ -1,18 +1,58 @@
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { DEFAULT_CONSUL_PREFIX } from '../../runtime/config/sources/consul-defaults.js';
 import type { Runtime } from '../../runtime/index.js';
+import { holdsEveryRole, parseRoleList, ROLES, type Role } from '../../runtime/up/flags.js';
 import type { CliContext } from '../context.js';
-import { InterruptedError } from '../errors.js';
+import { InterruptedError, UsageError } from '../errors.js';
 import { version } from '../version.js';
 import { findProjectDir } from '../local/project.js';
+
+/**
+ * The line `serve` prints once every server listens (tests and scripts wait for it). A process holding every
+ * role says where commands and queries go; one holding some says its roles and each server it runs.
+ */
+const servingLine = (name: string, runtime: Runtime): string => {
+  const store = `store ${runtime.store.kind} at ${runtime.store.location}`;
+  const { commandHandler, queryHandler } = runtime;
+  if (holdsEveryRole(runtime.roles) && commandHandler && queryHandler) {
+    return `evented serving ${name}: commands on ${commandHandler.address}, queries on ${queryHandler.address}, ${store}`;
+  }
+  const servers = Object.entries({
+    commands: commandHandler,
+    queries: queryHandler,
+    projectors: runtime.projectorCoordinator,
+    sagas: runtime.sagaCoordinator,
+    admin: runtime.admin,
+    health: runtime.health,
+  }).flatMap(([label, server]) => (server ? [`${label} on ${server.address}`] : []));
+  return `evented serving ${name} as ${runtime.roles.join(',')}: ${[...servers, store].join(', ')}`;
+};
 
 /** The second line of `serve`: the admin service (what the CLI talks to), the bus, and who receives events. */
 const describeDelivery = (runtime: Runtime): string => {
   const { bus, projectors, sagas } = runtime.deliveryStatus();
   const names = (list: { name: string }[]): string =>
     list.length === 0 ? 'none' : list.map((it) => it.name).join(', ');
-  return `admin on ${runtime.admin.address}; bus ${bus.kind} (${bus.location}); projectors: ${names(projectors)}; sagas: ${names(sagas)}`;
+  return [
+    runtime.admin && holdsEveryRole(runtime.roles) && `admin on ${runtime.admin.address}`,
+    bus && `bus ${bus.kind} (${bus.location})`,
+    runtime.roles.includes('projectors') && `projectors: ${names(projectors)}`,
+    runtime.roles.includes('sagas') && `sagas: ${names(sagas)}`,
+  ]
+    .filter((part) => typeof part === 'string')
+    .join('; ');
+};
+
+/** `--role command,query`: the roles, or a usage error naming what is not one. */
+const rolesOf = (text: string): Role[] => {
+  const parsed = parseRoleList(text);
+  if ('roles' in parsed) return parsed.roles;
+  const what =
+    parsed.unknown.length === 0
+      ? 'name at least one role'
+      : `unknown role${parsed.unknown.length > 1 ? 's' : ''} ${parsed.unknown.map((it) => `"${it}"`).join(', ')}`;
+  throw new UsageError(`--role ${text}: ${what}; the roles are ${ROLES.join(', ')}`);
 };
 
 interface ServeOptions {
@@ -20,22 +60,36 @@ interface ServeOptions {
   consul?: string;
   prefix: string;
   name?: string;
+  /** The roles of this process, comma-separated (else `roles` in the configuration, else every role). */
+  role?: string;
 }
 
 /** `evented serve [dir]`: runs the framework services of a project in the foreground until interrupted. */
 export const registerServe = (program: Command, context: CliContext): void => {
   program
     .command('serve')
-    .description('run the framework services (command handler, query handler) of a project in the foreground')
+    .description('run the runtime of a project (every role, or those of --role) in the foreground')
     .argument('[dir]', 'the project folder, holding evented.yaml', '.')
     .option('--consul <url>', 'read the configuration from Consul KV at this agent instead of evented.yaml')
     .option('--prefix <prefix>', 'with --consul: the KV prefix the project is under', DEFAULT_CONSUL_PREFIX)
     .option('--name <project>', 'with --consul: the project under the prefix (default: the only one there)')
+    .addOption(
+      new Option(
+        '--role <roles>',
+        `what this process runs, comma-separated: ${ROLES.join(', ')} (default: roles in the configuration, else all)`,
+      ).env('EVENTED_ROLE'),
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  evented serve ./bank     # Ctrl-C drains in-flight calls and stops\n  evented serve ./bank --consul http://127.0.0.1:8500 --name bank   # configuration from evented load-config\n',
+      `
+Examples:
+  evented serve ./bank     # Ctrl-C drains in-flight calls and stops
+  evented serve ./bank --consul http://127.0.0.1:8500 --name bank   # configuration from evented load-config
+  evented serve ./bank --role command,query   # on PostgreSQL and RabbitMQ; other processes run the other roles
+`,
     )
     .action(async (dir: string, options: ServeOptions) => {
+      const roles = options.role === undefined ? undefined : rolesOf(options.role);
       const projectDir = findProjectDir(context.cwd, dir);
       const { readConfigFile, readConfigFromConsul, startRuntime } = await import('../../runtime/index.js');
       // SIGTERM or Ctrl-C while loading stops there, without serving (a large configuration takes seconds).
@@ -47,15 +101,14 @@ export const registerServe = (program: Command, context: CliContext): void => {
         throw context.signal.aborted ? new InterruptedError() : err;
       });
       if (context.signal.aborted) throw new InterruptedError();
-      const runtime = await startRuntime(config, { projectDir, version });
+      const runtime = await startRuntime(config, { projectDir, version, roles });
       if (context.signal.aborted) {
         await runtime.close();
         throw new InterruptedError();
       }
-      context.stdout.write(
-        `evented serving ${config.name}: commands on ${runtime.commandHandler.address}, queries on ${runtime.queryHandler.address}, store ${runtime.store.kind} at ${runtime.store.location}\n`,
-      );
-      context.stdout.write(`  ${describeDelivery(runtime)}\n`);
+      context.stdout.write(`${servingLine(config.name, runtime)}\n`);
+      const delivery = describeDelivery(runtime);
+      if (delivery !== '') context.stdout.write(`  ${delivery}\n`);
       await new Promise<void>((done) =>
         context.signal.addEventListener('abort', () => done(), { once: true }),
       );

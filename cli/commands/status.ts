@@ -35,15 +35,25 @@ const position = (subscriber: RuntimeStatus['subscribers'][number]): string =>
     ? `${subscriber.checkpoint} +${subscriber.deliveredPastCheckpoint}`
     : String(subscriber.checkpoint);
 
-export const formatStatus = (status: RuntimeStatus): string => {
-  const components = formatTable(
-    ['COMPONENT', 'KIND', 'ADDRESS', 'STATE', 'DETAIL'],
-    status.components.map((c) => [c.name, c.kind, c.address, c.state, c.detail]),
-  );
-  const subscribers =
-    status.subscribers.length === 0
-      ? 'No projectors or sagas are configured.'
-      : formatTable(
+/**
+ * The roles of the process answering, when it says (a runtime older than roles held all six). Its components and
+ * subscribers are those of its roles.
+ */
+const rolesLine = (status: RuntimeStatus): string =>
+  status.roles.length === 0 ? '' : `roles: ${status.roles.join(', ')}\n`;
+
+/** Which of the projectors and the sagas this process delivers to, and which other processes do. */
+const subscriberRoles = (status: RuntimeStatus): { held: string[]; elsewhere: string[] } => {
+  const kinds = ['projectors', 'sagas'];
+  const holds = (kind: string): boolean => status.roles.length === 0 || status.roles.includes(kind);
+  return { held: kinds.filter(holds), elsewhere: kinds.filter((kind) => !holds(kind)) };
+};
+
+const subscribersSection = (status: RuntimeStatus): string => {
+  const { held, elsewhere } = subscriberRoles(status);
+  const table =
+    status.subscribers.length > 0
+      ? formatTable(
           ['SUBSCRIBER', 'KIND', 'STATE', 'POSITION', 'LAG', 'DELIVERED', 'DEAD-LETTERED', 'LAST ERROR'],
           status.subscribers.map((s) => [
             s.name,
@@ -55,9 +65,22 @@ export const formatStatus = (status: RuntimeStatus): string => {
             String(s.deadLettered),
             s.lastError,
           ]),
-        );
+        )
+      : held.length > 0
+        ? `No ${held.join(' or ')} are configured.`
+        : '';
+  const note = elsewhere.length > 0 ? `The ${elsewhere.join(' and ')} run in other processes.` : '';
+  return [table, note].filter((part) => part !== '').join('\n');
+};
+
+export const formatStatus = (status: RuntimeStatus): string => {
+  const components = formatTable(
+    ['COMPONENT', 'KIND', 'ADDRESS', 'STATE', 'DETAIL'],
+    status.components.map((c) => [c.name, c.kind, c.address, c.state, c.detail]),
+  );
+  const subscribers = subscribersSection(status);
   const version = status.version ? ` (evented ${status.version})` : '';
-  return `${status.name}${version}: store head at position ${status.head}\n\n${components}\n\n${subscribers}\n`;
+  return `${status.name}${version}: store head at position ${status.head}\n${rolesLine(status)}\n${components}\n\n${subscribers}\n`;
 };
 
 export const registerStatus = (program: Command, context: CliContext): void => {

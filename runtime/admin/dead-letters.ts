@@ -11,6 +11,7 @@ import { DEAD_LETTER_STATES, type DeadLetter, type DeadLetterState, type EventSt
 import type { DeadLetterDecisions } from '../subscriber/dead-letter-decisions.js';
 import type { SubscriberView } from './status.js';
 import { toLogged } from './tail.js';
+import { deliveredElsewhere, isElsewhere, type Elsewhere } from './elsewhere.js';
 
 /**
  * `evented dlq` on the runtime's side: dead letters listed and shown from the store (whichever process set them
@@ -27,12 +28,14 @@ export interface DeadLetterSources {
   store: EventStore;
   projectors: ReadonlyMap<string, DeadLettered>;
   sagas: ReadonlyMap<string, DeadLettered>;
+  /** The roles of this process, and the subscribers whose coordinators run in other processes. */
+  roles: readonly string[];
+  elsewhere: Elsewhere;
 }
 
 interface Subscriber {
   /** "projector:NAME" / "saga:NAME", as the store names it. */
   id: string;
-  target: DeadLettered;
 }
 
 const KINDS = ['projector', 'saga'] as const;
@@ -42,10 +45,14 @@ const mapOf = (
   kind: (typeof KINDS)[number],
 ): ReadonlyMap<string, DeadLettered> => (kind === 'projector' ? sources.projectors : sources.sagas);
 
+/** The names of `kind` configured in the project: delivered here or by other processes. */
+const namesOf = (sources: DeadLetterSources, kind: (typeof KINDS)[number]): string[] => [
+  ...mapOf(sources, kind).keys(),
+  ...(kind === 'projector' ? sources.elsewhere.projectors : sources.elsewhere.sagas),
+];
+
 const configured = (sources: DeadLetterSources): string => {
-  const all = [
-    ...KINDS.flatMap((kind) => [...mapOf(sources, kind).keys()].map((name) => `${kind} "${name}"`)),
-  ];
+  const all = KINDS.flatMap((kind) => namesOf(sources, kind).map((name) => `${kind} "${name}"`));
   return all.length === 0 ? 'none is configured' : `configured: ${all.join(', ')}`;
 };
 
@@ -54,10 +61,9 @@ const findSubscriber = (sources: DeadLetterSources, text: string): Subscriber =>
   const [prefix, ...rest] = text.split(':');
   const kinds = KINDS.filter((kind) => kind === prefix);
   const name = kinds.length > 0 ? rest.join(':') : text;
-  const matches = (kinds.length > 0 ? kinds : KINDS).flatMap((kind) => {
-    const target = mapOf(sources, kind).get(name);
-    return target ? [{ id: `${kind}:${name}`, target }] : [];
-  });
+  const matches = (kinds.length > 0 ? kinds : KINDS).flatMap((kind) =>
+    namesOf(sources, kind).includes(name) ? [{ id: `${kind}:${name}` }] : [],
+  );
   if (matches.length === 0) {
     throw new NotFoundError(`no projector or saga named "${name}" (${configured(sources)})`);
   }
@@ -69,11 +75,19 @@ const findSubscriber = (sources: DeadLetterSources, text: string): Subscriber =>
   return matches[0]!;
 };
 
-/** The coordinator that can deliver a letter of `subscriber` again, while it can. */
-const deliveringSubscriber = (sources: DeadLetterSources, subscriber: string): DeadLettered => {
+/** The coordinator that can deliver a letter of `subscriber` again, while it can; `action` for a refusal. */
+const deliveringSubscriber = (
+  sources: DeadLetterSources,
+  subscriber: string,
+  action: string,
+): DeadLettered => {
   const [kind, ...rest] = subscriber.split(':');
   const name = rest.join(':');
-  const target = KINDS.includes(kind as 'saga') ? mapOf(sources, kind as 'saga').get(name) : undefined;
+  const known = KINDS.find((it) => it === kind);
+  if (known && isElsewhere(sources.elsewhere, known, name)) {
+    throw deliveredElsewhere(known, name, sources.roles, action);
+  }
+  const target = known && mapOf(sources, known).get(name);
   if (!target) {
     throw new StateError(
       `${kind} "${name}" is no longer configured in this runtime: its dead letters can be listed, not delivered`,
@@ -148,6 +162,8 @@ export const getDeadLetter = async (sources: DeadLetterSources, id: number): Pro
   };
 };
 
+const RETRY = 'retry its dead letters';
+
 /** What a retry or skip request names: letters by id, or a subscriber's (one aggregate's) open letters. */
 const checkRequest = (request: DeadLetterRequest, skip: boolean): void => {
   if (request.ids.length > 0 && (request.subscriber || request.aggregate)) {
@@ -175,12 +191,12 @@ export const retryDeadLetters = async (
   if (request.ids.length > 0) {
     for (const id of request.ids) {
       const letter = await letterById(sources, id);
-      const target = deliveringSubscriber(sources, letter.subscriber);
+      const target = deliveringSubscriber(sources, letter.subscriber, RETRY);
       touched.push(...(await target.deadLetters.retry({ letter: id }, by)));
     }
   } else {
     const { id } = findSubscriber(sources, request.subscriber);
-    const target = deliveringSubscriber(sources, id);
+    const target = deliveringSubscriber(sources, id, RETRY);
     const aggregate = request.aggregate && {
       domain: request.aggregate.domain,
       root: request.aggregate.root!.value,
@@ -199,7 +215,7 @@ export const skipDeadLetters = async (
   const touched: DeadLetter[] = [];
   for (const id of request.ids) {
     const letter = await letterById(sources, id);
-    const target = deliveringSubscriber(sources, letter.subscriber);
+    const target = deliveringSubscriber(sources, letter.subscriber, 'skip its dead letters');
     touched.push(...(await target.deadLetters.skip([id], by)));
   }
   return { letters: touched.map(letterMessage) };

@@ -7,6 +7,7 @@ import type { EventStore } from '../store/port.js';
 import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
 import { acceptsConnections } from '../support/net.js';
 import type { SubscriberView } from './status.js';
+import { deliveredElsewhere, isElsewhere, type Elsewhere } from './elsewhere.js';
 
 /**
  * `evented replay` and `evented rebuild` on the runtime's side: checks the request (the subscriber exists, sagas
@@ -23,6 +24,9 @@ export interface ReplaySources {
   store: EventStore;
   projectors: ReadonlyMap<string, Replayable>;
   sagas: ReadonlyMap<string, Replayable>;
+  /** The roles of this process, and the subscribers whose coordinators run in other processes. */
+  roles: readonly string[];
+  elsewhere: Elsewhere;
   /** Events per second a dry run's estimate assumes for a subscriber whose rate has not been measured. */
   estimatedEventsPerSecond: number;
   /**
@@ -40,6 +44,10 @@ const names = (map: ReadonlyMap<string, unknown>): string =>
 
 const findSubscriber = (sources: ReplaySources, request: RequestMessage): Replayable => {
   const name = request.subscriber;
+  const kind = request.saga ? 'saga' : 'projector';
+  if (isElsewhere(sources.elsewhere, kind, name)) {
+    throw deliveredElsewhere(kind, name, sources.roles, request.rebuild ? 'rebuild it' : 'replay it');
+  }
   if (request.saga) {
     const saga = sources.sagas.get(name);
     if (!saga) throw new NotFoundError(`no saga named "${name}" (sagas: ${names(sources.sagas)})`);
@@ -47,7 +55,7 @@ const findSubscriber = (sources: ReplaySources, request: RequestMessage): Replay
   }
   const projector = sources.projectors.get(name);
   if (projector) return projector;
-  if (sources.sagas.has(name)) {
+  if (sources.sagas.has(name) || isElsewhere(sources.elsewhere, 'saga', name)) {
     throw new ValidationError(
       `"${name}" is a saga; a saga is replayed only when asked for explicitly (its commands would run again): add --saga`,
     );

@@ -22,12 +22,16 @@ export interface StatusSources {
   /** The project folder, absolute with links resolved: the CLI checks that a runtime is its project's. */
   projectDir: string;
   version: string;
+  /** What this process runs: the components and subscribers listed are those of its roles. */
+  roles: readonly string[];
   store: EventStore;
-  bus: { kind: string; location: string };
-  relay(): RelayStatus;
+  /** The bus, when this process uses one (roles relay, projectors, sagas). */
+  bus: { kind: string; location: string } | undefined;
+  /** The relay's status, when this process runs it (role relay). */
+  relay(): RelayStatus | undefined;
   /** The runtime's own servers: "command handler" → address, … (each serves grpc.health.v1). */
   servers: Readonly<Record<string, string>>;
-  /** Each domain's business logic address. */
+  /** Each domain's business logic address (role command). */
   businessLogic: Readonly<Record<string, string>>;
   projectors: ReadonlyMap<string, { status(): SubscriberView }>;
   sagas: ReadonlyMap<string, { status(): SubscriberView }>;
@@ -76,27 +80,36 @@ const subscriberStatus = (
   lastError: view.lastError ?? '',
 });
 
+/** The bus as the relay of this process finds it (a process without the relay only consumes from it). */
+const busComponent = (
+  bus: { kind: string; location: string },
+  relay: RelayStatus | undefined,
+): ComponentStatus => ({
+  name: 'bus',
+  kind: bus.kind,
+  address: bus.location,
+  state: relay?.state === 'retrying' ? 'retrying' : 'ok',
+  detail: relay?.state === 'retrying' ? (relay.lastError ?? '') : '',
+});
+
+const relayComponent = (relay: RelayStatus): ComponentStatus => {
+  const detail = `published up to position ${relay.checkpoint}`;
+  return {
+    name: 'relay',
+    kind: '',
+    address: '',
+    state: relay.state === 'running' ? 'ok' : relay.state,
+    detail: relay.lastError && relay.state === 'retrying' ? `${detail}; ${relay.lastError}` : detail,
+  };
+};
+
 export const runtimeStatus = async (sources: StatusSources): Promise<RuntimeStatus> => {
   const { head, deadLetters, component: store } = await storeComponent(sources.store);
   const relay = sources.relay();
-  const relayDetail = `published up to position ${relay.checkpoint}`;
   const components: ComponentStatus[] = [
     store,
-    {
-      name: 'bus',
-      kind: sources.bus.kind,
-      address: sources.bus.location,
-      state: relay.state === 'retrying' ? 'retrying' : 'ok',
-      detail: relay.state === 'retrying' ? (relay.lastError ?? '') : '',
-    },
-    {
-      name: 'relay',
-      kind: '',
-      address: '',
-      state: relay.state === 'running' ? 'ok' : relay.state,
-      detail:
-        relay.lastError && relay.state === 'retrying' ? `${relayDetail}; ${relay.lastError}` : relayDetail,
-    },
+    ...(sources.bus ? [busComponent(sources.bus, relay)] : []),
+    ...(relay ? [relayComponent(relay)] : []),
     ...(await Promise.all([
       ...Object.entries(sources.servers).map(([name, address]) => grpcComponent(name, address, '')),
       ...Object.entries(sources.businessLogic).map(([domain, address]) =>
@@ -116,6 +129,7 @@ export const runtimeStatus = async (sources: StatusSources): Promise<RuntimeStat
     name: sources.name,
     projectDir: sources.projectDir,
     version: sources.version,
+    roles: [...sources.roles],
     head,
     components,
     subscribers: [

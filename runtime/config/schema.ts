@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ROLES } from './roles.js';
 
 /**
  * The configuration schema: the one source of truth for every key, shared by `evented.yaml`, Consul KV and
@@ -55,6 +56,11 @@ const store = z.discriminatedUnion('kind', [sqliteStore, postgresStore, mongodbS
 const commandHandler = z.strictObject({
   host: host.default('127.0.0.1'),
   port: port.default(1313),
+  /**
+   * Where this deployment's command handlers are reachable (host:port: a process holding the role command, or a
+   * load balancer in front of several), for processes without that role: their sagas' output goes there.
+   */
+  address: address.optional(),
   /** How long business logic may take for one command. */
   businessLogicTimeoutMs: z.number().int().positive().default(5000),
   /** How many times a command is decided again after losing a race with another writer. */
@@ -228,6 +234,13 @@ export const configSchema = z.strictObject({
   sagaCoordinator: server(1748).prefault({}),
   /** The admin service (evented.Admin): what the CLI's status, tail, replay and rebuild talk to. */
   admin: server(1316).prefault({}),
+  /** Where a process whose roles bind no other server (the relay alone) answers grpc.health.v1. */
+  health: server(1317).prefault({}),
+  /** What a process of `evented serve` runs (its --role flag wins); `evented up` runs every role. */
+  roles: z
+    .array(z.enum(ROLES, { error: `expected one of ${ROLES.join(', ')}` }))
+    .min(1, 'a process holds at least one role')
+    .default([...ROLES]),
   projectors: z.record(subscriberName, subscriber).default({}),
   sagas: z.record(subscriberName, subscriber).default({}),
   /** Domains whose commands are handled by another runtime (where sagas send their output). */

@@ -22,9 +22,11 @@ import { createPostgresEventStore } from '../store/postgres/index.js';
 import { createMongoEventStore } from '../store/mongodb/index.js';
 import { projectorCoordinatorService } from '../projector/service.js';
 import { sagaCoordinatorService } from '../saga/service.js';
-import { reconnectPolicy, startDelivery, type Delivery, type DeliveryStatus } from './delivery.js';
-import { createCommandGateway } from './gateway.js';
+import { startDelivery, type Delivery, type DeliveryStatus } from './delivery.js';
+import { sagaGateway } from './gateway.js';
 import { adminService } from '../admin/service.js';
+import type { Role } from '../config/roles.js';
+import { checkRoles } from './roles.js';
 
 /**
  * The replay rate a dry run assumes for a projector or saga not yet measured (no replay of it since the runtime
@@ -36,7 +38,8 @@ const DRY_RUN_EVENTS_PER_SECOND = 25_000;
 /**
  * The composition root: the only place that chooses adapters. It turns a resolved configuration into running
  * services, in dependency order (store, business logic clients, command handler, delivery: bus, coordinators,
- * relay; then the gRPC servers), and stops them in reverse.
+ * relay; then the gRPC servers), and stops them in reverse. A process starts what its roles hold (roles.ts):
+ * every role by default.
  */
 
 export interface RuntimeOptions {
@@ -51,24 +54,55 @@ export interface RuntimeOptions {
    */
   store?: EventStore;
   bus?: EventBus;
+  /** The roles this process holds; by default the configuration's `roles` (every role unless it says otherwise). */
+  roles?: readonly Role[];
 }
 
 export interface Runtime {
+  /** What this process runs. */
+  readonly roles: readonly Role[];
   readonly store: { kind: string; location: string };
-  readonly commandHandler: { address: string };
-  readonly queryHandler: { address: string };
-  /** Bound only when projectors (sagas) are configured. */
+  /** With the role command. */
+  readonly commandHandler: { address: string } | undefined;
+  /** With the role query. */
+  readonly queryHandler: { address: string } | undefined;
+  /** With the role projectors (sagas), when projectors (sagas) are configured. */
   readonly projectorCoordinator: { address: string } | undefined;
   readonly sagaCoordinator: { address: string } | undefined;
-  /** evented.Admin: status, tail, replay (what the CLI talks to). */
-  readonly admin: { address: string };
-  /** The bus, the relay and every projector and saga: state, position, counts. */
+  /** evented.Admin: status, tail, replay (what the CLI talks to). With the role admin. */
+  readonly admin: { address: string } | undefined;
+  /**
+   * grpc.health.v1 alone (`health` in the configuration), in a process whose roles bind no server of their own
+   * (the relay alone): so that every process answers health checks.
+   */
+  readonly health: { address: string } | undefined;
+  /** The bus, the relay and every projector and saga of this process: state, position, counts. */
   deliveryStatus(): DeliveryStatus;
   /** Resolves once every projector and saga has caught up with the store as it was when they started. */
   caughtUp(): Promise<void>;
   /** Drains in-flight calls (up to `graceMs`), then closes everything. Safe to call twice. */
   close(graceMs?: number): Promise<void>;
 }
+
+/** A runtime holding every role (what `evented up` runs): its servers, bus and relay are all there. */
+export interface WholeRuntime extends Runtime {
+  readonly commandHandler: { address: string };
+  readonly queryHandler: { address: string };
+  readonly admin: { address: string };
+  deliveryStatus(): DeliveryStatus & {
+    bus: NonNullable<DeliveryStatus['bus']>;
+    relay: NonNullable<DeliveryStatus['relay']>;
+  };
+}
+
+/** `runtime`, known to hold every role; throws (a bug of the caller) if it does not. */
+export const asWholeRuntime = (runtime: Runtime): WholeRuntime => {
+  const { bus, relay } = runtime.deliveryStatus();
+  if (!runtime.commandHandler || !runtime.queryHandler || !runtime.admin || !bus || !relay) {
+    throw new Error(`this runtime holds only the roles ${runtime.roles.join(', ')}, not every role`);
+  }
+  return runtime as WholeRuntime;
+};
 
 /** The project folder as the CLI will compare it: absolute, links resolved (as given, if it cannot be). */
 const realProjectDir = (projectDir: string): string => {
@@ -99,6 +133,8 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
   // they go to our logger instead, at debug, since the runtime reports what matters itself.
   const grpcLog = (...args: unknown[]): void => logger.debug({ component: 'grpc-js' }, format(...args));
   setGrpcLogger({ error: grpcLog, info: grpcLog, debug: grpcLog });
+  const roles = options.roles ?? config.roles;
+  const holds = (role: Role): boolean => roles.includes(role);
   const stops: (() => Promise<void> | void)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) await stop();
@@ -106,6 +142,9 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
   };
 
   try {
+    // 0. A split that could not work is refused before anything opens (what the caller opened is closed).
+    checkRoles(config, roles);
+
     // 1. The store: the single source of truth.
     const store = options.store ?? (await openEventStore(config.store, options.projectDir));
     stops.push(() => store.close());
@@ -115,8 +154,9 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     const bookRequestBytes = Math.max(MAX_MESSAGE_BYTES, config.commandHandler.maxBookBytes + 1024 * 1024);
 
     // 2. A client per domain's business logic (connections are lazy: a business logic may start later).
+    const domains = holds('command') ? config.domains : {};
     const businessLogic = new Map<string, BusinessLogic>();
-    for (const [domain, { businessLogic: address }] of Object.entries(config.domains)) {
+    for (const [domain, { businessLogic: address }] of Object.entries(domains)) {
       const logic = connectBusinessLogic(domain, address, bookRequestBytes);
       businessLogic.set(domain, logic);
       stops.push(() => logic.close());
@@ -125,40 +165,39 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     // 3. The command handler; synchronous pages go through the synchronous projectors and sagas (step 4).
     // Built in step 4; the command handler reaches it only after the runtime has started.
     const late: { delivery?: Delivery } = {};
-    const handler = createCommandHandler({
-      store,
-      businessLogic,
-      ...config.commandHandler,
-      synchronous: (book) => late.delivery!.synchronous(book),
-    });
+    const handler = holds('command')
+      ? createCommandHandler({
+          store,
+          businessLogic,
+          ...config.commandHandler,
+          synchronous: (book) => late.delivery!.synchronous(book),
+        })
+      : undefined;
 
-    // 4. Delivery: the bus, projector and saga coordinators, and the outbox relay.
-    const gateway = createCommandGateway(
-      handler,
-      config.otherCommandHandlers,
-      config.commandHandler.businessLogicTimeoutMs * 2,
-      reconnectPolicy(config.delivery),
-    );
-    stops.push(() => gateway.close());
-    const delivery = await startDelivery({ config, store, bus: options.bus, gateway, logger });
+    // 4. Delivery: the bus, projector and saga coordinators, and the outbox relay. Sagas' output goes to the
+    // command handler of this process, else to those at commandHandler.address (see roles.ts).
+    const gateway = holds('sagas') ? sagaGateway(handler, config) : undefined;
+    if (gateway) stops.push(() => gateway.close());
+    const delivery = await startDelivery({ config, roles, store, bus: options.bus, gateway, logger });
     late.delivery = delivery;
     stops.push(() => delivery.close());
 
-    // 5. The servers, each stopped (draining its calls for up to `graceMs`) in reverse order.
+    // 5. The servers of this process's roles, each stopped (draining its calls for up to `graceMs`) in reverse
+    // order.
     let graceMs = 5000;
     /** What `evented status` lists: each server's name and address. */
     const servers: Record<string, string> = {};
-    const serve = async (
+    const listen = async (
       component: string,
       at: { host: string; port: number },
-      service: HostedService,
+      services: HostedService[],
       maxReceiveMessageBytes = DEFAULT_RECEIVE_BYTES,
     ): Promise<RunningServer> => {
       const server = await startGrpcServer({
         component,
         host: at.host,
         port: at.port,
-        services: [service],
+        services,
         maxReceiveMessageBytes,
         connections: config.connections,
         logger,
@@ -167,16 +206,30 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
       servers[component] = server.address;
       return server;
     };
+    /** A server for `service`; none for a role this process does not hold (no service). */
+    const serve = async (
+      component: string,
+      at: { host: string; port: number },
+      service: HostedService | undefined,
+      maxReceiveMessageBytes?: number,
+    ): Promise<RunningServer | undefined> =>
+      service && (await listen(component, at, [service], maxReceiveMessageBytes));
     const commandServer = await serve(
       'command handler',
       config.commandHandler,
-      businessCoordinatorService(handler, logger.child({ component: 'command-handler' })),
+      handler && businessCoordinatorService(handler, logger.child({ component: 'command-handler' })),
       bookRequestBytes,
     );
     const queryServer = await serve(
       'query handler',
       config.queryHandler,
-      eventQueryService(store, config.queryHandler.bookBytes, logger.child({ component: 'query-handler' })),
+      holds('query')
+        ? eventQueryService(
+            store,
+            config.queryHandler.bookBytes,
+            logger.child({ component: 'query-handler' }),
+          )
+        : undefined,
     );
     const projectorServer =
       delivery.projectors.size === 0
@@ -213,47 +266,62 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     const adminServer = await serve(
       'admin service',
       config.admin,
-      adminService(
-        {
-          name: config.name,
-          projectDir: realProjectDir(options.projectDir),
-          version: options.version ?? '',
-          store,
-          bus: { kind: delivery.bus.kind, location: delivery.bus.location },
-          relay: () => delivery.status().relay,
-          servers: listed,
-          businessLogic: Object.fromEntries(
-            Object.entries(config.domains).map(([domain, { businessLogic }]) => [domain, businessLogic]),
-          ),
-          projectors: new Map([...delivery.projectors].map(([name, it]) => [name, it.coordinator])),
-          sagas: new Map([...delivery.sagas].map(([name, it]) => [name, it.coordinator])),
-          estimatedEventsPerSecond: DRY_RUN_EVENTS_PER_SECOND,
-          pollMs: config.relay.idlePollMs,
-        },
-        stopping.signal,
-        logger.child({ component: 'admin' }),
-      ),
+      holds('admin')
+        ? adminService(
+            {
+              name: config.name,
+              projectDir: realProjectDir(options.projectDir),
+              version: options.version ?? '',
+              roles,
+              store,
+              bus: delivery.bus && { kind: delivery.bus.kind, location: delivery.bus.location },
+              relay: () => delivery.status().relay,
+              servers: listed,
+              businessLogic: Object.fromEntries(
+                Object.entries(domains).map(([domain, { businessLogic }]) => [domain, businessLogic]),
+              ),
+              projectors: new Map([...delivery.projectors].map(([name, it]) => [name, it.coordinator])),
+              sagas: new Map([...delivery.sagas].map(([name, it]) => [name, it.coordinator])),
+              elsewhere: {
+                projectors: holds('projectors') ? [] : Object.keys(config.projectors),
+                sagas: holds('sagas') ? [] : Object.keys(config.sagas),
+              },
+              estimatedEventsPerSecond: DRY_RUN_EVENTS_PER_SECOND,
+              pollMs: config.relay.idlePollMs,
+            },
+            stopping.signal,
+            logger.child({ component: 'admin' }),
+          )
+        : undefined,
     );
     stops.push(() => stopping.abort());
+    // A process without a server of its own (the relay alone) still answers health checks: Kubernetes' probes.
+    const healthServer =
+      Object.keys(servers).length === 0 ? await listen('health service', config.health, []) : undefined;
 
     logger.info(
       {
+        roles,
         store: store.location,
-        bus: delivery.bus.location,
-        commandHandler: commandServer.address,
-        queryHandler: queryServer.address,
-        admin: adminServer.address,
+        bus: delivery.bus?.location,
+        commandHandler: commandServer?.address,
+        queryHandler: queryServer?.address,
+        admin: adminServer?.address,
+        health: healthServer?.address,
       },
       'evented runtime started',
     );
     let closing: Promise<void> | undefined;
+    const addressOf = (server: RunningServer | undefined) => server && { address: server.address };
     return {
+      roles,
       store: { kind: store.kind, location: store.location },
-      commandHandler: { address: commandServer.address },
-      queryHandler: { address: queryServer.address },
-      projectorCoordinator: projectorServer && { address: projectorServer.address },
-      sagaCoordinator: sagaServer && { address: sagaServer.address },
-      admin: { address: adminServer.address },
+      commandHandler: addressOf(commandServer),
+      queryHandler: addressOf(queryServer),
+      projectorCoordinator: addressOf(projectorServer),
+      sagaCoordinator: addressOf(sagaServer),
+      admin: addressOf(adminServer),
+      health: addressOf(healthServer),
       deliveryStatus: () => delivery.status(),
       caughtUp: () => delivery.caughtUp(),
       close(grace = 5000) {

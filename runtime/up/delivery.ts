@@ -16,22 +16,26 @@ import type { CommandGateway } from '../saga/gateway.js';
 import type { EventStore } from '../store/port.js';
 import type { EventBook, SynchronousProcessingResponse } from '../protocol/gen/evented/evented.js';
 import type { ReconnectPolicy } from '../grpc/redialing-client.js';
+import type { Role } from '../config/roles.js';
 import { FIRST_UNAVAILABLE_WAIT_MS } from '../subscriber/retry.js';
 
 /**
  * The delivery side of the runtime: the bus, the projector and saga coordinators, and the outbox relay. Started
- * in that order (every subscriber's queue exists before the relay publishes) and stopped in reverse.
+ * in that order (every subscriber's queue exists before the relay publishes) and stopped in reverse. A process
+ * starts the parts its roles hold (projectors, sagas, relay), and opens the bus only for one of them.
  */
 
 export interface DeliveryStatus {
-  bus: { kind: string; location: string };
-  relay: RelayStatus;
+  /** Absent in a process without the roles relay, projectors and sagas. */
+  bus: { kind: string; location: string } | undefined;
+  /** Absent in a process without the role relay. */
+  relay: RelayStatus | undefined;
   projectors: ProjectorStatus[];
   sagas: SagaStatus[];
 }
 
 export interface Delivery {
-  readonly bus: EventBus;
+  readonly bus: EventBus | undefined;
   readonly projectors: ReadonlyMap<string, { coordinator: ProjectorCoordinator; domains: readonly string[] }>;
   readonly sagas: ReadonlyMap<string, { coordinator: SagaCoordinator; domains: readonly string[] }>;
   /** What the synchronous projectors and sagas of the book's domain make of it (inside a command call). */
@@ -79,21 +83,28 @@ export const openCheckedEventBus = async (
 
 export const startDelivery = async (options: {
   config: ResolvedConfig;
+  /** The roles of this process: which of the projectors, the sagas and the relay it runs. */
+  roles: readonly Role[];
   store: EventStore;
   /** Opened by the caller (closed by this delivery); by default opened here. */
   bus?: EventBus | undefined;
-  gateway: CommandGateway;
+  /** Where sagas' output goes; needed with the role sagas. */
+  gateway: CommandGateway | undefined;
   logger: Logger;
 }): Promise<Delivery> => {
-  const { config, store, gateway, logger } = options;
+  const { config, roles, store, logger } = options;
   const stops: (() => Promise<void> | void)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.splice(0).reverse()) await stop();
   };
   try {
-    // 1. The bus.
-    const bus = options.bus ?? openEventBus(config.bus, logger);
-    stops.push(() => bus.close());
+    // 1. The bus, for the roles that publish or consume.
+    const needsBus = roles.some((role) => role === 'relay' || role === 'projectors' || role === 'sagas');
+    const bus = needsBus ? (options.bus ?? openEventBus(config.bus, logger)) : undefined;
+    if (bus !== options.bus) await options.bus?.close();
+    if (bus) stops.push(() => bus.close());
+    /** The bus, for a role this process holds. */
+    const busFor = (role: Role): EventBus | undefined => (roles.includes(role) ? bus : undefined);
     const policy = config.delivery;
 
     // 2. Coordinators: subscribed (queues declared) before anything is published; they catch up in the background.
@@ -101,14 +112,15 @@ export const startDelivery = async (options: {
       string,
       { coordinator: ProjectorCoordinator; domains: readonly string[]; sync: boolean }
     >();
-    for (const [name, projector] of Object.entries(config.projectors)) {
+    const projectorBus = busFor('projectors');
+    for (const [name, projector] of Object.entries(projectorBus ? config.projectors : {})) {
       const endpoint: ProjectorEndpoint = connectProjector(name, projector.address, reconnectPolicy(policy));
       stops.push(() => endpoint.close());
       const coordinator = createProjectorCoordinator({
         projector: endpoint,
         domains: projector.domains,
         store,
-        bus,
+        bus: projectorBus!,
         policy,
         callTimeoutMs: policy.callTimeoutMs,
         logger: logger.child({ component: `projector:${name}` }),
@@ -121,15 +133,18 @@ export const startDelivery = async (options: {
       string,
       { coordinator: SagaCoordinator; domains: readonly string[]; sync: boolean }
     >();
-    for (const [name, saga] of Object.entries(config.sagas)) {
+    const sagaBus = busFor('sagas');
+    for (const [name, saga] of Object.entries(sagaBus ? config.sagas : {})) {
+      // (compose.ts makes the gateway whenever sagas run: see roles.ts)
+      if (!options.gateway) throw new Error('sagas need a command gateway for their output');
       const endpoint: SagaEndpoint = connectSaga(name, saga.address, reconnectPolicy(policy));
       stops.push(() => endpoint.close());
       const coordinator = createSagaCoordinator({
         saga: endpoint,
         domains: saga.domains,
         store,
-        bus,
-        gateway,
+        bus: sagaBus!,
+        gateway: options.gateway,
         policy,
         callTimeoutMs: policy.callTimeoutMs,
         logger: logger.child({ component: `saga:${name}` }),
@@ -139,20 +154,25 @@ export const startDelivery = async (options: {
       sagas.set(name, { coordinator, domains: saga.domains, sync: saga.synchronous });
     }
 
-    // 3. The relay, woken by every commit in this process.
-    const relay: Relay = startRelay({
-      store,
-      bus,
-      batchSize: config.relay.batchSize,
-      maxMessageBytes: config.bus.maxMessageBytes ?? DEFAULT_BUS_MESSAGE_BYTES,
-      idlePollMs: config.relay.idlePollMs,
-      logger: logger.child({ component: 'relay' }),
-    });
-    const unsubscribe = store.onAppended(() => relay.notify());
-    stops.push(async () => {
-      unsubscribe();
-      await relay.stop();
-    });
+    // 3. The relay, woken by every commit in this process (and polling for the others' commits).
+    let relay: Relay | undefined;
+    const relayBus = busFor('relay');
+    if (relayBus) {
+      const started = startRelay({
+        store,
+        bus: relayBus,
+        batchSize: config.relay.batchSize,
+        maxMessageBytes: config.bus.maxMessageBytes ?? DEFAULT_BUS_MESSAGE_BYTES,
+        idlePollMs: config.relay.idlePollMs,
+        logger: logger.child({ component: 'relay' }),
+      });
+      relay = started;
+      const unsubscribe = store.onAppended(() => started.notify());
+      stops.push(async () => {
+        unsubscribe();
+        await started.stop();
+      });
+    }
 
     return {
       bus,
@@ -173,8 +193,8 @@ export const startDelivery = async (options: {
         return result;
       },
       status: () => ({
-        bus: { kind: bus.kind, location: bus.location },
-        relay: relay.status(),
+        bus: bus && { kind: bus.kind, location: bus.location },
+        relay: relay?.status(),
         projectors: [...projectors.values()].map(({ coordinator }) => coordinator.status()),
         sagas: [...sagas.values()].map(({ coordinator }) => coordinator.status()),
       }),

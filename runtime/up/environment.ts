@@ -15,7 +15,8 @@ import {
 import type { StopRecord } from '../infra/stop-record.js';
 import type { EventBus } from '../bus/port.js';
 import type { EventStore } from '../store/port.js';
-import { openEventStore, startRuntime, type Runtime } from './compose.js';
+import { asWholeRuntime, openEventStore, startRuntime, type WholeRuntime } from './compose.js';
+import { ROLES } from '../config/roles.js';
 import { openCheckedEventBus } from './delivery.js';
 import { STORE_FLAG, storeServerKind } from './flags.js';
 import { checkPortsFree } from './ports.js';
@@ -80,7 +81,7 @@ export interface EnvironmentOptions {
 
 export interface Environment {
   readonly config: ResolvedConfig;
-  readonly runtime: Runtime;
+  readonly runtime: WholeRuntime;
   /** Every component, in start order, as it is now. */
   components(): ComponentState[];
   readonly admin: string;
@@ -229,22 +230,26 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
 
     // 7. The runtime, in this process, on the store and bus opened in step 5.
     for (const name of runtimeComponents(resolved)) set({ name, kind: 'grpc', state: 'starting' });
-    let runtime: Runtime;
+    let runtime: WholeRuntime;
     try {
       opened.handedOver = true;
-      runtime = await startRuntime(resolved, {
-        projectDir,
-        logger,
-        version: options.version,
-        store: opened.store,
-        bus: opened.bus,
-      });
+      // Every role, in this one process, whatever `roles` evented.yaml gives `evented serve`.
+      runtime = asWholeRuntime(
+        await startRuntime(resolved, {
+          projectDir,
+          logger,
+          version: options.version,
+          store: opened.store,
+          bus: opened.bus,
+          roles: ROLES,
+        }),
+      );
     } catch (err) {
       for (const name of runtimeComponents(resolved))
         update(name, { state: 'failed', detail: (err as Error).message });
       throw err;
     }
-    const admin = adminAddress(runtime, resolved);
+    const admin = runtime.admin.address;
     const addresses: Record<string, string | undefined> = {
       'command handler': runtime.commandHandler.address,
       'query handler': runtime.queryHandler.address,
@@ -338,11 +343,6 @@ const runtimeComponents = (config: ResolvedConfig): string[] =>
       (name !== 'projector coordinator' || Object.keys(config.projectors).length > 0) &&
       (name !== 'saga coordinator' || Object.keys(config.sagas).length > 0),
   );
-
-/** The admin service's address: the runtime's own once it reports one, else where the configuration puts it. */
-const adminAddress = (runtime: Runtime, config: ResolvedConfig): string =>
-  (runtime as Runtime & { admin?: { address: string } }).admin?.address ??
-  `${config.admin.host}:${config.admin.port}`;
 
 const readConfiguration = async (
   source: { kind: 'file'; path: string } | { kind: 'consul'; url: string; private: boolean },

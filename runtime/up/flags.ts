@@ -15,3 +15,6 @@ export const isStoreFlag = (request: string): boolean =>
 export const BUS_FLAG = 'memory, rabbitmq or an amqp:// URL';
 export const isBusFlag = (request: string): boolean =>
   request === 'memory' || request === 'rabbitmq' || /^amqps?:\/\//.test(request);
+
+/** What --role accepts (`evented serve`): see config/roles.ts. */
+export { ROLES, holdsEveryRole, parseRoleList, type Role } from '../config/roles.js';

@@ -1,29 +1,30 @@
 import { credentials, Metadata } from '@grpc/grpc-js';
-import type { CommandHandler } from '../command/handler.js';
+import type { ResolvedConfig } from '../config/schema.js';
 import { BusinessCoordinatorClient } from '../protocol/gen/evented/evented.js';
 import { createRedialingClient, type ReconnectPolicy } from '../grpc/redialing-client.js';
 import type { CommandGateway } from '../saga/gateway.js';
+import { reconnectPolicy } from './delivery.js';
 
 /**
- * Where sagas' output goes: this runtime's command handler for the domains it serves, another runtime's
- * BusinessCoordinator for the domains listed under `otherCommandHandlers` (the original's routing, here by
- * domain). The idempotency key travels as the metadata `evented-idempotency-key`. A saga's output waits for
- * a command handler that is down, like a saga for its projector: `reconnect` (see redialing-client.ts).
+ * Where sagas' output goes: this deployment's command handler for the domains it serves — the one in this
+ * process, or, in a process without the role command, the BusinessCoordinator at `commandHandler.address` — and
+ * another runtime's BusinessCoordinator for the domains listed under `otherCommandHandlers` (the original's
+ * routing, here by domain). The idempotency key travels as the metadata `evented-idempotency-key`. A saga's
+ * output waits for a command handler that is down, like a saga for its projector: `reconnect` (see
+ * redialing-client.ts).
  */
-export const createCommandGateway = (
-  local: CommandHandler,
-  others: readonly { domain: string; address: string }[],
+
+export type ClosableGateway = CommandGateway & { close(): void };
+
+/** The BusinessCoordinator at `address`, as a gateway. */
+export const remoteCommandHandler = (
+  address: string,
   timeoutMs: number,
   reconnect: ReconnectPolicy,
-): CommandGateway & { close(): void } => {
-  const remote = new Map(
-    others.map(({ domain, address }) => [
-      domain,
-      createRedialingClient(
-        (options) => new BusinessCoordinatorClient(address, credentials.createInsecure(), options),
-        reconnect,
-      ),
-    ]),
+): ClosableGateway => {
+  const client = createRedialingClient(
+    (options) => new BusinessCoordinatorClient(address, credentials.createInsecure(), options),
+    reconnect,
   );
   const metadata = (idempotencyKey: string): Metadata => {
     const m = new Metadata();
@@ -31,18 +32,55 @@ export const createCommandGateway = (
     return m;
   };
   return {
-    handle(command, { idempotencyKey }) {
-      const client = remote.get(command.cover?.domain ?? '');
-      if (!client) return local.handle(command, { idempotencyKey });
-      return client.call((c) => c.handle.bind(c), command, { timeoutMs, metadata: metadata(idempotencyKey) });
-    },
-    record(book, { idempotencyKey }) {
-      const client = remote.get(book.cover?.domain ?? '');
-      if (!client) return local.record(book, { idempotencyKey });
-      return client.call((c) => c.record.bind(c), book, { timeoutMs, metadata: metadata(idempotencyKey) });
-    },
+    handle: (command, { idempotencyKey }) =>
+      client.call((c) => c.handle.bind(c), command, { timeoutMs, metadata: metadata(idempotencyKey) }),
+    record: (book, { idempotencyKey }) =>
+      client.call((c) => c.record.bind(c), book, { timeoutMs, metadata: metadata(idempotencyKey) }),
+    close: () => client.close(),
+  };
+};
+
+export const createCommandGateway = (
+  /** The command handler of this deployment's domains. */
+  own: CommandGateway,
+  others: readonly { domain: string; address: string }[],
+  timeoutMs: number,
+  reconnect: ReconnectPolicy,
+): ClosableGateway => {
+  const remote = new Map(
+    others.map(({ domain, address }) => [domain, remoteCommandHandler(address, timeoutMs, reconnect)]),
+  );
+  const route = (domain: string | undefined): CommandGateway => remote.get(domain ?? '') ?? own;
+  return {
+    handle: (command, options) => route(command.cover?.domain).handle(command, options),
+    record: (book, options) => route(book.cover?.domain).record(book, options),
     close() {
       for (const client of remote.values()) client.close();
+    },
+  };
+};
+
+/**
+ * Where the sagas of a process send their output: to its own command handler, else to the command handlers at
+ * `commandHandler.address`. Undefined when there is neither, which roles.ts allows only to a process without sagas.
+ */
+export const sagaGateway = (
+  own: CommandGateway | undefined,
+  config: ResolvedConfig,
+): ClosableGateway | undefined => {
+  const timeoutMs = config.commandHandler.businessLogicTimeoutMs * 2;
+  const reconnect = reconnectPolicy(config.delivery);
+  const address = config.commandHandler.address;
+  const remote =
+    own || address === undefined ? undefined : remoteCommandHandler(address, timeoutMs, reconnect);
+  const commands = own ?? remote;
+  if (!commands) return undefined;
+  const gateway = createCommandGateway(commands, config.otherCommandHandlers, timeoutMs, reconnect);
+  return {
+    ...gateway,
+    close() {
+      gateway.close();
+      remote?.close();
     },
   };
 };

@@ -31,6 +31,7 @@ const SERVERS = {
   admin: 'admin',
   projectors: 'projectorCoordinator',
   sagas: 'sagaCoordinator',
+  health: 'health',
 } as const;
 
 /** A port for each server of the runtime. */
@@ -46,6 +47,7 @@ export const freeRuntimePorts = async (): Promise<RuntimePorts> => ({
   admin: await freePort(),
   projectors: await freePort(),
   sagas: await freePort(),
+  health: await freePort(),
 });
 
 /** What `evented serve` prints once every server listens. */
@@ -59,6 +61,33 @@ export const startServe = async (
   const process = evented(['serve', projectDir]);
   const [, , commands, queries] = await process.waitFor(SERVING, timeoutMs);
   return { process, commands: commands!, queries: queries! };
+};
+
+/** What `evented serve --role …` prints once the servers of its roles listen: its roles, then `NAME on ADDRESS`. */
+export const SERVING_AS = /evented serving (\S+) as (\S+): (.*)/;
+
+/** A process of a role split: the servers it runs, by the name its READY line gives them (commands, admin, …). */
+export interface RoleProcess {
+  process: TestProcess;
+  roles: string[];
+  servers: Record<string, string>;
+}
+
+/** `evented serve --role ROLES` on a project, as its own process; resolves once it serves, with its servers. */
+export const startServeAs = async (
+  projectDir: string,
+  roles: string,
+  timeoutMs = 30_000,
+): Promise<RoleProcess> => {
+  const process = evented(['serve', projectDir, '--role', roles]);
+  const [, , held, servers] = await process.waitFor(SERVING_AS, timeoutMs);
+  return {
+    process,
+    roles: held!.split(','),
+    servers: Object.fromEntries(
+      [...servers!.matchAll(/(\w+) on ([^\s,]+)/g)].map(([, name, at]) => [name, at]),
+    ),
+  };
 };
 
 /** Puts every server of a parsed evented.yaml (an `evented init` project's, say) on a free port; returns the ports. */

@@ -14,6 +14,7 @@ import {
   type DeadLetterRequest,
   type ReplayProgress,
   type ReplayRequest,
+  type RuntimeStatus,
   type EventBook,
   type Projection,
   type Query,
@@ -243,6 +244,8 @@ export interface AdminCalls {
   skip(ids: number[]): Promise<DeadLetter[]>;
   /** A whole replay (or rebuild): every progress message, the last one `done`. */
   replay(request: Partial<ReplayRequest>): Promise<ReplayProgress[]>;
+  /** What `evented status` shows. */
+  status(): Promise<RuntimeStatus>;
 }
 
 /** The admin service (evented.Admin) of the runtime at `address`, as the CLI uses it. */
@@ -272,6 +275,10 @@ export const adminCalls = (address: string): AdminCalls => {
     deadLetters: async (query = {}) => (await list(query)).letters,
     retry: async (partial) => (await retry(partial)).letters,
     skip: async (ids) => (await skip({ ids })).letters,
+    status: () =>
+      new Promise((resolve, reject) =>
+        client.status({}, new Metadata(), deadline(), (err, status) => (err ? reject(err) : resolve(status))),
+      ),
     replay: (partial) =>
       collect(
         client.replay(

@@ -1,17 +1,24 @@
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll } from 'vitest';
-import { configSchema, startRuntime, type Runtime, type UserConfig } from '../../runtime/index.js';
+import {
+  asWholeRuntime,
+  configSchema,
+  startRuntime,
+  type UserConfig,
+  type WholeRuntime,
+} from '../../runtime/index.js';
 import { commandClient, queryClient, type CommandClient, type QueryClient } from './clients.js';
 import { tempDir } from './tmp.js';
 
-const runtimes: Runtime[] = [];
+const runtimes: WholeRuntime[] = [];
 afterAll(async () => {
   await Promise.all(runtimes.splice(0).map((runtime) => runtime.close(100)));
 });
 
 export interface TestRuntime {
-  runtime: Runtime;
+  /** Holding every role, as `evented up` runs it. */
+  runtime: WholeRuntime;
   commands: CommandClient;
   queries: QueryClient;
   projectDir: string;
@@ -35,7 +42,9 @@ export const startTestRuntime = async (
     sagaCoordinator: { port: 0, ...config.sagaCoordinator },
     admin: { port: 0, ...config.admin },
   });
-  const runtime = await startRuntime(resolved, { projectDir, logger: pino({ level: 'silent' }) });
+  const runtime = asWholeRuntime(
+    await startRuntime(resolved, { projectDir, logger: pino({ level: 'silent' }) }),
+  );
   runtimes.push(runtime);
   return {
     runtime,

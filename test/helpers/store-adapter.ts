@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, expect } from 'vitest';
 import type { EventStore } from '../../runtime/store/port.js';
 import { describeEventStoreContract } from '../contract/event-store.contract.js';
@@ -70,6 +71,21 @@ export const scratchNames = (): { run: string; next(): string } => {
   const run = `evented_test_${process.pid}_${randomBytes(3).toString('hex')}`;
   let count = 0;
   return { run, next: () => `${run}_${(count += 1)}` };
+};
+
+/** Drops every PostgreSQL schema of a run of scratchNames() (what its test file made, or a failed run left). */
+export const dropScratchSchemas = async (url: string, run: string): Promise<void> => {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ name: string }>(
+      'SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)',
+      [run],
+    );
+    for (const { name } of rows) await admin.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+  } finally {
+    await admin.end();
+  }
 };
 
 /**

@@ -118,6 +118,7 @@ describe('status', () => {
     projectDir: '/work/bank',
     version: '0.1.0',
     head: 42,
+    roles: ['command', 'query', 'relay', 'projectors', 'sagas', 'admin'],
     components: [
       { name: 'store', kind: 'sqlite', address: '/tmp/x.db', state: 'ok', detail: 'head at position 42' },
       {
@@ -157,6 +158,23 @@ describe('status', () => {
     expect(formatStatus(status)).toContain('bank (evented 0.1.0): store head at position 42');
     expect(formatStatus(status)).toMatch(/accounts\s+projector\s+waiting\s+40\s+2\s+40\s+0\s+UNAVAILABLE/);
     expect(formatTable(['A', 'BB'], [['xxx', 'y']])).toBe('A    BB\nxxx  y');
+  });
+
+  it('says which roles the process holds, and which subscribers other processes deliver to', () => {
+    expect(formatStatus(status)).toMatch(
+      /^bank \(evented 0\.1\.0\): store head at position 42\nroles: command, query, relay, projectors, sagas, admin\n\n/,
+    );
+    const admin = { ...status, roles: ['admin'], subscribers: [] };
+    expect(formatStatus(admin)).toContain('roles: admin\n');
+    expect(formatStatus(admin)).toMatch(/\n\nThe projectors and sagas run in other processes\.\n$/);
+    const projectors = { ...status, roles: ['projectors', 'admin'] };
+    expect(formatStatus(projectors)).toMatch(
+      /accounts\s+projector\s+waiting[^\n]*\nThe sagas run in other processes\.\n$/,
+    );
+    // a runtime that predates roles held all six, and says nothing of them
+    expect(formatStatus({ ...status, roles: [], subscribers: [] })).toMatch(
+      /position 42\n\n[^]*\n\nNo projectors or sagas are configured\.\n$/,
+    );
   });
 
   it('shows the events delivered past the position while a batch is in progress', () => {

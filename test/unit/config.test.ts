@@ -45,6 +45,26 @@ describe('evented.yaml', () => {
     expect(err.message).toMatch(/evented\.yaml:3: domains\.account\.businessLogic: expected host:port/);
   });
 
+  it('gives a process every role unless `roles` names some, and checks commandHandler.address', () => {
+    expect(parseConfigText('', 'evented.yaml').roles).toEqual([
+      'command',
+      'query',
+      'relay',
+      'projectors',
+      'sagas',
+      'admin',
+    ]);
+    const split = parseConfigText(
+      'roles: [sagas, relay]\ncommandHandler:\n  address: commands.bank.svc:1313\n',
+      'evented.yaml',
+    );
+    expect(split.roles).toEqual(['sagas', 'relay']);
+    expect(split.commandHandler.address).toBe('commands.bank.svc:1313');
+    expect(errorOf('commandHandler:\n  address: commands\n').message).toMatch(
+      /^evented\.yaml:2: commandHandler\.address: expected host:port/,
+    );
+  });
+
   it('reports YAML syntax errors with their line', () => {
     const err = errorOf('name: bank\ndomains:\n  account: [\n');
     expect(err.message).toMatch(/^evented\.yaml:\d+: not valid YAML/);

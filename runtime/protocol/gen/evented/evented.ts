@@ -237,6 +237,11 @@ export interface RuntimeStatus {
    * refuses to act on another project's runtime unless told where it is (--address).
    */
   projectDir: string;
+  /**
+   * The roles this process holds ("command", "query", "relay", "projectors", "sagas", "admin"): the components
+   * and subscribers above are those of these roles. Empty from a runtime that predates roles (it held all six).
+   */
+  roles: string[];
 }
 
 export interface ComponentStatus {
@@ -2287,7 +2292,7 @@ export const ReplayProgress: MessageFns<ReplayProgress> = {
 };
 
 function createBaseRuntimeStatus(): RuntimeStatus {
-  return { name: "", version: "", head: 0, components: [], subscribers: [], projectDir: "" };
+  return { name: "", version: "", head: 0, components: [], subscribers: [], projectDir: "", roles: [] };
 }
 
 export const RuntimeStatus: MessageFns<RuntimeStatus> = {
@@ -2309,6 +2314,9 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     }
     if (message.projectDir !== "") {
       writer.uint32(50).string(message.projectDir);
+    }
+    for (const v of message.roles) {
+      writer.uint32(58).string(v!);
     }
     return writer;
   },
@@ -2374,6 +2382,14 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
             message.projectDir = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.roles.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2398,6 +2414,7 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
         ? object.subscribers.map((e: any) => SubscriberStatus.fromJSON(e))
         : [],
       projectDir: isSet(object.projectDir) ? globalThis.String(object.projectDir) : "",
+      roles: globalThis.Array.isArray(object?.roles) ? object.roles.map((e: any) => globalThis.String(e)) : [],
     };
   },
 
@@ -2421,6 +2438,9 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     if (message.projectDir !== "") {
       obj.projectDir = message.projectDir;
     }
+    if (message.roles?.length) {
+      obj.roles = message.roles;
+    }
     return obj;
   },
 
@@ -2435,6 +2455,7 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     message.components = object.components?.map((e) => ComponentStatus.fromPartial(e)) || [];
     message.subscribers = object.subscribers?.map((e) => SubscriberStatus.fromPartial(e)) || [];
     message.projectDir = object.projectDir ?? "";
+    message.roles = object.roles?.map((e) => e) || [];
     return message;
   },
 };

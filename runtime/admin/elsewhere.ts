@@ -1,0 +1,31 @@
+import { StateError } from '../errors/index.js';
+
+/**
+ * Projectors and sagas of the project whose coordinators run in other processes: this one does not hold their
+ * role (projectors, sagas). Their dead letters are in the store, so they can be listed and shown from here; but a
+ * replay, a rebuild, a retry or a skip delivers events, which only a subscriber's coordinator does: those are
+ * refused here with the role they need.
+ */
+export interface Elsewhere {
+  projectors: readonly string[];
+  sagas: readonly string[];
+}
+
+export type SubscriberKind = 'projector' | 'saga';
+
+export const isElsewhere = (elsewhere: Elsewhere, kind: SubscriberKind, name: string): boolean =>
+  (kind === 'projector' ? elsewhere.projectors : elsewhere.sagas).includes(name);
+
+/**
+ * FAILED_PRECONDITION, one line: which role must run `action` ("replay it", "retry its dead letters"), and that
+ * this process (its roles) is not one of those.
+ */
+export const deliveredElsewhere = (
+  kind: SubscriberKind,
+  name: string,
+  roles: readonly string[],
+  action: string,
+): StateError =>
+  new StateError(
+    `${kind} "${name}" is delivered by the processes holding the role ${kind}s, and this one holds ${roles.join(', ')}: ${action} through the admin service of a process holding both admin and ${kind}s (evented serve --role admin,${kind}s)`,
+  );
