@@ -47,7 +47,7 @@ export const registerServe = (program: Command, context: CliContext): void => {
         throw context.signal.aborted ? new InterruptedError() : err;
       });
       if (context.signal.aborted) throw new InterruptedError();
-      const runtime = await startRuntime(config, { projectDir, version });
+      const runtime = await startRuntime(config, { projectDir, version, env: context.env });
       if (context.signal.aborted) {
         await runtime.close();
         throw new InterruptedError();

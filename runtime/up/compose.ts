@@ -25,6 +25,9 @@ import { sagaCoordinatorService } from '../saga/service.js';
 import { reconnectPolicy, startDelivery, type Delivery, type DeliveryStatus } from './delivery.js';
 import { createCommandGateway } from './gateway.js';
 import { adminService } from '../admin/service.js';
+import { valueOf } from '../config/from-env.js';
+import { loadSecurity, type RuntimeSecurity } from '../config/security.js';
+import type { ClientTls } from '../grpc/client-credentials.js';
 
 /**
  * The replay rate a dry run assumes for a projector or saga not yet measured (no replay of it since the runtime
@@ -51,6 +54,8 @@ export interface RuntimeOptions {
    */
   store?: EventStore;
   bus?: EventBus;
+  /** Where values the configuration takes from the environment are read (`{ env: NAME }`). Default: this process's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Runtime {
@@ -79,7 +84,12 @@ const realProjectDir = (projectDir: string): string => {
   }
 };
 
-export const openEventStore = async (config: StoreConfig, projectDir: string): Promise<EventStore> => {
+/** `env`: where a `store.url` of `{ env: NAME }` is read. */
+export const openEventStore = async (
+  config: StoreConfig,
+  projectDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<EventStore> => {
   switch (config.kind) {
     case 'sqlite':
       return createSqliteEventStore({
@@ -87,10 +97,36 @@ export const openEventStore = async (config: StoreConfig, projectDir: string): P
         synchronous: config.synchronous,
       });
     case 'postgres':
-      return createPostgresEventStore({ url: config.url, poolSize: config.poolSize, schema: config.schema });
+      return createPostgresEventStore({
+        url: valueOf(config.url, 'store.url', env),
+        poolSize: config.poolSize,
+        schema: config.schema,
+      });
     case 'mongodb':
-      return createMongoEventStore({ url: config.url, database: config.database });
+      return createMongoEventStore({ url: valueOf(config.url, 'store.url', env), database: config.database });
   }
+};
+
+/**
+ * How `evented status` reaches each component, by the name it lists it under: the runtime's own servers with
+ * their certificate pinned (they are reached at the address they bound), the user's services as configured.
+ */
+const probeTlsOf = (
+  config: ResolvedConfig,
+  security: RuntimeSecurity,
+): ((component: string) => ClientTls | undefined) => {
+  const targets = new Map<string, ClientTls | undefined>([
+    ...Object.entries(config.domains).map(
+      ([domain, { tls }]) => [`business logic ${domain}`, security.target(tls, `domains.${domain}`)] as const,
+    ),
+    ...Object.entries(config.projectors).map(
+      ([name, { tls }]) => [`projector ${name}`, security.target(tls, `projectors.${name}`)] as const,
+    ),
+    ...Object.entries(config.sagas).map(
+      ([name, { tls }]) => [`saga ${name}`, security.target(tls, `sagas.${name}`)] as const,
+    ),
+  ]);
+  return (component) => (targets.has(component) ? targets.get(component) : security.self);
 };
 
 export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptions): Promise<Runtime> => {
@@ -105,9 +141,12 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     stops.length = 0;
   };
 
+  const env = options.env ?? process.env;
+  // TLS files and the token are read and checked before anything opens: a wrong path is one line, at once.
+  const security = loadSecurity(config, options.projectDir, env);
   try {
     // 1. The store: the single source of truth.
-    const store = options.store ?? (await openEventStore(config.store, options.projectDir));
+    const store = options.store ?? (await openEventStore(config.store, options.projectDir, env));
     stops.push(() => store.close());
 
     // Messages that carry books (requests to the command handler and the coordinators, business logic's
@@ -116,8 +155,13 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
 
     // 2. A client per domain's business logic (connections are lazy: a business logic may start later).
     const businessLogic = new Map<string, BusinessLogic>();
-    for (const [domain, { businessLogic: address }] of Object.entries(config.domains)) {
-      const logic = connectBusinessLogic(domain, address, bookRequestBytes);
+    for (const [domain, { businessLogic: address, tls }] of Object.entries(config.domains)) {
+      const logic = connectBusinessLogic(
+        domain,
+        address,
+        bookRequestBytes,
+        security.target(tls, `domains.${domain}`),
+      );
       businessLogic.set(domain, logic);
       stops.push(() => logic.close());
     }
@@ -135,12 +179,23 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     // 4. Delivery: the bus, projector and saga coordinators, and the outbox relay.
     const gateway = createCommandGateway(
       handler,
-      config.otherCommandHandlers,
+      config.otherCommandHandlers.map((other, i) => ({
+        ...other,
+        tls: security.target(other.tls, `otherCommandHandlers[${i}]`),
+      })),
       config.commandHandler.businessLogicTimeoutMs * 2,
       reconnectPolicy(config.delivery),
     );
     stops.push(() => gateway.close());
-    const delivery = await startDelivery({ config, store, bus: options.bus, gateway, logger });
+    const delivery = await startDelivery({
+      config,
+      store,
+      bus: options.bus,
+      gateway,
+      logger,
+      tlsOf: security.target,
+      env,
+    });
     late.delivery = delivery;
     stops.push(() => delivery.close());
 
@@ -148,11 +203,13 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     let graceMs = 5000;
     /** What `evented status` lists: each server's name and address. */
     const servers: Record<string, string> = {};
+    /** Every server speaks TLS when `tls` is configured; `guarded` ones also require the token. */
     const serve = async (
       component: string,
       at: { host: string; port: number },
       service: HostedService,
       maxReceiveMessageBytes = DEFAULT_RECEIVE_BYTES,
+      guarded = false,
     ): Promise<RunningServer> => {
       const server = await startGrpcServer({
         component,
@@ -162,6 +219,8 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
         maxReceiveMessageBytes,
         connections: config.connections,
         logger,
+        tls: security.server,
+        token: guarded ? security.token : undefined,
       });
       stops.push(() => server.close(graceMs));
       servers[component] = server.address;
@@ -191,6 +250,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
               logger.child({ component: 'projectors' }),
             ),
             bookRequestBytes,
+            true,
           );
     const sagaServer =
       delivery.sagas.size === 0
@@ -205,6 +265,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
               logger.child({ component: 'sagas' }),
             ),
             bookRequestBytes,
+            true,
           );
 
     // The admin service last: what it reports is all up. Its own entry is not in `servers`, which it lists.
@@ -229,12 +290,29 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
           sagas: new Map([...delivery.sagas].map(([name, it]) => [name, it.coordinator])),
           estimatedEventsPerSecond: DRY_RUN_EVENTS_PER_SECOND,
           pollMs: config.relay.idlePollMs,
+          probeTls: probeTlsOf(config, security),
         },
         stopping.signal,
         logger.child({ component: 'admin' }),
       ),
+      DEFAULT_RECEIVE_BYTES,
+      true,
     );
     stops.push(() => stopping.abort());
+
+    // Health alone, in plaintext, for probes that speak no TLS (Kubernetes'): closed first, so that they see
+    // the process go before its servers drain.
+    if (config.health !== undefined) {
+      const health = await startGrpcServer({
+        component: 'health server',
+        host: config.health.host,
+        port: config.health.port,
+        services: [],
+        connections: config.connections,
+        logger,
+      });
+      stops.push(() => health.close(graceMs));
+    }
 
     logger.info(
       {

@@ -1,5 +1,12 @@
 import type { Logger } from 'pino';
-import { DEFAULT_BUS_MESSAGE_BYTES, type BusConfig, type ResolvedConfig } from '../config/schema.js';
+import {
+  DEFAULT_BUS_MESSAGE_BYTES,
+  type BusConfig,
+  type ResolvedConfig,
+  type TargetTlsConfig,
+} from '../config/schema.js';
+import { valueOf } from '../config/from-env.js';
+import type { ClientTls } from '../grpc/client-credentials.js';
 import type { EventBus } from '../bus/port.js';
 import { createAmqpEventBus } from '../bus/amqp/index.js';
 import { createMemoryEventBus } from '../bus/memory/index.js';
@@ -42,11 +49,24 @@ export interface Delivery {
   close(): Promise<void>;
 }
 
-const openAmqpEventBus = (config: Extract<BusConfig, { kind: 'amqp' }>, logger: Logger) =>
-  createAmqpEventBus({ url: config.url, exchange: config.exchange, prefetch: config.prefetch, logger });
+const openAmqpEventBus = (
+  config: Extract<BusConfig, { kind: 'amqp' }>,
+  logger: Logger,
+  env: NodeJS.ProcessEnv,
+) =>
+  createAmqpEventBus({
+    url: valueOf(config.url, 'bus.url', env),
+    exchange: config.exchange,
+    prefetch: config.prefetch,
+    logger,
+  });
 
-export const openEventBus = (config: BusConfig, logger: Logger): EventBus =>
-  config.kind === 'memory' ? createMemoryEventBus() : openAmqpEventBus(config, logger);
+/** `env`: where a `bus.url` of `{ env: NAME }` is read. */
+export const openEventBus = (
+  config: BusConfig,
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): EventBus => (config.kind === 'memory' ? createMemoryEventBus() : openAmqpEventBus(config, logger, env));
 
 /**
  * How the gRPC channels to projectors, sagas and other command handlers reconnect: on the coordinators' own
@@ -64,10 +84,11 @@ export const reconnectPolicy = (delivery: ResolvedConfig['delivery']): Reconnect
 export const openCheckedEventBus = async (
   config: BusConfig,
   logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
   timeoutMs = 5000,
 ): Promise<EventBus> => {
-  if (config.kind !== 'amqp') return openEventBus(config, logger);
-  const bus = openAmqpEventBus(config, logger);
+  if (config.kind !== 'amqp') return openEventBus(config, logger, env);
+  const bus = openAmqpEventBus(config, logger, env);
   try {
     await bus.ready(timeoutMs);
     return bus;
@@ -84,15 +105,20 @@ export const startDelivery = async (options: {
   bus?: EventBus | undefined;
   gateway: CommandGateway;
   logger: Logger;
+  /** How each projector and saga is reached: over TLS, or in plaintext (undefined). */
+  tlsOf?: (tls: TargetTlsConfig | undefined, key: string) => ClientTls | undefined;
+  /** Where a `bus.url` of `{ env: NAME }` is read. */
+  env?: NodeJS.ProcessEnv;
 }): Promise<Delivery> => {
   const { config, store, gateway, logger } = options;
+  const tlsOf = options.tlsOf ?? (() => undefined);
   const stops: (() => Promise<void> | void)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.splice(0).reverse()) await stop();
   };
   try {
     // 1. The bus.
-    const bus = options.bus ?? openEventBus(config.bus, logger);
+    const bus = options.bus ?? openEventBus(config.bus, logger, options.env);
     stops.push(() => bus.close());
     const policy = config.delivery;
 
@@ -102,7 +128,12 @@ export const startDelivery = async (options: {
       { coordinator: ProjectorCoordinator; domains: readonly string[]; sync: boolean }
     >();
     for (const [name, projector] of Object.entries(config.projectors)) {
-      const endpoint: ProjectorEndpoint = connectProjector(name, projector.address, reconnectPolicy(policy));
+      const endpoint: ProjectorEndpoint = connectProjector(
+        name,
+        projector.address,
+        reconnectPolicy(policy),
+        tlsOf(projector.tls, `projectors.${name}`),
+      );
       stops.push(() => endpoint.close());
       const coordinator = createProjectorCoordinator({
         projector: endpoint,
@@ -122,7 +153,12 @@ export const startDelivery = async (options: {
       { coordinator: SagaCoordinator; domains: readonly string[]; sync: boolean }
     >();
     for (const [name, saga] of Object.entries(config.sagas)) {
-      const endpoint: SagaEndpoint = connectSaga(name, saga.address, reconnectPolicy(policy));
+      const endpoint: SagaEndpoint = connectSaga(
+        name,
+        saga.address,
+        reconnectPolicy(policy),
+        tlsOf(saga.tls, `sagas.${name}`),
+      );
       stops.push(() => endpoint.close());
       const coordinator = createSagaCoordinator({
         saga: endpoint,

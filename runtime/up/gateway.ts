@@ -1,8 +1,9 @@
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
 import type { CommandHandler } from '../command/handler.js';
 import { BusinessCoordinatorClient } from '../protocol/gen/evented/evented.js';
 import { createRedialingClient, type ReconnectPolicy } from '../grpc/redialing-client.js';
 import type { CommandGateway } from '../saga/gateway.js';
+import { channelCredentials, type ClientTls } from '../grpc/client-credentials.js';
 
 /**
  * Where sagas' output goes: this runtime's command handler for the domains it serves, another runtime's
@@ -12,18 +13,20 @@ import type { CommandGateway } from '../saga/gateway.js';
  */
 export const createCommandGateway = (
   local: CommandHandler,
-  others: readonly { domain: string; address: string }[],
+  others: readonly { domain: string; address: string; tls?: ClientTls | undefined }[],
   timeoutMs: number,
   reconnect: ReconnectPolicy,
 ): CommandGateway & { close(): void } => {
   const remote = new Map(
-    others.map(({ domain, address }) => [
-      domain,
-      createRedialingClient(
-        (options) => new BusinessCoordinatorClient(address, credentials.createInsecure(), options),
+    others.map(({ domain, address, tls }) => {
+      const secure = channelCredentials(tls, address);
+      const client = createRedialingClient(
+        (options) =>
+          new BusinessCoordinatorClient(address, secure.credentials, { ...options, ...secure.options }),
         reconnect,
-      ),
-    ]),
+      );
+      return [domain, client] as const;
+    }),
   );
   const metadata = (idempotencyKey: string): Metadata => {
     const m = new Metadata();

@@ -19,11 +19,12 @@ export interface TestRuntime {
 
 /**
  * The runtime in this process, on free ports, over a real SQLite file in a temporary project folder.
- * `config` is merged over those defaults; pass `projectDir` to share a store between two runtimes.
+ * `config` is merged over those defaults; pass `projectDir` to share a store between two runtimes, `env` for
+ * what the configuration takes from the environment.
  */
 export const startTestRuntime = async (
   config: Partial<UserConfig> = {},
-  options: { projectDir?: string } = {},
+  options: { projectDir?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<TestRuntime> => {
   const projectDir = options.projectDir ?? tempDir();
   const resolved = configSchema.parse({
@@ -35,7 +36,11 @@ export const startTestRuntime = async (
     sagaCoordinator: { port: 0, ...config.sagaCoordinator },
     admin: { port: 0, ...config.admin },
   });
-  const runtime = await startRuntime(resolved, { projectDir, logger: pino({ level: 'silent' }) });
+  const runtime = await startRuntime(resolved, {
+    projectDir,
+    logger: pino({ level: 'silent' }),
+    env: options.env,
+  });
   runtimes.push(runtime);
   return {
     runtime,
