@@ -19,12 +19,13 @@ const objectName = z
   );
 
 /** A Kubernetes quantity: `250m` of CPU, `512Mi` of memory, or a plain number. */
+const QUANTITY = 'expected a Kubernetes quantity, for example 250m (CPU) or 512Mi (memory)';
 const quantity = z.union(
   [
-    z.string().regex(/^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$/),
-    z.number(),
+    z.string().regex(/^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$/, QUANTITY),
+    z.number().nonnegative(),
   ],
-  { error: 'expected a Kubernetes quantity, for example 250m (CPU) or 512Mi (memory)' },
+  { error: QUANTITY },
 );
 const amounts = z.strictObject({ cpu: quantity.optional(), memory: quantity.optional() });
 const resources = z.strictObject({ requests: amounts.optional(), limits: amounts.optional() });
