@@ -21,6 +21,9 @@ const runtimeForCli = [
   'config/sources', // the folder itself, so that the files below can be let through (gitignore rules)
   'config/sources/consul-defaults.js',
   'config/sources/file.js',
+  'config/from-env.js',
+  'config/security.js',
+  'grpc/client-credentials.js',
 ];
 
 /**

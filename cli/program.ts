@@ -10,6 +10,7 @@ import { registerTail } from './commands/tail.js';
 import { registerUp } from './commands/up.js';
 import { registerDown } from './commands/down.js';
 import { registerDlq } from './commands/dlq.js';
+import { registerDeploy } from './commands/deploy.js';
 import { version } from './version.js';
 
 /**
@@ -42,6 +43,7 @@ export const createProgram = (context: CliContext, options: { json?: boolean } =
   registerDlq(program, context);
   registerUp(program, context);
   registerDown(program, context);
+  registerDeploy(program, context);
   const overrideExits = (command: Command): void => {
     command.exitOverride();
     command.commands.forEach(overrideExits);

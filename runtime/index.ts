@@ -49,3 +49,12 @@ export * from './errors/index.js';
 export { toGrpcStatus } from './errors/to-grpc-status.js';
 export { callUnary, isServiceError } from './grpc/unary.js';
 export type { ReplayProgress } from './subscriber/replay.js';
+/** `evented deploy kubernetes`: a project's manifests, rendered from its resolved configuration (pure). */
+export {
+  renderKubernetes,
+  manifestsAsYaml,
+  RENDERED_HEADER,
+  type KubernetesManifests,
+  type KubernetesObject,
+  type RenderedFile,
+} from './deploy/kubernetes.js';

@@ -124,7 +124,7 @@ export const registerSend = (program: Command, context: CliContext): void => {
             (await admin.status()).components.find((c) => c.name === 'command handler')?.address;
           if (!address) throw new CliError('the runtime did not say where its command handler is');
           const { handleCommand } = await import('../remote/command-client.js');
-          const answer = await handleCommand(address, book, timeoutMs);
+          const answer = await handleCommand(address, book, timeoutMs, admin.security.tls);
           return {
             response: answer,
             positions: options.json ? await positionsOf(admin, answer.books, context.signal) : undefined,

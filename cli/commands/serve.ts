@@ -101,7 +101,7 @@ Examples:
         throw context.signal.aborted ? new InterruptedError() : err;
       });
       if (context.signal.aborted) throw new InterruptedError();
-      const runtime = await startRuntime(config, { projectDir, version, roles });
+      const runtime = await startRuntime(config, { projectDir, version, roles, env: context.env });
       if (context.signal.aborted) {
         await runtime.close();
         throw new InterruptedError();

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { Environment } from '../../runtime/index.js';
 import { BUS_FLAG, STORE_FLAG, isBusFlag, isStoreFlag } from '../../runtime/up/flags.js';
+import { shownUrl } from '../../runtime/config/from-env.js';
 import type { CliContext } from '../context.js';
 import { version } from '../version.js';
 import { CliError, InterruptedError, UsageError } from '../errors.js';
@@ -105,8 +106,6 @@ const refuseIfRunning = async (projectDir: string, context: CliContext): Promise
   );
 };
 
-const hidePassword = (url: string): string => url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
-
 const outputMode = (options: UpOptions, context: CliContext): UpOutputMode =>
   options.json ? 'json' : (context.stdout as { isTTY?: boolean }).isTTY === true ? 'ink' : 'plain';
 
@@ -160,7 +159,7 @@ const up = async (
       {
         name: 'bus',
         kind: config.bus.kind,
-        address: config.bus.kind === 'amqp' ? hidePassword(config.bus.url) : undefined,
+        address: config.bus.kind === 'amqp' ? shownUrl(config.bus.url) : undefined,
       },
     ],
   );

@@ -1,6 +1,5 @@
+import type { Metadata } from '@grpc/grpc-js';
 import {
-  credentials,
-  Metadata,
   status as Status,
   type CallOptions,
   type ClientReadableStream,
@@ -20,8 +19,10 @@ import {
   type TailRequest,
 } from '../../runtime/protocol/gen/evented/evented.js';
 import { isServiceError } from '../../runtime/grpc/unary.js';
+import { channelCredentials, withToken } from '../../runtime/grpc/client-credentials.js';
 import { CliError, InterruptedError } from '../errors.js';
 import type { RuntimeLocation } from './locate.js';
+import type { ConnectionSecurity } from './security.js';
 
 /**
  * The CLI's view of a running runtime: its admin service (evented.Admin) over gRPC. Errors come back as one
@@ -30,6 +31,8 @@ import type { RuntimeLocation } from './locate.js';
  */
 export interface AdminConnection {
   readonly location: RuntimeLocation;
+  /** What this connection presents (the command handler is reached with the same TLS). */
+  readonly security: ConnectionSecurity;
   status(): Promise<RuntimeStatus>;
   tail(request: TailRequest, signal: AbortSignal): AsyncIterable<LoggedEvent>;
   replay(request: ReplayRequest, signal: AbortSignal): AsyncIterable<ReplayProgress>;
@@ -53,15 +56,65 @@ type Unary<Req, Res> = (
   callback: (err: ServiceError | null, response: Res) => void,
 ) => ClientUnaryCall;
 
+/**
+ * A connection refused for TLS, as one line saying what to give: what grpc-js reports ("No connection
+ * established. Last error: …") names the TLS failure in OpenSSL's or Node's words.
+ */
+export const tlsFailureOf = (details: string, address: string, code: string): CliError | undefined => {
+  const refused = (message: string, hint: string): CliError => new CliError(message, hint, code);
+  if (
+    /certificate required|alert certificate unknown|alert bad certificate|alert unknown ca/i.test(details)
+  ) {
+    return refused(
+      `the runtime at ${address} refused this CLI's client certificate, or wants one (mutual TLS)`,
+      'pass --tls-cert and --tls-key: a certificate signed by the CA the runtime trusts (its tls.clientCa)',
+    );
+  }
+  if (/ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate/i.test(details)) {
+    return refused(
+      `the certificate of the runtime at ${address} is not for that name: ${details.replace(/^.*Last error: (Error \[\w+\]: )?/, '').replace(/\. Resolution note:.*$/, '')}`,
+      'pass --tls-server-name NAME, a name the certificate carries',
+    );
+  }
+  if (
+    /self[- ]signed certificate|unable to (verify|get) |certificate has expired|CERT_|unknown ca/i.test(
+      details,
+    )
+  ) {
+    return refused(
+      `the certificate of the runtime at ${address} is not trusted: ${details.replace(/^.*Last error: (Error: )?/, '').replace(/\. Resolution note:.*$/, '')}`,
+      "pass --tls-ca FILE, the CA that signed it (or set tls.ca in the project's evented.yaml)",
+    );
+  }
+  if (/wrong version number|packet length too long|http request/i.test(details)) {
+    return refused(
+      `the runtime at ${address} does not speak TLS`,
+      'leave out --tls and the --tls-* options (or tls in evented.yaml) for it',
+    );
+  }
+  return undefined;
+};
+
 export const cliErrorOf = (err: unknown, location: RuntimeLocation): unknown => {
   if (!isServiceError(err)) return err;
   // The runtime's own refusals carry their evented error code: UNAVAILABLE then means something behind it (a
   // projector that is down), not the runtime.
   const answered = err.metadata?.get('evented-error-code').length > 0;
   if (!answered && (err.code === Status.UNAVAILABLE || err.code === Status.DEADLINE_EXCEEDED)) {
+    return (
+      tlsFailureOf(err.details, location.admin, Status[err.code]) ??
+      new CliError(
+        `no evented runtime answers at ${location.admin} (from ${location.source})`,
+        'start one with `evented up`, or pass --address HOST:PORT of a running runtime’s admin service (one that speaks TLS also needs --tls-ca)',
+        Status[err.code],
+      )
+    );
+  }
+  if (err.code === Status.UNAUTHENTICATED) {
+    // The runtime's own hint (in parentheses) is for any gRPC client; the CLI says it in its own words.
     return new CliError(
-      `no evented runtime answers at ${location.admin} (from ${location.source})`,
-      'start one with `evented up`, or pass --address HOST:PORT of a running runtime’s admin service',
+      err.details.replace(/ \(.*\)$/s, ''),
+      "pass the runtime's token: --token-file FILE, or the token itself in EVENTED_TOKEN",
       Status[err.code],
     );
   }
@@ -90,10 +143,15 @@ async function* streamOf<T>(
  * Connects to the runtime's admin service. `caller` (user@host and pid) goes with every call, so that the
  * runtime's log says who asked for a replay or a dead-letter decision.
  */
-export const connectAdmin = (location: RuntimeLocation, caller?: string): AdminConnection => {
-  const client = new AdminClient(location.admin, credentials.createInsecure());
+export const connectAdmin = (
+  location: RuntimeLocation,
+  caller?: string,
+  security: ConnectionSecurity = { tls: undefined, token: undefined },
+): AdminConnection => {
+  const secure = channelCredentials(security.tls, location.admin);
+  const client = new AdminClient(location.admin, secure.credentials, secure.options);
   const metadata = (): Metadata => {
-    const m = new Metadata();
+    const m = withToken(security.token);
     if (caller) m.set(CALLER_METADATA, caller);
     return m;
   };
@@ -121,6 +179,7 @@ export const connectAdmin = (location: RuntimeLocation, caller?: string): AdminC
     });
   return {
     location,
+    security,
     status: () => call(client.status, {}, { timeoutMs: STATUS_TIMEOUT_MS }),
     tail: (request, signal) => streamOf(client.tail(request, metadata()), signal, location),
     replay: (request, signal) => streamOf(client.replay(request, metadata()), signal, location),

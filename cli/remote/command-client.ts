@@ -1,11 +1,13 @@
-import { credentials, Metadata, status as Status } from '@grpc/grpc-js';
+import { Metadata, status as Status } from '@grpc/grpc-js';
 import {
   BusinessCoordinatorClient,
   type CommandBook,
   type SynchronousProcessingResponse,
 } from '../../runtime/protocol/gen/evented/evented.js';
 import { callUnary, isServiceError } from '../../runtime/grpc/unary.js';
+import { channelCredentials, type ClientTls } from '../../runtime/grpc/client-credentials.js';
 import { CliError } from '../errors.js';
+import { tlsFailureOf } from './admin-client.js';
 
 /**
  * The CLI's view of a runtime's command handler (evented.BusinessCoordinator) over gRPC, for `evented send`:
@@ -15,6 +17,9 @@ import { CliError } from '../errors.js';
 /** What the command handler said, as one line; the status name tells a rejection from a failure. */
 const refusal = (err: unknown, address: string): unknown => {
   if (!isServiceError(err)) return err;
+  const tlsFailure =
+    err.code === Status.UNAVAILABLE ? tlsFailureOf(err.details, address, 'UNAVAILABLE') : undefined;
+  if (tlsFailure !== undefined) return tlsFailure;
   const reachable = err.code !== Status.UNAVAILABLE || /business logic/i.test(err.details);
   return new CliError(
     `${Status[err.code]}: ${err.details}`,
@@ -23,13 +28,18 @@ const refusal = (err: unknown, address: string): unknown => {
   );
 };
 
-/** Sends `book` to the command handler at `address` and waits up to `timeoutMs` for its answer. */
+/**
+ * Sends `book` to the command handler at `address` (over TLS with `tls`) and waits up to `timeoutMs` for its
+ * answer. The command handler requires no token: it is the application's own API (see the README).
+ */
 export const handleCommand = async (
   address: string,
   book: CommandBook,
   timeoutMs: number,
+  tls?: ClientTls,
 ): Promise<SynchronousProcessingResponse> => {
-  const client = new BusinessCoordinatorClient(address, credentials.createInsecure());
+  const secure = channelCredentials(tls, address);
+  const client = new BusinessCoordinatorClient(address, secure.credentials, secure.options);
   try {
     return await callUnary(client.handle.bind(client), book, { timeoutMs, metadata: new Metadata() });
   } catch (err) {

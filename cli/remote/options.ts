@@ -4,18 +4,24 @@ import type { CliContext } from '../context.js';
 import { findProjectDir } from '../local/project.js';
 import type { AdminConnection } from './admin-client.js';
 import { checkServesProject, locateRuntime } from './locate.js';
+import { connectionSecurity, withSecurityOptions, type SecurityOptions } from './security.js';
 
 /** The options every command that talks to a running runtime shares, and how they become a connection. */
 
-export interface RemoteOptions {
+export interface RemoteOptions extends SecurityOptions {
   address?: string;
   dir?: string;
 }
 
 export const withRemoteOptions = (command: Command): Command =>
-  command
-    .option('--address <host:port>', "a runtime's admin service (default: the one `evented up` started here)")
-    .option('--dir <dir>', 'the project folder (default: the one holding evented.yaml, from here up)');
+  withSecurityOptions(
+    command
+      .option(
+        '--address <host:port>',
+        "a runtime's admin service (default: the one `evented up` started here)",
+      )
+      .option('--dir <dir>', 'the project folder (default: the one holding evented.yaml, from here up)'),
+  );
 
 export const projectDirOf = (context: CliContext, options: RemoteOptions): string =>
   findProjectDir(context.cwd, options.dir);
@@ -44,8 +50,9 @@ export const withAdmin = async <T>(
 ): Promise<T> => {
   const projectDir = projectDirOf(context, options);
   const location = await locateRuntime({ address: options.address, projectDir });
+  const security = await connectionSecurity(context, options, projectDir);
   const { connectAdmin } = await import('./admin-client.js');
-  const admin = connectAdmin(location, callerName(context));
+  const admin = connectAdmin(location, callerName(context), security);
   try {
     if (location.source === '--address') return await task(admin);
     const status = await admin.status();

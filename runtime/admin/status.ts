@@ -4,6 +4,7 @@ import type { EventStore } from '../store/port.js';
 import type { SubscriberStatus as CoordinatorStatus } from '../subscriber/activity.js';
 import { messageOf } from '../errors/index.js';
 import { probeHealth } from '../grpc/health-probe.js';
+import type { ClientTls } from '../grpc/client-credentials.js';
 
 /**
  * What `evented status` shows: every component, its address and its health as checked now (grpc.health.v1 for
@@ -35,6 +36,8 @@ export interface StatusSources {
   businessLogic: Readonly<Record<string, string>>;
   projectors: ReadonlyMap<string, { status(): SubscriberView }>;
   sagas: ReadonlyMap<string, { status(): SubscriberView }>;
+  /** How each component is reached, by the name it is listed under ("command handler", "projector accounts"). */
+  probeTls?: (component: string) => ClientTls | undefined;
 }
 
 const storeComponent = async (
@@ -55,9 +58,14 @@ const storeComponent = async (
 };
 
 /** A gRPC server as its health service answers now (see grpc/health-probe.ts); `service` if "" is unknown. */
-const grpcComponent = async (name: string, address: string, service: string): Promise<ComponentStatus> => {
-  const { state, detail } = await probeHealth(address, service);
-  return { name, kind: 'grpc', address, state, detail };
+const grpcComponent = async (
+  name: string,
+  address: string,
+  service: string,
+  tls: ClientTls | undefined,
+): Promise<ComponentStatus> => {
+  const { state, detail } = await probeHealth(address, service, undefined, tls);
+  return { name, kind: tls === undefined ? 'grpc' : 'grpc+tls', address, state, detail };
 };
 
 const subscriberStatus = (
@@ -106,22 +114,24 @@ const relayComponent = (relay: RelayStatus): ComponentStatus => {
 export const runtimeStatus = async (sources: StatusSources): Promise<RuntimeStatus> => {
   const { head, deadLetters, component: store } = await storeComponent(sources.store);
   const relay = sources.relay();
+  const probe = (name: string, address: string, service: string): Promise<ComponentStatus> =>
+    grpcComponent(name, address, service, sources.probeTls?.(name));
   const components: ComponentStatus[] = [
     store,
     ...(sources.bus ? [busComponent(sources.bus, relay)] : []),
     ...(relay ? [relayComponent(relay)] : []),
     ...(await Promise.all([
-      ...Object.entries(sources.servers).map(([name, address]) => grpcComponent(name, address, '')),
+      ...Object.entries(sources.servers).map(([name, address]) => probe(name, address, '')),
       ...Object.entries(sources.businessLogic).map(([domain, address]) =>
-        grpcComponent(`business logic ${domain}`, address, 'evented.BusinessLogic'),
+        probe(`business logic ${domain}`, address, 'evented.BusinessLogic'),
       ),
       ...[...sources.projectors.values()].map((it) => {
         const { name, address } = it.status();
-        return grpcComponent(`projector ${name}`, address, 'evented.Projector');
+        return probe(`projector ${name}`, address, 'evented.Projector');
       }),
       ...[...sources.sagas.values()].map((it) => {
         const { name, address } = it.status();
-        return grpcComponent(`saga ${name}`, address, 'evented.Saga');
+        return probe(`saga ${name}`, address, 'evented.Saga');
       }),
     ])),
   ];

@@ -3,6 +3,7 @@ import { BusinessFailure, BusinessRejection, UnavailableError } from '../errors/
 import { BusinessLogicService, ContextualCommand, EventBook } from '../protocol/gen/evented/evented.js';
 import { MAX_MESSAGE_BYTES } from '../grpc/server.js';
 import { createUnaryClient, isAnswerTooLarge } from '../grpc/unary-client.js';
+import type { ClientTls } from '../grpc/client-credentials.js';
 import { isServiceError } from '../grpc/unary.js';
 
 /** A domain's business logic, reached over gRPC (evented.BusinessLogic, port 1737 by default). */
@@ -57,10 +58,13 @@ export const connectBusinessLogic = (
   address: string,
   /** The largest answer taken (a larger one is refused as it arrives, RESOURCE_EXHAUSTED). */
   maxReceiveMessageBytes = MAX_MESSAGE_BYTES,
+  /** TLS, when it is reached over TLS (the domain's `tls` in evented.yaml). */
+  tls?: ClientTls,
 ): BusinessLogic => {
   const client = createUnaryClient(address, {
     maxReceiveMessageBytes,
     userAgent: 'evented',
+    tls,
   });
   const { path } = BusinessLogicService.handle;
   const where = `business logic for "${domain}" at ${address}`;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deploy } from './deploy.js';
 import { ROLES } from './roles.js';
 
 /**
@@ -11,6 +12,25 @@ const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
 /** host:port of a gRPC service. */
 const address = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port, for example 127.0.0.1:1737');
+/** A file: relative to the project folder, or absolute (a PEM certificate or key, a token). */
+const filePath = z.string().min(1);
+const envName = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]*$/,
+    'expected the name of an environment variable, for example EVENTED_STORE_URL',
+  );
+/**
+ * A value the runtime reads from its environment when it starts (`{ env: EVENTED_STORE_URL }`), so that a secret —
+ * a URL with a password — is never written in evented.yaml, a ConfigMap or Consul (see config/from-env.ts).
+ */
+const fromEnv = z.strictObject({ env: envName });
+/** A server's URL, written out or read from the environment. */
+const serverUrl = (pattern: RegExp, expected: string) =>
+  z.union([z.string().regex(pattern, expected), fromEnv], {
+    error: `${expected}, or { env: NAME } to read it from an environment variable`,
+  });
+
 const domainName = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, "use letters, digits, '_', '.', '-' (at most 128)");
@@ -24,12 +44,10 @@ const sqliteStore = z.strictObject({
 
 const postgresStore = z.strictObject({
   kind: z.literal('postgres'),
-  url: z
-    .string()
-    .regex(
-      /^postgres(ql)?:\/\//,
-      'expected a PostgreSQL URL, for example postgres://user@127.0.0.1:5432/evented',
-    ),
+  url: serverUrl(
+    /^postgres(ql)?:\/\//,
+    'expected a PostgreSQL URL, for example postgres://user@127.0.0.1:5432/evented',
+  ),
   /** Connections each runtime may open. */
   poolSize: z.number().int().positive().default(10),
   /** The schema holding evented's tables (created on first use). */
@@ -41,12 +59,10 @@ const postgresStore = z.strictObject({
 
 const mongodbStore = z.strictObject({
   kind: z.literal('mongodb'),
-  url: z
-    .string()
-    .regex(
-      /^mongodb(\+srv)?:\/\//,
-      'expected a MongoDB URL, for example mongodb://127.0.0.1:27017/?replicaSet=rs0',
-    ),
+  url: serverUrl(
+    /^mongodb(\+srv)?:\/\//,
+    'expected a MongoDB URL, for example mongodb://127.0.0.1:27017/?replicaSet=rs0',
+  ),
   /** The database holding evented's collections. */
   database: z.string().min(1).default('evented'),
 });
@@ -100,9 +116,55 @@ const queryHandler = z.strictObject({
     .default(64 * 1024),
 });
 
+/**
+ * TLS of the runtime's gRPC servers: with this section, every one of them speaks TLS only (a client without TLS
+ * is refused). Kubernetes mounts a `kubernetes.io/tls` Secret as files: tls.crt, tls.key, ca.crt.
+ */
+const tls = z.strictObject({
+  /** The certificate chain (PEM). Also the client certificate the runtime presents to a target it calls over TLS. */
+  cert: filePath,
+  /** Its private key (PEM). */
+  key: filePath,
+  /** Mutual TLS: a client must present a certificate signed by one of these CAs (PEM), or it is refused. */
+  clientCa: filePath.optional(),
+  /** The CAs (PEM) a target called with `tls: true` must be signed by; without it, the system's CAs. */
+  ca: filePath.optional(),
+});
+
+/**
+ * How the runtime calls one of the user's services or another runtime: in plaintext (the default: absent or
+ * `false`), or over TLS (`true`: verified with `tls.ca`, presenting `tls.cert`), or over TLS with its own CA file
+ * or the name its certificate carries when the address does not (`{ ca, serverName }`).
+ */
+const targetTls = z
+  .union(
+    [z.boolean(), z.strictObject({ ca: filePath.optional(), serverName: z.string().min(1).optional() })],
+    {
+      error: 'expected true, false, or { ca: FILE, serverName: NAME }',
+    },
+  )
+  .optional();
+
+/**
+ * The token the admin service and the projector and saga coordinators require of every call (gRPC metadata
+ * `authorization: Bearer TOKEN`; health checks stay open): from a file or an environment variable, never written
+ * here.
+ */
+const token = z
+  .strictObject({
+    /** A file holding the token (Kubernetes: a mounted Secret). */
+    file: filePath.optional(),
+    /** An environment variable holding it. */
+    env: envName.optional(),
+  })
+  .refine((it) => (it.file === undefined) !== (it.env === undefined), {
+    message: 'give the token either as file (a file holding it) or as env (a variable holding it)',
+  });
+
 const domain = z.strictObject({
   /** Where the domain's business logic listens (evented.BusinessLogic). */
   businessLogic: address,
+  tls: targetTls,
 });
 
 /**
@@ -126,9 +188,7 @@ const memoryBus = z.strictObject({ kind: z.literal('memory'), maxMessageBytes })
 
 const amqpBus = z.strictObject({
   kind: z.literal('amqp'),
-  url: z
-    .string()
-    .regex(/^amqps?:\/\//, 'expected an AMQP URL, for example amqp://guest:guest@127.0.0.1:5672'),
+  url: serverUrl(/^amqps?:\/\//, 'expected an AMQP URL, for example amqp://guest:guest@127.0.0.1:5672'),
   /** The topic exchange events are published to (routing key: the domain). */
   exchange: z.string().min(1).default('evented'),
   /** How many messages a consumer may hold ahead of the one it is handling. */
@@ -174,6 +234,7 @@ const subscriber = z.strictObject({
   domains: z.array(domainName).min(1),
   /** Also run it inside command calls, for pages marked synchronous (its result comes back in the response). */
   synchronous: z.boolean().default(false),
+  tls: targetTls,
 });
 
 const subscriberName = z
@@ -187,6 +248,7 @@ const otherCommandHandler = z.strictObject({
   domain: domainName,
   /** Another runtime's command handler (evented.BusinessCoordinator) serving that domain. */
   address,
+  tls: targetTls,
 });
 
 /** A user's own service that `evented up` starts beside the framework (business logic, projector, saga, …). */
@@ -234,8 +296,6 @@ export const configSchema = z.strictObject({
   sagaCoordinator: server(1748).prefault({}),
   /** The admin service (evented.Admin): what the CLI's status, tail, replay and rebuild talk to. */
   admin: server(1316).prefault({}),
-  /** Where a process whose roles bind no other server (the relay alone) answers grpc.health.v1. */
-  health: server(1317).prefault({}),
   /** What a process of `evented serve` runs (its --role flag wins); `evented up` runs every role. */
   roles: z
     .array(z.enum(ROLES, { error: `expected one of ${ROLES.join(', ')}` }))
@@ -247,6 +307,16 @@ export const configSchema = z.strictObject({
   otherCommandHandlers: z.array(otherCommandHandler).default([]),
   /** The user's own services, started (in this order) by `evented up` and stopped by `evented down`. */
   processes: z.record(processName, userProcess).default({}),
+  tls: tls.optional(),
+  token: token.optional(),
+  /**
+   * A plaintext server answering grpc.health.v1 only, for the whole process, for what a probe could not ask
+   * otherwise: a runtime whose servers speak TLS (Kubernetes' `grpc:` probes do not) and a process that holds no
+   * server of its own (the relay alone; 127.0.0.1:1317 when this is not set). Otherwise not started.
+   */
+  health: server(1317).optional(),
+  /** How `evented deploy kubernetes` renders this project (see config/deploy.ts). */
+  deploy: deploy.optional(),
 });
 
 export type UserConfig = z.input<typeof configSchema>;
@@ -254,3 +324,8 @@ export type ResolvedConfig = z.output<typeof configSchema>;
 export type StoreConfig = ResolvedConfig['store'];
 export type BusConfig = ResolvedConfig['bus'];
 export type UserProcessConfig = ResolvedConfig['processes'][string];
+export type TlsConfig = NonNullable<ResolvedConfig['tls']>;
+/** How the runtime calls one target (see targetTls). */
+export type TargetTlsConfig = NonNullable<ResolvedConfig['domains'][string]['tls']>;
+export type TokenConfig = NonNullable<ResolvedConfig['token']>;
+export type DeployConfig = NonNullable<ResolvedConfig['deploy']>;

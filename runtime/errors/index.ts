@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'EVENTED_BUSINESS_FAILURE'
   | 'EVENTED_SUBSCRIBER_FAILURE'
   | 'EVENTED_CONFIG'
-  | 'EVENTED_STORE';
+  | 'EVENTED_STORE'
+  | 'EVENTED_UNAUTHENTICATED';
 
 export interface ErrorOptions {
   /** The next thing to try, shown after the message. */
@@ -108,6 +109,11 @@ export class ConfigError extends EventedError {
 /** The event store failed in a way that is not the caller's fault (disk full, database gone). */
 export class StoreError extends EventedError {
   readonly code = 'EVENTED_STORE';
+}
+
+/** A call to a service that requires the runtime's token came without it, or with another one. */
+export class UnauthenticatedError extends EventedError {
+  readonly code = 'EVENTED_UNAUTHENTICATED';
 }
 
 export const isEventedError = (err: unknown): err is EventedError => err instanceof EventedError;

@@ -15,6 +15,7 @@ const statusByCode: Record<ErrorCode, Status> = {
   EVENTED_SUBSCRIBER_FAILURE: Status.INTERNAL,
   EVENTED_CONFIG: Status.FAILED_PRECONDITION,
   EVENTED_STORE: Status.INTERNAL,
+  EVENTED_UNAUTHENTICATED: Status.UNAUTHENTICATED,
 };
 
 export interface GrpcStatus {

@@ -1,9 +1,10 @@
-import { credentials, status as Status } from '@grpc/grpc-js';
+import { status as Status } from '@grpc/grpc-js';
 import {
   HealthCheckResponse_ServingStatus as Serving,
   HealthClient,
 } from '../protocol/gen/grpc/health/v1/health.js';
 import { callUnary, isServiceError } from './unary.js';
+import { channelCredentials, type ClientTls } from './client-credentials.js';
 
 /**
  * Asks a gRPC server how it is, with grpc.health.v1 Check — what `evented status` reports for the runtime's own
@@ -34,8 +35,15 @@ const fromServing = (status: Serving, asked: string): Health =>
         detail: `its health service answers ${Serving[status] ?? status} for ${asked === '' ? 'the server' : asked}`,
       };
 
-export const probeHealth = async (address: string, service: string, timeoutMs = 1000): Promise<Health> => {
-  const client = new HealthClient(address, credentials.createInsecure());
+export const probeHealth = async (
+  address: string,
+  service: string,
+  timeoutMs = 1000,
+  /** When the server speaks TLS. */
+  tls?: ClientTls,
+): Promise<Health> => {
+  const secure = channelCredentials(tls, address);
+  const client = new HealthClient(address, secure.credentials, secure.options);
   try {
     try {
       return fromServing(await check(client, '', timeoutMs), '');

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { UnavailableError, messageOf } from '../errors/index.js';
 import { refuseUndecodable, withTolerantDecoding } from './decode.js';
 import { createHealthStatus, type HealthStatus } from './health.js';
+import { requireToken } from './token.js';
 
 export interface HostedService {
   /** The full gRPC name, for health checks ("evented.BusinessCoordinator"). */
@@ -50,6 +51,22 @@ export interface ConnectionLimits {
   idleTimeoutMs: number;
 }
 
+/** A server's TLS: its certificate chain and key (PEM), and for mutual TLS the CAs a client's certificate must have. */
+export interface ServerTls {
+  cert: Buffer;
+  key: Buffer;
+  clientCa?: Buffer;
+}
+
+const serverCredentials = (tls: ServerTls | undefined): ServerCredentials =>
+  tls === undefined
+    ? ServerCredentials.createInsecure()
+    : ServerCredentials.createSsl(
+        tls.clientCa ?? null,
+        [{ cert_chain: tls.cert, private_key: tls.key }],
+        tls.clientCa !== undefined,
+      );
+
 /** The largest request a server takes when not told otherwise: gRPC's own default. */
 export const DEFAULT_RECEIVE_BYTES = 4 * 1024 * 1024;
 
@@ -57,7 +74,9 @@ export const DEFAULT_RECEIVE_BYTES = 4 * 1024 * 1024;
  * Starts a gRPC server with the given services plus grpc.health.v1. Requests larger than
  * `maxReceiveMessageBytes` are refused (RESOURCE_EXHAUSTED) from their length prefix, before they are buffered;
  * requests that do not decode get INVALID_ARGUMENT (decode.ts). The server listens through a plain TCP server of
- * its own, whose `maxConnections` bounds the connections open at once, and hands each connection to grpc-js.
+ * its own, whose `maxConnections` bounds the connections open at once, and hands each connection to grpc-js —
+ * which, with `tls`, makes the TLS handshake on it (a client that does not speak TLS is dropped). With `token`,
+ * every call but health checks must carry it (token.ts).
  */
 export const startGrpcServer = async (options: {
   host: string;
@@ -69,6 +88,9 @@ export const startGrpcServer = async (options: {
   connections?: ConnectionLimits;
   /** Told (at most once a minute) when connections are refused for being over `maxPerServer`. */
   logger?: Logger;
+  tls?: ServerTls;
+  /** Required of every call but health checks. */
+  token?: string;
 }): Promise<RunningServer> => {
   const server = new Server({
     ...grpcChannelOptions,
@@ -80,7 +102,11 @@ export const startGrpcServer = async (options: {
       'grpc.keepalive_time_ms': options.connections.idleTimeoutMs,
       'grpc.keepalive_timeout_ms': Math.min(options.connections.idleTimeoutMs, 20_000),
     }),
-    interceptors: [refuseUndecodable],
+    // The token first: a caller without it learns nothing, not even whether its request decodes.
+    interceptors: [
+      ...(options.token === undefined ? [] : [requireToken(options.token, options.component)]),
+      refuseUndecodable,
+    ],
   });
   const health = createHealthStatus(options.services.map((s) => s.name));
   server.addService(
@@ -92,7 +118,7 @@ export const startGrpcServer = async (options: {
   }
 
   const requested = `${options.host}:${options.port}`;
-  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  const injector = server.createConnectionInjector(serverCredentials(options.tls));
   const listener = createServer((socket) => injector.injectConnection(socket));
   listener.maxConnections = options.connections?.maxPerServer ?? Number.MAX_SAFE_INTEGER;
   const port = await new Promise<number>((resolve, reject) => {

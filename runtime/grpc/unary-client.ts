@@ -1,12 +1,14 @@
 import http2 from 'node:http2';
 import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
+import { tlsConnectOptions, type ClientTls } from './client-credentials.js';
 
 /**
  * A lean gRPC client for unary calls, on node:http2, for the call every command makes (business logic's
  * Handle). grpc-js's client spends about twice the CPU per call and several times the allocations (resolver,
  * load balancer, retry buffering, interceptors, call credentials, per-call promises and timers): on a busy
- * command handler that is a good share of its event loop. This speaks plain gRPC over HTTP/2 without TLS (h2c,
- * what insecure grpc-js channels speak), so any gRPC server answers it. It does what that call needs: one
+ * command handler that is a good share of its event loop. This speaks gRPC over HTTP/2, without TLS (h2c, what
+ * insecure grpc-js channels speak) or with it (`tls`, verified as grpc-js would: client-credentials.ts), so any
+ * gRPC server answers it. It does what that call needs: one
  * request message, one response message, no compression, a deadline, and failures as grpc-js reports them
  * (a ServiceError with the same status codes), so callers handle both alike.
  */
@@ -116,16 +118,19 @@ const frame = (message: Uint8Array): Buffer => {
 
 export const createUnaryClient = (
   address: string,
-  options: { maxReceiveMessageBytes: number; userAgent: string },
+  options: { maxReceiveMessageBytes: number; userAgent: string; tls?: ClientTls | undefined },
 ): UnaryClient => {
-  const authority = `http://${address}`;
+  const { tls } = options;
+  const authority = `${tls === undefined ? 'http' : 'https'}://${address}`;
+  const connectOptions =
+    tls === undefined ? {} : tlsConnectOptions(tls, new URL(authority).hostname.replace(/^\[(.*)\]$/, '$1'));
   let session: http2.ClientHttp2Session | undefined;
   let closed = false;
 
   /** The connection, made on first use and again after it is lost. */
   const connection = (): http2.ClientHttp2Session => {
     if (session !== undefined && !session.closed && !session.destroyed) return session;
-    const opened = http2.connect(authority);
+    const opened = http2.connect(authority, connectOptions);
     const forget = (): void => {
       if (session === opened) session = undefined;
     };

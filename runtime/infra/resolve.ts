@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as pause } from 'node:timers/promises';
 import { ConfigError, UnavailableError, messageOf } from '../errors/index.js';
 import { configSchema, type BusConfig } from '../config/schema.js';
+import { shownUrl } from '../config/from-env.js';
 import { DEFAULT_CONSUL_URL } from '../config/sources/consul-defaults.js';
 import { freePort } from '../support/net.js';
 import { BUS_FLAG } from '../up/flags.js';
@@ -116,7 +117,7 @@ export const resolveBus = async (
         value: configured,
         choice: {
           concern: 'bus',
-          chosen: `RabbitMQ at ${hidePassword(configured.url)}`,
+          chosen: `RabbitMQ at ${shownUrl(configured.url)}`,
           why: 'evented.yaml sets bus.url',
           instead: '--bus memory for the in-process bus',
         },

@@ -1,4 +1,4 @@
-import { credentials, makeGenericClientConstructor, Metadata } from '@grpc/grpc-js';
+import { makeGenericClientConstructor, Metadata } from '@grpc/grpc-js';
 import { encodeEventBatch, encodeEventBook } from '../protocol/event-batch-encoder.js';
 import {
   type ProjectorClient as GeneratedProjectorClient,
@@ -8,6 +8,7 @@ import {
   type Projection,
 } from '../protocol/gen/evented/evented.js';
 import { classifyFailure } from '../grpc/failure.js';
+import { channelCredentials, type ClientTls } from '../grpc/client-credentials.js';
 import { createRedialingClient, type ReconnectPolicy } from '../grpc/redialing-client.js';
 
 /** A user's projector, reached over gRPC (evented.Projector, port 1738 by default). */
@@ -45,14 +46,19 @@ const metadataFor = (options: CallOptions): Metadata => {
   return metadata;
 };
 
-/** `reconnect`: how soon a projector that is down is tried again (see redialing-client.ts). */
+/**
+ * `reconnect`: how soon a projector that is down is tried again (see redialing-client.ts); `tls`: when it is
+ * reached over TLS.
+ */
 export const connectProjector = (
   name: string,
   address: string,
   reconnect: ReconnectPolicy,
+  tls?: ClientTls,
 ): ProjectorEndpoint => {
+  const secure = channelCredentials(tls, address);
   const client = createRedialingClient(
-    (options) => new ProjectorClient(address, credentials.createInsecure(), options),
+    (options) => new ProjectorClient(address, secure.credentials, { ...options, ...secure.options }),
     reconnect,
   );
   const call = (options: CallOptions) => ({ timeoutMs: options.timeoutMs, metadata: metadataFor(options) });

@@ -1,4 +1,4 @@
-import { credentials, makeGenericClientConstructor, Metadata } from '@grpc/grpc-js';
+import { makeGenericClientConstructor, Metadata } from '@grpc/grpc-js';
 import { encodeEventBook } from '../protocol/event-batch-encoder.js';
 import {
   type SagaClient as GeneratedSagaClient,
@@ -7,6 +7,7 @@ import {
   type SynchronousProcessingResponse,
 } from '../protocol/gen/evented/evented.js';
 import { createRedialingClient, type ReconnectPolicy } from '../grpc/redialing-client.js';
+import { channelCredentials, type ClientTls } from '../grpc/client-credentials.js';
 
 /** A user's saga, reached over gRPC (evented.Saga). evented calls HandleSync, whose answer carries its output. */
 export interface SagaEndpoint {
@@ -26,10 +27,16 @@ const SagaClient = makeGenericClientConstructor(
   'evented.Saga',
 ) as unknown as typeof GeneratedSagaClient;
 
-/** `reconnect`: how soon a saga that is down is tried again (see redialing-client.ts). */
-export const connectSaga = (name: string, address: string, reconnect: ReconnectPolicy): SagaEndpoint => {
+/** `reconnect`: how soon a saga that is down is tried again (see redialing-client.ts); `tls`: over TLS. */
+export const connectSaga = (
+  name: string,
+  address: string,
+  reconnect: ReconnectPolicy,
+  tls?: ClientTls,
+): SagaEndpoint => {
+  const secure = channelCredentials(tls, address);
   const client = createRedialingClient(
-    (options) => new SagaClient(address, credentials.createInsecure(), options),
+    (options) => new SagaClient(address, secure.credentials, { ...options, ...secure.options }),
     reconnect,
   );
   return {

@@ -27,6 +27,9 @@ import { sagaGateway } from './gateway.js';
 import { adminService } from '../admin/service.js';
 import type { Role } from '../config/roles.js';
 import { checkRoles } from './roles.js';
+import { valueOf } from '../config/from-env.js';
+import { loadSecurity, type RuntimeSecurity } from '../config/security.js';
+import type { ClientTls } from '../grpc/client-credentials.js';
 
 /**
  * The replay rate a dry run assumes for a projector or saga not yet measured (no replay of it since the runtime
@@ -34,6 +37,9 @@ import { checkRoles } from './roles.js';
  * replayed, a dry run estimates from that.
  */
 const DRY_RUN_EVENTS_PER_SECOND = 25_000;
+
+/** Where a process without a server of its own answers health checks when `health` does not say. */
+const DEFAULT_HEALTH = { host: '127.0.0.1', port: 1317 };
 
 /**
  * The composition root: the only place that chooses adapters. It turns a resolved configuration into running
@@ -56,6 +62,8 @@ export interface RuntimeOptions {
   bus?: EventBus;
   /** The roles this process holds; by default the configuration's `roles` (every role unless it says otherwise). */
   roles?: readonly Role[];
+  /** Where values the configuration takes from the environment are read (`{ env: NAME }`). Default: this process's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Runtime {
@@ -113,7 +121,12 @@ const realProjectDir = (projectDir: string): string => {
   }
 };
 
-export const openEventStore = async (config: StoreConfig, projectDir: string): Promise<EventStore> => {
+/** `env`: where a `store.url` of `{ env: NAME }` is read. */
+export const openEventStore = async (
+  config: StoreConfig,
+  projectDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<EventStore> => {
   switch (config.kind) {
     case 'sqlite':
       return createSqliteEventStore({
@@ -121,10 +134,36 @@ export const openEventStore = async (config: StoreConfig, projectDir: string): P
         synchronous: config.synchronous,
       });
     case 'postgres':
-      return createPostgresEventStore({ url: config.url, poolSize: config.poolSize, schema: config.schema });
+      return createPostgresEventStore({
+        url: valueOf(config.url, 'store.url', env),
+        poolSize: config.poolSize,
+        schema: config.schema,
+      });
     case 'mongodb':
-      return createMongoEventStore({ url: config.url, database: config.database });
+      return createMongoEventStore({ url: valueOf(config.url, 'store.url', env), database: config.database });
   }
+};
+
+/**
+ * How `evented status` reaches each component, by the name it lists it under: the runtime's own servers with
+ * their certificate pinned (they are reached at the address they bound), the user's services as configured.
+ */
+const probeTlsOf = (
+  config: ResolvedConfig,
+  security: RuntimeSecurity,
+): ((component: string) => ClientTls | undefined) => {
+  const targets = new Map<string, ClientTls | undefined>([
+    ...Object.entries(config.domains).map(
+      ([domain, { tls }]) => [`business logic ${domain}`, security.target(tls, `domains.${domain}`)] as const,
+    ),
+    ...Object.entries(config.projectors).map(
+      ([name, { tls }]) => [`projector ${name}`, security.target(tls, `projectors.${name}`)] as const,
+    ),
+    ...Object.entries(config.sagas).map(
+      ([name, { tls }]) => [`saga ${name}`, security.target(tls, `sagas.${name}`)] as const,
+    ),
+  ]);
+  return (component) => (targets.has(component) ? targets.get(component) : security.self);
 };
 
 export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptions): Promise<Runtime> => {
@@ -141,12 +180,15 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     stops.length = 0;
   };
 
+  const env = options.env ?? process.env;
+  // TLS files and the token are read and checked before anything opens: a wrong path is one line, at once.
+  const security = loadSecurity(config, options.projectDir, env);
   try {
     // 0. A split that could not work is refused before anything opens (what the caller opened is closed).
     checkRoles(config, roles);
 
     // 1. The store: the single source of truth.
-    const store = options.store ?? (await openEventStore(config.store, options.projectDir));
+    const store = options.store ?? (await openEventStore(config.store, options.projectDir, env));
     stops.push(() => store.close());
 
     // Messages that carry books (requests to the command handler and the coordinators, business logic's
@@ -156,8 +198,13 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     // 2. A client per domain's business logic (connections are lazy: a business logic may start later).
     const domains = holds('command') ? config.domains : {};
     const businessLogic = new Map<string, BusinessLogic>();
-    for (const [domain, { businessLogic: address }] of Object.entries(domains)) {
-      const logic = connectBusinessLogic(domain, address, bookRequestBytes);
+    for (const [domain, { businessLogic: address, tls }] of Object.entries(domains)) {
+      const logic = connectBusinessLogic(
+        domain,
+        address,
+        bookRequestBytes,
+        security.target(tls, `domains.${domain}`),
+      );
       businessLogic.set(domain, logic);
       stops.push(() => logic.close());
     }
@@ -176,9 +223,18 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
 
     // 4. Delivery: the bus, projector and saga coordinators, and the outbox relay. Sagas' output goes to the
     // command handler of this process, else to those at commandHandler.address (see roles.ts).
-    const gateway = holds('sagas') ? sagaGateway(handler, config) : undefined;
+    const gateway = holds('sagas') ? sagaGateway(handler, config, security.target) : undefined;
     if (gateway) stops.push(() => gateway.close());
-    const delivery = await startDelivery({ config, roles, store, bus: options.bus, gateway, logger });
+    const delivery = await startDelivery({
+      config,
+      roles,
+      store,
+      bus: options.bus,
+      gateway,
+      logger,
+      tlsOf: security.target,
+      env,
+    });
     late.delivery = delivery;
     stops.push(() => delivery.close());
 
@@ -187,11 +243,13 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     let graceMs = 5000;
     /** What `evented status` lists: each server's name and address. */
     const servers: Record<string, string> = {};
+    /** Every server speaks TLS when `tls` is configured; `guarded` ones also require the token. */
     const listen = async (
       component: string,
       at: { host: string; port: number },
       services: HostedService[],
       maxReceiveMessageBytes = DEFAULT_RECEIVE_BYTES,
+      guarded = false,
     ): Promise<RunningServer> => {
       const server = await startGrpcServer({
         component,
@@ -201,6 +259,8 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
         maxReceiveMessageBytes,
         connections: config.connections,
         logger,
+        tls: security.server,
+        token: guarded ? security.token : undefined,
       });
       stops.push(() => server.close(graceMs));
       servers[component] = server.address;
@@ -212,8 +272,9 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
       at: { host: string; port: number },
       service: HostedService | undefined,
       maxReceiveMessageBytes?: number,
+      guarded = false,
     ): Promise<RunningServer | undefined> =>
-      service && (await listen(component, at, [service], maxReceiveMessageBytes));
+      service && (await listen(component, at, [service], maxReceiveMessageBytes, guarded));
     const commandServer = await serve(
       'command handler',
       config.commandHandler,
@@ -244,6 +305,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
               logger.child({ component: 'projectors' }),
             ),
             bookRequestBytes,
+            true,
           );
     const sagaServer =
       delivery.sagas.size === 0
@@ -258,6 +320,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
               logger.child({ component: 'sagas' }),
             ),
             bookRequestBytes,
+            true,
           );
 
     // The admin service last: what it reports is all up. Its own entry is not in `servers`, which it lists.
@@ -288,16 +351,35 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
               },
               estimatedEventsPerSecond: DRY_RUN_EVENTS_PER_SECOND,
               pollMs: config.relay.idlePollMs,
+              probeTls: probeTlsOf(config, security),
             },
             stopping.signal,
             logger.child({ component: 'admin' }),
           )
         : undefined,
+      DEFAULT_RECEIVE_BYTES,
+      true,
     );
     stops.push(() => stopping.abort());
-    // A process without a server of its own (the relay alone) still answers health checks: Kubernetes' probes.
+    // Health alone, in plaintext, for what a probe could not ask otherwise: servers that speak TLS (Kubernetes'
+    // probes do not) and a process without a server of its own (the relay alone). At `health`, else (the relay
+    // alone) 127.0.0.1:1317. Closed first, so that probes see the process go before its servers drain.
+    const noServer = Object.keys(servers).length === 0;
+    const healthAt =
+      config.tls !== undefined || noServer
+        ? (config.health ?? (noServer ? DEFAULT_HEALTH : undefined))
+        : undefined;
     const healthServer =
-      Object.keys(servers).length === 0 ? await listen('health service', config.health, []) : undefined;
+      healthAt &&
+      (await startGrpcServer({
+        component: 'health server',
+        host: healthAt.host,
+        port: healthAt.port,
+        services: [],
+        connections: config.connections,
+        logger,
+      }));
+    if (healthServer) stops.push(() => healthServer.close(graceMs));
 
     logger.info(
       {

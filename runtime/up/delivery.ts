@@ -1,5 +1,12 @@
 import type { Logger } from 'pino';
-import { DEFAULT_BUS_MESSAGE_BYTES, type BusConfig, type ResolvedConfig } from '../config/schema.js';
+import {
+  DEFAULT_BUS_MESSAGE_BYTES,
+  type BusConfig,
+  type ResolvedConfig,
+  type TargetTlsConfig,
+} from '../config/schema.js';
+import { valueOf } from '../config/from-env.js';
+import type { ClientTls } from '../grpc/client-credentials.js';
 import type { EventBus } from '../bus/port.js';
 import { createAmqpEventBus } from '../bus/amqp/index.js';
 import { createMemoryEventBus } from '../bus/memory/index.js';
@@ -46,11 +53,24 @@ export interface Delivery {
   close(): Promise<void>;
 }
 
-const openAmqpEventBus = (config: Extract<BusConfig, { kind: 'amqp' }>, logger: Logger) =>
-  createAmqpEventBus({ url: config.url, exchange: config.exchange, prefetch: config.prefetch, logger });
+const openAmqpEventBus = (
+  config: Extract<BusConfig, { kind: 'amqp' }>,
+  logger: Logger,
+  env: NodeJS.ProcessEnv,
+) =>
+  createAmqpEventBus({
+    url: valueOf(config.url, 'bus.url', env),
+    exchange: config.exchange,
+    prefetch: config.prefetch,
+    logger,
+  });
 
-export const openEventBus = (config: BusConfig, logger: Logger): EventBus =>
-  config.kind === 'memory' ? createMemoryEventBus() : openAmqpEventBus(config, logger);
+/** `env`: where a `bus.url` of `{ env: NAME }` is read. */
+export const openEventBus = (
+  config: BusConfig,
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): EventBus => (config.kind === 'memory' ? createMemoryEventBus() : openAmqpEventBus(config, logger, env));
 
 /**
  * How the gRPC channels to projectors, sagas and other command handlers reconnect: on the coordinators' own
@@ -68,10 +88,11 @@ export const reconnectPolicy = (delivery: ResolvedConfig['delivery']): Reconnect
 export const openCheckedEventBus = async (
   config: BusConfig,
   logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
   timeoutMs = 5000,
 ): Promise<EventBus> => {
-  if (config.kind !== 'amqp') return openEventBus(config, logger);
-  const bus = openAmqpEventBus(config, logger);
+  if (config.kind !== 'amqp') return openEventBus(config, logger, env);
+  const bus = openAmqpEventBus(config, logger, env);
   try {
     await bus.ready(timeoutMs);
     return bus;
@@ -91,8 +112,13 @@ export const startDelivery = async (options: {
   /** Where sagas' output goes; needed with the role sagas. */
   gateway: CommandGateway | undefined;
   logger: Logger;
+  /** How each projector and saga is reached: over TLS, or in plaintext (undefined). */
+  tlsOf?: (tls: TargetTlsConfig | undefined, key: string) => ClientTls | undefined;
+  /** Where a `bus.url` of `{ env: NAME }` is read. */
+  env?: NodeJS.ProcessEnv;
 }): Promise<Delivery> => {
   const { config, roles, store, logger } = options;
+  const tlsOf = options.tlsOf ?? (() => undefined);
   const stops: (() => Promise<void> | void)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.splice(0).reverse()) await stop();
@@ -100,7 +126,7 @@ export const startDelivery = async (options: {
   try {
     // 1. The bus, for the roles that publish or consume.
     const needsBus = roles.some((role) => role === 'relay' || role === 'projectors' || role === 'sagas');
-    const bus = needsBus ? (options.bus ?? openEventBus(config.bus, logger)) : undefined;
+    const bus = needsBus ? (options.bus ?? openEventBus(config.bus, logger, options.env)) : undefined;
     if (bus !== options.bus) await options.bus?.close();
     if (bus) stops.push(() => bus.close());
     /** The bus, for a role this process holds. */
@@ -114,7 +140,12 @@ export const startDelivery = async (options: {
     >();
     const projectorBus = busFor('projectors');
     for (const [name, projector] of Object.entries(projectorBus ? config.projectors : {})) {
-      const endpoint: ProjectorEndpoint = connectProjector(name, projector.address, reconnectPolicy(policy));
+      const endpoint: ProjectorEndpoint = connectProjector(
+        name,
+        projector.address,
+        reconnectPolicy(policy),
+        tlsOf(projector.tls, `projectors.${name}`),
+      );
       stops.push(() => endpoint.close());
       const coordinator = createProjectorCoordinator({
         projector: endpoint,
@@ -137,7 +168,12 @@ export const startDelivery = async (options: {
     for (const [name, saga] of Object.entries(sagaBus ? config.sagas : {})) {
       // (compose.ts makes the gateway whenever sagas run: see roles.ts)
       if (!options.gateway) throw new Error('sagas need a command gateway for their output');
-      const endpoint: SagaEndpoint = connectSaga(name, saga.address, reconnectPolicy(policy));
+      const endpoint: SagaEndpoint = connectSaga(
+        name,
+        saga.address,
+        reconnectPolicy(policy),
+        tlsOf(saga.tls, `sagas.${name}`),
+      );
       stops.push(() => endpoint.close());
       const coordinator = createSagaCoordinator({
         saga: endpoint,

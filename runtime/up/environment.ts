@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { ConfigError, UnavailableError } from '../errors/index.js';
 import { configSchema, type ResolvedConfig } from '../config/schema.js';
+import { shownUrl } from '../config/from-env.js';
 import { readConfigFile } from '../config/sources/file.js';
 import { readConfigFromConsul, writeConfigToConsul } from '../config/sources/consul.js';
 import { startEmbeddedMongo } from '../infra/mongo/embedded-mongo.js';
@@ -196,8 +197,12 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
         await opened.store?.close();
       },
     });
-    opened.store = await openEventStore(resolved.store, projectDir);
-    opened.bus = await openCheckedEventBus(resolved.bus, logger.child({ component: 'event-bus' }));
+    opened.store = await openEventStore(resolved.store, projectDir, options.env);
+    opened.bus = await openCheckedEventBus(
+      resolved.bus,
+      logger.child({ component: 'event-bus' }),
+      options.env,
+    );
     checkAborted();
 
     // 6. The user's processes, in evented.yaml order, each ready before the next starts.
@@ -242,6 +247,7 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
           store: opened.store,
           bus: opened.bus,
           roles: ROLES,
+          env: options.env,
         }),
       );
     } catch (err) {
@@ -303,11 +309,7 @@ const chooseStore = (
     }
     return {
       value: store,
-      choice: choice(
-        `${store.kind} at ${hideUrlPassword(store.url)}`,
-        'evented.yaml sets store',
-        '--store sqlite',
-      ),
+      choice: choice(`${store.kind} at ${shownUrl(store.url)}`, 'evented.yaml sets store', '--store sqlite'),
     };
   }
   if (request === 'sqlite') {
@@ -330,11 +332,9 @@ const chooseStore = (
   const value = configSchema.parse({ store: { kind, url: request } }).store;
   return {
     value,
-    choice: choice(`${kind} at ${hideUrlPassword(request)}`, '--store gives its URL', '--store sqlite'),
+    choice: choice(`${kind} at ${shownUrl(request)}`, '--store gives its URL', '--store sqlite'),
   };
 };
-
-const hideUrlPassword = (url: string): string => url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
 
 /** The runtime's components shown by `up`: the admin service only once the runtime has one. */
 const runtimeComponents = (config: ResolvedConfig): string[] =>

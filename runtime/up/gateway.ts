@@ -1,6 +1,7 @@
-import { credentials, Metadata } from '@grpc/grpc-js';
-import type { ResolvedConfig } from '../config/schema.js';
+import { Metadata } from '@grpc/grpc-js';
+import type { ResolvedConfig, TargetTlsConfig } from '../config/schema.js';
 import { BusinessCoordinatorClient } from '../protocol/gen/evented/evented.js';
+import { channelCredentials, type ClientTls } from '../grpc/client-credentials.js';
 import { createRedialingClient, type ReconnectPolicy } from '../grpc/redialing-client.js';
 import type { CommandGateway } from '../saga/gateway.js';
 import { reconnectPolicy } from './delivery.js';
@@ -21,9 +22,12 @@ export const remoteCommandHandler = (
   address: string,
   timeoutMs: number,
   reconnect: ReconnectPolicy,
+  tls: ClientTls | undefined,
 ): ClosableGateway => {
+  const secure = channelCredentials(tls, address);
   const client = createRedialingClient(
-    (options) => new BusinessCoordinatorClient(address, credentials.createInsecure(), options),
+    (options) =>
+      new BusinessCoordinatorClient(address, secure.credentials, { ...options, ...secure.options }),
     reconnect,
   );
   const metadata = (idempotencyKey: string): Metadata => {
@@ -43,12 +47,15 @@ export const remoteCommandHandler = (
 export const createCommandGateway = (
   /** The command handler of this deployment's domains. */
   own: CommandGateway,
-  others: readonly { domain: string; address: string }[],
+  others: readonly { domain: string; address: string; tls?: ClientTls | undefined }[],
   timeoutMs: number,
   reconnect: ReconnectPolicy,
 ): ClosableGateway => {
   const remote = new Map(
-    others.map(({ domain, address }) => [domain, remoteCommandHandler(address, timeoutMs, reconnect)]),
+    others.map(({ domain, address, tls }) => [
+      domain,
+      remoteCommandHandler(address, timeoutMs, reconnect, tls),
+    ]),
   );
   const route = (domain: string | undefined): CommandGateway => remote.get(domain ?? '') ?? own;
   return {
@@ -62,20 +69,34 @@ export const createCommandGateway = (
 
 /**
  * Where the sagas of a process send their output: to its own command handler, else to the command handlers at
- * `commandHandler.address`. Undefined when there is neither, which roles.ts allows only to a process without sagas.
+ * `commandHandler.address` (over TLS when the runtime's servers speak it: the other processes of a deployment
+ * serve with the same `tls`). Undefined when there is neither, which roles.ts allows only to a process without
+ * sagas. `tlsOf` gives how to reach a target from its `tls` setting (config/security.ts).
  */
 export const sagaGateway = (
   own: CommandGateway | undefined,
   config: ResolvedConfig,
+  tlsOf: (tls: TargetTlsConfig | undefined, key: string) => ClientTls | undefined,
 ): ClosableGateway | undefined => {
   const timeoutMs = config.commandHandler.businessLogicTimeoutMs * 2;
   const reconnect = reconnectPolicy(config.delivery);
   const address = config.commandHandler.address;
   const remote =
-    own || address === undefined ? undefined : remoteCommandHandler(address, timeoutMs, reconnect);
+    own || address === undefined
+      ? undefined
+      : remoteCommandHandler(
+          address,
+          timeoutMs,
+          reconnect,
+          config.tls ? tlsOf(true, 'commandHandler.address') : undefined,
+        );
   const commands = own ?? remote;
   if (!commands) return undefined;
-  const gateway = createCommandGateway(commands, config.otherCommandHandlers, timeoutMs, reconnect);
+  const others = config.otherCommandHandlers.map((other, i) => ({
+    ...other,
+    tls: tlsOf(other.tls, `otherCommandHandlers[${i}]`),
+  }));
+  const gateway = createCommandGateway(commands, others, timeoutMs, reconnect);
   return {
     ...gateway,
     close() {

@@ -93,9 +93,11 @@ afterAll(() => {
 /**
  * Business logic scripted by a test, served over real gRPC on loopback: for failure modes the sample does not
  * have (a slow answer, a wrong sequence, a crash). `decide` returns a book or throws a grpcError().
+ * `credentials`: to serve over TLS.
  */
 export const startScriptedBusinessLogic = async (
   decide: (command: ContextualCommand) => EventBook | Promise<EventBook>,
+  options: { credentials?: ServerCredentials } = {},
 ): Promise<{ address: string; calls: ContextualCommand[]; stop(): void }> => {
   const calls: ContextualCommand[] = [];
   const server = new Server();
@@ -113,8 +115,10 @@ export const startScriptedBusinessLogic = async (
   };
   server.addService(BusinessLogicService, implementation);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
+    server.bindAsync(
+      '127.0.0.1:0',
+      options.credentials ?? ServerCredentials.createInsecure(),
+      (err, bound) => (err ? reject(err) : resolve(bound)),
     ),
   );
   servers.add(server);

@@ -20,6 +20,7 @@ import {
   type Query,
   type SynchronousProcessingResponse,
 } from '../../runtime/protocol/gen/evented/evented.js';
+import { channelCredentials, withToken, type ClientTls } from '../../runtime/grpc/client-credentials.js';
 
 /** Promise-shaped gRPC clients for the runtime's services, closed after the test file. */
 
@@ -34,13 +35,15 @@ export interface CommandClient {
   close(): void;
 }
 
-/** `maxReceiveMessageBytes`: for responses that echo large books (gRPC's default is 4 MiB). */
+/** `maxReceiveMessageBytes`: for responses that echo large books (gRPC's default is 4 MiB); `tls`: over TLS. */
 export const commandClient = (
   address: string,
-  options: { maxReceiveMessageBytes?: number } = {},
+  options: { maxReceiveMessageBytes?: number; tls?: ClientTls } = {},
 ): CommandClient => {
-  const client = new BusinessCoordinatorClient(address, credentials.createInsecure(), {
+  const secure = channelCredentials(options.tls, address);
+  const client = new BusinessCoordinatorClient(address, secure.credentials, {
     'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? 4 * 1024 * 1024,
+    ...secure.options,
   });
   open.push(client);
   const call =
@@ -184,15 +187,19 @@ export interface RawOutcome {
 
 /**
  * Calls `path` with `request` exactly as given, undecoded both ways (identity serializers), as a client that
- * does not use our generated code could: for requests that are not what the method takes.
+ * does not use our generated code could: for requests that are not what the method takes. Over TLS with `tls`,
+ * with the runtime's `token`.
  */
 export const rawCall = (
   address: string,
   path: string,
   request: Uint8Array,
   kind: 'unary' | 'serverStream' | 'bidi',
+  security: { tls?: ClientTls; token?: string } = {},
 ): Promise<RawOutcome> => {
-  const client = new Client(address, credentials.createInsecure());
+  const secure = channelCredentials(security.tls, address);
+  const client = new Client(address, secure.credentials, secure.options);
+  const metadata = (): Metadata => withToken(security.token);
   open.push(client);
   const identity = (bytes: Buffer): Buffer => bytes;
   const options = { deadline: Date.now() + 20_000 };
@@ -206,7 +213,7 @@ export const rawCall = (
         identity,
         identity,
         Buffer.from(request),
-        new Metadata(),
+        metadata(),
         options,
         (err, m) => {
           if (m) messages.push(m);
@@ -217,15 +224,8 @@ export const rawCall = (
     }
     const stream =
       kind === 'serverStream'
-        ? client.makeServerStreamRequest(
-            path,
-            identity,
-            identity,
-            Buffer.from(request),
-            new Metadata(),
-            options,
-          )
-        : client.makeBidiStreamRequest(path, identity, identity, new Metadata(), options);
+        ? client.makeServerStreamRequest(path, identity, identity, Buffer.from(request), metadata(), options)
+        : client.makeBidiStreamRequest(path, identity, identity, metadata(), options);
     stream.on('data', (message: Buffer) => messages.push(message));
     stream.on('error', end);
     stream.on('end', () => end(null));

@@ -154,11 +154,13 @@ afterAll(() => {
   servers.clear();
 });
 
-const listen = async (server: Server, port = 0): Promise<string> => {
+const listen = async (
+  server: Server,
+  port = 0,
+  credentials = ServerCredentials.createInsecure(),
+): Promise<string> => {
   const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (err, bound) =>
-      err ? reject(err) : resolve(bound),
-    ),
+    server.bindAsync(`127.0.0.1:${port}`, credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
   );
   servers.add(server);
   return `127.0.0.1:${bound}`;
@@ -181,6 +183,8 @@ export const startRecordingProjector = async (
     stall?: (account: string, page: EventPage, event: AccountEvent | undefined) => boolean;
     handleBatch?: boolean;
     delayMs?: number;
+    /** To serve over TLS. */
+    credentials?: ServerCredentials;
   } = {},
 ): Promise<RecordingProjector> => {
   const delivered: Delivered[] = [];
@@ -279,7 +283,7 @@ export const startRecordingProjector = async (
   };
   let server = new Server();
   server.addService(ProjectorService, implementation);
-  const address = await listen(server);
+  const address = await listen(server, 0, options.credentials);
   const projector: RecordingProjector = {
     address,
     delivered,

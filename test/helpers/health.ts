@@ -1,4 +1,5 @@
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
+import { channelCredentials, type ClientTls } from '../../runtime/grpc/client-credentials.js';
 import { afterAll } from 'vitest';
 import {
   HealthCheckResponse_ServingStatus as Serving,
@@ -12,8 +13,14 @@ afterAll(() => {
   for (const client of clients.splice(0)) client.close();
 });
 
-export const healthCheck = (address: string, service: string, timeoutMs = 5000): Promise<string> => {
-  const client = new HealthClient(address, credentials.createInsecure());
+export const healthCheck = (
+  address: string,
+  service: string,
+  timeoutMs = 5000,
+  tls?: ClientTls,
+): Promise<string> => {
+  const secure = channelCredentials(tls, address);
+  const client = new HealthClient(address, secure.credentials, secure.options);
   clients.push(client);
   return new Promise((resolve, reject) =>
     client.check({ service }, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, response) =>

@@ -26,11 +26,12 @@ export interface TestRuntime {
 
 /**
  * The runtime in this process, on free ports, over a real SQLite file in a temporary project folder.
- * `config` is merged over those defaults; pass `projectDir` to share a store between two runtimes.
+ * `config` is merged over those defaults; pass `projectDir` to share a store between two runtimes, `env` for
+ * what the configuration takes from the environment.
  */
 export const startTestRuntime = async (
   config: Partial<UserConfig> = {},
-  options: { projectDir?: string } = {},
+  options: { projectDir?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<TestRuntime> => {
   const projectDir = options.projectDir ?? tempDir();
   const resolved = configSchema.parse({
@@ -43,7 +44,7 @@ export const startTestRuntime = async (
     admin: { port: 0, ...config.admin },
   });
   const runtime = asWholeRuntime(
-    await startRuntime(resolved, { projectDir, logger: pino({ level: 'silent' }) }),
+    await startRuntime(resolved, { projectDir, logger: pino({ level: 'silent' }), env: options.env }),
   );
   runtimes.push(runtime);
   return {

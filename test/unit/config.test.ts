@@ -65,6 +65,28 @@ describe('evented.yaml', () => {
     );
   });
 
+  it('explains the TLS, token and URL keys', () => {
+    expect(errorOf('token: { file: secrets/token, env: EVENTED_TOKEN }\n').message).toBe(
+      'evented.yaml:1: token: give the token either as file (a file holding it) or as env (a variable holding it)',
+    );
+    expect(errorOf('projectors:\n  p: { address: "a:1", domains: [x], tls: yes }\n').message).toBe(
+      'evented.yaml:2: projectors.p.tls: expected true, false, or { ca: FILE, serverName: NAME }',
+    );
+    expect(errorOf('tls: { cert: tls/runtime.crt }\n').message).toBe(
+      'evented.yaml:1: tls.key: is required (string)',
+    );
+    expect(errorOf('store: { kind: postgres, url: { env: "1X" } }\n').message).toMatch(
+      /^evented\.yaml:1: store\.url\.env: expected the name of an environment variable/,
+    );
+    expect(errorOf('deploy: { resources: { requests: { cpu: lots } } }\n').message).toBe(
+      'evented.yaml:1: deploy.resources.requests.cpu: expected a Kubernetes quantity, for example 250m (CPU) or 512Mi (memory)',
+    );
+    const config = parseConfigText('bus: { kind: amqp, url: { env: EVENTED_BUS_URL } }\n', 'evented.yaml');
+    expect(config.bus).toMatchObject({ kind: 'amqp', url: { env: 'EVENTED_BUS_URL' } });
+    expect(config.tls).toBeUndefined();
+    expect(config.health).toBeUndefined();
+  });
+
   it('reports YAML syntax errors with their line', () => {
     const err = errorOf('name: bank\ndomains:\n  account: [\n');
     expect(err.message).toMatch(/^evented\.yaml:\d+: not valid YAML/);

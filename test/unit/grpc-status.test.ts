@@ -10,6 +10,7 @@ import {
   StateError,
   StoreError,
   SubscriberFailure,
+  UnauthenticatedError,
   UnavailableError,
   ValidationError,
 } from '../../runtime/index.js';
@@ -29,6 +30,7 @@ describe('toGrpcStatus, the one mapping from errors to gRPC status codes', () =>
     [new SubscriberFailure('projector "accounts" failed its Reset'), status.INTERNAL],
     [new ConfigError('bad config'), status.FAILED_PRECONDITION],
     [new StoreError('disk full'), status.INTERNAL],
+    [new UnauthenticatedError('the admin service requires a token: none was sent'), status.UNAUTHENTICATED],
   ])('%s → %s', (error, code) => {
     expect(toGrpcStatus(error)).toEqual({ code, details: error.message, unexpected: false });
   });

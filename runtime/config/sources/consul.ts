@@ -332,7 +332,13 @@ export const writeConfigToConsul = async (
   const url = consulUrl(location.url);
   const folder = `${folderPrefix(location.prefix ?? DEFAULT_CONSUL_PREFIX)}${config.name}/`;
   const section = (key: string): unknown => config[key as keyof ResolvedConfig];
-  const wanted = new Map(SECTIONS.map((key) => [`${folder}${key}`, stringify(section(key))]));
+  // An optional section that is not set (tls, token, …) has no key: one left from before is removed.
+  const wanted = new Map(
+    SECTIONS.filter((key) => section(key) !== undefined).map((key) => [
+      `${folder}${key}`,
+      stringify(section(key)),
+    ]),
+  );
   // 3. Compare with what Consul holds.
   const held = await readFolder(url, folder);
   const changes = planChanges(wanted, held);
