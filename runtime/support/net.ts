@@ -1,7 +1,39 @@
+import { readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 
-/** A TCP port on 127.0.0.1 that was free a moment ago: the system picks it (listen on port 0), then it is let go. */
-export const freePort = (): Promise<number> =>
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, then let go. It is drawn from below the kernel's range of
+ * ephemeral ports (the ports it hands to `listen(0)` and to outgoing connections), so a port chosen here and taken
+ * a little later is not meanwhile given by the kernel to some other process — a broker node or agent that asks for
+ * any port. Where no port below that range is free (or the range cannot be read), the system picks one.
+ */
+export const freePort = async (): Promise<number> => {
+  const [low] = ephemeralRange();
+  const floor = 10_000;
+  if (low - floor >= 1000) {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const port = floor + Math.floor(Math.random() * (low - floor));
+      if (await canListen('127.0.0.1', port)) return port;
+    }
+  }
+  return systemPort();
+};
+
+/** The kernel's ephemeral port range (Linux's ip_local_port_range; elsewhere the IANA range). */
+const ephemeralRange = (): [number, number] => {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
+  } catch {
+    // not Linux: the IANA dynamic range
+  }
+  return [49152, 65535];
+};
+
+const systemPort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
