@@ -4,6 +4,7 @@ import { StoreError } from '../../runtime/errors/index.js';
 import { createPostgresEventStore } from '../../runtime/store/postgres/index.js';
 import { SCHEMA_VERSION } from '../../runtime/store/postgres/schema.js';
 import { newRef, num, positionsOf, rejectionOf, wholeLog } from '../contract/store-fixtures.js';
+import { eventually } from '../helpers/eventually.js';
 import { describeWith } from '../helpers/services.js';
 import { describeStoreAdapter, expectKeptAcrossReopen, scratchNames } from '../helpers/store-adapter.js';
 
@@ -81,6 +82,35 @@ describeWith('postgres', 'postgres event store', (url) => {
     expect(error).toBeInstanceOf(StoreError);
     expect((error as StoreError).message).toMatch(/cannot open the PostgreSQL event store at/);
     expect((error as StoreError).hint).toMatch(/server is running/);
+  });
+
+  it('frees a lease at once when its holder’s lock connection dies, and tells the holder it is lost', async () => {
+    const schema = schemas.next();
+    const [holder, other] = await Promise.all([open(schema), open(schema)]);
+    const lost: string[] = [];
+    holder.onLeaseLost((name) => lost.push(name));
+    const first = await holder.acquireLease('relay', 'a', 600_000);
+    expect((await other.acquireLease('relay', 'b', 600_000)).held).toBe(false);
+
+    // The session holding the lease's advisory lock (as a kill -9 of the holder, or a lost network, ends it).
+    const { rowCount } = await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_locks
+       WHERE locktype = 'advisory' AND granted
+         AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)`,
+      [`evented lease ${schema} relay`],
+    );
+    expect(rowCount).toBe(1);
+
+    // Long before the ttl: the holder hears of it, and the lease goes to the next owner that asks.
+    await eventually(() => expect(lost).toEqual(['relay']), 5_000);
+    const taken = await other.acquireLease('relay', 'b', 600_000);
+    expect(taken).toMatchObject({ held: true, lease: { holder: 'b' } });
+    expect(taken.lease!.fencing).toBeGreaterThan(first.lease!.fencing);
+    // The old holder asks again on a new lock connection, and is refused.
+    expect(await holder.acquireLease('relay', 'a', 600_000)).toMatchObject({
+      held: false,
+      lease: { holder: 'b' },
+    });
   });
 
   it('refuses a schema name that is not a plain identifier', async () => {
