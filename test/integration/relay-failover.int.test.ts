@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import type { EventStore } from '../../runtime/store/port.js';
 import { createSqliteEventStore } from '../../runtime/store/sqlite/index.js';
 import { commandBook, coverOf, eventBook, forced, payload, range } from '../helpers/books.js';
 import { startScriptedBusinessLogic } from '../helpers/business-logic.js';
-import { assertBuilt, newProject, startServe } from '../helpers/cli.js';
+import { assertBuilt, newProject, runEvented, startServe } from '../helpers/cli.js';
 import { commandClient } from '../helpers/clients.js';
 import { deleteAmqpTopology } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
@@ -119,6 +120,27 @@ const relayHolder = async (store: EventStore): Promise<{ pid: number; fencing: n
 };
 
 /**
+ * `evented status` of each runtime says whether its relay publishes or stands by, and for which process (as
+ * PID@HOST), and exits 0 either way.
+ */
+const expectStatusLines = async (
+  runtimes: { process: { pid: number }; admin: string }[],
+  holderPid: number,
+): Promise<void> => {
+  for (const runtime of runtimes) {
+    const shown = await runEvented(['status', '--address', runtime.admin]);
+    expect(shown.exitCode, shown.stdout + shown.stderr).toBe(0);
+    if (runtime.process.pid === holderPid) expect(shown.stdout).toContain('\nrelay: active (this process)\n');
+    else
+      expect(shown.stdout).toMatch(
+        new RegExp(
+          `\\nrelay: standby \\(held by ${holderPid}@${hostname()}, since \\d{4}-\\d\\d-\\d\\dT[^)]+\\)\\n`,
+        ),
+      );
+  }
+};
+
+/**
  * `count` runtimes on the store `store` configures; kill -9 the relay lease's holder while commands flow; check
  * the bus's record against the store (read through `open()`).
  */
@@ -144,7 +166,7 @@ const failOver = async (
         bus: { kind: 'amqp', url: amqpUrl, exchange },
         domains: { [DOMAIN]: { businessLogic: logic.address } },
       });
-      return { ...(await startServe(project.dir)), killed: false };
+      return { ...(await startServe(project.dir)), admin: `127.0.0.1:${project.ports.admin}`, killed: false };
     }),
   );
   try {
@@ -154,6 +176,7 @@ const failOver = async (
       expect(runtimes.map((r) => r.process.pid)).toContain(holder?.pid);
       return holder!;
     });
+    await expectStatusLines(runtimes, first.pid);
     const load = startCommands(roots, () => runtimes.filter((r) => !r.killed).map((r) => r.commands));
     await eventually(() => expect(bus.arrivals.length).toBeGreaterThan(20), 30_000);
 
@@ -177,6 +200,13 @@ const failOver = async (
     );
     const leaseTakenAt = Date.now();
     expect(second.fencing).toBeGreaterThan(first.fencing);
+    // (a process standing by sees the new holder at its next look, a third of the ttl later at most)
+    await eventually(() =>
+      expectStatusLines(
+        runtimes.filter((r) => !r.killed),
+        second.pid,
+      ),
+    );
     const lastBeforeKill = Math.max(...bus.arrivals.slice(0, arrivedBeforeKill).map((a) => a.last));
     const resumed = await eventually(
       () => {
