@@ -116,7 +116,7 @@ export const createPostgresLeases = (options: {
     clearTimeout(entry.lapse);
     held.delete(name);
     const client = await connection;
-    await client?.query(sql.unlock, [lockKey(name)]);
+    if (client) await onLock(client, sql.unlock, [lockKey(name)]);
   };
 
   const lapseAfter = (name: string, ttlMs: number): NodeJS.Timeout => {
@@ -130,13 +130,32 @@ export const createPostgresLeases = (options: {
     return timer;
   };
 
+  /**
+   * A query on the lock connection. When one fails, the connection is ended: the server then frees every lock of
+   * its session, so that a lock can never outlive what this instance knows of it (a later try would take it on a
+   * new session while the old one kept it).
+   */
+  const onLock = async <R extends pg.QueryResultRow>(
+    client: pg.Client,
+    text: string,
+    values: unknown[],
+  ): Promise<pg.QueryResult<R>> => {
+    try {
+      return await client.query<R>(text, values);
+    } catch (err) {
+      dropConnection(client);
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+  };
+
   const acquire = async (name: string, owner: string, ttlMs: number, payload: string) => {
     const mine = held.get(name);
     if (mine !== undefined && mine.owner !== owner) return { held: false, lease: await current(name) };
     const client = await lockConnection();
     if (mine !== undefined) {
       // Renewed on the lock connection: a renewal that succeeds proves the lock is still this session's.
-      const { rows } = await client.query<LeaseRow>(sql.renew, [name, owner, ttlMs, payload]);
+      const { rows } = await onLock<LeaseRow>(client, sql.renew, [name, owner, ttlMs, payload]);
       if (rows[0] !== undefined) {
         clearTimeout(mine.lapse);
         mine.lapse = lapseAfter(name, ttlMs);
@@ -145,16 +164,11 @@ export const createPostgresLeases = (options: {
       await unlock(name); // someone changed the row by hand: the lease is not ours to keep
       return { held: false, lease: await current(name) };
     }
-    const { rows: locked } = await client.query<{ locked: boolean }>(sql.lock, [lockKey(name)]);
+    const { rows: locked } = await onLock<{ locked: boolean }>(client, sql.lock, [lockKey(name)]);
     if (!locked[0]!.locked) return { held: false, lease: await current(name) };
-    try {
-      const { rows } = await client.query<LeaseRow>(sql.take, [name, owner, ttlMs, payload]);
-      held.set(name, { owner, lapse: lapseAfter(name, ttlMs) });
-      return { held: true, lease: toLease(rows[0]!) };
-    } catch (err) {
-      await client.query(sql.unlock, [lockKey(name)]).catch(() => undefined);
-      throw err;
-    }
+    const { rows } = await onLock<LeaseRow>(client, sql.take, [name, owner, ttlMs, payload]);
+    held.set(name, { owner, lapse: lapseAfter(name, ttlMs) });
+    return { held: true, lease: toLease(rows[0]!) };
   };
 
   return {
