@@ -46,6 +46,7 @@ export const createLeaseKeeper = (options: {
   let stopping = false;
   let lease: Lease | undefined;
   let endTerm: (() => void) | undefined;
+  let hadTerm = false;
   const unsubscribe = store.onLeaseLost((lost) => {
     if (lost === name && endTerm) {
       logger.warn('relay lease lost: its lock connection to the store dropped; publishing stopped');
@@ -112,6 +113,10 @@ export const createLeaseKeeper = (options: {
 
   return {
     async nextTerm() {
+      // After a term ends, a third of the ttl passes before asking again: a relay standing by elsewhere, healthy,
+      // takes over rather than the one whose renewal or connection just failed.
+      if (hadTerm) await stopped.wait(everyMs);
+      hadTerm = true;
       let waited = false;
       while (!stopping) {
         const askedAt = Date.now();

@@ -5,9 +5,13 @@ import type { EventBus, PublishedBatch } from '../../runtime/bus/port.js';
 import { startRelay, type Relay } from '../../runtime/relay/relay.js';
 import type { EventStore } from '../../runtime/store/port.js';
 import { createSqliteEventStore } from '../../runtime/store/sqlite/index.js';
+import { createPostgresEventStore } from '../../runtime/store/postgres/index.js';
+import pg from 'pg';
 import { force, newRef } from '../contract/store-fixtures.js';
 import { eventually } from '../helpers/eventually.js';
 import { tempDir } from '../helpers/tmp.js';
+import { describeWith } from '../helpers/services.js';
+import { dropScratchSchemas, scratchNames } from '../helpers/store-adapter.js';
 
 /**
  * Two relays on one store (two instances on one SQLite file), each with a lease: only the holder publishes; a
@@ -120,5 +124,60 @@ describe('relays sharing a store through its lease', () => {
     await eventually(() => expect(a.positions.at(-1)).toBe(160), 5_000);
     expect(a.positions.slice(publishedByA).every((position) => position > 150)).toBe(true);
     expect(relayA.status().lease?.lease?.fencing).toBeGreaterThan(fencingB);
+  });
+});
+
+describeWith('postgres', 'a relay on PostgreSQL whose lock connection drops', (url) => {
+  const schemas = scratchNames();
+  afterAll(() => dropScratchSchemas(url, schemas.run));
+
+  it('stops publishing on the news, long before its ttl, and the other relay takes over at once', async () => {
+    const schema = schemas.next();
+    const storeA = await createPostgresEventStore({ url, schema, poolSize: 2 });
+    const storeB = await createPostgresEventStore({ url, schema, poolSize: 2 });
+    stores.push(storeA, storeB);
+    const a = recordingBus();
+    const b = recordingBus();
+    const options = { checkpointEveryMs: 0, idlePollMs: 20, logger: pino({ level: 'silent' }) };
+    await appendEvents(storeA, 20);
+    // A's ttl is ten minutes: A can only stop early because it heard that its lock connection is gone. B looks
+    // for the lease every 200 ms.
+    const relayA = startRelay({
+      ...options,
+      store: storeA,
+      bus: a.bus,
+      lease: { owner: 'A', ttlMs: 600_000 },
+    });
+    relays.push(relayA);
+    await eventually(async () => expect(await storeA.getCheckpoint('relay')).toBe(20));
+    const relayB = startRelay({ ...options, store: storeB, bus: b.bus, lease: { owner: 'B', ttlMs: 600 } });
+    relays.push(relayB);
+    await eventually(() =>
+      expect(relayB.status()).toMatchObject({ state: 'standby', lease: { lease: { holder: 'A' } } }),
+    );
+
+    // When the session holding A's advisory lock ends (as when the network to it is lost),
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      const { rowCount } = await admin.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_locks
+         WHERE locktype = 'advisory' AND granted
+           AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)`,
+        [`evented lease ${schema} relay`],
+      );
+      expect(rowCount).toBe(1);
+    } finally {
+      await admin.end();
+    }
+
+    // A stands by, B publishes what comes next from A's checkpoint, and A publishes none of it.
+    await eventually(() => expect(relayA.status()).toMatchObject({ lease: { active: false } }));
+    const publishedByA = a.positions.length;
+    await eventually(() => expect(relayB.status()).toMatchObject({ lease: { active: true } }));
+    await appendEvents(storeA, 5);
+    await eventually(() => expect(b.positions.at(-1)).toBe(25));
+    expect(Math.min(...b.positions)).toBeGreaterThan(20);
+    expect(a.positions.length).toBe(publishedByA);
   });
 });
