@@ -35,9 +35,15 @@ export const createSqliteLeases = (db: Database.Database): LeaseStore => {
     list: db.prepare(`SELECT ${COLUMNS} FROM leases WHERE expires_at > ? ORDER BY name`),
   };
 
-  /** Whether the row's writer was a process of this machine that no longer runs. */
+  /**
+   * Whether the row's writer was a process of this machine that no longer runs (its pid is gone, or is another
+   * process's now). Unknown when its start time could not be read: then only the expiry frees the lease.
+   */
   const holderGone = (row: LeaseRow): boolean =>
-    row.host === host && row.pid !== process.pid && !isSameProcess({ pid: row.pid, startTime: row.started });
+    row.host === host &&
+    row.pid !== process.pid &&
+    row.started !== '' &&
+    !isSameProcess({ pid: row.pid, startTime: row.started });
 
   const toLease = ({ name, holder, since, expiresAt, fencing, payload }: LeaseRow): Lease => ({
     name,
