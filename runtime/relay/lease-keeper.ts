@@ -150,16 +150,11 @@ export const createLeaseKeeper = (options: {
 
     async release() {
       unsubscribe();
-      const held = endTerm !== undefined;
       endTerm?.();
-      if (held) {
-        await store.releaseLease(name, owner).catch((err: unknown) => {
-          logger.warn(
-            { reason: messageOf(err) },
-            'relay could not give its lease up; it lapses after its ttl',
-          );
-        });
-      }
+      // Also when no term runs: a grant may have come in while stopping. A release by a non-holder changes nothing.
+      await store.releaseLease(name, owner).catch((err: unknown) => {
+        logger.warn({ reason: messageOf(err) }, 'relay could not give its lease up; it lapses after its ttl');
+      });
     },
   };
 };
