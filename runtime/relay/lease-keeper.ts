@@ -115,7 +115,8 @@ export const createLeaseKeeper = (options: {
     async nextTerm() {
       // After a term ends, a third of the ttl passes before asking again: a relay standing by elsewhere, healthy,
       // takes over rather than the one whose renewal or connection just failed.
-      if (hadTerm) await stopped.wait(everyMs);
+      const again = hadTerm;
+      if (again) await stopped.wait(everyMs);
       hadTerm = true;
       let waited = false;
       while (!stopping) {
@@ -124,7 +125,9 @@ export const createLeaseKeeper = (options: {
           const grant = await store.acquireLease(name, owner, ttlMs, payload);
           lease = grant.lease;
           if (grant.held && !stopping) {
-            logger.info({ fencing: grant.lease!.fencing }, 'relay lease held: publishing');
+            // Said when it is news: a takeover, or a lease taken again; a relay alone takes it at start, quietly.
+            const level = waited || again ? 'info' : 'debug';
+            logger[level]({ fencing: grant.lease!.fencing }, 'relay lease held: publishing');
             return startTerm(grant.lease!.fencing, askedAt);
           }
           if (!waited)
