@@ -10,8 +10,10 @@ import type { Lease, LeaseStore } from '../port.js';
  * and frees the lock at once, and the next owner to ask takes it. A row per lease (holder, since, expiry, fencing)
  * says who holds it, for `status`; its times are the server's (`now()`).
  *
- * The lease also lapses like everyone else's when its holder stops renewing for its ttl (this instance then
- * unlocks it), and the holder hears at once of a lock connection that drops (onLeaseLost).
+ * The lease also lapses like everyone else's when its holder stops renewing for its ttl: this instance then
+ * unlocks it, and an owner asking for a lease whose holder's session still holds the lock after its expiry (a
+ * frozen process, a network partition that leaves the connection open) ends that session. The holder hears at
+ * once of a lock connection that drops (onLeaseLost).
  */
 
 interface Held {
@@ -68,6 +70,14 @@ export const createPostgresLeases = (options: {
     release: `UPDATE ${s}.leases SET expires_at = now() WHERE name = $1 AND holder = $2`,
     get: `SELECT ${LEASE_COLUMNS} FROM ${s}.leases WHERE name = $1`,
     list: `SELECT ${LEASE_COLUMNS} FROM ${s}.leases WHERE expires_at > now() ORDER BY name`,
+    // The session still holding the lock of a lease that has lapsed: its holder has not renewed for a whole ttl
+    // (frozen, or cut off by a network that has not closed its connection), and has stopped by its own clock.
+    endLapsedHolder: `SELECT pg_terminate_backend(lock.pid) AS ended
+           FROM pg_locks AS lock, ${s}.leases AS lease
+           WHERE lease.name = $2 AND lease.expires_at <= now()
+             AND lock.locktype = 'advisory' AND lock.granted AND lock.pid <> pg_backend_pid()
+             AND lock.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND ((lock.classid::bigint << 32) | lock.objid::bigint) = hashtextextended($1, 0)`,
   };
   const held = new Map<string, Held>();
   const { onLeaseLost, lost } = createLeaseLostListeners();
@@ -165,7 +175,12 @@ export const createPostgresLeases = (options: {
       return { held: false, lease: await current(name) };
     }
     const { rows: locked } = await onLock<{ locked: boolean }>(client, sql.lock, [lockKey(name)]);
-    if (!locked[0]!.locked) return { held: false, lease: await current(name) };
+    if (!locked[0]!.locked) {
+      // A holder that has not renewed for its ttl is ended, so that the next ask takes the lease: the server
+      // would otherwise keep its lock as long as its connection looks open (hours, across a network partition).
+      await pool.query(sql.endLapsedHolder, [lockKey(name), name]);
+      return { held: false, lease: await current(name) };
+    }
     const { rows } = await onLock<LeaseRow>(client, sql.take, [name, owner, ttlMs, payload]);
     held.set(name, { owner, lapse: lapseAfter(name, ttlMs) });
     return { held: true, lease: toLease(rows[0]!) };
