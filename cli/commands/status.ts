@@ -16,10 +16,14 @@ interface StatusOptions extends RemoteOptions {
 
 const HEALTHY_SUBSCRIBER_STATES = new Set(['live', 'catching-up', 'replaying']);
 
+/** A relay standing by while another process holds the store's relay lease is as it should be. */
+const isHealthy = (component: RuntimeStatus['components'][number]): boolean =>
+  component.state === 'ok' || (component.name === 'relay' && component.state === 'standby');
+
 /** What is not healthy, one phrase each. */
 export const problemsOf = (status: RuntimeStatus): string[] => [
   ...status.components
-    .filter((component) => component.state !== 'ok')
+    .filter((component) => !isHealthy(component))
     .map((component) => `${component.name} is ${component.state}`),
   ...status.subscribers
     .filter((subscriber) => !HEALTHY_SUBSCRIBER_STATES.has(subscriber.state))
@@ -73,6 +77,17 @@ const subscribersSection = (status: RuntimeStatus): string => {
   return [table, note].filter((part) => part !== '').join('\n');
 };
 
+/**
+ * Whether this process's relay publishes (`relay: active (this process)`) or stands by while another holds the
+ * store's relay lease (`relay: standby (held by PID@HOST, since TIME)`): the start of the relay's detail. Empty
+ * without a relay in this process, or from a runtime without leases.
+ */
+const relayLine = (status: RuntimeStatus): string => {
+  const relay = status.components.find((component) => component.name === 'relay');
+  if (relay?.kind !== 'lease') return '';
+  return `relay: ${relay.detail.split('; ')[0]}\n`;
+};
+
 export const formatStatus = (status: RuntimeStatus): string => {
   const components = formatTable(
     ['COMPONENT', 'KIND', 'ADDRESS', 'STATE', 'DETAIL'],
@@ -80,7 +95,7 @@ export const formatStatus = (status: RuntimeStatus): string => {
   );
   const subscribers = subscribersSection(status);
   const version = status.version ? ` (evented ${status.version})` : '';
-  return `${status.name}${version}: store head at position ${status.head}\n${rolesLine(status)}\n${components}\n\n${subscribers}\n`;
+  return `${status.name}${version}: store head at position ${status.head}\n${rolesLine(status)}${relayLine(status)}\n${components}\n\n${subscribers}\n`;
 };
 
 export const registerStatus = (program: Command, context: CliContext): void => {

@@ -4,6 +4,7 @@ import type { EventStore } from '../store/port.js';
 import type { SubscriberStatus as CoordinatorStatus } from '../subscriber/activity.js';
 import { messageOf } from '../errors/index.js';
 import { probeHealth } from '../grpc/health-probe.js';
+import { describeProcessId } from '../support/process-id.js';
 import type { ClientTls } from '../grpc/client-credentials.js';
 
 /**
@@ -100,11 +101,24 @@ const busComponent = (
   detail: relay?.state === 'retrying' ? (relay.lastError ?? '') : '',
 });
 
+/**
+ * Whose the relay lease is, as the detail of the relay's line starts: `active (this process)`, or
+ * `standby (held by PID@HOST, since TIME)` (`evented status` prints it as its `relay:` line).
+ */
+const leaseDetail = (lease: NonNullable<RelayStatus['lease']>): string => {
+  if (lease.active) return 'active (this process)';
+  if (lease.lease === undefined) return 'standby (the lease is free: taking it)';
+  const since = new Date(lease.lease.since).toISOString();
+  return `standby (held by ${describeProcessId(lease.lease.holder)}, since ${since})`;
+};
+
 const relayComponent = (relay: RelayStatus): ComponentStatus => {
-  const detail = `published up to position ${relay.checkpoint}`;
+  const position = `published up to position ${relay.checkpoint}`;
+  const lease = relay.lease && leaseDetail(relay.lease);
+  const detail = relay.state === 'standby' && lease ? lease : lease ? `${lease}; ${position}` : position;
   return {
     name: 'relay',
-    kind: '',
+    kind: relay.lease ? 'lease' : '',
     address: '',
     state: relay.state === 'running' ? 'ok' : relay.state,
     detail: relay.lastError && relay.state === 'retrying' ? `${detail}; ${relay.lastError}` : detail,

@@ -204,6 +204,12 @@ const relay = z.strictObject({
   batchSize: z.number().int().positive().default(1000),
   /** How often to look for events written by another process when nothing woke the relay. */
   idlePollMs: z.number().int().positive().default(200),
+  /**
+   * One relay publishes per store: the one holding the store's relay lease, renewed every third of this. When its
+   * holder stops renewing, another relay takes over after this long at most (PostgreSQL: at once when the holder
+   * dies, its lock connection closing; SQLite: at once when the holder was a process of this machine that is gone).
+   */
+  leaseTtlMs: z.number().int().min(300).max(600_000).default(5000),
 });
 
 const delivery = z.strictObject({

@@ -1,16 +1,22 @@
 import type { Logger } from 'pino';
 import { messageOf } from '../errors/index.js';
 import type { EventBus } from '../bus/port.js';
-import type { EventStore, StoredEvent } from '../store/port.js';
+import type { EventStore, Lease, StoredEvent } from '../store/port.js';
 import { backoff, createWakeup } from '../support/timing.js';
 import { toBatches } from '../bus/batches.js';
+import { createLeaseKeeper, type LeaseTerm } from './lease-keeper.js';
 
 /**
  * The outbox relay: publishes the store's global log to the bus, from a saved checkpoint, in order, and moves
  * the checkpoint only after the broker has confirmed. A crash at any point loses nothing: after a restart the
  * relay publishes again from its checkpoint (what was published but not checkpointed goes out twice, and
- * consumers skip it by sequence). Several relays on one store are safe in the same way: consumers see
- * duplicates, never losses or reordering within an aggregate.
+ * consumers skip it by sequence).
+ *
+ * With `lease`, one relay per store publishes: the one holding the store's lease named like the checkpoint. The
+ * others stand by and take over when it is released, lapses, or (PostgreSQL) its holder dies; a new holder reads
+ * the checkpoint and publishes from there. A relay that loses the lease stops publishing at once: it abandons the
+ * rounds in flight and saves no checkpoint (what it had confirmed is saved with the lease's fencing number, so a
+ * save that comes after a takeover changes nothing; and checkpoints only ever move forward).
  */
 
 export interface RelayOptions {
@@ -31,11 +37,22 @@ export interface RelayOptions {
   publishAhead?: number;
   /** While rounds keep coming, the checkpoint is saved at most this often. Default 250 ms. */
   checkpointEveryMs?: number;
+  /**
+   * Publish only while holding the store's lease (named like the checkpoint) for `owner`, this process's id,
+   * renewed every third of `ttlMs` off the publishing path. Without it, the relay publishes whatever else runs.
+   */
+  lease?: { owner: string; ttlMs: number; payload?: string } | undefined;
   logger: Logger;
 }
 
 export interface RelayStatus {
-  state: 'starting' | 'running' | 'retrying' | 'stopped';
+  /** `standby`: another process holds the lease (see RelayOptions.lease). */
+  state: 'starting' | 'standby' | 'running' | 'retrying' | 'stopped';
+  /**
+   * With a lease: whether this relay holds it (`active`), and the lease as last seen (who holds it, since when).
+   * Undefined without one.
+   */
+  lease: { active: boolean; lease: Lease | undefined } | undefined;
   /** The last position confirmed by the broker. */
   checkpoint: number;
   /** Events published since start. */
@@ -93,7 +110,24 @@ export const startRelay = (options: RelayOptions): Relay => {
   const wakeup = createWakeup();
   /** Only stop() interrupts a backoff: new events must not turn a broker outage into a retry storm. */
   const stopped = createWakeup();
-  const status: RelayStatus = { state: 'starting', checkpoint: 0, published: 0, lastError: undefined };
+  const status: Omit<RelayStatus, 'lease'> = {
+    state: 'starting',
+    checkpoint: 0,
+    published: 0,
+    lastError: undefined,
+  };
+  const keeper =
+    options.lease &&
+    createLeaseKeeper({
+      store,
+      name,
+      owner: options.lease.owner,
+      ttlMs: options.lease.ttlMs,
+      payload: options.lease.payload ?? '',
+      logger,
+    });
+  /** Without a lease, one term that ends only when the relay stops. */
+  const always: LeaseTerm = { fencing: 0, ended: false, whenEnded: new Promise<void>(() => undefined) };
   let stopping = false;
   /** Set while the relay waits for a confirm and could publish more: a commit wakes it. */
   let arrived: (() => void) | undefined;
@@ -103,8 +137,16 @@ export const startRelay = (options: RelayOptions): Relay => {
    * the broker to confirm the one before it. Confirms are taken in order; the checkpoint follows the last
    * confirmed round, and is saved at most every `checkpointEveryMs` (each save is a synchronous, durable write;
    * an unsaved checkpoint only means that a restart publishes a few rounds again, which consumers skip).
+   * Publishes while `term` lasts (a term of the lease, or `always`): whatever waits (a confirm, new events, a
+   * backoff) is cut short when the term ends.
    */
-  const run = async (): Promise<void> => {
+  const publishDuring = async (term: LeaseTerm): Promise<void> => {
+    const fence = keeper && { lease: name, fencing: term.fencing };
+    const active = (): boolean => !stopping && !term.ended;
+    void term.whenEnded.then(() => {
+      wakeup.notify();
+      arrived?.();
+    });
     const roundSize = createRoundSize(batchSize, maxRoundBytes);
     let failures = 0;
     status.checkpoint = await store.getCheckpoint(name);
@@ -116,16 +158,16 @@ export const startRelay = (options: RelayOptions): Relay => {
     const save = async (): Promise<void> => {
       if (status.checkpoint === saved) return;
       const position = status.checkpoint;
-      await store.saveCheckpoint(name, position);
+      await store.saveCheckpoint(name, position, fence);
       saved = position;
       savedAt = Date.now();
     };
-    while (!stopping) {
+    while (active()) {
       try {
-        while (inFlight.length < publishAhead && !stopping) {
+        while (inFlight.length < publishAhead && active()) {
           const limit = roundSize.next();
           const events = await store.readLog(readFrom, limit);
-          if (events.length === 0) break;
+          if (events.length === 0 || !active()) break;
           roundSize.saw(events);
           const last = events[events.length - 1]!.position;
           const round = {
@@ -159,26 +201,35 @@ export const startRelay = (options: RelayOptions): Relay => {
           arrived = undefined;
           if (!round.settled) continue;
         }
-        await round.confirmed;
+        await Promise.race([round.confirmed, term.whenEnded]);
+        if (!active()) break;
         inFlight.shift();
         status.checkpoint = round.last;
         status.published += round.count;
-        if (Date.now() - savedAt >= checkpointEveryMs) await save();
+        if (Date.now() - savedAt >= checkpointEveryMs && active()) await save();
         if (failures > 0) logger.info({ checkpoint: round.last }, 'relay publishing again');
         failures = 0;
         status.state = 'running';
         status.lastError = undefined;
       } catch (err) {
         // Whatever was in flight is published again from the last confirmed position.
-        await Promise.allSettled(inFlight.splice(0).map((round) => round.confirmed));
+        await Promise.race([
+          Promise.allSettled(inFlight.splice(0).map((round) => round.confirmed)),
+          term.whenEnded,
+        ]);
         readFrom = status.checkpoint;
         failures += 1;
         status.state = 'retrying';
         status.lastError = messageOf(err);
         const delay = backoff(failures - 1, 100, 5000);
         logger.warn({ reason: status.lastError, retryInMs: delay }, 'relay could not publish; retrying');
-        await stopped.wait(delay);
+        await Promise.race([stopped.wait(delay), term.whenEnded]);
       }
+    }
+    if (term.ended) {
+      // The lease is lost: nothing more is published or saved; the new holder publishes from the checkpoint.
+      inFlight.splice(0);
+      return;
     }
     // Stopping: what was published is confirmed (or not) before the last checkpoint is saved.
     for (const round of inFlight.splice(0)) {
@@ -195,6 +246,29 @@ export const startRelay = (options: RelayOptions): Relay => {
     );
   };
 
+  /** Stands by until the lease is held (at once without one), publishes while it is, and again. */
+  const run = async (): Promise<void> => {
+    let term: LeaseTerm | undefined;
+    while (!stopping) {
+      if (term === undefined || term.ended) {
+        if (keeper) status.state = 'standby';
+        term = keeper ? await keeper.nextTerm() : always;
+        if (term === undefined) break;
+        status.state = 'starting';
+      }
+      try {
+        await publishDuring(term);
+      } catch (err) {
+        // Reading the checkpoint failed: tried again while the term lasts.
+        status.state = 'retrying';
+        status.lastError = messageOf(err);
+        logger.warn({ reason: status.lastError }, 'relay could not read its checkpoint; retrying');
+        await Promise.race([stopped.wait(1000), term.whenEnded]);
+      }
+    }
+    await keeper?.release();
+  };
+
   const running = run().catch((err: unknown) => {
     logger.error({ err }, 'relay stopped unexpectedly');
   });
@@ -204,9 +278,10 @@ export const startRelay = (options: RelayOptions): Relay => {
       wakeup.notify();
       arrived?.();
     },
-    status: () => ({ ...status }),
+    status: () => ({ ...status, lease: keeper?.view() }),
     async stop() {
       stopping = true;
+      keeper?.cancel();
       wakeup.notify();
       arrived?.();
       stopped.notify();

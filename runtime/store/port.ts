@@ -86,7 +86,7 @@ export interface SequenceRange {
   to?: number | undefined;
 }
 
-export interface EventStore extends SubscriberProgress, DeadLetterStore {
+export interface EventStore extends SubscriberProgress, DeadLetterStore, LeaseStore {
   /** What kind of store this is, for status lines ("sqlite", "postgres", …). */
   readonly kind: string;
   /** A human description of where the data is (a file path, a server URL without credentials). */
@@ -126,7 +126,12 @@ export interface EventStore extends SubscriberProgress, DeadLetterStore {
   headPosition(): Promise<number>;
   /** Named subscriber checkpoints (the relay's, a projector's): the last position handled. 0 when unknown. */
   getCheckpoint(name: string): Promise<number>;
-  saveCheckpoint(name: string, position: number): Promise<void>;
+  /**
+   * Moves a checkpoint forward, never back: a save of a smaller position than the stored one changes nothing
+   * (a late save by a relay that has since lost its lease cannot undo a newer holder's). With `fence`, the save
+   * happens only while that lease still has that fencing number, and is a no-op otherwise.
+   */
+  saveCheckpoint(name: string, position: number, fence?: LeaseFence): Promise<void>;
   /** Whether an append with this idempotency key has been stored. */
   isApplied(idempotencyKey: string): Promise<boolean>;
   /**
@@ -241,4 +246,66 @@ export interface DeadLetterStore {
   ): Promise<boolean>;
   /** How many open letters each subscriber has (subscribers without any are left out). */
   countOpenDeadLetters(): Promise<Map<string, number>>;
+}
+
+/** A lease as the store holds it: who holds it, since when, until when unless renewed. */
+export interface Lease {
+  name: string;
+  /** The owner holding it (for the relay, a process id: host:pid:random, see support/process-id.ts). */
+  holder: string;
+  /** When the holder took it, in ms since the epoch. */
+  since: number;
+  /** When it lapses unless renewed, in ms since the epoch. */
+  expiresAt: number;
+  /**
+   * Grows every time the lease changes holder (and whenever a holder takes it again after losing it): whatever a
+   * holder writes with its fencing number (see LeaseFence) is refused once someone has taken the lease since.
+   */
+  fencing: number;
+  /** What the holder said about itself (its address, its roles), at most MAX_LEASE_PAYLOAD_BYTES of UTF-8. */
+  payload: string;
+}
+
+/** What acquireLease answers: whether the caller holds the lease now, and the lease as it stands. */
+export interface LeaseGrant {
+  held: boolean;
+  /** The lease after the call; undefined only when nobody holds it (never when `held`). */
+  lease: Lease | undefined;
+}
+
+/** A lease and fencing number a write is made under (see EventStore.saveCheckpoint). */
+export interface LeaseFence {
+  lease: string;
+  fencing: number;
+}
+
+/**
+ * Named leases kept in the store: at most one owner holds a lease at a time (one active relay per store). An
+ * owner takes a lease, keeps it by calling acquireLease again well within `ttlMs` (the relay renews every third
+ * of it), and loses it when it stops renewing for `ttlMs`, releases it, or dies. Time is the store's: PostgreSQL's
+ * `now()`; SQLite's and MongoDB's leases use the clock of the process that writes them (right on one machine, and
+ * across machines whose clocks agree to well within the ttl).
+ *
+ * PostgreSQL backs each lease it gives with a session advisory lock on a connection of its own, so that the death
+ * of the holder (kill -9, a lost connection) frees the lease at once; SQLite takes over a lease whose holder was a
+ * process of this machine that is gone (pid and start time), without waiting for its expiry; MongoDB waits for the
+ * expiry. Tested by the contract (leases.contract.ts).
+ */
+export interface LeaseStore {
+  /**
+   * Takes the lease for `owner`, or renews it when `owner` holds it already, for `ttlMs` from now. Answers
+   * `held: false` and the lease as it stands when another owner holds it. Throws ValidationError for a payload
+   * above MAX_LEASE_PAYLOAD_BYTES or a ttl that is not a positive whole number of milliseconds.
+   */
+  acquireLease(name: string, owner: string, ttlMs: number, payload?: string): Promise<LeaseGrant>;
+  /** Gives the lease up at once when `owner` holds it (another may take it without waiting); else does nothing. */
+  releaseLease(name: string, owner: string): Promise<void>;
+  /** Every lease held now (not lapsed, not released), in name order. */
+  listLeases(): Promise<Lease[]>;
+  /**
+   * Calls `listener` with the lease's name when this store instance learns, between renewals, that a lease it
+   * gave is lost (PostgreSQL: its lock connection dropped). Stores without such news never call it: their holders
+   * learn of a loss from the next renewal. Returns an unsubscribe function.
+   */
+  onLeaseLost(listener: (name: string) => void): () => void;
 }

@@ -25,6 +25,7 @@ import type { EventBook, SynchronousProcessingResponse } from '../protocol/gen/e
 import type { ReconnectPolicy } from '../grpc/redialing-client.js';
 import type { Role } from '../config/roles.js';
 import { FIRST_UNAVAILABLE_WAIT_MS } from '../subscriber/retry.js';
+import { processId } from '../support/process-id.js';
 
 /**
  * The delivery side of the runtime: the bus, the projector and saga coordinators, and the outbox relay. Started
@@ -190,7 +191,8 @@ export const startDelivery = async (options: {
       sagas.set(name, { coordinator, domains: saga.domains, sync: saga.synchronous });
     }
 
-    // 3. The relay, woken by every commit in this process (and polling for the others' commits).
+    // 3. The relay, woken by every commit in this process (and polling for the others' commits); it publishes
+    //    while it holds the store's relay lease, and stands by while another process does.
     let relay: Relay | undefined;
     const relayBus = busFor('relay');
     if (relayBus) {
@@ -200,6 +202,11 @@ export const startDelivery = async (options: {
         batchSize: config.relay.batchSize,
         maxMessageBytes: config.bus.maxMessageBytes ?? DEFAULT_BUS_MESSAGE_BYTES,
         idlePollMs: config.relay.idlePollMs,
+        lease: {
+          owner: processId(),
+          ttlMs: config.relay.leaseTtlMs,
+          payload: JSON.stringify({ roles }),
+        },
         logger: logger.child({ component: 'relay' }),
       });
       relay = started;

@@ -3,7 +3,8 @@ import { afterAll, expect, it } from 'vitest';
 import { StoreError } from '../../runtime/errors/index.js';
 import { createPostgresEventStore } from '../../runtime/store/postgres/index.js';
 import { SCHEMA_VERSION } from '../../runtime/store/postgres/schema.js';
-import { newRef, num, positionsOf, rejectionOf, wholeLog } from '../contract/store-fixtures.js';
+import { newRef, num, positionsOf, range, rejectionOf, wholeLog } from '../contract/store-fixtures.js';
+import { eventually } from '../helpers/eventually.js';
 import { describeWith } from '../helpers/services.js';
 import { describeStoreAdapter, expectKeptAcrossReopen, scratchNames } from '../helpers/store-adapter.js';
 
@@ -81,6 +82,70 @@ describeWith('postgres', 'postgres event store', (url) => {
     expect(error).toBeInstanceOf(StoreError);
     expect((error as StoreError).message).toMatch(/cannot open the PostgreSQL event store at/);
     expect((error as StoreError).hint).toMatch(/server is running/);
+  });
+
+  it('frees a lease at once when its holder’s lock connection dies, and tells the holder it is lost', async () => {
+    const schema = schemas.next();
+    const [holder, other] = await Promise.all([open(schema), open(schema)]);
+    const lost: string[] = [];
+    holder.onLeaseLost((name) => lost.push(name));
+    const first = await holder.acquireLease('relay', 'a', 600_000);
+    expect((await other.acquireLease('relay', 'b', 600_000)).held).toBe(false);
+
+    // The session holding the lease's advisory lock (as a kill -9 of the holder, or a lost network, ends it).
+    const { rowCount } = await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_locks
+       WHERE locktype = 'advisory' AND granted
+         AND ((classid::bigint << 32) | objid::bigint) = hashtextextended($1, 0)`,
+      [`evented lease ${schema} relay`],
+    );
+    expect(rowCount).toBe(1);
+
+    // Long before the ttl: the holder hears of it, and the lease goes to the next owner that asks.
+    await eventually(() => expect(lost).toEqual(['relay']), 5_000);
+    const taken = await other.acquireLease('relay', 'b', 600_000);
+    expect(taken).toMatchObject({ held: true, lease: { holder: 'b' } });
+    expect(taken.lease!.fencing).toBeGreaterThan(first.lease!.fencing);
+    // The old holder asks again on a new lock connection, and is refused.
+    expect(await holder.acquireLease('relay', 'a', 600_000)).toMatchObject({
+      held: false,
+      lease: { holder: 'b' },
+    });
+  });
+
+  it('ends the session of a holder that keeps its lock but stopped renewing, and the next owner takes the lease', async () => {
+    // Given a holder frozen with its lock connection open (a session holding the lock, a lease row lapsed) …
+    const schema = schemas.next();
+    const store = await open(schema);
+    const frozen = new pg.Client({ connectionString: url });
+    await frozen.connect();
+    const ended = new Promise<void>((resolve) => frozen.on('error', () => resolve()));
+    await frozen.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`evented lease ${schema} relay`]);
+    await frozen.query(
+      `INSERT INTO "${schema}".leases (name, holder, since, expires_at, fencing, payload)
+       VALUES ('relay', 'frozen', now() - interval '1 minute', now() - interval '1 second', 7, '')`,
+    );
+
+    // … an owner asking is refused while the lock is held, the holder's session is ended, and the lease is taken.
+    expect((await store.acquireLease('relay', 'b', 60_000)).held).toBe(false);
+    await ended;
+    const taken = await eventually(async () => {
+      const grant = await store.acquireLease('relay', 'b', 60_000);
+      expect(grant.held).toBe(true);
+      return grant;
+    }, 5_000);
+    expect(taken.lease).toMatchObject({ holder: 'b', fencing: 8 });
+  });
+
+  it('leaves alone the session of a holder whose lease has not lapsed', async () => {
+    const schema = schemas.next();
+    const [holder, other] = await Promise.all([open(schema), open(schema)]);
+    expect((await holder.acquireLease('relay', 'a', 60_000)).held).toBe(true);
+    for (const _ of range(0, 3)) expect((await other.acquireLease('relay', 'b', 60_000)).held).toBe(false);
+    expect(await holder.acquireLease('relay', 'a', 60_000)).toMatchObject({
+      held: true,
+      lease: { fencing: 1 },
+    });
   });
 
   it('refuses a schema name that is not a plain identifier', async () => {

@@ -1,10 +1,12 @@
+import { spawn } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { StoreError } from '../../runtime/errors/index.js';
 import { createSqliteEventStore } from '../../runtime/store/sqlite/index.js';
 import { SCHEMA_VERSION } from '../../runtime/store/sqlite/schema.js';
+import { identify } from '../../runtime/support/signals.js';
 import { newRef, num, rejectionOf } from '../contract/store-fixtures.js';
 import { describeStoreAdapter, expectKeptAcrossReopen } from '../helpers/store-adapter.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -25,6 +27,33 @@ const { open } = describeStoreAdapter({
 });
 
 describe('sqlite event store file', () => {
+  it('takes over at once a lease whose holder was a process of this machine that is gone, and only then', async () => {
+    // Given a lease held for ten minutes, recorded as held by another process of this machine …
+    const path = join(tempDir(), 'events.db');
+    const [store, other] = [await open({ path }), await open({ path })];
+    const holder = spawn('sleep', ['60'], { stdio: 'ignore' });
+    onTestFinished(() => void holder.kill('SIGKILL'));
+    const recorded = identify(holder.pid!)!;
+    expect((await store.acquireLease('relay', 'the-other-process', 600_000)).held).toBe(true);
+    const db = new Database(path);
+    db.prepare('UPDATE leases SET pid = ?, started = ? WHERE name = ?').run(
+      recorded.pid,
+      recorded.startTime,
+      'relay',
+    );
+    db.close();
+
+    // … it is not taken while that process runs,
+    expect((await other.acquireLease('relay', 'b', 600_000)).held).toBe(false);
+
+    // and it is, at once, once that process is gone (kill -9), with a greater fencing number.
+    const exited = new Promise((resolve) => holder.once('exit', resolve));
+    holder.kill('SIGKILL');
+    await exited;
+    const taken = await other.acquireLease('relay', 'b', 600_000);
+    expect(taken).toMatchObject({ held: true, lease: { holder: 'b', fencing: 2 } });
+  });
+
   it('creates the file and its folders on first use, in WAL mode', async () => {
     const path = join(tempDir(), 'a', 'b', '.evented', 'events.db');
     expect(existsSync(path)).toBe(false);

@@ -177,6 +177,26 @@ describe('status', () => {
     );
   });
 
+  it('says whether the relay of this process publishes or stands by, and for whom; standing by is healthy', () => {
+    const withRelay = (state: string, detail: string): RuntimeStatus => ({
+      ...status,
+      components: [status.components[0]!, { name: 'relay', kind: 'lease', address: '', state, detail }],
+      subscribers: [],
+    });
+    const active = withRelay('ok', 'active (this process); published up to position 42');
+    expect(formatStatus(active)).toMatch(/\nroles: [^\n]*\nrelay: active \(this process\)\n\n/);
+    const standby = withRelay('standby', 'standby (held by 4242@web-1, since 2026-12-03T09:00:00.000Z)');
+    expect(formatStatus(standby)).toContain(
+      '\nrelay: standby (held by 4242@web-1, since 2026-12-03T09:00:00.000Z)\n',
+    );
+    expect(problemsOf(standby)).toEqual([]);
+    expect(
+      problemsOf(withRelay('retrying', 'active (this process); published up to position 42; x')),
+    ).toEqual(['relay is retrying']);
+    // No relay in this process (or a runtime without leases): no relay line.
+    expect(formatStatus(status)).not.toContain('relay: ');
+  });
+
   it('shows the events delivered past the position while a batch is in progress', () => {
     const delivering = {
       ...status.subscribers[0]!,

@@ -9,7 +9,8 @@ import { MongoServerError, type Collection, type Db } from 'mongodb';
  * - dead_letters: `_id` = the letter's id, unique on (subscriber, domain, root, sequence);
  * - counters: `{ _id: 'log', position }`, the last global position given out (see append.ts), and
  *   `{ _id: 'dead_letters', position }`, the last dead letter id;
- * - meta: `{ _id: 'schema', version }`.
+ * - meta: `{ _id: 'schema', version }`;
+ * - leases: `_id` = the lease's name (see leases.ts).
  * Byte fields (root, payload, state) are BSON binary; the client is opened with promoteBuffers.
  */
 export const SCHEMA_VERSION = 1;
@@ -72,6 +73,16 @@ export interface Collections {
   deadLetters: Collection<DeadLetterDoc>;
   counters: Collection<{ _id: string; position: number }>;
   meta: Collection<{ _id: string; version: number }>;
+  leases: Collection<LeaseDoc>;
+}
+
+export interface LeaseDoc {
+  _id: string;
+  holder: string;
+  since: number;
+  expiresAt: number;
+  fencing: number;
+  payload: string;
 }
 
 const COLLECTION_NAMES = {
@@ -84,6 +95,7 @@ const COLLECTION_NAMES = {
   deadLetters: 'dead_letters',
   counters: 'counters',
   meta: 'meta',
+  leases: 'leases',
 } as const;
 
 export const collectionsOf = (db: Db): Collections => ({
@@ -96,6 +108,7 @@ export const collectionsOf = (db: Db): Collections => ({
   deadLetters: db.collection(COLLECTION_NAMES.deadLetters),
   counters: db.collection(COLLECTION_NAMES.counters),
   meta: db.collection(COLLECTION_NAMES.meta),
+  leases: db.collection(COLLECTION_NAMES.leases),
 });
 
 const NAMESPACE_EXISTS = 48;

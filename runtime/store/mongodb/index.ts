@@ -9,6 +9,7 @@ import type { AggregateRef, Appended, AppendRequest, EventStore, StoredEvent } f
 import { appendBatch } from './append.js';
 import { SCHEMA_VERSION, collectionsOf, prepareCollections, type EventDoc } from './collections.js';
 import { createMongoDeadLetters } from './dead-letters.js';
+import { createMongoLeases } from './leases.js';
 import { createMongoProgress } from './progress.js';
 
 export interface MongoStoreOptions {
@@ -111,6 +112,7 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
   const appends = createGroupCommit(writeBatch, 128);
   const progress = createMongoProgress(client, c);
   const deadLetters = createMongoDeadLetters(c);
+  const leases = createMongoLeases(c);
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -240,8 +242,15 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
 
     getCheckpoint: guarded(async (name) => (await c.checkpoints.findOne({ _id: name }))?.position ?? 0),
 
-    saveCheckpoint: guarded(async (name, position) => {
-      await c.checkpoints.updateOne({ _id: name }, { $set: { position } }, { upsert: true });
+    // Forward only ($max), and with a fence only while the lease has that fencing number (checked just before:
+    // a save racing a takeover may still land, which $max keeps harmless).
+    saveCheckpoint: guarded(async (name, position, fence) => {
+      if (
+        fence !== undefined &&
+        (await c.leases.findOne({ _id: fence.lease, fencing: fence.fencing })) === null
+      )
+        return;
+      await c.checkpoints.updateOne({ _id: name }, { $max: { position } }, { upsert: true });
     }),
 
     isApplied: guarded(
@@ -254,6 +263,10 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
     saveProgress: guarded(progress.saveProgress),
     resetProgress: guarded(progress.resetProgress),
     ...guardEach(deadLetters, (call) => guarded(call)()),
+    acquireLease: guarded(leases.acquireLease),
+    releaseLease: guarded(leases.releaseLease),
+    listLeases: guarded(leases.listLeases),
+    onLeaseLost: leases.onLeaseLost,
 
     close() {
       closed = true;

@@ -9,6 +9,7 @@ import { loadedAggregate } from '../loaded.js';
 import type { AggregateRef, Appended, AppendRequest, EventStore, LogCount, StoredEvent } from '../port.js';
 import { appendBatch, appendStatements } from './append.js';
 import { createPostgresDeadLetters } from './dead-letters.js';
+import { createPostgresLeases } from './leases.js';
 import { createPostgresProgress } from './progress.js';
 import { EVENT_COLUMNS, SCHEMA_VERSION, quoteSchema, schemaSql, type EventRow } from './schema.js';
 
@@ -145,8 +146,11 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
                            ORDER BY root LIMIT $3`,
     applied: `SELECT 1 FROM ${s}.applied_keys WHERE key = $1`,
     checkpoint: `SELECT position FROM ${s}.checkpoints WHERE name = $1`,
-    saveCheckpoint: `INSERT INTO ${s}.checkpoints (name, position) VALUES ($1, $2)
-                     ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
+    // Forward only, and (with a fence) only while the lease has that fencing number: see EventStore.saveCheckpoint.
+    saveCheckpoint: `INSERT INTO ${s}.checkpoints AS stored (name, position)
+                     SELECT $1::text, $2::bigint WHERE $3::text IS NULL
+                       OR EXISTS (SELECT 1 FROM ${s}.leases WHERE name = $3 AND fencing = $4::bigint)
+                     ON CONFLICT (name) DO UPDATE SET position = greatest(stored.position, excluded.position)`,
   };
 
   const { announce, onAppended } = createAppendedListeners();
@@ -172,6 +176,7 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
   const appends = createGroupCommit(writeBatch);
   const progress = createPostgresProgress(pool, s);
   const deadLetters = createPostgresDeadLetters(pool, s);
+  const leases = createPostgresLeases({ url: options.url, pool, s, schema: options.schema ?? 'evented' });
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -293,8 +298,13 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
       return row === undefined ? 0 : Number(row.position);
     },
 
-    async saveCheckpoint(name, position) {
-      await query('saveCheckpoint', sql.saveCheckpoint, [name, position]);
+    async saveCheckpoint(name, position, fence) {
+      await query('saveCheckpoint', sql.saveCheckpoint, [
+        name,
+        position,
+        fence?.lease ?? null,
+        fence?.fencing ?? null,
+      ]);
     },
 
     async isApplied(idempotencyKey) {
@@ -308,10 +318,18 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
     resetProgress: guarded(progress.resetProgress),
     ...guardEach(deadLetters, (call) => guarded(call)()),
 
+    acquireLease: guarded(leases.acquireLease),
+    releaseLease: guarded(leases.releaseLease),
+    listLeases: guarded(leases.listLeases),
+    onLeaseLost: leases.onLeaseLost,
+
     close() {
       closed = true;
-      // What was submitted before close() is still written.
-      closing ??= appends.drain().then(() => pool.end());
+      // What was submitted before close() is still written; the leases go with the lock connection.
+      closing ??= appends
+        .drain()
+        .then(() => leases.close())
+        .then(() => pool.end());
       return closing;
     },
   };

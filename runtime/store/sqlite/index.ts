@@ -27,6 +27,7 @@ import type {
 } from '../port.js';
 import { startCheckpointer } from './checkpointer.js';
 import { createSqliteDeadLetters } from './dead-letters.js';
+import { createSqliteLeases } from './leases.js';
 import { createSqliteProgress } from './progress.js';
 import { EVENT_COLUMNS, SCHEMA_VERSION, schemaSql, type EventRow, type SnapshotRow } from './schema.js';
 
@@ -133,8 +134,11 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
     applied: db.prepare('SELECT 1 FROM applied_keys WHERE key = ?').pluck(),
     apply: db.prepare('INSERT INTO applied_keys (key, domain, root) VALUES (?, ?, ?)'),
     checkpoint: db.prepare('SELECT position FROM checkpoints WHERE name = ?').pluck(),
+    // Forward only, and (with a fence) only while the lease has that fencing number: see EventStore.saveCheckpoint.
     saveCheckpoint: db.prepare(
-      'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
+      `INSERT INTO checkpoints (name, position)
+       SELECT @name, @position WHERE @lease IS NULL OR EXISTS (SELECT 1 FROM leases WHERE name = @lease AND fencing = @fencing)
+       ON CONFLICT (name) DO UPDATE SET position = max(position, excluded.position)`,
     ),
   };
 
@@ -203,6 +207,7 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
   const appends = createGroupCommit(writeBatch);
   const progress = createSqliteProgress(db);
   const deadLetters = createSqliteDeadLetters(db);
+  const leases = createSqliteLeases(db);
   // Keeps the automatic checkpoint inside writeBatch short (see checkpointer.ts).
   const checkpointer = startCheckpointer({
     path: resolve(options.path),
@@ -298,9 +303,14 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
       return (sql.checkpoint.get(name) as number | undefined) ?? 0;
     },
 
-    async saveCheckpoint(name, position) {
+    async saveCheckpoint(name, position, fence) {
       assertOpen();
-      sql.saveCheckpoint.run(name, position);
+      sql.saveCheckpoint.run({
+        name,
+        position,
+        lease: fence?.lease ?? null,
+        fencing: fence?.fencing ?? null,
+      });
     },
 
     async isApplied(idempotencyKey) {
@@ -329,6 +339,20 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
       assertOpen();
       return call();
     }),
+
+    acquireLease: async (...args) => {
+      assertOpen();
+      return leases.acquireLease(...args);
+    },
+    releaseLease: async (...args) => {
+      assertOpen();
+      return leases.releaseLease(...args);
+    },
+    listLeases: async () => {
+      assertOpen();
+      return leases.listLeases();
+    },
+    onLeaseLost: leases.onLeaseLost,
 
     async close() {
       if (closed) return;
