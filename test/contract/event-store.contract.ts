@@ -4,6 +4,7 @@ import { concurrencyContract } from './concurrency.contract.js';
 import { deadLettersContract } from './dead-letters.contract.js';
 import { deliveryContract } from './delivery.contract.js';
 import { logContract } from './log.contract.js';
+import { pausesContract } from './pauses.contract.js';
 import { readContract } from './read.contract.js';
 import { storageFor, type StoreFactory } from './store-fixtures.js';
 
@@ -24,7 +25,8 @@ export type { StoreOpener } from './writers.js';
  * - log.contract.ts: the global log, checkpoints, close();
  * - concurrency.contract.ts: racing writers and a reader polling the global log while they write;
  * - delivery.contract.ts: subscriber progress, idempotency keys, append announcements;
- * - dead-letters.contract.ts: dead letters (idempotent puts, listing, decisions).
+ * - dead-letters.contract.ts: dead letters (idempotent puts, listing, decisions);
+ * - pauses.contract.ts: subscriber pauses (one holder at a time, expiry) and the deliverers' reports.
  */
 export const describeEventStoreContract = (name: string, factory: StoreFactory): void => {
   describe(`event store contract: ${name}`, () => {
@@ -35,5 +37,6 @@ export const describeEventStoreContract = (name: string, factory: StoreFactory):
     concurrencyContract(storage.fresh);
     deliveryContract(storage.fresh);
     deadLettersContract(storage.fresh);
+    pausesContract(storage.fresh);
   });
 };

@@ -9,6 +9,7 @@ import type { AggregateRef, Appended, AppendRequest, EventStore, StoredEvent } f
 import { appendBatch } from './append.js';
 import { SCHEMA_VERSION, collectionsOf, prepareCollections, type EventDoc } from './collections.js';
 import { createMongoDeadLetters } from './dead-letters.js';
+import { createMongoPauses } from './pauses.js';
 import { createMongoProgress } from './progress.js';
 
 export interface MongoStoreOptions {
@@ -111,6 +112,7 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
   const appends = createGroupCommit(writeBatch, 128);
   const progress = createMongoProgress(client, c);
   const deadLetters = createMongoDeadLetters(c);
+  const pauses = createMongoPauses(c);
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -254,6 +256,7 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
     saveProgress: guarded(progress.saveProgress),
     resetProgress: guarded(progress.resetProgress),
     ...guardEach(deadLetters, (call) => guarded(call)()),
+    ...guardEach(pauses, (call) => guarded(call)()),
 
     close() {
       closed = true;

@@ -9,6 +9,7 @@ import { loadedAggregate } from '../loaded.js';
 import type { AggregateRef, Appended, AppendRequest, EventStore, LogCount, StoredEvent } from '../port.js';
 import { appendBatch, appendStatements } from './append.js';
 import { createPostgresDeadLetters } from './dead-letters.js';
+import { createPostgresPauses } from './pauses.js';
 import { createPostgresProgress } from './progress.js';
 import { EVENT_COLUMNS, SCHEMA_VERSION, quoteSchema, schemaSql, type EventRow } from './schema.js';
 
@@ -172,6 +173,7 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
   const appends = createGroupCommit(writeBatch);
   const progress = createPostgresProgress(pool, s);
   const deadLetters = createPostgresDeadLetters(pool, s);
+  const pauses = createPostgresPauses(pool, s);
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -307,6 +309,7 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
     saveProgress: guarded(progress.saveProgress),
     resetProgress: guarded(progress.resetProgress),
     ...guardEach(deadLetters, (call) => guarded(call)()),
+    ...guardEach(pauses, (call) => guarded(call)()),
 
     close() {
       closed = true;

@@ -27,6 +27,7 @@ import type {
 } from '../port.js';
 import { startCheckpointer } from './checkpointer.js';
 import { createSqliteDeadLetters } from './dead-letters.js';
+import { createSqlitePauses } from './pauses.js';
 import { createSqliteProgress } from './progress.js';
 import { EVENT_COLUMNS, SCHEMA_VERSION, schemaSql, type EventRow, type SnapshotRow } from './schema.js';
 
@@ -203,6 +204,7 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
   const appends = createGroupCommit(writeBatch);
   const progress = createSqliteProgress(db);
   const deadLetters = createSqliteDeadLetters(db);
+  const pauses = createSqlitePauses(db);
   // Keeps the automatic checkpoint inside writeBatch short (see checkpointer.ts).
   const checkpointer = startCheckpointer({
     path: resolve(options.path),
@@ -326,6 +328,11 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
     },
 
     ...guardEach(deadLetters, async (call) => {
+      assertOpen();
+      return call();
+    }),
+
+    ...guardEach(pauses, async (call) => {
       assertOpen();
       return call();
     }),

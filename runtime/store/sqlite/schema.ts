@@ -4,7 +4,7 @@
  * (domain, root, sequence) enforces the sequence rule and serves aggregate loads (most of which the aggregate
  * cache answers anyway). Version 1 clustered by aggregate, which made every log read a random lookup per event.
  *
- * Tables added later without changing what earlier ones hold (dead_letters) are created on open, like the rest,
+ * Tables added later without changing what earlier ones hold (dead_letters, subscriber_pauses, subscriber_deliverers) are created on open, like the rest,
  * so a file of the same version gains them the first time this evented opens it: no new version, and an older
  * evented of version 2 still opens the file (it never reads them).
  */
@@ -71,6 +71,20 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS dead_letters_by_event ON dead_letters (subscriber, domain, root, sequence);
 CREATE INDEX IF NOT EXISTS dead_letters_by_state ON dead_letters (state, subscriber);
+CREATE TABLE IF NOT EXISTS subscriber_pauses (
+  subscriber TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  since INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS subscriber_deliverers (
+  subscriber TEXT NOT NULL,
+  deliverer TEXT NOT NULL,
+  paused_for TEXT,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (subscriber, deliverer)
+) WITHOUT ROWID;
 `;
 
 export const EVENT_COLUMNS =
