@@ -14,7 +14,7 @@ interface StatusOptions extends RemoteOptions {
   json?: boolean;
 }
 
-const HEALTHY_SUBSCRIBER_STATES = new Set(['live', 'catching-up', 'replaying']);
+const HEALTHY_SUBSCRIBER_STATES = new Set(['live', 'catching-up', 'replaying', 'paused']);
 
 /** What is not healthy, one phrase each. */
 export const problemsOf = (status: RuntimeStatus): string[] => [

@@ -37,6 +37,11 @@ export interface ProgressTracker {
   pastCheckpoint(): number;
   /** Loads the checkpoint; call once before use. */
   open(): Promise<void>;
+  /**
+   * Saves what advanced, then forgets what memory holds and takes the checkpoint from the store again: another
+   * process (a replay) moved the progress in the store.
+   */
+  reload(): Promise<void>;
   /** Forgets everything, in the store too (rebuild). */
   reset(): Promise<void>;
 }
@@ -190,6 +195,14 @@ export const createProgressTracker = (store: EventStore, subscriber: string): Pr
       handledUpTo = savedCheckpoint;
       past = 0;
     },
+    reload: () =>
+      serially(async () => {
+        await write();
+        next.clear();
+        savedCheckpoint = await store.getCheckpoint(subscriber);
+        handledUpTo = savedCheckpoint;
+        past = 0;
+      }),
     reset: () =>
       serially(async () => {
         await store.resetProgress(subscriber);
