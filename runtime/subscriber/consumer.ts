@@ -36,7 +36,8 @@ export interface ConsumerOptions {
   subscriber: string;
   domains: readonly string[];
   store: EventStore;
-  bus: EventBus;
+  /** Absent for a consumer that only replays (an admin process without the subscriber's role): it never starts. */
+  bus: EventBus | undefined;
   /**
    * Hands new events to the user's service, in order, calling `handled` for each part as soon as it is handled;
    * resolves when all of them are handled (or set aside).
@@ -245,6 +246,7 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
     async start() {
       stopping = false;
       caughtUp = false;
+      if (!bus) throw new Error(`${subscriber}: a consumer without a bus only replays`);
       await tracker.open();
       // Before anything is delivered: a replay running elsewhere pauses this process from its first batch.
       await gate.start();
