@@ -4,6 +4,7 @@ import { command, deposit, newRoot, open } from '../helpers/account.js';
 import { startSampleBusinessLogic } from '../helpers/business-logic.js';
 import {
   assertBuilt,
+  errorLines,
   evented,
   freeRuntimePorts,
   newProject,
@@ -155,7 +156,7 @@ describeWith('postgres', 'replay and rebuild across processes', (postgresUrl) =>
         projectors: { recording: { address: projector.address, domains: ['account'] } },
       };
       const dirs = await Promise.all(
-        [0, 1, 2].map(async () => (await newProject({ ...config, ports: await freeRuntimePorts() })).dir),
+        [0, 1, 2, 3].map(async () => (await newProject({ ...config, ports: await freeRuntimePorts() })).dir),
       );
       const processes = await Promise.all([
         startServeAs(dirs[0]!, 'command,query,relay,projectors,admin'),
@@ -163,12 +164,14 @@ describeWith('postgres', 'replay and rebuild across processes', (postgresUrl) =>
         startServeAs(dirs[2]!, 'command,query,projectors,admin'),
       ]);
       const clients = processes.map((it) => commandClient(it.servers.commands!));
-      return { projector, processes, clients };
+      // and a process with the role admin alone, which delivers nothing but may replay.
+      const admin = await startServeAs(dirs[3]!, 'admin');
+      return { projector, processes, clients, admin };
     };
 
-    it('evented replay through one admin: no other process delivers meanwhile; what it delivered never comes again', async () => {
+    it('evented replay through an admin process: no other process delivers meanwhile; what it delivered never comes again', async () => {
       // A projector without HandleBatch, one call per account: the replay lasts, live delivery is busy meanwhile.
-      const { projector, processes, clients } = await startThree({ handleBatch: false });
+      const { projector, processes, clients, admin } = await startThree({ handleBatch: false });
 
       // Given 3,000 events the projector has handled, delivered by the three processes,
       const accounts = await seedAccounts(clients, 60, 50);
@@ -182,13 +185,13 @@ describeWith('postgres', 'replay and rebuild across processes', (postgresUrl) =>
       const load = startDeposits({ accounts, client: () => clients[turn++ % clients.length]!, workers: 3 });
       await eventually(() => expect(load.acknowledged.length).toBeGreaterThanOrEqual(60), 30_000);
 
-      // When it is replayed through the second process's admin,
+      // When it is replayed through the process that holds the role admin alone,
       const replay = await runEvented([
         'replay',
         '--projector',
         'recording',
         '--address',
-        processes[1]!.servers.admin!,
+        admin.servers.admin!,
       ]);
       expect(replay.stderr).not.toMatch(/^\s+at /m);
       expect(replay.exitCode, replay.stderr).toBe(0);
@@ -240,7 +243,7 @@ describeWith('postgres', 'replay and rebuild across processes', (postgresUrl) =>
         .map((d) => `${keyOf(d)} from ${calls[d.call]!.peer}`);
       expect(again, 'delivered by the replay, then again by live delivery').toEqual([]);
 
-      await Promise.all(processes.map(({ process }) => process.stop('SIGTERM')));
+      await Promise.all([...processes, admin].map(({ process }) => process.stop('SIGTERM')));
     }, 240_000);
 
     it('evented rebuild while three processes run and commands flow: the read model is the one a rebuild on one process builds', async () => {
@@ -283,7 +286,7 @@ describeWith('postgres', 'replay and rebuild across processes', (postgresUrl) =>
       await Promise.all(processes.map(({ process }) => process.stop('SIGTERM')));
     }, 240_000);
 
-    it('the replaying process killed (-9) mid-replay: the others resume once its pause expires, and nothing is lost', async () => {
+    it('the replaying process killed (-9) mid-replay: a second replay is refused meanwhile; the others resume once its pause expires, and nothing is lost', async () => {
       // A projector without HandleBatch: one call per account, so that a replay lasts.
       const { projector, processes, clients } = await startThree({ handleBatch: false });
       const accounts = await seedAccounts(clients, 60, 20);
@@ -309,6 +312,24 @@ describeWith('postgres', 'replay and rebuild across processes', (postgresUrl) =>
         60_000,
       );
       const replayer = projector.calls.find((call) => call.replay)!.peer;
+      // A second replay of it, through another process or the same one, is refused while this one runs.
+      for (const [through, line] of [
+        [
+          2,
+          /^error: projector:recording is being replayed by \S+ since \S+: wait for it to end \(should that process have died, its pause expires at \S+ unless renewed\), then try again$/,
+        ],
+        [1, /^error: projector:recording is being replayed by this process: wait for that replay to end$/],
+      ] as const) {
+        const second = await runEvented([
+          'replay',
+          '--projector',
+          'recording',
+          '--address',
+          processes[through]!.servers.admin!,
+        ]);
+        expect(second.exitCode).toBe(1);
+        expect(errorLines(second.stderr)).toEqual([expect.stringMatching(line)]);
+      }
       await processes[1]!.process.stop('SIGKILL');
       const killedAt = Date.now();
       projector.delayMs = 0;
