@@ -33,11 +33,12 @@ import type { AccountView } from '../../templates/typescript/src/read-model.js';
 /**
  * Replay and rebuild across processes: three `evented serve` processes deliver one projector (each holds the
  * role projectors, on one PostgreSQL schema and one RabbitMQ exchange; one of them runs the relay) while commands
- * flow through all of them. `evented replay` / `evented rebuild` through one process's admin pauses live delivery
- * in every process (the pause in the store, subscriber/pause.ts), replays once, and hands over: the recording
- * projector sees, from the address each call came from, that no other process delivered while the replay ran, and
- * that nothing the replay delivered came again afterwards. When the replaying process is killed (-9) mid-replay,
- * the others resume once its pause expires, and nothing is lost.
+ * flow through all of them; a fourth holds the role admin alone. `evented replay` / `evented rebuild` through any
+ * of their admin services pauses live delivery in every process (the pause in the store, subscriber/pause.ts),
+ * replays once, and hands over: the recording projector sees, from the address each call came from, that no other
+ * process delivered while the replay ran, and that nothing the replay delivered came again afterwards. A second
+ * replay meanwhile is refused. When the replaying process is killed (-9) mid-replay, the others resume once its
+ * pause expires, and nothing is lost.
  *
  * (Two processes sharing one subscriber queue may still both deliver one event outside a replay — issue 12's
  * partitions end that — so the checks here are about the replay: its window and its handover.)
