@@ -23,6 +23,8 @@ export interface HeldPause {
 }
 
 const POLL_MS = 100;
+/** A report this many times staleMs old is a process gone for good. */
+const GONE_AFTER_STALE = 10;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -70,7 +72,15 @@ export const takePause = async (options: {
       for (let waited = 0; ; waited += POLL_MS) {
         if (signal?.aborted || lost.signal.aborted) return;
         const now = Date.now();
-        const delivering = (await store.listDeliverers(subscriber)).filter(
+        const reports = await store.listDeliverers(subscriber);
+        // Reports of processes long gone (killed: a process that stops removes its own) are removed here; one
+        // that was only stalled writes its report again at its next poll.
+        for (const report of reports.filter(
+          (report) => now - report.at > GONE_AFTER_STALE * timings.staleMs,
+        )) {
+          await store.forgetDeliverer(subscriber, report.deliverer);
+        }
+        const delivering = reports.filter(
           (report) => now - report.at <= timings.staleMs && report.pausedFor !== holder,
         );
         if (delivering.length === 0) return;
