@@ -14,7 +14,7 @@ interface StatusOptions extends RemoteOptions {
   json?: boolean;
 }
 
-const HEALTHY_SUBSCRIBER_STATES = new Set(['live', 'catching-up', 'replaying']);
+const HEALTHY_SUBSCRIBER_STATES = new Set(['live', 'catching-up', 'replaying', 'paused']);
 
 /** A relay standing by while another process holds the store's relay lease is as it should be. */
 const isHealthy = (component: RuntimeStatus['components'][number]): boolean =>

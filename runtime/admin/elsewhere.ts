@@ -2,9 +2,10 @@ import { StateError } from '../errors/index.js';
 
 /**
  * Projectors and sagas of the project whose coordinators run in other processes: this one does not hold their
- * role (projectors, sagas). Their dead letters are in the store, so they can be listed and shown from here; but a
- * replay, a rebuild, a retry or a skip delivers events, which only a subscriber's coordinator does: those are
- * refused here with the role they need.
+ * role (projectors, sagas). Their dead letters are in the store, so they can be listed and shown from here. A
+ * projector's replay or rebuild runs here all the same (up/delivery.ts `replayOnly`: it pauses the processes that
+ * deliver it); a saga's replay (its commands go out again, through the role command) and a dead letter's retry or
+ * skip need a subscriber's coordinator: those are refused here with the role they need.
  */
 export interface Elsewhere {
   projectors: readonly string[];

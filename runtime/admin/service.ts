@@ -37,6 +37,11 @@ export interface AdminSources
     Omit<ReplaySources, 'projectors' | 'sagas' | 'measuredRates'> {
   projectors: ReadonlyMap<string, Replayable & DeadLettered>;
   sagas: ReadonlyMap<string, Replayable & DeadLettered>;
+  /**
+   * Projectors this process does not deliver but replays (an admin process without the role projectors): a
+   * replay through it pauses the processes that deliver them. Not listed by status.
+   */
+  replayOnly?: ReadonlyMap<string, Replayable> | undefined;
   /** How often a followed tail looks for events committed by other processes. */
   pollMs: number;
 }
@@ -62,7 +67,16 @@ const describeRequest = (request: DeadLetterRequest): Record<string, unknown> =>
 });
 
 export const adminService = (sources: AdminSources, stopping: AbortSignal, logger: Logger): HostedService => {
-  const replaySources = { ...sources, measuredRates: new Map<string, number>() };
+  const replayOnly = sources.replayOnly ?? new Map<string, Replayable>();
+  const replaySources: ReplaySources = {
+    ...sources,
+    projectors: new Map([...sources.projectors, ...replayOnly]),
+    elsewhere: {
+      ...sources.elsewhere,
+      projectors: sources.elsewhere.projectors.filter((name) => !replayOnly.has(name)),
+    },
+    measuredRates: new Map<string, number>(),
+  };
   const implementation: AdminServer = {
     status: unary(logger, 'Status', () => runtimeStatus(sources)),
     tail: serverStream(logger, 'Tail', (request: TailRequest, call) =>

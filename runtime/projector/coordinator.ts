@@ -30,7 +30,8 @@ export interface ProjectorCoordinatorOptions {
   projector: ProjectorEndpoint;
   domains: readonly string[];
   store: EventStore;
-  bus: EventBus;
+  /** Absent: the coordinator only replays (see consumer.ts); it is never started. */
+  bus: EventBus | undefined;
   policy: RetryPolicy;
   /** Deadline of one call to the projector. */
   callTimeoutMs: number;

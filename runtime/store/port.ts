@@ -86,7 +86,7 @@ export interface SequenceRange {
   to?: number | undefined;
 }
 
-export interface EventStore extends SubscriberProgress, DeadLetterStore, LeaseStore {
+export interface EventStore extends SubscriberProgress, SubscriberPauses, DeadLetterStore, LeaseStore {
   /** What kind of store this is, for status lines ("sqlite", "postgres", …). */
   readonly kind: string;
   /** A human description of where the data is (a file path, a server URL without credentials). */
@@ -308,4 +308,56 @@ export interface LeaseStore {
    * learn of a loss from the next renewal. Returns an unsubscribe function.
    */
   onLeaseLost(listener: (name: string) => void): () => void;
+}
+
+/**
+ * A subscriber's live delivery paused in every process that delivers it, by the one process that replays or
+ * rebuilds it (subscriber/pause.ts). Only one pause per subscriber is in force at a time; it lasts until its
+ * holder ends it or stops renewing it (`expiresAt`: a holder that died does not pause the others for ever).
+ * Times are ms since the epoch by the clock of the process that wrote them: the processes' clocks must agree to
+ * well within the pause's lifetime (one machine, or NTP).
+ */
+export interface SubscriberPause {
+  /** "projector:NAME" or "saga:NAME". */
+  subscriber: string;
+  /** The process that paused it (see subscriber/process-id.ts). */
+  holder: string;
+  /** What for: "replay" or "rebuild". */
+  reason: string;
+  since: number;
+  /** After this the pause is void. */
+  expiresAt: number;
+}
+
+/** What one process delivering a subscriber last said about itself (its heartbeat). */
+export interface DelivererReport {
+  subscriber: string;
+  /** The process. */
+  deliverer: string;
+  /** The holder of the pause it honours, once it has stopped delivering for it; undefined while it delivers. */
+  pausedFor: string | undefined;
+  /** When it said so. */
+  at: number;
+}
+
+/** Pauses of subscribers' live delivery, and what each delivering process says of itself (see SubscriberPause). */
+export interface SubscriberPauses {
+  /**
+   * Pauses `pause.subscriber` for `pause.holder`, unless another holder's pause is in force (`expiresAt` not
+   * before `pause.since`). Answers the pause in force afterwards: this one when it was taken (a holder may take
+   * its own again), the other holder's when it was refused.
+   */
+  takePause(pause: SubscriberPause): Promise<SubscriberPause>;
+  /** Moves the holder's pause's expiry; false, and nothing changed, when it holds no pause of the subscriber. */
+  renewPause(subscriber: string, holder: string, expiresAt: number): Promise<boolean>;
+  /** Ends the holder's pause of the subscriber (nothing when it holds none). */
+  endPause(subscriber: string, holder: string): Promise<void>;
+  /** The pause stored for the subscriber, expired or not; undefined when there is none. */
+  readPause(subscriber: string): Promise<SubscriberPause | undefined>;
+  /** Records what a deliverer says of itself, replacing what it said before. */
+  reportDeliverer(report: DelivererReport): Promise<void>;
+  /** Forgets a deliverer of the subscriber (it stopped delivering). */
+  forgetDeliverer(subscriber: string, deliverer: string): Promise<void>;
+  /** What every deliverer of the subscriber last said, stale reports included. */
+  listDeliverers(subscriber: string): Promise<DelivererReport[]>;
 }

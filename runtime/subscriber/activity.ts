@@ -7,7 +7,8 @@ import type { RetryPolicy } from './retry.js';
  * its user service; what it delivered, and its last error. (What it set aside is in the store: dead-letters.ts.)
  */
 
-export type SubscriberState = 'stopped' | 'catching-up' | 'live' | 'waiting' | 'replaying';
+/** `paused`: a replay in another process holds this process's live delivery (subscriber/pause-gate.ts). */
+export type SubscriberState = 'stopped' | 'catching-up' | 'live' | 'waiting' | 'replaying' | 'paused';
 
 export interface SubscriberStatus {
   /** `waiting`: the user's service is down or not answering; evented waits for it (see lastError). */
@@ -88,9 +89,11 @@ export const createSubscriberActivity = (options: {
           ? 'waiting'
           : consumer.replaying
             ? 'replaying'
-            : consumer.live
-              ? 'live'
-              : 'catching-up',
+            : consumer.gate.pause !== undefined
+              ? 'paused'
+              : consumer.live
+                ? 'live'
+                : 'catching-up',
       checkpoint: consumer.tracker.checkpoint(),
       deliveredPastCheckpoint: consumer.tracker.pastCheckpoint(),
       delivered,

@@ -1,11 +1,15 @@
 import type { Logger } from 'pino';
+import { StateError } from '../errors/index.js';
 import { toBatches } from '../bus/batches.js';
 import type { EventBus, Subscription } from '../bus/port.js';
 import type { EventBatch, EventBook } from '../protocol/gen/evented/evented.js';
 import type { EventStore, StoredEvent } from '../store/port.js';
 import { createKeyedLock } from '../support/keyed-lock.js';
+import { partId } from '../support/process-id.js';
 import { backoff, pause } from '../support/timing.js';
 import type { Deliver } from './deliver.js';
+import { createPauseGate, PAUSE_TIMINGS, type PauseGate, type PauseTimings } from './pause-gate.js';
+import { takePause, type HeldPause } from './pause.js';
 import { createProgressTracker, type ProgressTracker } from './progress.js';
 import { replayLog, type ReplayHooks, type ReplayProgress, type ReplayRequest } from './replay.js';
 
@@ -21,6 +25,10 @@ import { replayLog, type ReplayHooks, type ReplayProgress, type ReplayRequest } 
  * batch is done; per-aggregate progress moves as each call to the user's service succeeds (`handled`), and both
  * are saved at most every SAVE_EVERY_MS, so that a crash hands over again only the calls in flight and those of
  * the last interval, not the whole batch.
+ *
+ * Every delivery of live events goes through the pause gate (pause-gate.ts), so that a replay or a rebuild in any
+ * process sharing the store pauses it; a replay run here takes the pause for every process (pause.ts) before it
+ * delivers anything.
  */
 
 export interface ConsumerOptions {
@@ -28,13 +36,16 @@ export interface ConsumerOptions {
   subscriber: string;
   domains: readonly string[];
   store: EventStore;
-  bus: EventBus;
+  /** Absent for a consumer that only replays (an admin process without the subscriber's role): it never starts. */
+  bus: EventBus | undefined;
   /**
    * Hands new events to the user's service, in order, calling `handled` for each part as soon as it is handled;
    * resolves when all of them are handled (or set aside).
    */
   deliver: Deliver;
   logger: Logger;
+  /** How often the pause is read, and how long reports and pauses last (defaults: PAUSE_TIMINGS). */
+  pauseTimings?: PauseTimings | undefined;
 }
 
 export interface Consumer {
@@ -50,13 +61,20 @@ export interface Consumer {
   handleBatch(batch: EventBatch, options?: { replay?: boolean; checkpoint?: number }): Promise<void>;
   /** Replays the store's log (see replay.ts); live delivery waits meanwhile and resumes after. */
   replay(request: ReplayRequest, hooks: ReplayHooks): Promise<ReplayProgress>;
-  /** True while a replay runs. */
+  /** True while a replay runs in this process. */
   readonly replaying: boolean;
+  /** What every delivery of live events passes (partitioned consumers pass it too). */
+  readonly gate: PauseGate;
   /** Runs `task` with the consumer's lock held (no batch is handled meanwhile). */
   exclusive<T>(task: () => Promise<T>): Promise<T>;
 }
 
 const CATCH_UP_EVENTS = 2000;
+
+const lostPause = (subscriber: string, position?: number): StateError =>
+  new StateError(
+    `${subscriber}: the replay lost its pause of live delivery (the store did not renew it in time)${position === undefined ? '' : ` and stopped after position ${position}`}; live delivery resumed: replay again`,
+  );
 /** How often progress is saved while it moves (see saveSoon). */
 const SAVE_EVERY_MS = 100;
 /** How long the subscriber's position may stand still behind the store's head before the store is asked. */
@@ -74,6 +92,7 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
   let replaying = false;
 
   const exclusive = <T>(task: () => Promise<T>): Promise<T> => lock.run('', task);
+  const timings = options.pauseTimings;
 
   /**
    * Progress is saved at most every SAVE_EVERY_MS while it moves, not after each call or batch (each save is a
@@ -99,6 +118,16 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
     saveTimer = undefined;
     return tracker.save();
   };
+
+  const gate = createPauseGate({
+    store,
+    subscriber,
+    id: partId(),
+    logger: options.logger,
+    timings,
+    quiesce: saveNow,
+    resume: () => exclusive(() => tracker.reload()),
+  });
 
   /** Every event up to here has been handled (saved, or about to be). */
   const handledUpTo = (): number => tracker.checkpoint();
@@ -147,16 +176,18 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
     batch: EventBatch,
     handleOptions: { replay?: boolean; checkpoint?: number; deferSave?: boolean } = {},
   ): Promise<void> =>
-    exclusive(async () => {
-      // From the bus, once caught up: the batch must follow what was handled; a hole before it is filled first.
-      if (handleOptions.checkpoint !== undefined && batch.firstPosition > handledUpTo() + 1) {
-        await fillFromLog(batch.firstPosition - 1);
-      }
-      await deliverPending(batch.books, handleOptions.replay === true);
-      if (handleOptions.checkpoint !== undefined) tracker.reach(handleOptions.checkpoint);
-      if (handleOptions.deferSave === true) saveSoon();
-      else await saveNow();
-    });
+    gate.pass(() =>
+      exclusive(async () => {
+        // From the bus, once caught up: the batch must follow what was handled; a hole before it is filled first.
+        if (handleOptions.checkpoint !== undefined && batch.firstPosition > handledUpTo() + 1) {
+          await fillFromLog(batch.firstPosition - 1);
+        }
+        await deliverPending(batch.books, handleOptions.replay === true);
+        if (handleOptions.checkpoint !== undefined) tracker.reach(handleOptions.checkpoint);
+        if (handleOptions.deferSave === true) saveSoon();
+        else await saveNow();
+      }),
+    );
 
   /**
    * The last line of defence: when the store has events beyond what was handled and nothing moved for a while
@@ -167,7 +198,7 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
   let filling = false;
   const watchForStall = (): void => {
     watchdog = setInterval(() => {
-      if (filling || !caughtUp || replaying || stopping) return;
+      if (filling || !caughtUp || replaying || stopping || gate.closed) return;
       const handled = handledUpTo();
       const stalled = handled === watched;
       watched = handled;
@@ -176,12 +207,14 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
       void (async () => {
         const head = await store.headPosition();
         if (head <= handled) return;
-        await exclusive(async () => {
-          await fillFromLog(head);
-          if (stopping) return;
-          tracker.reach(head);
-          saveSoon();
-        });
+        await gate.pass(() =>
+          exclusive(async () => {
+            await fillFromLog(head);
+            if (stopping) return;
+            tracker.reach(head);
+            saveSoon();
+          }),
+        );
       })()
         .catch((err: unknown) =>
           options.logger.warn(
@@ -196,7 +229,9 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
 
   const catchUp = async (): Promise<void> => {
     for await (const { mine, last } of logPages(tracker.checkpoint())) {
-      for (const { batch } of toBatches(mine)) await exclusive(() => deliverPending(batch.books, false));
+      for (const { batch } of toBatches(mine)) {
+        await gate.pass(() => exclusive(() => deliverPending(batch.books, false)));
+      }
       // With the lock held: reach() may forget aggregates from memory, never in the middle of a batch.
       await exclusive(async () => tracker.reach(last));
       await saveNow();
@@ -211,7 +246,10 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
     async start() {
       stopping = false;
       caughtUp = false;
+      if (!bus) throw new Error(`${subscriber}: a consumer without a bus only replays`);
       await tracker.open();
+      // Before anything is delivered: a replay running elsewhere pauses this process from its first batch.
+      await gate.start();
       subscription = await bus.subscribe({ subscriber, domains: options.domains, merge: true }, ({ batch }) =>
         handleBatch(batch, { checkpoint: caughtUp ? batch.lastPosition : undefined, deferSave: true }),
       );
@@ -239,6 +277,8 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
     async stop() {
       stopping = true;
       clearInterval(watchdog);
+      // Deliveries waiting at the gate give up (a bus batch goes back to its queue).
+      await gate.stop();
       await catchingUp;
       await subscription?.close();
       subscription = undefined;
@@ -249,15 +289,48 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
     get replaying() {
       return replaying;
     },
-    replay: (request, hooks) =>
-      exclusive(async () => {
-        replaying = true;
-        try {
-          await saveNow();
-          return await replayLog({ store, tracker, deliver: options.deliver, saveSoon }, request, hooks);
-        } finally {
-          replaying = false;
-        }
-      }),
+    gate,
+    async replay(request, hooks) {
+      if (replaying) {
+        throw new StateError(`${subscriber} is being replayed by this process: wait for that replay to end`);
+      }
+      replaying = true;
+      let held: HeldPause | undefined;
+      try {
+        // 1. Pause live delivery in every process, and wait until each is quiet (its progress saved).
+        held = await takePause({
+          store,
+          subscriber,
+          holder: gate.id,
+          reason: request.rebuild ? 'rebuild' : 'replay',
+          timings: timings ?? PAUSE_TIMINGS,
+          logger: options.logger,
+        });
+        gate.poke();
+        await held.quiet(hooks.signal);
+        const lost = held.lost;
+        if (lost.aborted) throw lostPause(subscriber);
+        if (hooks.signal?.aborted)
+          throw new StateError(`${subscriber}: the replay was cancelled before it began`);
+        // 2. Replay from the progress in the store (other processes moved it), once.
+        const signal = hooks.signal ? AbortSignal.any([hooks.signal, lost]) : lost;
+        const progress = await exclusive(async () => {
+          await tracker.reload();
+          return replayLog({ store, tracker, deliver: options.deliver, saveSoon }, request, {
+            ...hooks,
+            signal,
+          });
+        });
+        if (lost.aborted) throw lostPause(subscriber, progress.position);
+        return progress;
+      } finally {
+        // 3. Every process resumes (taking the progress from the store again), this one too.
+        replaying = false;
+        await held?.end().catch((err: unknown) => {
+          options.logger.warn({ err, subscriber }, 'could not end the pause; it expires on its own');
+        });
+        gate.poke();
+      }
+    },
   };
 };

@@ -18,7 +18,10 @@ import { toPage } from '../store/page.js';
  */
 export interface ProgressTracker {
   readonly subscriber: string;
-  /** The books cut to what has not been handled, gaps filled, in order; books with nothing new are left out. */
+  /**
+   * The books cut to what has not been handled, gaps filled (before a book's first page and inside it), in
+   * order; books with nothing new are left out.
+   */
   pending(books: readonly EventBook[]): Promise<EventBook[]>;
   /** The books cut to the pages already handled (what a replay delivers again); books with none are left out. */
   handled(books: readonly EventBook[]): Promise<EventBook[]>;
@@ -37,6 +40,11 @@ export interface ProgressTracker {
   pastCheckpoint(): number;
   /** Loads the checkpoint; call once before use. */
   open(): Promise<void>;
+  /**
+   * Saves what advanced, then forgets what memory holds and takes the checkpoint from the store again: another
+   * process (a replay) moved the progress in the store.
+   */
+  reload(): Promise<void>;
   /** Forgets everything, in the store too (rebuild). */
   reset(): Promise<void>;
 }
@@ -147,9 +155,18 @@ export const createProgressTracker = (store: EventStore, subscriber: string): Pr
         const from = expected.get(key) ?? 0;
         const fresh = book.pages.filter((page) => (page.num ?? -1) >= from);
         if (fresh.length === 0) continue;
-        const first = fresh[0]!.num!;
-        const pages = first > from ? [...(await fillGap(book, from, first)), ...fresh] : fresh;
-        expected.set(key, pages[pages.length - 1]!.num! + 1);
+        // Every hole filled, before the first page and between two (a batch merged from messages some of
+        // which went to another process has holes inside a book); a page that comes twice, once.
+        const pages: EventPage[] = [];
+        let want = from;
+        for (const page of fresh) {
+          const num = page.num!;
+          if (num < want) continue;
+          if (num > want) pages.push(...(await fillGap(book, want, num)));
+          pages.push(page);
+          want = num + 1;
+        }
+        expected.set(key, want);
         result.push({ cover: book.cover, snapshot: undefined, pages });
       }
       return result;
@@ -190,6 +207,14 @@ export const createProgressTracker = (store: EventStore, subscriber: string): Pr
       handledUpTo = savedCheckpoint;
       past = 0;
     },
+    reload: () =>
+      serially(async () => {
+        await write();
+        next.clear();
+        savedCheckpoint = await store.getCheckpoint(subscriber);
+        handledUpTo = savedCheckpoint;
+        past = 0;
+      }),
     reset: () =>
       serially(async () => {
         await store.resetProgress(subscriber);

@@ -9,9 +9,15 @@ import { hostname } from 'node:os';
 let id: string | undefined;
 
 export const processId = (): string => {
-  id ??= `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  id ??= partId();
   return id;
 };
+
+/**
+ * An id of the same shape for one part of this process that others see in the store (a deliverer of a
+ * subscriber, the holder of a pause), new at every call: two runtimes in one process (tests) are kept apart.
+ */
+export const partId = (): string => `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
 /** `pid@host` of a process id as processId() makes it, for messages ("held by 4242@web-1"); else the id itself. */
 export const describeProcessId = (processId: string): string => {

@@ -345,6 +345,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
               ),
               projectors: new Map([...delivery.projectors].map(([name, it]) => [name, it.coordinator])),
               sagas: new Map([...delivery.sagas].map(([name, it]) => [name, it.coordinator])),
+              replayOnly: delivery.replayOnly,
               elsewhere: {
                 projectors: holds('projectors') ? [] : Object.keys(config.projectors),
                 sagas: holds('sagas') ? [] : Object.keys(config.sagas),

@@ -46,6 +46,11 @@ export interface Delivery {
   readonly bus: EventBus | undefined;
   readonly projectors: ReadonlyMap<string, { coordinator: ProjectorCoordinator; domains: readonly string[] }>;
   readonly sagas: ReadonlyMap<string, { coordinator: SagaCoordinator; domains: readonly string[] }>;
+  /**
+   * In a process with the role admin but not projectors: a coordinator per projector that is never started and
+   * only replays or rebuilds it (pausing the processes that deliver it, subscriber/pause.ts). Empty otherwise.
+   */
+  readonly replayOnly: ReadonlyMap<string, ProjectorCoordinator>;
   /** What the synchronous projectors and sagas of the book's domain make of it (inside a command call). */
   synchronous(book: EventBook): Promise<SynchronousProcessingResponse>;
   status(): DeliveryStatus;
@@ -140,7 +145,9 @@ export const startDelivery = async (options: {
       { coordinator: ProjectorCoordinator; domains: readonly string[]; sync: boolean }
     >();
     const projectorBus = busFor('projectors');
-    for (const [name, projector] of Object.entries(projectorBus ? config.projectors : {})) {
+    const replayOnly = new Map<string, ProjectorCoordinator>();
+    const replaysHere = !projectorBus && roles.includes('admin');
+    for (const [name, projector] of Object.entries(projectorBus || replaysHere ? config.projectors : {})) {
       const endpoint: ProjectorEndpoint = connectProjector(
         name,
         projector.address,
@@ -152,11 +159,15 @@ export const startDelivery = async (options: {
         projector: endpoint,
         domains: projector.domains,
         store,
-        bus: projectorBus!,
+        bus: projectorBus,
         policy,
         callTimeoutMs: policy.callTimeoutMs,
         logger: logger.child({ component: `projector:${name}` }),
       });
+      if (!projectorBus) {
+        replayOnly.set(name, coordinator);
+        continue;
+      }
       await coordinator.start();
       stops.push(() => coordinator.stop());
       projectors.set(name, { coordinator, domains: projector.domains, sync: projector.synchronous });
@@ -221,6 +232,7 @@ export const startDelivery = async (options: {
       bus,
       projectors,
       sagas,
+      replayOnly,
       async synchronous(book) {
         const domain = book.cover?.domain ?? '';
         const result: SynchronousProcessingResponse = { books: [], projections: [], commands: [] };

@@ -5,6 +5,7 @@ import { deadLettersContract } from './dead-letters.contract.js';
 import { deliveryContract } from './delivery.contract.js';
 import { leasesContract } from './leases.contract.js';
 import { logContract } from './log.contract.js';
+import { pausesContract } from './pauses.contract.js';
 import { readContract } from './read.contract.js';
 import { storageFor, type StoreFactory } from './store-fixtures.js';
 
@@ -27,6 +28,7 @@ export type { StoreOpener } from './writers.js';
  * - delivery.contract.ts: subscriber progress, idempotency keys, append announcements;
  * - dead-letters.contract.ts: dead letters (idempotent puts, listing, decisions);
  * - leases.contract.ts: leases (one holder, lapse, release, fencing) and forward-only, fenced checkpoints.
+ * - pauses.contract.ts: subscriber pauses (one holder at a time, expiry) and the deliverers' reports.
  */
 export const describeEventStoreContract = (name: string, factory: StoreFactory): void => {
   describe(`event store contract: ${name}`, () => {
@@ -38,5 +40,6 @@ export const describeEventStoreContract = (name: string, factory: StoreFactory):
     deliveryContract(storage.fresh);
     deadLettersContract(storage.fresh);
     leasesContract(storage.fresh);
+    pausesContract(storage.fresh);
   });
 };

@@ -119,6 +119,8 @@ export interface RecordedCall {
   /** Date.now() when it arrived and when it was answered (undefined while it is being handled). */
   startedAt: number;
   answeredAt: number | undefined;
+  /** The caller's address (host:port): which runtime process made the call. */
+  peer: string;
 }
 
 export interface RecordingProjector {
@@ -135,6 +137,8 @@ export interface RecordingProjector {
   failReset: string | undefined;
   /** Reset calls it answered with success. */
   readonly resets: number;
+  /** For each Reset answered with success, how many calls had come before it (an index into `calls`). */
+  readonly resetAt: number[];
   /** Calls left unanswered (`stall`). */
   readonly stalled: number;
   /** The sequences each account's events came in. */
@@ -191,6 +195,7 @@ export const startRecordingProjector = async (
   const calls: RecordedCall[] = [];
   let refused = 0;
   let resets = 0;
+  const resetAt: number[] = [];
   let stalled = 0;
   /** What to answer: nothing (stalled), an error, or OK once recorded. */
   const accept = (
@@ -229,6 +234,7 @@ export const startRecordingProjector = async (
     method: RecordedCall['method'],
     books: readonly EventBook[],
     metadata: Metadata,
+    peer: string,
     answer: (error: Partial<StatusObject> | undefined) => void,
   ): void => {
     const call: RecordedCall = {
@@ -238,6 +244,7 @@ export const startRecordingProjector = async (
       keys: [],
       startedAt: Date.now(),
       answeredAt: undefined,
+      peer,
     };
     calls.push(call);
     const finish = (): void => {
@@ -251,17 +258,19 @@ export const startRecordingProjector = async (
   };
   const implementation: ProjectorServer = {
     handle(call, callback) {
-      serve('handle', [call.request], call.metadata, (error) => callback(error ?? null, {}));
+      serve('handle', [call.request], call.metadata, call.getPeer(), (error) => callback(error ?? null, {}));
     },
     handleBatch(call, callback) {
       if (options.handleBatch === false) {
         callback({ code: status.UNIMPLEMENTED, details: 'this projector has no HandleBatch' });
         return;
       }
-      serve('handleBatch', call.request.books, call.metadata, (error) => callback(error ?? null, {}));
+      serve('handleBatch', call.request.books, call.metadata, call.getPeer(), (error) =>
+        callback(error ?? null, {}),
+      );
     },
     handleSync(call, callback) {
-      serve('handleSync', [call.request], call.metadata, (error) => {
+      serve('handleSync', [call.request], call.metadata, call.getPeer(), (error) => {
         if (error) callback(error);
         else
           callback(null, {
@@ -278,6 +287,7 @@ export const startRecordingProjector = async (
         return;
       }
       resets += 1;
+      resetAt.push(calls.length);
       callback(null, {});
     },
   };
@@ -296,6 +306,7 @@ export const startRecordingProjector = async (
     get resets() {
       return resets;
     },
+    resetAt,
     get stalled() {
       return stalled;
     },

@@ -40,8 +40,8 @@ import { tempDir } from '../helpers/tmp.js';
  * and one RabbitMQ exchange. Each process starts only what its roles need: commands are stored by the command
  * process, published by the relay process alone (nothing reaches a projector before it runs), delivered by the
  * projectors process, carried by the sagas process back to the command process; the admin process says which
- * roles it holds and refuses, with the role they need, the replays and dead-letter decisions that need a
- * coordinator it does not run. Every process answers health checks and stops cleanly on SIGTERM.
+ * roles it holds, replays and rebuilds projectors that another process delivers, and refuses, with the role
+ * they need, a saga's replay and dead-letter decisions, which need a coordinator it does not run. Every process answers health checks and stops cleanly on SIGTERM.
  */
 
 const transfer = (to: Uint8Array, amount: number) =>
@@ -171,14 +171,23 @@ describeWith('postgres', 'a deployment split by role', (postgresUrl) => {
       expect(table.stdout).toMatch(/^bank \(evented \S+\): store head at position 5\nroles: admin\n/);
       expect(table.stdout).toContain('The projectors and sagas run in other processes.');
 
-      // It lists dead letters from the store, and refuses, in one line naming the role, what needs the
-      // coordinator of a subscriber it does not deliver to.
+      // It lists dead letters from the store; it replays and rebuilds a projector that the projectors process
+      // delivers (pausing that process's live delivery meanwhile: test/integration/replay-across.int.test.ts),
       expect(await runEvented(['dlq', 'list', '--address', admin!.servers.admin!])).toMatchObject({
         exitCode: 0,
       });
       for (const args of [
         ['replay', '--projector', 'recording'],
         ['rebuild', 'recording'],
+      ]) {
+        const replayed = await runEvented([...args, '--address', admin!.servers.admin!]);
+        expect(replayed.exitCode, `${args.join(' ')}: ${replayed.stderr}`).toBe(0);
+      }
+      expect(projector.resets).toBe(1);
+      expect(projector.delivered.some((d) => d.replay)).toBe(true);
+      // and refuses, in one line naming the role, what needs the coordinator of a subscriber it does not deliver
+      // to: a saga's replay (its commands go out again) and dead-letter decisions.
+      for (const args of [
         ['replay', '--saga', 'transfers'],
         ['dlq', 'retry', '--subscriber', 'recording'],
       ]) {
@@ -196,7 +205,14 @@ describeWith('postgres', 'a deployment split by role', (postgresUrl) => {
         expect(refused.stderr).not.toMatch(/^\s+at /m);
       }
       // (the refusal is FAILED_PRECONDITION, as a script reading --json sees it)
-      const json = await runEvented(['rebuild', 'recording', '--json', '--address', admin!.servers.admin!]);
+      const json = await runEvented([
+        'replay',
+        '--saga',
+        'transfers',
+        '--json',
+        '--address',
+        admin!.servers.admin!,
+      ]);
       expect(JSON.parse(json.stderr)).toMatchObject({ error: { code: 'FAILED_PRECONDITION' } });
 
       // Every process answers health checks, and stops cleanly on SIGTERM.

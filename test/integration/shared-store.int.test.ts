@@ -11,11 +11,11 @@ import type { EventStore } from '../../runtime/store/port.js';
 import { createPostgresEventStore } from '../../runtime/store/postgres/index.js';
 import { createSqliteEventStore } from '../../runtime/store/sqlite/index.js';
 import { commandBook, coverOf, forced, numbered, payload, range } from '../helpers/books.js';
-import { startScriptedBusinessLogic } from '../helpers/business-logic.js';
-import { assertBuilt, newProject, startServe } from '../helpers/cli.js';
+import { grpcError, startScriptedBusinessLogic } from '../helpers/business-logic.js';
+import { assertBuilt, newProject, startServe, startServeAs } from '../helpers/cli.js';
 import { commandClient } from '../helpers/clients.js';
 import { describeWith } from '../helpers/services.js';
-import { scratchNames } from '../helpers/store-adapter.js';
+import { dropScratchSchemas, scratchNames } from '../helpers/store-adapter.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /**
@@ -45,11 +45,18 @@ interface Decision {
 
 /**
  * Numbers the event with `num` (from what it was shown) for even commands and with `force` for odd ones: a torn
- * state shows as INTERNAL with the first, as a stale commit with the second.
+ * state shows as INTERNAL with the first, as a stale commit with the second. "need-K" is refused
+ * (FAILED_PRECONDITION) and "quiet-K" answered with no event while the aggregate has fewer than K events: a
+ * decision that writes nothing, made on a cached state another process has moved past, would be wrong.
  */
 const decide = (context: ContextualCommand): EventBook => {
   const shown = (context.events?.snapshot?.sequence ?? 0) + (context.events?.pages.length ?? 0);
   const command = text(context.command?.pages[0]?.command?.value);
+  const [kind, k] = command.split('-');
+  if (kind === 'need' && shown < Number(k))
+    throw grpcError(status.FAILED_PRECONDITION, `only ${shown} events`);
+  if (kind === 'quiet' && shown < Number(k))
+    return { cover: context.command?.cover, pages: [], snapshot: undefined };
   const event = payload('test/Decided', JSON.stringify({ command, shown } satisfies Decision));
   const covered = shown + 1;
   return {
@@ -87,12 +94,14 @@ const race = async (addresses: string[], root: Uint8Array): Promise<Outcome[]> =
   return outcomes;
 };
 
-/** Checks the race's outcomes against what the store holds. */
+/**
+ * What the store holds of `roots` against how the commands ended: every command OK or ABORTED, every stored event
+ * decided on exactly its predecessors, every OK command's event stored once and no other command's.
+ */
 const expectDecidedOnPredecessors = async (
   store: EventStore,
-  root: Uint8Array,
+  roots: Uint8Array[],
   outcomes: Outcome[],
-  businessLogicCalls: number,
 ): Promise<void> => {
   // Every command answered OK or ABORTED (a race lost too often), never INTERNAL or anything else.
   const refused = outcomes.filter((o) => o.code !== status.OK && o.code !== status.ABORTED);
@@ -102,21 +111,35 @@ const expectDecidedOnPredecessors = async (
       'commands refused otherwise than ABORTED',
     )
     .toEqual([]);
-  expect(outcomes).toHaveLength(WRITERS * COMMANDS_PER_WRITER);
-
-  const events = await store.readAggregate({ domain: DOMAIN, root });
-  const decisions = events.map((e) => JSON.parse(text(e.event?.value)) as Decision);
-  // No gap,
-  expect(events.map((e) => e.sequence)).toEqual(range(0, events.length));
-  // every stored event was decided on exactly its predecessors,
-  const stale = events
-    .map((e, i) => ({ sequence: e.sequence, ...decisions[i]! }))
-    .filter((d) => d.shown !== d.sequence)
-    .map((d) => `#${d.sequence} (${d.command}) was decided on ${d.shown} events`);
-  expect.soft(stale, 'events decided on a torn or stale state').toEqual([]);
+  const commands: string[] = [];
+  for (const root of roots) {
+    const events = await store.readAggregate({ domain: DOMAIN, root });
+    const decisions = events.map((e) => JSON.parse(text(e.event?.value)) as Decision);
+    commands.push(...decisions.map((d) => d.command));
+    // No gap,
+    expect(events.map((e) => e.sequence)).toEqual(range(0, events.length));
+    // every stored event was decided on exactly its predecessors,
+    const stale = events
+      .map((e, i) => ({ sequence: e.sequence, ...decisions[i]! }))
+      .filter((d) => d.shown !== d.sequence)
+      .map((d) => `#${d.sequence} (${d.command}) was decided on ${d.shown} events`);
+    expect.soft(stale, 'events decided on a torn or stale state').toEqual([]);
+  }
   // and every OK command's event is stored exactly once, and no other command's.
   const ok = outcomes.filter((o) => o.code === status.OK).map((o) => o.command);
-  expect(decisions.map((d) => d.command).sort()).toEqual(ok.sort());
+  expect(commands.sort()).toEqual(ok.sort());
+};
+
+/** The race's own checks: every command answered, the race real, the snapshot path taken. */
+const expectRaced = async (
+  store: EventStore,
+  root: Uint8Array,
+  outcomes: Outcome[],
+  businessLogicCalls: number,
+): Promise<void> => {
+  expect(outcomes).toHaveLength(WRITERS * COMMANDS_PER_WRITER);
+  await expectDecidedOnPredecessors(store, [root], outcomes);
+  const events = await store.readAggregate({ domain: DOMAIN, root });
 
   // The race was real (some commands were decided again) and the snapshot path was taken.
   expect(businessLogicCalls, 'no command lost a race').toBeGreaterThan(outcomes.length);
@@ -156,7 +179,7 @@ const raceThroughTwoRuntimes = async (
 
     const reader = await open();
     try {
-      await expectDecidedOnPredecessors(reader, root, outcomes, logic.calls.length);
+      await expectRaced(reader, root, outcomes, logic.calls.length);
     } finally {
       await reader.close();
     }
@@ -194,6 +217,129 @@ describeWith('postgres', 'two command handlers on one PostgreSQL schema', (url) 
       createPostgresEventStore({ url, schema, poolSize: 2 }),
     );
   }, 180_000);
+});
+
+/**
+ * Both caches warm: two `evented serve --role command` processes on one PostgreSQL schema, each holding every
+ * aggregate in its cache (commandHandler.cachedAggregates, on by default), writers alternating between them on the
+ * same aggregates, so that each process's cache is moved past by the other at every turn. A decision on a state
+ * another process has moved past never stands: an append fails on its expected sequence and is decided again
+ * on a reload; a rejection or an empty answer, which append nothing, is checked against the store and decided
+ * again when the cached state was stale.
+ */
+describeWith('postgres', 'two command processes on one PostgreSQL schema, both caches warm', (url) => {
+  describeWith('rabbitmq', 'with RabbitMQ (what a split deployment needs)', (amqpUrl) => {
+    const schemas = scratchNames();
+    afterAll(async () => {
+      await dropScratchSchemas(url, schemas.run);
+    });
+
+    const startTwo = async () => {
+      const logic = await startScriptedBusinessLogic(decide);
+      const schema = schemas.next();
+      const processes = await Promise.all(
+        [0, 1].map(async () => {
+          const project = await newProject({
+            log: { level: 'warn' },
+            store: { kind: 'postgres', url, schema, poolSize: 4 },
+            // The bus is not used by the role command; a split deployment names one all the same.
+            bus: { kind: 'amqp', url: amqpUrl, exchange: `evented-test-${schema}` },
+            domains: { [DOMAIN]: { businessLogic: logic.address } },
+          });
+          return startServeAs(project.dir, 'command');
+        }),
+      );
+      const clients = processes.map((it) => commandClient(it.servers.commands!));
+      const send = async (through: number, root: Uint8Array, command: string): Promise<Outcome> => {
+        try {
+          await clients[through]!.handle(
+            commandBook(coverOf(DOMAIN, root), payload('test/Command', command)),
+            120_000,
+          );
+          return { command, code: status.OK, details: '' };
+        } catch (err) {
+          const { code, details } = err as ServiceError;
+          return { command, code, details };
+        }
+      };
+      const stop = async (): Promise<void> => {
+        for (const client of clients) client.close();
+        await Promise.all(processes.map(({ process }) => process.stop('SIGTERM')));
+        logic.stop();
+      };
+      return { logic, send, stop, schema };
+    };
+
+    it('writers alternating between the processes on the same aggregates: every event decided on exactly its predecessors, only OK or ABORTED', async () => {
+      const { logic, send, stop, schema } = await startTwo();
+      try {
+        const roots = range(0, 8).map(() => randomUuidBytes());
+        // Both caches warm: each process has decided on every aggregate.
+        const outcomes: Outcome[] = [];
+        for (const [i, root] of roots.entries()) {
+          outcomes.push(await send(0, root, `c-${2 * i}`), await send(1, root, `c-${2 * i + 1}`));
+        }
+        // Each writer's next command goes through the other process, on the next aggregate.
+        let next = roots.length * 2;
+        await Promise.all(
+          range(0, 32).map(async (w) => {
+            for (const i of range(0, 12)) {
+              const command = `c-${next++}`;
+              outcomes.push(await send((w + i) % 2, roots[(w + i) % roots.length]!, command));
+            }
+          }),
+        );
+        expect(outcomes).toHaveLength(16 + 32 * 12);
+        const reader = await createPostgresEventStore({ url, schema, poolSize: 2 });
+        try {
+          await expectDecidedOnPredecessors(reader, roots, outcomes);
+        } finally {
+          await reader.close();
+        }
+        // Decisions were made on states the other process had moved past, and decided again.
+        expect(logic.calls.length, 'no command was decided again').toBeGreaterThan(outcomes.length);
+      } finally {
+        await stop();
+      }
+    }, 180_000);
+
+    it('a rejection or an empty answer on a cached state the other process moved past is decided again on the store’s state', async () => {
+      const { send, stop, schema } = await startTwo();
+      try {
+        const root = randomUuidBytes();
+        // Given the first process's cache at one event, and the second process's at two (the store's),
+        expect(await send(0, root, 'c-0')).toMatchObject({ code: status.OK });
+        expect(await send(1, root, 'c-1')).toMatchObject({ code: status.OK });
+        // a command the business logic refuses on one event but takes on two, sent to the first process, is taken;
+        const needs = await send(0, root, 'need-2');
+        expect(needs, needs.details).toMatchObject({ code: status.OK });
+        // and one it answers with nothing on two events but takes on three, sent to the second, is taken.
+        const quiet = await send(1, root, 'quiet-3');
+        expect(quiet, quiet.details).toMatchObject({ code: status.OK });
+        // While a cached state that is the store's is decided on as it is: refused, and nothing, both OK to send.
+        expect(await send(1, root, 'need-9')).toMatchObject({
+          code: status.FAILED_PRECONDITION,
+          details: 'only 4 events',
+        });
+        expect(await send(1, root, 'quiet-9')).toMatchObject({ code: status.OK });
+
+        const reader = await createPostgresEventStore({ url, schema, poolSize: 2 });
+        try {
+          const events = await reader.readAggregate({ domain: DOMAIN, root });
+          expect(events.map((e) => JSON.parse(text(e.event?.value)) as Decision)).toEqual([
+            { command: 'c-0', shown: 0 },
+            { command: 'c-1', shown: 1 },
+            { command: 'need-2', shown: 2 },
+            { command: 'quiet-3', shown: 3 },
+          ]);
+        } finally {
+          await reader.close();
+        }
+      } finally {
+        await stop();
+      }
+    }, 120_000);
+  });
 });
 
 describeWith('mongodb', 'two command handlers on one MongoDB database', (url) => {

@@ -7,6 +7,7 @@ import { MongoServerError, type Collection, type Db } from 'mongodb';
  * - aggregates: each aggregate's next sequence (unique on domain, root), what appends check and move;
  * - snapshots, applied_keys (`_id` = the idempotency key), subscriber_progress, checkpoints (`_id` = name);
  * - dead_letters: `_id` = the letter's id, unique on (subscriber, domain, root, sequence);
+ * - subscriber_pauses: `_id` = the subscriber; subscriber_deliverers: `_id` = { subscriber, deliverer };
  * - counters: `{ _id: 'log', position }`, the last global position given out (see append.ts), and
  *   `{ _id: 'dead_letters', position }`, the last dead letter id;
  * - meta: `{ _id: 'schema', version }`;
@@ -63,6 +64,20 @@ export interface DeadLetterDoc {
   decidedBy: string | null;
 }
 
+export interface PauseDoc {
+  _id: string;
+  holder: string;
+  reason: string;
+  since: number;
+  expiresAt: number;
+}
+
+export interface DelivererDoc {
+  _id: { subscriber: string; deliverer: string };
+  pausedFor: string | null;
+  at: number;
+}
+
 export interface Collections {
   events: Collection<EventDoc>;
   aggregates: Collection<AggregateDoc>;
@@ -71,6 +86,8 @@ export interface Collections {
   progress: Collection<ProgressDoc>;
   checkpoints: Collection<{ _id: string; position: number }>;
   deadLetters: Collection<DeadLetterDoc>;
+  pauses: Collection<PauseDoc>;
+  deliverers: Collection<DelivererDoc>;
   counters: Collection<{ _id: string; position: number }>;
   meta: Collection<{ _id: string; version: number }>;
   leases: Collection<LeaseDoc>;
@@ -93,6 +110,8 @@ const COLLECTION_NAMES = {
   progress: 'subscriber_progress',
   checkpoints: 'checkpoints',
   deadLetters: 'dead_letters',
+  pauses: 'subscriber_pauses',
+  deliverers: 'subscriber_deliverers',
   counters: 'counters',
   meta: 'meta',
   leases: 'leases',
@@ -106,6 +125,8 @@ export const collectionsOf = (db: Db): Collections => ({
   progress: db.collection(COLLECTION_NAMES.progress),
   checkpoints: db.collection(COLLECTION_NAMES.checkpoints),
   deadLetters: db.collection(COLLECTION_NAMES.deadLetters),
+  pauses: db.collection(COLLECTION_NAMES.pauses),
+  deliverers: db.collection(COLLECTION_NAMES.deliverers),
   counters: db.collection(COLLECTION_NAMES.counters),
   meta: db.collection(COLLECTION_NAMES.meta),
   leases: db.collection(COLLECTION_NAMES.leases),

@@ -10,6 +10,7 @@ import { appendBatch } from './append.js';
 import { SCHEMA_VERSION, collectionsOf, prepareCollections, type EventDoc } from './collections.js';
 import { createMongoDeadLetters } from './dead-letters.js';
 import { createMongoLeases } from './leases.js';
+import { createMongoPauses } from './pauses.js';
 import { createMongoProgress } from './progress.js';
 
 export interface MongoStoreOptions {
@@ -113,6 +114,7 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
   const progress = createMongoProgress(client, c);
   const deadLetters = createMongoDeadLetters(c);
   const leases = createMongoLeases(c);
+  const pauses = createMongoPauses(c);
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -267,6 +269,7 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
     releaseLease: guarded(leases.releaseLease),
     listLeases: guarded(leases.listLeases),
     onLeaseLost: leases.onLeaseLost,
+    ...guardEach(pauses, (call) => guarded(call)()),
 
     close() {
       closed = true;

@@ -10,6 +10,7 @@ import type { AggregateRef, Appended, AppendRequest, EventStore, LogCount, Store
 import { appendBatch, appendStatements } from './append.js';
 import { createPostgresDeadLetters } from './dead-letters.js';
 import { createPostgresLeases } from './leases.js';
+import { createPostgresPauses } from './pauses.js';
 import { createPostgresProgress } from './progress.js';
 import { EVENT_COLUMNS, SCHEMA_VERSION, quoteSchema, schemaSql, type EventRow } from './schema.js';
 
@@ -177,6 +178,7 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
   const progress = createPostgresProgress(pool, s);
   const deadLetters = createPostgresDeadLetters(pool, s);
   const leases = createPostgresLeases({ url: options.url, pool, s, schema: options.schema ?? 'evented' });
+  const pauses = createPostgresPauses(pool, s);
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -317,6 +319,7 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
     saveProgress: guarded(progress.saveProgress),
     resetProgress: guarded(progress.resetProgress),
     ...guardEach(deadLetters, (call) => guarded(call)()),
+    ...guardEach(pauses, (call) => guarded(call)()),
 
     acquireLease: guarded(leases.acquireLease),
     releaseLease: guarded(leases.releaseLease),

@@ -5,7 +5,7 @@ import { ValidationError } from '../../errors/index.js';
  * (domain, root, sequence), so a duplicate or a gap in an aggregate cannot be stored; the unique index on
  * position is the global log. `log_head` is a single row holding the last position given out: the append
  * transaction moves it (see index.ts for why that makes the log safe to read while writers race). Tables added
- * later without changing earlier ones (dead_letters, leases) are created on open like the rest: same version.
+ * later without changing earlier ones (dead_letters, leases, subscriber_pauses, subscriber_deliverers) are created on open like the rest: same version.
  */
 export const SCHEMA_VERSION = 1;
 
@@ -95,6 +95,20 @@ CREATE TABLE IF NOT EXISTS ${s}.leases (
   expires_at timestamptz NOT NULL,
   fencing bigint NOT NULL,
   payload text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${s}.subscriber_pauses (
+  subscriber text COLLATE "C" PRIMARY KEY,
+  holder text NOT NULL,
+  reason text NOT NULL,
+  since bigint NOT NULL,
+  expires_at bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${s}.subscriber_deliverers (
+  subscriber text COLLATE "C" NOT NULL,
+  deliverer text COLLATE "C" NOT NULL,
+  paused_for text,
+  at bigint NOT NULL,
+  PRIMARY KEY (subscriber, deliverer)
 );
 `;
 

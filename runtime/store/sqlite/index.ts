@@ -28,6 +28,7 @@ import type {
 import { startCheckpointer } from './checkpointer.js';
 import { createSqliteDeadLetters } from './dead-letters.js';
 import { createSqliteLeases } from './leases.js';
+import { createSqlitePauses } from './pauses.js';
 import { createSqliteProgress } from './progress.js';
 import { EVENT_COLUMNS, SCHEMA_VERSION, schemaSql, type EventRow, type SnapshotRow } from './schema.js';
 
@@ -208,6 +209,7 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
   const progress = createSqliteProgress(db);
   const deadLetters = createSqliteDeadLetters(db);
   const leases = createSqliteLeases(db);
+  const pauses = createSqlitePauses(db);
   // Keeps the automatic checkpoint inside writeBatch short (see checkpointer.ts).
   const checkpointer = startCheckpointer({
     path: resolve(options.path),
@@ -353,6 +355,10 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
       return leases.listLeases();
     },
     onLeaseLost: leases.onLeaseLost,
+    ...guardEach(pauses, async (call) => {
+      assertOpen();
+      return call();
+    }),
 
     async close() {
       if (closed) return;

@@ -4,7 +4,7 @@
  * (domain, root, sequence) enforces the sequence rule and serves aggregate loads (most of which the aggregate
  * cache answers anyway). Version 1 clustered by aggregate, which made every log read a random lookup per event.
  *
- * Tables added later without changing what earlier ones hold (dead_letters, leases) are created on open, like the rest,
+ * Tables added later without changing what earlier ones hold (dead_letters, leases, subscriber_pauses, subscriber_deliverers) are created on open, like the rest,
  * so a file of the same version gains them the first time this evented opens it: no new version, and an older
  * evented of version 2 still opens the file (it never reads them).
  */
@@ -81,6 +81,20 @@ CREATE TABLE IF NOT EXISTS leases (
   host TEXT NOT NULL,
   pid INTEGER NOT NULL,
   started TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS subscriber_pauses (
+  subscriber TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  since INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS subscriber_deliverers (
+  subscriber TEXT NOT NULL,
+  deliverer TEXT NOT NULL,
+  paused_for TEXT,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (subscriber, deliverer)
 ) WITHOUT ROWID;
 `;
 

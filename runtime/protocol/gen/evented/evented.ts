@@ -264,7 +264,7 @@ export interface SubscriberStatus {
   kind: string;
   address: string;
   domains: string[];
-  /** "live", "catching-up", "waiting", "stopped", "replaying". */
+  /** "live", "catching-up", "waiting", "stopped", "replaying", "paused" (by a replay in another process). */
   state: string;
   /** Every event up to this position has been handled. */
   checkpoint: number;
