@@ -68,9 +68,11 @@ const openDatabase = (options: SqliteStoreOptions): Database.Database => {
   try {
     mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path);
+    // The busy timeout first: another process opening the same file at this moment (switching it to WAL,
+    // creating the tables) holds its lock for a moment, which must be waited for, not an error.
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
     db.exec(schemaSql);
     const version = db.prepare('SELECT version FROM evented_schema').pluck().get() as number | undefined;
     if (version === undefined)
