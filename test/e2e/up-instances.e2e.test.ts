@@ -17,7 +17,7 @@ import {
 import { commandClient } from '../helpers/clients.js';
 import { startRecordingProjector } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, occupiedPort } from '../helpers/ports.js';
 import { describeWith } from '../helpers/services.js';
 import { uuidFromBytes } from '../../runtime/protocol/uuid.js';
 
@@ -193,6 +193,19 @@ describe('evented up --instances: what is refused', () => {
     expect(existsSync(join(dir, '.evented', 'runtime.json'))).toBe(false);
     const logs = join(dir, '.evented', 'logs');
     expect(existsSync(logs) ? readdirSync(logs).filter((f) => f.startsWith('instance-')) : []).toEqual([]);
+  });
+
+  it('a busy port of instance 2 (the configured one + 10): one line naming it, before anything starts', async () => {
+    const busy = await occupiedPort();
+    const { dir } = await newProject({ ports: { commands: busy - 10 } });
+    // The broker is never reached: the ports are checked first.
+    const up = evented(['up', dir, '--instances', '2', '--bus', 'amqp://guest:guest@127.0.0.1:1']);
+    const { exitCode } = await up.exited();
+    expect(errorLines(up.output()), up.output()).toEqual([
+      `error: port ${busy} is already in use (commandHandler.port + 10 for instance-2: 127.0.0.1:${busy})`,
+    ]);
+    expect(exitCode).toBe(1);
+    expect(up.output()).not.toContain('starting');
   });
 
   it('evented serve: --store, --bus and --port-offset that it cannot take are usage errors', async () => {
