@@ -21,6 +21,8 @@ export {
 } from './up/environment.js';
 /** What --store and --bus accept, for a caller that checks its flags before anything starts. */
 export { STORE_FLAG, isStoreFlag, BUS_FLAG, isBusFlag } from './up/flags.js';
+/** `evented serve --store/--bus/--port-offset`: the configuration with them applied. */
+export { applyServeFlags, type ServeFlags } from './up/serve-flags.js';
 export { groupAlive, isProcessAlive, signalGroup, signalProcess } from './support/signals.js';
 /** How `evented down` ends, from another process, what an `evented up` started (see infra/stop-record.ts). */
 export {

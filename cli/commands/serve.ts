@@ -1,8 +1,17 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { DEFAULT_CONSUL_PREFIX } from '../../runtime/config/sources/consul-defaults.js';
 import type { Runtime } from '../../runtime/index.js';
-import { holdsEveryRole, parseRoleList, ROLES, type Role } from '../../runtime/up/flags.js';
+import {
+  holdsEveryRole,
+  isServeBusFlag,
+  isServeStoreFlag,
+  parseRoleList,
+  ROLES,
+  SERVE_BUS_FLAG,
+  SERVE_STORE_FLAG,
+  type Role,
+} from '../../runtime/up/flags.js';
 import type { CliContext } from '../context.js';
 import { InterruptedError, UsageError } from '../errors.js';
 import { version } from '../version.js';
@@ -62,7 +71,28 @@ interface ServeOptions {
   name?: string;
   /** The roles of this process, comma-separated (else `roles` in the configuration, else every role). */
   role?: string;
+  /** Another configuration file than the project's evented.yaml. */
+  config?: string;
+  /** The store and the broker instead of the configuration's (how `evented up --instances` runs its instances). */
+  store?: string;
+  bus?: string;
+  portOffset?: string;
 }
+
+/** --store, --bus and --port-offset, checked before anything is loaded. */
+const serveFlags = (options: ServeOptions): { store?: string; bus?: string; portOffset?: number } => {
+  if (options.store !== undefined && !isServeStoreFlag(options.store)) {
+    throw new UsageError(`--store ${options.store}: expected ${SERVE_STORE_FLAG}`);
+  }
+  if (options.bus !== undefined && !isServeBusFlag(options.bus)) {
+    throw new UsageError(`--bus ${options.bus}: expected ${SERVE_BUS_FLAG}`);
+  }
+  const portOffset = options.portOffset === undefined ? undefined : Number(options.portOffset);
+  if (portOffset !== undefined && (!Number.isInteger(portOffset) || portOffset < 0)) {
+    throw new UsageError(`--port-offset ${options.portOffset}: expected a whole number, 0 or more`);
+  }
+  return { store: options.store, bus: options.bus, portOffset };
+};
 
 /** `evented serve [dir]`: runs the framework services of a project in the foreground until interrupted. */
 export const registerServe = (program: Command, context: CliContext): void => {
@@ -79,6 +109,23 @@ export const registerServe = (program: Command, context: CliContext): void => {
         `what this process runs, comma-separated: ${ROLES.join(', ')} (default: roles in the configuration, else all)`,
       ).env('EVENTED_ROLE'),
     )
+    .option('--config <file>', "read this configuration file instead of the project folder's evented.yaml")
+    .addOption(
+      new Option('--store <store>', `the store instead of the configuration's: ${SERVE_STORE_FLAG}`).env(
+        'EVENTED_SERVE_STORE',
+      ),
+    )
+    .addOption(
+      new Option('--bus <bus>', `the bus instead of the configuration's: ${SERVE_BUS_FLAG}`).env(
+        'EVENTED_SERVE_BUS',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--port-offset <n>',
+        'add n to every port of the configuration (0 stays any free port): a second process on one machine',
+      ).env('EVENTED_PORT_OFFSET'),
+    )
     .addHelpText(
       'after',
       `
@@ -86,20 +133,28 @@ Examples:
   evented serve ./bank     # Ctrl-C drains in-flight calls and stops
   evented serve ./bank --consul http://127.0.0.1:8500 --name bank   # configuration from evented load-config
   evented serve ./bank --role command,query   # on PostgreSQL and RabbitMQ; other processes run the other roles
+  evented serve ./bank --store postgres://127.0.0.1/bank --bus amqp://127.0.0.1 --port-offset 10   # a second one
 `,
     )
     .action(async (dir: string, options: ServeOptions) => {
       const roles = options.role === undefined ? undefined : rolesOf(options.role);
+      const flags = serveFlags(options);
       const projectDir = findProjectDir(context.cwd, dir);
-      const { readConfigFile, readConfigFromConsul, startRuntime } = await import('../../runtime/index.js');
+      const { applyServeFlags, readConfigFile, readConfigFromConsul, startRuntime } =
+        await import('../../runtime/index.js');
+      const file =
+        options.config === undefined
+          ? join(projectDir, 'evented.yaml')
+          : resolve(context.cwd, options.config);
       // SIGTERM or Ctrl-C while loading stops there, without serving (a large configuration takes seconds).
-      const config = await (
+      const read = await (
         options.consul
           ? readConfigFromConsul(options.consul, options.prefix, options.name)
-          : readConfigFile(join(projectDir, 'evented.yaml'), { signal: context.signal })
+          : readConfigFile(file, { signal: context.signal })
       ).catch((err: unknown) => {
         throw context.signal.aborted ? new InterruptedError() : err;
       });
+      const config = applyServeFlags(read, flags);
       if (context.signal.aborted) throw new InterruptedError();
       const runtime = await startRuntime(config, { projectDir, version, roles, env: context.env });
       if (context.signal.aborted) {

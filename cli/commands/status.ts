@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import type { RuntimeStatus } from '../../runtime/protocol/gen/evented/evented.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
-import { withAdmin, withRemoteOptions, type RemoteOptions } from '../remote/options.js';
+import { projectDirOf, withAdmin, withRemoteOptions, type RemoteOptions } from '../remote/options.js';
+import { formatInstances, localInstances } from '../local/instances.js';
 import { formatTable } from '../output/table.js';
 
 /**
@@ -113,8 +114,20 @@ export const registerStatus = (program: Command, context: CliContext): void => {
     )
     .action(async (options: StatusOptions) => {
       const status = await withAdmin(context, options, (admin) => admin.status());
-      context.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
-      const problems = problemsOf(status);
+      // `evented up --instances N`: every instance, from its runtime.json (the admin answers for its own process).
+      const instances = options.address === undefined ? localInstances(projectDirOf(context, options)) : [];
+      if (options.json) {
+        context.stdout.write(
+          `${JSON.stringify(instances.length > 0 ? { ...status, instances } : status, null, 2)}\n`,
+        );
+      } else {
+        context.stdout.write(formatStatus(status));
+        if (instances.length > 0) context.stdout.write(`\n${formatInstances(instances)}\n`);
+      }
+      const problems = [
+        ...problemsOf(status),
+        ...instances.filter((it) => !it.running).map((it) => `${it.name} is not running`),
+      ];
       if (problems.length > 0) {
         throw new CliError(
           `not healthy: ${problems.join('; ')}`,

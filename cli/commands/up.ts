@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { Environment } from '../../runtime/index.js';
+import type { ComponentState, Environment } from '../../runtime/index.js';
 import { BUS_FLAG, STORE_FLAG, isBusFlag, isStoreFlag } from '../../runtime/up/flags.js';
 import { shownUrl } from '../../runtime/config/from-env.js';
 import type { CliContext } from '../context.js';
@@ -8,7 +8,7 @@ import { CliError, InterruptedError, UsageError } from '../errors.js';
 import { startTimeOf } from '../../runtime/support/signals.js';
 import { cleanUpAfter, describeEnded, runningEnvironment } from '../local/running.js';
 import { recordEnvironment, runtimeFilePath } from '../local/runtime-file.js';
-import { createUpReporter, type UpOutputMode } from '../output/up-reporter.js';
+import { createUpReporter, type UpOutputMode, type UpSummary } from '../output/up-reporter.js';
 import { findProjectDir } from '../local/project.js';
 
 /**
@@ -25,6 +25,7 @@ export interface UpOptions {
   detach?: boolean;
   json?: boolean;
   readyTimeout: string;
+  instances: string;
 }
 
 const examples = `
@@ -35,6 +36,7 @@ Examples:
   evented up --store mongo            # this project's own MongoDB (downloaded once, into ~/.cache/evented)
   evented up --store postgres://evented@127.0.0.1:5432/evented
   evented up --detach && evented status && evented down
+  evented up --instances 3 --bus rabbitmq   # 3 runtime processes; instance k's ports are 10·(k−1) higher
 
 Writes .evented/runtime.json (addresses, pids) for the other commands; logs go to .evented/logs/.`;
 
@@ -65,6 +67,14 @@ export const registerUp = (program: Command, context: CliContext): void => {
     )
     .addOption(new Option('--json', 'one JSON object per line, per change').env('EVENTED_JSON'))
     .addOption(
+      new Option(
+        '--instances <n>',
+        'how many runtime processes (evented serve, every role each); more than 1 needs a shared bus',
+      )
+        .env('EVENTED_INSTANCES')
+        .default('1'),
+    )
+    .addOption(
       new Option('--ready-timeout <ms>', 'how long each of your processes may take to accept connections')
         .env('EVENTED_READY_TIMEOUT')
         .default('60000'),
@@ -75,6 +85,12 @@ export const registerUp = (program: Command, context: CliContext): void => {
       const readyTimeoutMs = Number(options.readyTimeout);
       if (!Number.isInteger(readyTimeoutMs) || readyTimeoutMs <= 0) {
         throw new UsageError(`--ready-timeout ${options.readyTimeout}: expected a number of milliseconds`);
+      }
+      const instances = Number(options.instances);
+      if (!Number.isInteger(instances) || instances < 1 || instances > MAX_INSTANCES) {
+        throw new UsageError(
+          `--instances ${options.instances}: expected a whole number from 1 to ${MAX_INSTANCES}`,
+        );
       }
       if (options.store !== undefined && !isStoreFlag(options.store)) {
         throw new UsageError(`--store ${options.store}: expected ${STORE_FLAG}`);
@@ -87,9 +103,12 @@ export const registerUp = (program: Command, context: CliContext): void => {
         const { runDetached } = await import('../local/detach.js');
         return runDetached(projectDir, options, context);
       }
-      await up(projectDir, { ...options, readyTimeoutMs }, context);
+      await up(projectDir, { ...options, readyTimeoutMs, instanceCount: instances }, context);
     });
 };
+
+/** Instances listen 10 ports apart: beyond this many, they would take over a wide range of ports. */
+const MAX_INSTANCES = 16;
 
 const refuseIfRunning = async (projectDir: string, context: CliContext): Promise<void> => {
   const running = runningEnvironment(projectDir);
@@ -111,7 +130,7 @@ const outputMode = (options: UpOptions, context: CliContext): UpOutputMode =>
 
 const up = async (
   projectDir: string,
-  options: UpOptions & { readyTimeoutMs: number },
+  options: UpOptions & { readyTimeoutMs: number; instanceCount: number },
   context: CliContext,
 ): Promise<void> => {
   const { startEnvironment } = await import('../../runtime/index.js');
@@ -125,6 +144,8 @@ const up = async (
   const pid = context.self?.pid ?? process.pid;
   const record = recordEnvironment(projectDir, { pid, startTime: startTimeOf(pid) ?? '' });
   let environment: Environment;
+  /** Set once everything is ready: what to do when an instance dies. */
+  const after: { instanceFailed?: (name: string) => void } = {};
   try {
     environment = await startEnvironment({
       projectDir,
@@ -133,11 +154,19 @@ const up = async (
       config: options.config,
       env: context.env,
       readyTimeoutMs: options.readyTimeoutMs,
+      instances: options.instanceCount,
+      serve: serveCommandOf(context),
       signal: context.signal,
       version,
       report: (event) => {
         if (event.type === 'component') record.component(event.component);
         reporter.event(event);
+        if (
+          event.type === 'component' &&
+          event.component.kind === 'instance' &&
+          event.component.state === 'failed'
+        )
+          after.instanceFailed?.(event.component.name);
       },
     });
   } catch (err) {
@@ -146,29 +175,39 @@ const up = async (
     if (context.signal.aborted) throw new InterruptedError();
     throw err;
   }
-  const { runtime, config } = environment;
-  record.ready(
+  const { config } = environment;
+  const ready = environment;
+  const addresses = {
+    admin: ready.admin,
+    commandHandler: ready.commandHandler,
+    queryHandler: ready.queryHandler,
+  };
+  const leading = [
+    { name: 'store', kind: environment.store.kind, address: environment.store.location },
     {
-      name: config.name,
-      admin: environment.admin,
-      commandHandler: runtime.commandHandler.address,
-      queryHandler: runtime.queryHandler.address,
+      name: 'bus',
+      kind: config.bus.kind,
+      address: config.bus.kind === 'amqp' ? shownUrl(config.bus.url) : undefined,
     },
-    [
-      { name: 'store', kind: runtime.store.kind, address: runtime.store.location },
-      {
-        name: 'bus',
-        kind: config.bus.kind,
-        address: config.bus.kind === 'amqp' ? shownUrl(config.bus.url) : undefined,
-      },
-    ],
-  );
+  ];
+  record.ready({ name: config.name, ...addresses }, leading);
+  // An instance killed: the other commands are pointed at one still running (the first), if the dead one was theirs.
+  after.instanceFailed = (name) => {
+    const dead = ready.components().find((c) => c.name === name);
+    const live = ready.components().find((c) => c.kind === 'instance' && c.state === 'ready');
+    if (dead?.servers?.admin !== addresses.admin || live?.servers === undefined) return;
+    addresses.admin = live.servers.admin ?? addresses.admin;
+    addresses.commandHandler = live.servers.commands ?? addresses.commandHandler;
+    addresses.queryHandler = live.servers.queries ?? addresses.queryHandler;
+    record.ready({ name: config.name, ...addresses }, leading);
+  };
   reporter.ready({
     name: config.name,
-    commandHandler: runtime.commandHandler.address,
-    queryHandler: runtime.queryHandler.address,
+    commandHandler: environment.commandHandler,
+    queryHandler: environment.queryHandler,
     admin: environment.admin,
     runtimeFile: runtimeFilePath(projectDir),
+    instances: instancesOf(environment.components()),
   });
 
   await new Promise<void>((done) => {
@@ -184,3 +223,15 @@ const up = async (
   reporter.note('stopped; data under .evented/ is kept for the next evented up');
   reporter.close();
 };
+
+/** How the instances run `evented serve`: this very CLI (its node and script). */
+const serveCommandOf = (context: CliContext): { execPath: string; script: string } | undefined =>
+  context.self?.script === undefined
+    ? undefined
+    : { execPath: context.self.execPath, script: context.self.script };
+
+/** The instances of `--instances N` (none with one): their names and servers, for the ready line. */
+const instancesOf = (components: readonly ComponentState[]): UpSummary['instances'] =>
+  components
+    .filter((c) => c.kind === 'instance')
+    .map((c) => ({ name: c.name, pid: c.pid ?? 0, servers: c.servers ?? {} }));

@@ -18,6 +18,7 @@ interface DetachOptions {
   config?: string;
   json?: boolean;
   readyTimeout: string;
+  instances: string;
 }
 
 interface ReadyLine {
@@ -27,6 +28,7 @@ interface ReadyLine {
   queryHandler: string;
   admin: string;
   runtimeFile: string;
+  instances: { name: string; servers: Record<string, string> }[];
 }
 
 /** Reads what was appended to a file since `offset`; returns the new complete lines and the next offset. */
@@ -63,12 +65,22 @@ export const runDetached = async (
   const flags = (['store', 'bus', 'config'] as const).flatMap((key) =>
     options[key] === undefined ? [] : [`--${key}`, options[key]],
   );
-  const args = [self.script, 'up', projectDir, '--json', '--ready-timeout', options.readyTimeout, ...flags];
+  const args = [
+    self.script,
+    'up',
+    projectDir,
+    '--json',
+    '--ready-timeout',
+    options.readyTimeout,
+    '--instances',
+    options.instances,
+    ...flags,
+  ];
   // A file descriptor of our own: execa's types take one only as a literal number.
   const output = fd as 3;
   const child = execa(self.execPath, args, {
     cwd: context.cwd,
-    env: { ...context.env, EVENTED_DETACH: undefined, EVENTED_JSON: undefined },
+    env: { ...context.env, EVENTED_DETACH: undefined, EVENTED_JSON: undefined, EVENTED_INSTANCES: undefined },
     extendEnv: false,
     stdin: 'ignore',
     stdout: output,
@@ -124,6 +136,10 @@ const announce = (ready: ReadyLine, pid: number, log: string, json: boolean, con
           `  commands  ${ready.commandHandler}`,
           `  queries   ${ready.queryHandler}`,
           `  admin     ${ready.admin}`,
+          ...ready.instances.map(
+            (instance) =>
+              `  ${instance.name}  commands ${instance.servers.commands ?? '-'}, queries ${instance.servers.queries ?? '-'}, admin ${instance.servers.admin ?? '-'}`,
+          ),
           `log: ${log}; \`evented down\` stops it`,
           '',
         ].join('\n'),

@@ -23,6 +23,9 @@ export interface RuntimeComponent {
   log?: string | undefined;
   /** How to stop it from another process (a process by pid and start time, a node by name, a container by id). */
   stop?: StopRecord | undefined;
+  /** An instance of `up --instances N`: its roles, and its servers by what they serve (commands, queries, admin…). */
+  roles?: string[] | undefined;
+  servers?: Record<string, string> | undefined;
 }
 
 export interface RuntimeFile {
@@ -98,8 +101,8 @@ export const recordEnvironment = (
     writeRuntimeFile(projectDir, { ...file, components: [...first, ...components.values()] });
   write();
   return {
-    component({ name, kind, address, pid, log, stop }) {
-      components.set(name, { name, kind, address, pid, log, stop });
+    component({ name, kind, address, pid, log, stop, roles, servers }) {
+      components.set(name, { name, kind, address, pid, log, stop, roles, servers });
       write();
     },
     ready(ready, leading) {

@@ -19,6 +19,8 @@ export interface UpSummary {
   queryHandler: string;
   admin: string;
   runtimeFile: string;
+  /** With `up --instances N`: each instance and its servers (the addresses above are the first one's). */
+  instances: { name: string; pid: number; servers: Record<string, string> }[];
 }
 
 export interface UpReporter {
@@ -63,7 +65,16 @@ export const lastLines = (path: string, count: number): string[] => {
 };
 
 const readyLine = (s: UpSummary): string =>
-  `${s.name} is ready: commands on ${s.commandHandler}, queries on ${s.queryHandler}, admin on ${s.admin}. Ctrl-C or \`evented down\` stops everything.`;
+  s.instances.length === 0
+    ? `${s.name} is ready: commands on ${s.commandHandler}, queries on ${s.queryHandler}, admin on ${s.admin}. Ctrl-C or \`evented down\` stops everything.`
+    : `${s.name} is ready, ${s.instances.length} instances: ${s.instances.map(instanceSummary).join('; ')}. Ctrl-C or \`evented down\` stops everything.`;
+
+/** "instance-2 commands on 127.0.0.1:1323, queries on …, admin on …" */
+const instanceSummary = (instance: UpSummary['instances'][number]): string =>
+  `${instance.name} ${['commands', 'queries', 'admin']
+    .filter((label) => instance.servers[label] !== undefined)
+    .map((label) => `${label} on ${instance.servers[label]!}`)
+    .join(', ')}`;
 
 export const createUpReporter = async (options: {
   mode: UpOutputMode;
@@ -115,7 +126,7 @@ const componentLine = (c: ComponentState, shortPath: (path: string) => string): 
   const parts = [`${c.state.padEnd(8)} ${c.name}`];
   if (c.address) parts.push(c.address);
   if (c.state === 'failed' && c.detail) parts.push(`— ${c.detail}`);
-  else if (c.kind === 'process' && c.state === 'ready' && c.log)
+  else if ((c.kind === 'process' || c.kind === 'instance') && c.state === 'ready' && c.log)
     parts.push(`(pid ${c.pid}, log ${shortPath(c.log)})`);
   return parts.join('  ');
 };
@@ -143,7 +154,10 @@ export const viewProps = (state: UpViewState): UpViewProps => {
     choices: [...state.choices],
     components: state.components.map((c) => ({
       ...c,
-      lines: c.kind === 'process' && c.log ? lastLines(c.log, c.state === 'failed' ? 10 : 3) : undefined,
+      lines:
+        (c.kind === 'process' || c.kind === 'instance') && c.log
+          ? lastLines(c.log, c.state === 'failed' ? 10 : 3)
+          : undefined,
     })),
     status: state.status,
     ready: broken ? undefined : state.ready,

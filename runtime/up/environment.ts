@@ -20,8 +20,17 @@ import { asWholeRuntime, openEventStore, startRuntime, type WholeRuntime } from 
 import { ROLES } from '../config/roles.js';
 import { openCheckedEventBus } from './delivery.js';
 import { STORE_FLAG, storeServerKind } from './flags.js';
+import { storeFromFlag } from './serve-flags.js';
 import { checkPortsFree } from './ports.js';
 import { logsFolder, spawnUserProcess, waitUntilReady, type UserProcess } from './processes.js';
+import {
+  refuseInstancesOn,
+  spawnInstance,
+  waitUntilServing,
+  type InstanceConfigSource,
+  type InstanceShared,
+  type ServeCommand,
+} from './instances.js';
 
 /**
  * `evented up` as a function: resolves each concern (store, bus, configuration) down the ladder, starts what
@@ -49,6 +58,10 @@ export interface ComponentState {
   log?: string;
   /** Why it failed or stopped, or what it is doing while starting. */
   detail?: string;
+  /** An instance of `up --instances N`: the roles it holds. */
+  roles?: string[];
+  /** An instance of `up --instances N`: its servers, by what they serve (commands, queries, admin, …). */
+  servers?: Record<string, string>;
   /**
    * How another process can stop it, reported as soon as it is started (before it is ready): a front end that
    * writes it down (the CLI's .evented/runtime.json) lets `evented down` end it even after `up` was killed.
@@ -77,12 +90,25 @@ export interface EnvironmentOptions {
   signal?: AbortSignal;
   /** Shown by `evented status`. */
   version?: string;
+  /**
+   * How many runtime processes (default 1: the runtime runs inside this process). With more, each is an `evented
+   * serve` child holding every role (see instances.ts), started through `serve`, on a shared bus.
+   */
+  instances?: number;
+  /** How to start `evented serve` (needed when instances > 1). */
+  serve?: ServeCommand;
   report(event: EnvironmentEvent): void;
 }
 
 export interface Environment {
   readonly config: ResolvedConfig;
-  readonly runtime: WholeRuntime;
+  /** The runtime, when it runs in this process (one instance); undefined with `instances` > 1. */
+  readonly runtime: WholeRuntime | undefined;
+  /** The store the runtime uses. */
+  readonly store: { kind: string; location: string };
+  /** Where commands and queries go: the runtime's own, or the first instance's. */
+  readonly commandHandler: string;
+  readonly queryHandler: string;
   /** Every component, in start order, as it is now. */
   components(): ComponentState[];
   readonly admin: string;
@@ -100,6 +126,7 @@ const RUNTIME_COMPONENTS = [
 
 export const startEnvironment = async (options: EnvironmentOptions): Promise<Environment> => {
   const { projectDir, env, report } = options;
+  const instances = options.instances ?? 1;
   const components = new Map<string, ComponentState>();
   const set = (component: ComponentState): void => {
     components.set(component.name, component);
@@ -158,6 +185,7 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
     report({ type: 'choice', choice: source.choice });
     if (source.started) track(source.started);
     let config = await readConfiguration(source.value, projectDir, options.signal);
+    refuseInstancesOn(instances, options.bus, config);
     checkAborted();
 
     // 2. The store: SQLite in-process, a database server at a URL, or this project's own MongoDB.
@@ -166,7 +194,7 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
     if (store.value !== EMBEDDED_MONGO) config = { ...config, store: store.value };
 
     // 3. Nothing of ours may be listening already: one clear line now, rather than half an environment later.
-    await checkPortsFree(config);
+    await checkPortsFree(config, instances);
     if (store.value === EMBEDDED_MONGO) {
       const mongo = await startEmbeddedMongo({ ...ladder, signal: options.signal });
       track(mongo);
@@ -233,7 +261,29 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
     }
     checkAborted();
 
-    // 7. The runtime, in this process, on the store and bus opened in step 5.
+    // 7. The runtime: N instances (evented serve), or in this process on the store and bus opened in step 5.
+    if (instances > 1) {
+      const started = await startInstances(instances, {
+        ...options,
+        source: instanceSource(source.value, resolved),
+        shared: sharedWithInstances(options, resolved),
+        set,
+        update,
+        stops,
+        components,
+      });
+      let closing: Promise<void> | undefined;
+      return {
+        config: resolved,
+        runtime: undefined,
+        store: { kind: opened.store.kind, location: opened.store.location },
+        commandHandler: started.commands ?? '',
+        queryHandler: started.queries ?? '',
+        admin: started.admin ?? '',
+        components: () => [...components.values()].map((c) => ({ ...c })),
+        close: () => (closing ??= stopAll()),
+      };
+    }
     for (const name of runtimeComponents(resolved)) set({ name, kind: 'grpc', state: 'starting' });
     let runtime: WholeRuntime;
     try {
@@ -278,6 +328,9 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
     return {
       config: resolved,
       runtime,
+      store: runtime.store,
+      commandHandler: runtime.commandHandler.address,
+      queryHandler: runtime.queryHandler.address,
       admin,
       components: () => [...components.values()].map((c) => ({ ...c })),
       close: () => (closing ??= stopAll()),
@@ -329,7 +382,7 @@ const chooseStore = (
   }
   const kind = storeServerKind(request);
   if (kind === undefined) throw new ConfigError(`--store ${request}: expected ${STORE_FLAG}`);
-  const value = configSchema.parse({ store: { kind, url: request } }).store;
+  const value = storeFromFlag(request, config);
   return {
     value,
     choice: choice(`${kind} at ${shownUrl(request)}`, '--store gives its URL', '--store sqlite'),
@@ -362,4 +415,83 @@ const readConfiguration = async (
     () => undefined,
   );
   return readConfigFromConsul(source.url, undefined, name);
+};
+
+/** Where the instances read the configuration `up` read. */
+const instanceSource = (
+  source: { kind: 'file'; path: string } | { kind: 'consul'; url: string },
+  config: ResolvedConfig,
+): InstanceConfigSource =>
+  source.kind === 'file' ? source : { kind: 'consul', url: source.url, name: config.name };
+
+/** The store and bus `up` chose, for the instances, when they are not what the configuration says. */
+const sharedWithInstances = (
+  options: { store?: string | undefined; bus?: string | undefined },
+  config: ResolvedConfig,
+): InstanceShared => {
+  const urlOf = (value: { kind: string; url?: unknown }): string | undefined =>
+    typeof value.url === 'string' ? value.url : undefined;
+  return {
+    store:
+      options.store === undefined
+        ? undefined
+        : config.store.kind === 'sqlite'
+          ? 'sqlite'
+          : urlOf(config.store),
+    bus: options.bus === undefined ? undefined : urlOf(config.bus),
+  };
+};
+
+/**
+ * Starts the N instances at once and waits until each serves; then watches them: one that ends while `up` runs is
+ * shown failed (how it ended, its log) and left so — not restarted, so that a developer sees the failover happen
+ * and the other instances carry on; `evented down` and `up` again bring it back.
+ */
+const startInstances = async (
+  count: number,
+  options: EnvironmentOptions & {
+    source: InstanceConfigSource;
+    shared: InstanceShared;
+    set(component: ComponentState): void;
+    update(name: string, change: Partial<ComponentState>): void;
+    stops: { name: string; parallel?: boolean; stop(): Promise<void> }[];
+    components: Map<string, ComponentState>;
+  },
+): Promise<Record<string, string | undefined>> => {
+  const { set, update, stops, components } = options;
+  const serve = options.serve;
+  if (serve === undefined) throw new ConfigError('--instances: this front end cannot start evented serve');
+  const started = Array.from({ length: count }, (_, i) => {
+    const instance = spawnInstance(i + 1, { ...options, serve, env: options.env });
+    const { process } = instance;
+    set({
+      name: instance.name,
+      kind: 'instance',
+      state: 'starting',
+      pid: process.pid,
+      log: process.log,
+      stop: process.record,
+      roles: [...ROLES],
+    });
+    stops.push({ name: instance.name, parallel: true, stop: () => process.stop() });
+    return instance;
+  });
+  const servers = await Promise.all(
+    started.map(async (instance) => {
+      try {
+        return await waitUntilServing(instance, options.readyTimeoutMs ?? 60_000, options.signal);
+      } catch (err) {
+        update(instance.name, { state: 'failed', detail: (err as Error).message });
+        throw err;
+      }
+    }),
+  );
+  started.forEach((instance, i) => {
+    update(instance.name, { state: 'ready', address: servers[i]!.commands, servers: servers[i] });
+    void instance.process.ended.then((how) => {
+      if (components.get(instance.name)?.state === 'ready')
+        update(instance.name, { state: 'failed', detail: `${how}; its log: ${instance.process.log}` });
+    });
+  });
+  return servers[0]!;
 };

@@ -18,3 +18,12 @@ export const isBusFlag = (request: string): boolean =>
 
 /** What --role accepts (`evented serve`): see config/roles.ts. */
 export { ROLES, holdsEveryRole, parseRoleList, type Role } from '../config/roles.js';
+
+/** What `evented serve --store` and `--bus` accept: what is already running (nothing is started for serve). */
+export const SERVE_STORE_FLAG = 'sqlite, a postgres:// URL or a mongodb:// URL';
+export const SERVE_BUS_FLAG = 'memory or an amqp:// URL';
+
+export const isServeStoreFlag = (request: string): boolean =>
+  request === 'sqlite' || storeServerKind(request) !== undefined;
+export const isServeBusFlag = (request: string): boolean =>
+  request === 'memory' || /^amqps?:\/\//.test(request);

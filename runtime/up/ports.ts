@@ -1,6 +1,8 @@
 import { UnavailableError } from '../errors/index.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import { acceptsConnections, canListen } from '../support/net.js';
+import { instanceName, portOffsetOf } from './instances.js';
+import { applyServeFlags } from './serve-flags.js';
 
 /**
  * Before `evented up` starts anything: every port it will listen on must be free, and nothing may already
@@ -28,9 +30,20 @@ export const frameworkPorts = (config: ResolvedConfig): Wanted[] => {
   return wanted.filter((w) => w.port !== 0);
 };
 
-export const checkPortsFree = async (config: ResolvedConfig): Promise<void> => {
+/** Every instance's ports (`up --instances`): instance k's are 10·(k−1) above the configured ones. */
+const instancesPorts = (config: ResolvedConfig, instances: number): Wanted[] =>
+  instances <= 1
+    ? frameworkPorts(config)
+    : Array.from({ length: instances }, (_, i) =>
+        frameworkPorts(applyServeFlags(config, { portOffset: portOffsetOf(i + 1) })).map((wanted) => ({
+          ...wanted,
+          key: i === 0 ? wanted.key : `${wanted.key} + ${portOffsetOf(i + 1)} for ${instanceName(i + 1)}`,
+        })),
+      ).flat();
+
+export const checkPortsFree = async (config: ResolvedConfig, instances = 1): Promise<void> => {
   const seen = new Map<number, string>();
-  for (const { key, host, port } of frameworkPorts(config)) {
+  for (const { key, host, port } of instancesPorts(config, instances)) {
     const twice = seen.get(port);
     if (twice !== undefined) {
       throw new UnavailableError(`port ${port} is configured twice: ${twice} and ${key}`, {

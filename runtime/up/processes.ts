@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { setTimeout as pause } from 'node:timers/promises';
 import { UnavailableError } from '../errors/index.js';
@@ -31,6 +31,28 @@ export interface UserProcess {
 
 export const logsFolder = (projectDir: string): string => join(projectDir, '.evented', 'logs');
 
+/** The line `up` writes into a process's log before starting it: what follows the last one is this run's. */
+export const RUN_MARK = '--- evented up, ';
+
+/** The lines of this run's part of a log (read from its last 64 KiB), or none while there is no log. */
+export const lastRunLines = (log: string): string[] => {
+  try {
+    const size = statSync(log).size;
+    const length = Math.min(size, 64 * 1024);
+    const buffer = Buffer.alloc(length);
+    const fd = openSync(log, 'r');
+    try {
+      readSync(fd, buffer, 0, length, size - length);
+    } finally {
+      closeSync(fd);
+    }
+    const lines = buffer.toString('utf8').split('\n');
+    return lines.slice(lines.map((line) => line.startsWith(RUN_MARK)).lastIndexOf(true) + 1);
+  } catch {
+    return [];
+  }
+};
+
 const describeEnd = (result: { exitCode?: number; signal?: string }): string =>
   result.signal ? `was killed by ${result.signal}` : `exited with code ${String(result.exitCode)}`;
 
@@ -44,7 +66,7 @@ export const spawnUserProcess = (
   mkdirSync(logs, { recursive: true });
   const log = join(logs, `${name}.log`);
   const fd = openSync(log, 'a');
-  writeSync(fd, `--- evented up, ${new Date().toISOString()}: ${config.command}\n`);
+  writeSync(fd, `${RUN_MARK}${new Date().toISOString()}: ${config.command}\n`);
   const cwd = isAbsolute(config.cwd) ? config.cwd : join(projectDir, config.cwd);
   // A file descriptor of our own: execa's types take one only as a literal number.
   const output = fd as 3;
