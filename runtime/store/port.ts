@@ -151,9 +151,20 @@ export interface ProgressRecord extends AggregateRef {
 export interface SubscriberProgress {
   /** The next sequence `subscriber` expects for each aggregate, in the same order (0 when it has seen none). */
   loadProgress(subscriber: string, aggregates: readonly AggregateRef[]): Promise<number[]>;
-  /** Records progress, and optionally the subscriber's checkpoint (named like the subscriber), in one write. */
-  saveProgress(subscriber: string, records: readonly ProgressRecord[], checkpoint?: number): Promise<void>;
-  /** Forgets a subscriber's progress and checkpoint (a rebuild starts from nothing). */
+  /**
+   * Records progress, and optionally a checkpoint, in one write: named `checkpointName`, by default like the
+   * subscriber (a partition's is `<subscriber>/<partitions>.<partition>`: see subscriber/partitions.ts).
+   */
+  saveProgress(
+    subscriber: string,
+    records: readonly ProgressRecord[],
+    checkpoint?: number,
+    checkpointName?: string,
+  ): Promise<void>;
+  /**
+   * Forgets a subscriber's progress and checkpoints: its own and those of its partitions (names starting with
+   * `<subscriber>/`). A rebuild starts from nothing.
+   */
   resetProgress(subscriber: string): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Consumer } from './consumer.js';
+import type { PartitionedConsumer } from './partitions.js';
 import type { RetryPolicy } from './retry.js';
 
 /**
@@ -7,7 +7,10 @@ import type { RetryPolicy } from './retry.js';
  * its user service; what it delivered, and its last error. (What it set aside is in the store: dead-letters.ts.)
  */
 
-export type SubscriberState = 'stopped' | 'catching-up' | 'live' | 'waiting' | 'replaying';
+/** `standby`: running, but holding no partition in this process (other processes deliver them). */
+export type SubscriberState = 'stopped' | 'catching-up' | 'live' | 'waiting' | 'replaying' | 'standby';
+
+type Consumer = PartitionedConsumer;
 
 export interface SubscriberStatus {
   /** `waiting`: the user's service is down or not answering; evented waits for it (see lastError). */
@@ -84,15 +87,17 @@ export const createSubscriberActivity = (options: {
     status: (consumer) => ({
       state: stopping
         ? 'stopped'
-        : waiting
-          ? 'waiting'
-          : consumer.replaying
-            ? 'replaying'
-            : consumer.live
-              ? 'live'
-              : 'catching-up',
-      checkpoint: consumer.tracker.checkpoint(),
-      deliveredPastCheckpoint: consumer.tracker.pastCheckpoint(),
+        : consumer.held().length === 0 && !consumer.replaying
+          ? 'standby'
+          : waiting
+            ? 'waiting'
+            : consumer.replaying
+              ? 'replaying'
+              : consumer.live
+                ? 'live'
+                : 'catching-up',
+      checkpoint: consumer.checkpoint(),
+      deliveredPastCheckpoint: consumer.pastCheckpoint(),
       delivered,
       lastError: unreachable ?? lastError,
     }),

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { toBatches } from '../bus/batches.js';
+import { partitionOf } from '../bus/partition.js';
 import type { EventBus, Subscription } from '../bus/port.js';
 import type { EventBatch, EventBook } from '../protocol/gen/evented/evented.js';
 import type { EventStore, StoredEvent } from '../store/port.js';
@@ -27,6 +28,11 @@ export interface ConsumerOptions {
   /** "projector:NAME" or "saga:NAME": names the queue, the checkpoint and the progress records. */
   subscriber: string;
   domains: readonly string[];
+  /**
+   * The partition this consumer delivers (see partitions.ts): only its aggregates, from its queue, with a
+   * checkpoint of its own. Default: the one partition of an unpartitioned subscriber.
+   */
+  partition?: Partition | undefined;
   store: EventStore;
   bus: EventBus;
   /**
@@ -36,6 +42,16 @@ export interface ConsumerOptions {
   deliver: Deliver;
   logger: Logger;
 }
+
+/** One of a subscriber's partitions: `index` of `count`. */
+export interface Partition {
+  index: number;
+  count: number;
+}
+
+/** Where a partition's checkpoint is kept: `<subscriber>/<count>.<index>` (count 1: the subscriber's own). */
+export const checkpointNameOf = (subscriber: string, partition: Partition): string =>
+  partition.count <= 1 ? subscriber : `${subscriber}/${partition.count}.${partition.index}`;
 
 export interface Consumer {
   readonly tracker: ProgressTracker;
@@ -54,6 +70,11 @@ export interface Consumer {
   readonly replaying: boolean;
   /** Runs `task` with the consumer's lock held (no batch is handled meanwhile). */
   exclusive<T>(task: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `task` with the lock held and progress saved first, then reads progress again from the store: for a
+   * replay that moves this subscriber's progress through another tracker (see partitions.ts).
+   */
+  pausedFor<T>(task: () => Promise<T>): Promise<T>;
 }
 
 const CATCH_UP_EVENTS = 2000;
@@ -64,9 +85,13 @@ const STALL_CHECK_MS = 1000;
 
 export const createConsumer = (options: ConsumerOptions): Consumer => {
   const { store, bus, subscriber } = options;
-  const tracker = createProgressTracker(store, subscriber);
+  const partition = options.partition ?? { index: 0, count: 1 };
+  const tracker = createProgressTracker(store, subscriber, checkpointNameOf(subscriber, partition));
   const lock = createKeyedLock();
   const domains = new Set(options.domains);
+  /** Its domains and partition: what it delivers of a book, or of the log. */
+  const isMine = (domain: string, root: Uint8Array): boolean =>
+    domains.has(domain) && partitionOf(domain, root, partition.count) === partition.index;
   let subscription: Subscription | undefined;
   let stopping = false;
   let caughtUp = false;
@@ -105,7 +130,9 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
 
   /** Delivers what the subscriber has not handled of these books; call with the lock held. */
   const deliverPending = async (books: readonly EventBook[], replay: boolean): Promise<void> => {
-    const pending = await tracker.pending(books.filter((book) => domains.has(book.cover?.domain ?? '')));
+    const pending = await tracker.pending(
+      books.filter((book) => isMine(book.cover?.domain ?? '', book.cover?.root?.value ?? new Uint8Array())),
+    );
     if (pending.length > 0) await options.deliver(pending, { replay, handled });
     tracker.advance(pending);
   };
@@ -127,7 +154,7 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
       const events = await store.readLog(after, limit);
       if (events.length === 0) return;
       after = events[events.length - 1]!.position;
-      yield { mine: events.filter((e) => domains.has(e.domain) && e.position <= upTo), last: after };
+      yield { mine: events.filter((e) => isMine(e.domain, e.root) && e.position <= upTo), last: after };
       if (events.length < limit) return;
     }
   }
@@ -212,7 +239,8 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
       stopping = false;
       caughtUp = false;
       await tracker.open();
-      subscription = await bus.subscribe({ subscriber, domains: options.domains, merge: true }, ({ batch }) =>
+      const subscribeTo = { subscriber, domains: options.domains, partition: partition.index, merge: true };
+      subscription = await bus.subscribe(subscribeTo, ({ batch }) =>
         handleBatch(batch, { checkpoint: caughtUp ? batch.lastPosition : undefined, deferSave: true }),
       );
       watchForStall();
@@ -246,6 +274,15 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
     },
     handleBatch,
     exclusive,
+    pausedFor: (task) =>
+      exclusive(async () => {
+        await saveNow();
+        try {
+          return await task();
+        } finally {
+          await tracker.open();
+        }
+      }),
     get replaying() {
       return replaying;
     },

@@ -25,6 +25,7 @@ import type { EventBook, SynchronousProcessingResponse } from '../protocol/gen/e
 import type { ReconnectPolicy } from '../grpc/redialing-client.js';
 import type { Role } from '../config/roles.js';
 import { FIRST_UNAVAILABLE_WAIT_MS } from '../subscriber/retry.js';
+import type { PartitionedConsumer } from '../subscriber/partitions.js';
 
 /**
  * The delivery side of the runtime: the bus, the projector and saga coordinators, and the outbox relay. Started
@@ -102,6 +103,11 @@ export const openCheckedEventBus = async (
   }
 };
 
+/** Every partition, in this process. */
+const holdAll = async (partitions: PartitionedConsumer): Promise<void> => {
+  for (let partition = 0; partition < partitions.partitions; partition += 1) await partitions.hold(partition);
+};
+
 export const startDelivery = async (options: {
   config: ResolvedConfig;
   /** The roles of this process: which of the projectors, the sagas and the relay it runs. */
@@ -153,11 +159,14 @@ export const startDelivery = async (options: {
         store,
         bus: projectorBus!,
         policy,
+        partitions: policy.partitions,
+        concurrency: projector.concurrency,
         callTimeoutMs: policy.callTimeoutMs,
         logger: logger.child({ component: `projector:${name}` }),
       });
       await coordinator.start();
       stops.push(() => coordinator.stop());
+      await holdAll(coordinator.partitions);
       projectors.set(name, { coordinator, domains: projector.domains, sync: projector.synchronous });
     }
     const sagas = new Map<
@@ -182,11 +191,14 @@ export const startDelivery = async (options: {
         bus: sagaBus!,
         gateway: options.gateway,
         policy,
+        partitions: policy.partitions,
+        concurrency: saga.concurrency,
         callTimeoutMs: policy.callTimeoutMs,
         logger: logger.child({ component: `saga:${name}` }),
       });
       await coordinator.start();
       stops.push(() => coordinator.stop());
+      await holdAll(coordinator.partitions);
       sagas.set(name, { coordinator, domains: saga.domains, sync: saga.synchronous });
     }
 
@@ -200,6 +212,7 @@ export const startDelivery = async (options: {
         batchSize: config.relay.batchSize,
         maxMessageBytes: config.bus.maxMessageBytes ?? DEFAULT_BUS_MESSAGE_BYTES,
         idlePollMs: config.relay.idlePollMs,
+        partitions: policy.partitions,
         logger: logger.child({ component: 'relay' }),
       });
       relay = started;

@@ -315,9 +315,9 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
       return progress.loadProgress(subscriber, aggregates);
     },
 
-    async saveProgress(subscriber, records, checkpoint) {
+    async saveProgress(subscriber, records, checkpoint, checkpointName) {
       assertOpen();
-      return progress.saveProgress(subscriber, records, checkpoint);
+      return progress.saveProgress(subscriber, records, checkpoint, checkpointName);
     },
 
     async resetProgress(subscriber) {
