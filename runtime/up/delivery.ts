@@ -26,6 +26,8 @@ import type { ReconnectPolicy } from '../grpc/redialing-client.js';
 import type { Role } from '../config/roles.js';
 import { FIRST_UNAVAILABLE_WAIT_MS } from '../subscriber/retry.js';
 import type { PartitionedConsumer } from '../subscriber/partitions.js';
+import { startClaims } from '../subscriber/claims.js';
+import { hostname } from 'node:os';
 
 /**
  * The delivery side of the runtime: the bus, the projector and saga coordinators, and the outbox relay. Started
@@ -103,6 +105,9 @@ export const openCheckedEventBus = async (
   }
 };
 
+/** How a process is known among the others sharing the store. */
+export const defaultProcessId = (): string => `${hostname()}/${process.pid}`;
+
 /** Every partition, in this process. */
 const holdAll = async (partitions: PartitionedConsumer): Promise<void> => {
   for (let partition = 0; partition < partitions.partitions; partition += 1) await partitions.hold(partition);
@@ -122,6 +127,8 @@ export const startDelivery = async (options: {
   tlsOf?: (tls: TargetTlsConfig | undefined, key: string) => ClientTls | undefined;
   /** Where a `bus.url` of `{ env: NAME }` is read. */
   env?: NodeJS.ProcessEnv;
+  /** How this process is known in the process registry and in partition claims; default `<host>/<pid>`. */
+  processId?: string;
 }): Promise<Delivery> => {
   const { config, roles, store, logger } = options;
   const tlsOf = options.tlsOf ?? (() => undefined);
@@ -166,7 +173,6 @@ export const startDelivery = async (options: {
       });
       await coordinator.start();
       stops.push(() => coordinator.stop());
-      await holdAll(coordinator.partitions);
       projectors.set(name, { coordinator, domains: projector.domains, sync: projector.synchronous });
     }
     const sagas = new Map<
@@ -198,11 +204,34 @@ export const startDelivery = async (options: {
       });
       await coordinator.start();
       stops.push(() => coordinator.stop());
-      await holdAll(coordinator.partitions);
       sagas.set(name, { coordinator, domains: saga.domains, sync: saga.synchronous });
     }
 
-    // 3. The relay, woken by every commit in this process (and polling for the others' commits).
+    // 3. Their partitions: all of them with the in-process bus (one process); otherwise a share, claimed through
+    //    the store with the other processes (subscriber/claims.ts).
+    const groups = [
+      ...[...projectors.values()].map(({ coordinator }) => ({ coordinator, role: 'projectors' })),
+      ...[...sagas.values()].map(({ coordinator }) => ({ coordinator, role: 'sagas' })),
+    ].map(({ coordinator, role }) => ({
+      consumer: coordinator.partitions,
+      role,
+      stop: () => coordinator.stop(),
+    }));
+    if (bus?.kind === 'memory') {
+      for (const { consumer } of groups) await holdAll(consumer);
+    } else if (groups.length > 0) {
+      const claims = await startClaims({
+        store,
+        processId: options.processId ?? defaultProcessId(),
+        roles,
+        groups,
+        ttlMs: policy.claimTtlMs,
+        logger: logger.child({ component: 'claims' }),
+      });
+      stops.push(() => claims.stop());
+    }
+
+    // 4. The relay, woken by every commit in this process (and polling for the others' commits).
     let relay: Relay | undefined;
     const relayBus = busFor('relay');
     if (relayBus) {

@@ -1,5 +1,6 @@
 import { describe } from 'vitest';
 import { appendContract } from './append.contract.js';
+import { claimsContract } from './claims.contract.js';
 import { concurrencyContract } from './concurrency.contract.js';
 import { deadLettersContract } from './dead-letters.contract.js';
 import { deliveryContract } from './delivery.contract.js';
@@ -24,7 +25,8 @@ export type { StoreOpener } from './writers.js';
  * - log.contract.ts: the global log, checkpoints, close();
  * - concurrency.contract.ts: racing writers and a reader polling the global log while they write;
  * - delivery.contract.ts: subscriber progress, idempotency keys, append announcements;
- * - dead-letters.contract.ts: dead letters (idempotent puts, listing, decisions).
+ * - dead-letters.contract.ts: dead letters (idempotent puts, listing, decisions);
+ * - claims.contract.ts: the process registry and partition claims.
  */
 export const describeEventStoreContract = (name: string, factory: StoreFactory): void => {
   describe(`event store contract: ${name}`, () => {
@@ -35,5 +37,6 @@ export const describeEventStoreContract = (name: string, factory: StoreFactory):
     concurrencyContract(storage.fresh);
     deliveryContract(storage.fresh);
     deadLettersContract(storage.fresh);
+    claimsContract(storage.fresh);
   });
 };

@@ -9,7 +9,8 @@ import { MongoServerError, type Collection, type Db } from 'mongodb';
  * - dead_letters: `_id` = the letter's id, unique on (subscriber, domain, root, sequence);
  * - counters: `{ _id: 'log', position }`, the last global position given out (see append.ts), and
  *   `{ _id: 'dead_letters', position }`, the last dead letter id;
- * - meta: `{ _id: 'schema', version }`.
+ * - meta: `{ _id: 'schema', version }`;
+ * - processes (`_id` = process id) and partition_claims (`_id` = `<group>/<partition>`): see claims.ts.
  * Byte fields (root, payload, state) are BSON binary; the client is opened with promoteBuffers.
  */
 export const SCHEMA_VERSION = 1;
@@ -72,6 +73,18 @@ export interface Collections {
   deadLetters: Collection<DeadLetterDoc>;
   counters: Collection<{ _id: string; position: number }>;
   meta: Collection<{ _id: string; version: number }>;
+  processes: Collection<{ _id: string; roles: string[]; expiresAt: number }>;
+  claims: Collection<ClaimDoc>;
+}
+
+export interface ClaimDoc {
+  /** `<group>/<partition>` */
+  _id: string;
+  group: string;
+  partition: number;
+  owner: string;
+  expiresAt: number;
+  epoch: number;
 }
 
 const COLLECTION_NAMES = {
@@ -84,6 +97,8 @@ const COLLECTION_NAMES = {
   deadLetters: 'dead_letters',
   counters: 'counters',
   meta: 'meta',
+  processes: 'processes',
+  claims: 'partition_claims',
 } as const;
 
 export const collectionsOf = (db: Db): Collections => ({
@@ -96,6 +111,8 @@ export const collectionsOf = (db: Db): Collections => ({
   deadLetters: db.collection(COLLECTION_NAMES.deadLetters),
   counters: db.collection(COLLECTION_NAMES.counters),
   meta: db.collection(COLLECTION_NAMES.meta),
+  processes: db.collection(COLLECTION_NAMES.processes),
+  claims: db.collection(COLLECTION_NAMES.claims),
 });
 
 const NAMESPACE_EXISTS = 48;

@@ -3,6 +3,7 @@ import { StoreError, isEventedError, messageOf } from '../../errors/index.js';
 import { assertRoot } from '../batch-plan.js';
 import { createGroupCommit, type Outcome } from '../group-commit.js';
 import { createAppendedListeners } from '../appended.js';
+import { createMongoClaims } from './claims.js';
 import { guardEach } from '../guard.js';
 import { loadedAggregate } from '../loaded.js';
 import type { AggregateRef, Appended, AppendRequest, EventStore, StoredEvent } from '../port.js';
@@ -111,6 +112,7 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
   const appends = createGroupCommit(writeBatch, 128);
   const progress = createMongoProgress(client, c);
   const deadLetters = createMongoDeadLetters(c);
+  const claims = createMongoClaims(c);
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -254,6 +256,7 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
     saveProgress: guarded(progress.saveProgress),
     resetProgress: guarded(progress.resetProgress),
     ...guardEach(deadLetters, (call) => guarded(call)()),
+    ...guardEach(claims, (call) => guarded(call)()),
 
     close() {
       closed = true;

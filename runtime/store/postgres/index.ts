@@ -10,6 +10,7 @@ import type { AggregateRef, Appended, AppendRequest, EventStore, LogCount, Store
 import { appendBatch, appendStatements } from './append.js';
 import { createPostgresDeadLetters } from './dead-letters.js';
 import { createPostgresProgress } from './progress.js';
+import { createPostgresClaims } from './claims.js';
 import { EVENT_COLUMNS, SCHEMA_VERSION, quoteSchema, schemaSql, type EventRow } from './schema.js';
 
 export interface PostgresStoreOptions {
@@ -172,6 +173,7 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
   const appends = createGroupCommit(writeBatch);
   const progress = createPostgresProgress(pool, s);
   const deadLetters = createPostgresDeadLetters(pool, s);
+  const claims = createPostgresClaims(pool, s);
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -307,6 +309,7 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
     saveProgress: guarded(progress.saveProgress),
     resetProgress: guarded(progress.resetProgress),
     ...guardEach(deadLetters, (call) => guarded(call)()),
+    ...guardEach(claims, (call) => guarded(call)()),
 
     close() {
       closed = true;

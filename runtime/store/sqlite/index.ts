@@ -28,6 +28,7 @@ import type {
 import { startCheckpointer } from './checkpointer.js';
 import { createSqliteDeadLetters } from './dead-letters.js';
 import { createSqliteProgress } from './progress.js';
+import { createSqliteClaims } from './claims.js';
 import { EVENT_COLUMNS, SCHEMA_VERSION, schemaSql, type EventRow, type SnapshotRow } from './schema.js';
 
 export interface SqliteStoreOptions {
@@ -203,6 +204,7 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
   const appends = createGroupCommit(writeBatch);
   const progress = createSqliteProgress(db);
   const deadLetters = createSqliteDeadLetters(db);
+  const claims = createSqliteClaims(db);
   // Keeps the automatic checkpoint inside writeBatch short (see checkpointer.ts).
   const checkpointer = startCheckpointer({
     path: resolve(options.path),
@@ -326,6 +328,10 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
     },
 
     ...guardEach(deadLetters, async (call) => {
+      assertOpen();
+      return call();
+    }),
+    ...guardEach(claims, async (call) => {
       assertOpen();
       return call();
     }),
