@@ -14,7 +14,8 @@ interface StatusOptions extends RemoteOptions {
   json?: boolean;
 }
 
-const HEALTHY_SUBSCRIBER_STATES = new Set(['live', 'catching-up', 'replaying']);
+/** `standby`: running, with none of the subscriber's partitions in this process (others deliver them). */
+const HEALTHY_SUBSCRIBER_STATES = new Set(['live', 'catching-up', 'replaying', 'standby']);
 
 /** What is not healthy, one phrase each. */
 export const problemsOf = (status: RuntimeStatus): string[] => [
@@ -35,6 +36,37 @@ const position = (subscriber: RuntimeStatus['subscribers'][number]): string =>
     ? `${subscriber.checkpoint} +${subscriber.deliveredPastCheckpoint}`
     : String(subscriber.checkpoint);
 
+/** Partition numbers as ranges: 0-5,9,12-13. */
+export const formatRanges = (partitions: readonly number[]): string => {
+  const sorted = [...partitions].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length;) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j += 1;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+};
+
+/**
+ * Which process holds which of a subscriber's partitions (as the store's claims say): `host/pid 0-5; …`, the
+ * process answering marked "(this)"; "none held" while no process holds any (all claims expired).
+ */
+const partitionsColumn = (
+  status: RuntimeStatus,
+  subscriber: RuntimeStatus['subscribers'][number],
+): string => {
+  if (subscriber.partitionCount === 0) return '';
+  if (subscriber.holders.length === 0) return `none of ${subscriber.partitionCount} held`;
+  return subscriber.holders
+    .map(
+      ({ process, partitions }) =>
+        `${process}${process === status.processId ? ' (this)' : ''} ${formatRanges(partitions)}`,
+    )
+    .join('; ');
+};
+
 /**
  * The roles of the process answering, when it says (a runtime older than roles held all six). Its components and
  * subscribers are those of its roles.
@@ -54,7 +86,17 @@ const subscribersSection = (status: RuntimeStatus): string => {
   const table =
     status.subscribers.length > 0
       ? formatTable(
-          ['SUBSCRIBER', 'KIND', 'STATE', 'POSITION', 'LAG', 'DELIVERED', 'DEAD-LETTERED', 'LAST ERROR'],
+          [
+            'SUBSCRIBER',
+            'KIND',
+            'STATE',
+            'POSITION',
+            'LAG',
+            'DELIVERED',
+            'DEAD-LETTERED',
+            'PARTITIONS',
+            'LAST ERROR',
+          ],
           status.subscribers.map((s) => [
             s.name,
             s.kind,
@@ -63,6 +105,7 @@ const subscribersSection = (status: RuntimeStatus): string => {
             String(s.lag),
             String(s.delivered),
             String(s.deadLettered),
+            partitionsColumn(status, s),
             s.lastError,
           ]),
         )

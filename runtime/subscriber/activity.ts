@@ -22,6 +22,9 @@ export interface SubscriberStatus {
   /** Events handed to the user's service since start. */
   delivered: number;
   lastError: string | undefined;
+  /** How many partitions its stream is split into, and those this process delivers. */
+  partitionCount: number;
+  held: number[];
 }
 
 export interface SubscriberActivity {
@@ -100,6 +103,8 @@ export const createSubscriberActivity = (options: {
       deliveredPastCheckpoint: consumer.pastCheckpoint(),
       delivered,
       lastError: unreachable ?? lastError,
+      partitionCount: consumer.partitions,
+      held: consumer.held(),
     }),
   };
 };

@@ -45,6 +45,8 @@ export interface DeliveryStatus {
 }
 
 export interface Delivery {
+  /** How this process is known to the others sharing the store (its partition claims' owner). */
+  readonly processId: string;
   readonly bus: EventBus | undefined;
   readonly projectors: ReadonlyMap<string, { coordinator: ProjectorCoordinator; domains: readonly string[] }>;
   readonly sagas: ReadonlyMap<string, { coordinator: SagaCoordinator; domains: readonly string[] }>;
@@ -132,6 +134,7 @@ export const startDelivery = async (options: {
 }): Promise<Delivery> => {
   const { config, roles, store, logger } = options;
   const tlsOf = options.tlsOf ?? (() => undefined);
+  const processId = options.processId ?? defaultProcessId();
   const stops: (() => Promise<void> | void)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.splice(0).reverse()) await stop();
@@ -222,7 +225,7 @@ export const startDelivery = async (options: {
     } else if (groups.length > 0) {
       const claims = await startClaims({
         store,
-        processId: options.processId ?? defaultProcessId(),
+        processId,
         roles,
         groups,
         ttlMs: policy.claimTtlMs,
@@ -253,6 +256,7 @@ export const startDelivery = async (options: {
     }
 
     return {
+      processId,
       bus,
       projectors,
       sagas,

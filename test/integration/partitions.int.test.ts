@@ -9,10 +9,12 @@ import { startSampleBusinessLogic } from '../helpers/business-logic.js';
 import {
   assertBuilt,
   newProject,
+  runEvented,
   startServeAs,
   type ProjectConfig,
   type RoleProcess,
 } from '../helpers/cli.js';
+import type { RuntimeStatus } from '../../runtime/protocol/gen/evented/evented.js';
 import { commandClient, queryClient } from '../helpers/clients.js';
 import {
   deleteAmqpTopology,
@@ -157,7 +159,7 @@ describeWith('postgres', 'partitioned delivery', (postgresUrl) => {
 
       // Given a command process and three processes holding the role projectors,
       const commands = await serve(0, 'command,query,relay');
-      const delivering = await Promise.all([0, 1, 2].map((endpoint) => serve(endpoint, 'projectors')));
+      const delivering = await Promise.all([0, 1, 2].map((endpoint) => serve(endpoint, 'projectors,admin')));
       const ownerOf = (index: number): string => {
         const pid = delivering[index]!.process.pid;
         const owner = [...holders(claimsNow)].find(([id]) => id.endsWith(`/${pid}`))?.[0];
@@ -193,8 +195,10 @@ describeWith('postgres', 'partitioned delivery', (postgresUrl) => {
 
       // When the process holding the most partitions is killed (SIGKILL: its claims stay until they expire)
       await eventually(() => expect(sent).toBeGreaterThan(100), 30_000);
+      claimsNow = await store.listClaims(GROUP);
       const counts = [0, 1, 2].map((index) => holders(claimsNow).get(ownerOf(index))?.length ?? 0);
       const victim = counts.indexOf(Math.max(...counts));
+      expect([...counts].sort()).toEqual([5, 5, 6]);
       const victimOwner = ownerOf(victim);
       const killedAt = Date.now();
       await delivering[victim]!.process.stop('SIGKILL');
@@ -214,7 +218,7 @@ describeWith('postgres', 'partitioned delivery', (postgresUrl) => {
 
       // When a fourth process joins,
       const joinedAt = Date.now();
-      const joiner = await serve(3, 'projectors');
+      const joiner = await serve(3, 'projectors,admin');
       // then it takes its share (16 over 3: 5 or 6) within seconds, the others giving up their surplus.
       await eventually(
         async () => {
@@ -228,6 +232,17 @@ describeWith('postgres', 'partitioned delivery', (postgresUrl) => {
         50,
       );
       const joinMs = Date.now() - joinedAt;
+
+      // and `evented status` of any process shows which process holds which partitions, as the store has them.
+      const shown = await runEvented(['status', '--json', '--address', joiner.servers.admin!]);
+      const parsed = JSON.parse(shown.stdout) as RuntimeStatus;
+      const recording = parsed.subscribers.find((s) => s.name === 'recording')!;
+      expect(recording.partitionCount).toBe(PARTITIONS);
+      expect(parsed.processId).toMatch(new RegExp(`/${joiner.process.pid}$`));
+      expect(recording.holders.map((h) => h.partitions.length).sort()).toEqual([5, 5, 6]);
+      expect(recording.holders.map((h) => h.process)).toContain(parsed.processId);
+      const table = await runEvented(['status', '--address', joiner.servers.admin!]);
+      expect(table.stdout).toMatch(new RegExp(`PARTITIONS[^]*${parsed.processId} \\(this\\) \\d`));
       console.log(
         `partitions: SIGKILL of the holder of ${counts[victim]} partitions → taken over in ${takeoverMs} ms (claim TTL ${CLAIM_TTL_MS} ms); a joining process took its share in ${joinMs} ms`,
       );
