@@ -18,6 +18,7 @@ const runtimeForCli = [
   'grpc/unary.js',
   'up/flags.js',
   'support/signals.js',
+  'support/process-id.js',
   'config/sources', // the folder itself, so that the files below can be let through (gitignore rules)
   'config/sources/consul-defaults.js',
   'config/sources/file.js',

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
 import pg from 'pg';
 import { subscriberQueue } from '../../runtime/bus/amqp/topology.js';
+import { DEFAULT_PARTITIONS } from '../../runtime/bus/partition.js';
 import { numberEnv } from './settings.js';
 import { startProcess, type BenchProcess } from './processes.js';
 
@@ -190,7 +191,9 @@ const deleteExchanges = async (): Promise<void> => {
     const channel = await connection.createChannel();
     for (const exchange of exchanges.splice(0)) {
       for (const subscriber of subscribersToDelete) {
-        await channel.deleteQueue(subscriberQueue(exchange, subscriber));
+        for (let partition = 0; partition < DEFAULT_PARTITIONS; partition += 1) {
+          await channel.deleteQueue(subscriberQueue(exchange, subscriber, partition));
+        }
       }
       await channel.deleteExchange(exchange);
     }

@@ -5,6 +5,7 @@ import { CliError } from '../errors.js';
 import { projectDirOf, withAdmin, withRemoteOptions, type RemoteOptions } from '../remote/options.js';
 import { formatInstances, localInstances } from '../local/instances.js';
 import { formatTable } from '../output/table.js';
+import { describeProcessId } from '../../runtime/support/process-id.js';
 
 /**
  * `evented status`: every component of a running runtime, its address and health, and each projector's and
@@ -15,7 +16,7 @@ interface StatusOptions extends RemoteOptions {
   json?: boolean;
 }
 
-const HEALTHY_SUBSCRIBER_STATES = new Set(['live', 'catching-up', 'replaying', 'paused']);
+const HEALTHY_SUBSCRIBER_STATES = new Set(['live', 'catching-up', 'replaying', 'paused', 'standby']);
 
 /** A relay standing by while another process holds the store's relay lease is as it should be. */
 const isHealthy = (component: RuntimeStatus['components'][number]): boolean =>
@@ -40,6 +41,37 @@ const position = (subscriber: RuntimeStatus['subscribers'][number]): string =>
     ? `${subscriber.checkpoint} +${subscriber.deliveredPastCheckpoint}`
     : String(subscriber.checkpoint);
 
+/** Partition numbers as ranges: 0-5,9,12-13. */
+export const formatRanges = (partitions: readonly number[]): string => {
+  const sorted = [...partitions].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length;) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j += 1;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+};
+
+/**
+ * Which process holds which of a subscriber's partitions (as the store's claims say): `pid@host 0-5; …`, the
+ * process answering marked "(this)"; "none held" while no process holds any (all claims expired).
+ */
+const partitionsColumn = (
+  status: RuntimeStatus,
+  subscriber: RuntimeStatus['subscribers'][number],
+): string => {
+  if (subscriber.partitionCount === 0) return '';
+  if (subscriber.holders.length === 0) return `none of ${subscriber.partitionCount} held`;
+  return subscriber.holders
+    .map(
+      ({ process, partitions }) =>
+        `${describeProcessId(process)}${process === status.processId ? ' (this)' : ''} ${formatRanges(partitions)}`,
+    )
+    .join('; ');
+};
+
 /**
  * The roles of the process answering, when it says (a runtime older than roles held all six). Its components and
  * subscribers are those of its roles.
@@ -59,7 +91,17 @@ const subscribersSection = (status: RuntimeStatus): string => {
   const table =
     status.subscribers.length > 0
       ? formatTable(
-          ['SUBSCRIBER', 'KIND', 'STATE', 'POSITION', 'LAG', 'DELIVERED', 'DEAD-LETTERED', 'LAST ERROR'],
+          [
+            'SUBSCRIBER',
+            'KIND',
+            'STATE',
+            'POSITION',
+            'LAG',
+            'DELIVERED',
+            'DEAD-LETTERED',
+            'PARTITIONS',
+            'LAST ERROR',
+          ],
           status.subscribers.map((s) => [
             s.name,
             s.kind,
@@ -68,6 +110,7 @@ const subscribersSection = (status: RuntimeStatus): string => {
             String(s.lag),
             String(s.delivered),
             String(s.deadLettered),
+            partitionsColumn(status, s),
             s.lastError,
           ]),
         )

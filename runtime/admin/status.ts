@@ -1,6 +1,11 @@
-import type { ComponentStatus, RuntimeStatus, SubscriberStatus } from '../protocol/gen/evented/evented.js';
+import type {
+  ComponentStatus,
+  PartitionHolder,
+  RuntimeStatus,
+  SubscriberStatus,
+} from '../protocol/gen/evented/evented.js';
 import type { RelayStatus } from '../relay/relay.js';
-import type { EventStore } from '../store/port.js';
+import type { EventStore, PartitionClaim } from '../store/port.js';
 import type { SubscriberStatus as CoordinatorStatus } from '../subscriber/activity.js';
 import { messageOf } from '../errors/index.js';
 import { probeHealth } from '../grpc/health-probe.js';
@@ -21,6 +26,8 @@ export interface SubscriberView extends CoordinatorStatus {
 
 export interface StatusSources {
   name: string;
+  /** How this process is known to the others (`<host>/<pid>`): the owner of its partition claims. */
+  processId?: string;
   /** The project folder, absolute with links resolved: the CLI checks that a runtime is its project's. */
   projectDir: string;
   version: string;
@@ -43,16 +50,23 @@ export interface StatusSources {
 
 const storeComponent = async (
   store: EventStore,
-): Promise<{ head: number; deadLetters: Map<string, number>; component: ComponentStatus }> => {
+): Promise<{
+  head: number;
+  deadLetters: Map<string, number>;
+  claims: PartitionClaim[];
+  component: ComponentStatus;
+}> => {
   const component = { name: 'store', kind: store.kind, address: store.location, state: 'ok', detail: '' };
   try {
     const head = await store.headPosition();
     const deadLetters = await store.countOpenDeadLetters();
-    return { head, deadLetters, component: { ...component, detail: `head at position ${head}` } };
+    const claims = await store.listClaims();
+    return { head, deadLetters, claims, component: { ...component, detail: `head at position ${head}` } };
   } catch (err) {
     return {
       head: 0,
       deadLetters: new Map(),
+      claims: [],
       component: { ...component, state: 'failing', detail: messageOf(err) },
     };
   }
@@ -69,11 +83,34 @@ const grpcComponent = async (
   return { name, kind: tls === undefined ? 'grpc' : 'grpc+tls', address, state, detail };
 };
 
+/**
+ * Which process holds which of a subscriber's partitions: the live claims in the store (every process's), or,
+ * where there are none (the in-process bus: one process holds them all), this process's own.
+ */
+const holdersOf = (
+  subscriber: string,
+  view: SubscriberView,
+  claims: readonly PartitionClaim[],
+  processId: string,
+): PartitionHolder[] => {
+  const now = Date.now();
+  const byOwner = new Map<string, number[]>();
+  for (const claim of claims) {
+    if (claim.group !== subscriber || claim.expiresAt <= now) continue;
+    byOwner.set(claim.owner, [...(byOwner.get(claim.owner) ?? []), claim.partition]);
+  }
+  if (byOwner.size === 0 && view.held.length > 0) byOwner.set(processId, [...view.held]);
+  return [...byOwner]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([process, partitions]) => ({ process, partitions: partitions.sort((a, b) => a - b) }));
+};
+
 const subscriberStatus = (
   kind: string,
   view: SubscriberView,
   head: number,
   deadLetters: Map<string, number>,
+  holders: PartitionHolder[],
 ): SubscriberStatus => ({
   name: view.name,
   kind,
@@ -87,6 +124,8 @@ const subscriberStatus = (
   delivered: view.delivered,
   deadLettered: deadLetters.get(`${kind}:${view.name}`) ?? 0,
   lastError: view.lastError ?? '',
+  partitionCount: view.partitionCount,
+  holders,
 });
 
 /** The bus as the relay of this process finds it (a process without the relay only consumes from it). */
@@ -126,7 +165,16 @@ const relayComponent = (relay: RelayStatus): ComponentStatus => {
 };
 
 export const runtimeStatus = async (sources: StatusSources): Promise<RuntimeStatus> => {
-  const { head, deadLetters, component: store } = await storeComponent(sources.store);
+  const { head, deadLetters, claims, component: store } = await storeComponent(sources.store);
+  const processId = sources.processId ?? '';
+  const subscriber = (kind: string, view: SubscriberView): SubscriberStatus =>
+    subscriberStatus(
+      kind,
+      view,
+      head,
+      deadLetters,
+      holdersOf(`${kind}:${view.name}`, view, claims, processId),
+    );
   const relay = sources.relay();
   const probe = (name: string, address: string, service: string): Promise<ComponentStatus> =>
     grpcComponent(name, address, service, sources.probeTls?.(name));
@@ -154,13 +202,12 @@ export const runtimeStatus = async (sources: StatusSources): Promise<RuntimeStat
     projectDir: sources.projectDir,
     version: sources.version,
     roles: [...sources.roles],
+    processId,
     head,
     components,
     subscribers: [
-      ...[...sources.projectors.values()].map((it) =>
-        subscriberStatus('projector', it.status(), head, deadLetters),
-      ),
-      ...[...sources.sagas.values()].map((it) => subscriberStatus('saga', it.status(), head, deadLetters)),
+      ...[...sources.projectors.values()].map((it) => subscriber('projector', it.status())),
+      ...[...sources.sagas.values()].map((it) => subscriber('saga', it.status())),
     ],
   };
 };

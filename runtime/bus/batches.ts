@@ -5,6 +5,7 @@ import type { StoredEvent } from '../store/port.js';
 import { eventBookSizeInBatch, eventPageSizeInBook } from '../protocol/event-batch-encoder.js';
 import { packBySize } from '../protocol/cut-by-size.js';
 import { toPage } from '../store/page.js';
+import { partitionOf } from './partition.js';
 
 /** An EventBatch's own fields (two positions) at most. */
 const BATCH_FIELDS_BYTES = 32;
@@ -23,43 +24,53 @@ const sizeInBatch = (event: StoredEvent): number =>
   4;
 
 /**
- * Turns a stretch of the global log into bus messages: one batch per domain, one book per aggregate (its
- * events in sequence order). Position order across aggregates does not matter to a consumer; sequence order
- * within an aggregate does, and is kept.
+ * Turns a stretch of the global log into bus messages: one batch per domain and partition (partition.ts), one
+ * book per aggregate (its events in sequence order). Position order across aggregates does not matter to a
+ * consumer; sequence order within an aggregate does, and is kept (an aggregate is in one partition).
+ *
+ * Every batch of a stretch carries the stretch's positions (its first and last event, whatever their domain and
+ * partition): "every event of this domain and partition from firstPosition to lastPosition is in this batch"
+ * (what consumers checkpoint by, and how they tell a missing message from a stretch with nothing for them).
  *
  * With `maxBytes`, the stretch is first cut, in log order, into parts whose messages stay below it: a broker
  * refuses a message over its limit (RabbitMQ: 128 MiB), and a relay round refused whole would be published again
- * and again. The parts follow each other in the log, so each batch's positions still mean "every event of this
- * domain up to lastPosition is in this batch or an earlier one" (what consumers checkpoint by). A single event
+ * and again. The parts follow each other in the log, so the statement above holds for each part. A single event
  * larger than `maxBytes` travels alone.
  */
 export const toBatches = (
   events: readonly StoredEvent[],
   maxBytes = Number.POSITIVE_INFINITY,
+  partitions = 1,
 ): PublishedBatch[] =>
   Number.isFinite(maxBytes)
-    ? packBySize(events, sizeInBatch, maxBytes - BATCH_FIELDS_BYTES).flatMap(batchesOf)
-    : batchesOf(events);
+    ? packBySize(events, sizeInBatch, maxBytes - BATCH_FIELDS_BYTES).flatMap((part) =>
+        batchesOf(part, partitions),
+      )
+    : batchesOf(events, partitions);
 
-const batchesOf = (events: readonly StoredEvent[]): PublishedBatch[] => {
-  const byDomain = new Map<string, { books: Map<string, EventBook>; first: number; last: number }>();
+const batchesOf = (events: readonly StoredEvent[], partitions: number): PublishedBatch[] => {
+  const first = events[0]?.position ?? 0;
+  const last = events[events.length - 1]?.position ?? 0;
+  const byTarget = new Map<string, { domain: string; partition: number; books: Map<string, EventBook> }>();
   for (const event of events) {
-    let domain = byDomain.get(event.domain);
-    if (domain === undefined) {
-      domain = { books: new Map(), first: event.position, last: event.position };
-      byDomain.set(event.domain, domain);
+    const partition = partitionOf(event.domain, event.root, partitions);
+    const target = `${partition}/${event.domain}`;
+    let group = byTarget.get(target);
+    if (group === undefined) {
+      group = { domain: event.domain, partition, books: new Map() };
+      byTarget.set(target, group);
     }
-    domain.last = event.position;
     const key = aggregateKey(event.domain, event.root);
-    let book = domain.books.get(key);
+    let book = group.books.get(key);
     if (book === undefined) {
       book = { cover: { domain: event.domain, root: { value: event.root } }, snapshot: undefined, pages: [] };
-      domain.books.set(key, book);
+      group.books.set(key, book);
     }
     book.pages.push(toPage(event));
   }
-  return [...byDomain].map(([domain, { books, first, last }]) => ({
+  return [...byTarget.values()].map(({ domain, partition, books }) => ({
     domain,
+    partition,
     batch: { books: [...books.values()], firstPosition: first, lastPosition: last },
   }));
 };

@@ -5,7 +5,8 @@ import type { EventBatch } from '../protocol/gen/evented/evented.js';
  * Adapters: `amqp` (RabbitMQ) and `memory` (in-process, for the embedded `evented up`). Both pass the same
  * contract suite (test/contract/event-bus.contract.ts).
  *
- * The bus carries EventBatch messages (proto/evented/evented.proto), routed by domain. It is a transport, not the
+ * The bus carries EventBatch messages (proto/evented/evented.proto), routed by domain and partition (an
+ * aggregate's partition: bus/partition.ts); each subscriber has one durable queue per partition. It is a transport, not the
  * truth: the store is. Coordinators dedupe by sequence and fetch gaps from the store, so a lost, duplicated or
  * reordered message never loses or repeats an event for a projector. Nor does the bus keep dead letters: the
  * store does, whatever the bus (store/port.ts, DeadLetterStore).
@@ -25,7 +26,7 @@ export interface EventBus {
   publish(batches: readonly PublishedBatch[]): Promise<void>;
 
   /**
-   * Consumes `subscriber`'s durable queue, bound to `domains` (created on first use, so messages published
+   * Consumes `subscriber`'s durable queue of `partition`, bound to `domains` (created on first use, so messages published
    * while the subscriber is away wait for it). Batches are handed to `handle` one at a time, in queue order.
    * `handle` resolving acknowledges the batch; rejecting puts it back on the queue to be delivered again after
    * `redeliveryDelayMs`. After a lost connection the adapter reconnects with backoff and resumes by itself.
@@ -39,6 +40,8 @@ export interface EventBus {
 /** A batch to publish: the message plus its routing key. */
 export interface PublishedBatch {
   domain: string;
+  /** The partition of every aggregate in the batch (bus/partition.ts). Default 0. */
+  partition?: number | undefined;
   batch: EventBatch;
 }
 
@@ -47,6 +50,11 @@ export interface SubscribeOptions {
   subscriber: string;
   /** The domains it follows (routing keys). */
   domains: readonly string[];
+  /**
+   * Which of its partitions' queues: batches published to this partition of its domains. One consumer at a time
+   * consumes a partition's queue (RabbitMQ: x-single-active-consumer). Default 0.
+   */
+  partition?: number | undefined;
   /** How many messages the broker may hand over ahead of the one being handled. Default 64. */
   prefetch?: number;
   /** Delay before a batch whose handler failed is delivered again. Default 1000 ms. */

@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors/index.js';
+import { MAX_PARTITIONS } from './partition.js';
 import type { PublishedBatch, SubscribeOptions } from './port.js';
 
 /**
@@ -23,9 +24,24 @@ export const checkDomain = (domain: unknown, what = 'domain'): void => {
   }
 };
 
+const checkPartition = (partition: unknown, what: string): void => {
+  if (partition === undefined) return;
+  if (
+    typeof partition !== 'number' ||
+    !Number.isInteger(partition) ||
+    partition < 0 ||
+    partition >= MAX_PARTITIONS
+  ) {
+    throw new ValidationError(
+      `${what} must be an integer from 0 to ${MAX_PARTITIONS - 1}, not ${String(partition)}`,
+    );
+  }
+};
+
 export const checkPublish = (batches: readonly PublishedBatch[]): void => {
   batches.forEach((published, index) => {
     checkDomain(published.domain, `batches[${index}].domain`);
+    checkPartition(published.partition, `batches[${index}].partition`);
     if (published.batch === undefined || published.batch === null) {
       throw new ValidationError(`batches[${index}].batch is missing`);
     }
@@ -38,6 +54,7 @@ export const checkSubscribe = (options: SubscribeOptions): void => {
     throw new ValidationError(`subscriber "${options.subscriber}" follows no domain`);
   }
   options.domains.forEach((domain, index) => checkDomain(domain, `domains[${index}]`));
+  checkPartition(options.partition, 'partition');
   const { prefetch, redeliveryDelayMs } = options;
   if (prefetch !== undefined && (!Number.isInteger(prefetch) || prefetch < 1 || prefetch > 65535)) {
     throw new ValidationError(`prefetch must be an integer from 1 to 65535, not ${prefetch}`);

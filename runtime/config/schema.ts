@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_PARTITIONS, MAX_PARTITIONS } from '../bus/partition.js';
 import { deploy } from './deploy.js';
 import { ROLES } from './roles.js';
 
@@ -224,6 +225,17 @@ const delivery = z.strictObject({
   maxBackoffMs: z.number().int().positive().default(5000),
   /** Deadline of one call to a projector or saga. */
   callTimeoutMs: z.number().int().positive().default(10_000),
+  /**
+   * Each projector's and saga's stream is split into this many partitions by a hash of the aggregate (an
+   * aggregate is always in one partition, so its order is kept); the processes holding the projectors and sagas
+   * roles share the partitions out. Change it only with every process stopped.
+   */
+  partitions: z.number().int().min(1).max(MAX_PARTITIONS).default(DEFAULT_PARTITIONS),
+  /**
+   * How long a process's claim on a partition lasts without being renewed (it renews every third of it): the
+   * partitions of a process that died are taken over after this.
+   */
+  claimTtlMs: z.number().int().min(300).max(600_000).default(5000),
 });
 
 const connections = z.strictObject({
@@ -240,6 +252,12 @@ const subscriber = z.strictObject({
   domains: z.array(domainName).min(1),
   /** Also run it inside command calls, for pages marked synchronous (its result comes back in the response). */
   synchronous: z.boolean().default(false),
+  /**
+   * Calls one process may have in flight to it at once, each for a different partition (so for different
+   * aggregates). 1 (the default) keeps one call at a time per process; more needs a service that accepts
+   * concurrent calls.
+   */
+  concurrency: z.number().int().min(1).max(MAX_PARTITIONS).default(1),
   tls: targetTls,
 });
 

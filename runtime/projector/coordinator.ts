@@ -5,7 +5,7 @@ import { classifyFailure, describeFailure } from '../grpc/failure.js';
 import type { EventBatch, EventBook, Projection } from '../protocol/gen/evented/evented.js';
 import type { EventStore } from '../store/port.js';
 import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/activity.js';
-import { createConsumer } from '../subscriber/consumer.js';
+import { createPartitionedConsumer, type PartitionedConsumer } from '../subscriber/partitions.js';
 import {
   createDeadLetterDecisions,
   type DeadLetterDecisions,
@@ -33,6 +33,9 @@ export interface ProjectorCoordinatorOptions {
   /** Absent: the coordinator only replays (see consumer.ts); it is never started. */
   bus: EventBus | undefined;
   policy: RetryPolicy;
+  /** Partitions of its stream, and calls in flight at once from this process (subscriber/partitions.ts). */
+  partitions: number;
+  concurrency: number;
   /** Deadline of one call to the projector. */
   callTimeoutMs: number;
   logger: Logger;
@@ -46,13 +49,15 @@ export interface ProjectorStatus extends SubscriberStatus {
 
 export interface ProjectorCoordinator {
   readonly name: string;
-  /** Follows the bus, and catches up from the store in the background. */
+  /** Ready to deliver the partitions it is given (`partitions.hold`), each from the bus and the store. */
   start(): Promise<void>;
+  /** The partitions of its stream delivered by this process. */
+  readonly partitions: PartitionedConsumer;
   stop(): Promise<void>;
   /** Resolves when the catch-up begun by start() is done. */
   caughtUp(): Promise<void>;
-  /** Delivers a batch (from the bus, a catch-up or a replay). */
-  handleBatch(batch: EventBatch, options?: { replay?: boolean; checkpoint?: number }): Promise<void>;
+  /** Delivers a batch outside the bus (the coordinator service's Handle). */
+  handleBatch(batch: EventBatch): Promise<void>;
   /**
    * Replays the store's log into the projector (calls marked `evented-replay: true`); a rebuild asks the
    * projector to Reset first. Live delivery resumes afterwards without a gap or a duplicate.
@@ -160,12 +165,14 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
     }
   };
 
-  const consumer = createConsumer({
+  const consumer = createPartitionedConsumer({
     subscriber,
     domains: options.domains,
     store: options.store,
     bus,
     deliver,
+    partitions: options.partitions,
+    concurrency: options.concurrency,
     logger,
   });
 
@@ -177,7 +184,8 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
     },
     stop: () => activity.stop(consumer),
     caughtUp: () => consumer.caughtUp(),
-    handleBatch: (batch, handleOptions) => consumer.handleBatch(batch, handleOptions),
+    partitions: consumer,
+    handleBatch: (batch) => consumer.handleBatch(batch),
     replay: (request, hooks) =>
       consumer.replay(request, {
         ...hooks,
@@ -187,16 +195,16 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
         },
       }),
     handleSync: (book) =>
-      consumer.exclusive(async () => {
-        const [pending] = await consumer.tracker.pending([book]);
+      consumer.withTracker(coverOf(book), async (tracker) => {
+        const [pending] = await tracker.pending([book]);
         const [admitted] = pending ? await letters.admit([pending]) : [];
         const projection = await projector.handleSync(admitted ?? { ...book, pages: [] }, {
           timeoutMs: callTimeoutMs,
         });
         if (pending) {
           activity.countDelivered(admitted?.pages.length ?? 0);
-          consumer.tracker.advance([pending]);
-          await consumer.tracker.save();
+          tracker.advance([pending]);
+          await tracker.save();
         }
         return projection;
       }),
@@ -216,3 +224,8 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
     }),
   };
 };
+
+const coverOf = (book: EventBook): { domain: string; root: Uint8Array } => ({
+  domain: book.cover?.domain ?? '',
+  root: book.cover?.root?.value ?? new Uint8Array(),
+});

@@ -33,6 +33,8 @@ export interface RelayOptions {
   maxMessageBytes?: number;
   /** How often to look for events written by other processes when nothing woke the relay. */
   idlePollMs?: number;
+  /** Each batch goes to its partition (bus/partition.ts): one batch per domain and partition. Default 1. */
+  partitions?: number;
   /** Rounds published before the broker has confirmed the first of them. Default 4. */
   publishAhead?: number;
   /** While rounds keep coming, the checkpoint is saved at most this often. Default 250 ms. */
@@ -173,7 +175,7 @@ export const startRelay = (options: RelayOptions): Relay => {
           const round = {
             last,
             count: events.length,
-            confirmed: bus.publish(toBatches(events, options.maxMessageBytes)),
+            confirmed: bus.publish(toBatches(events, options.maxMessageBytes, options.partitions)),
             settled: false,
           };
           const settle = (): void => void (round.settled = true);

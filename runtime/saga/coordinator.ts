@@ -13,7 +13,7 @@ import type {
 import type { EventStore } from '../store/port.js';
 import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/activity.js';
 import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
-import { createConsumer } from '../subscriber/consumer.js';
+import { createPartitionedConsumer, type PartitionedConsumer } from '../subscriber/partitions.js';
 import {
   createDeadLetterDecisions,
   type DeadLetterDecisions,
@@ -48,6 +48,9 @@ export interface SagaCoordinatorOptions {
   bus: EventBus;
   gateway: CommandGateway;
   policy: RetryPolicy;
+  /** Partitions of its stream, and calls in flight at once from this process (subscriber/partitions.ts). */
+  partitions: number;
+  concurrency: number;
   callTimeoutMs: number;
   logger: Logger;
 }
@@ -62,10 +65,13 @@ export interface SagaStatus extends SubscriberStatus {
 
 export interface SagaCoordinator {
   readonly name: string;
-  /** Follows the bus, and catches up from the store in the background. */
+  /** Ready to deliver the partitions it is given (`partitions.hold`), each from the bus and the store. */
   start(): Promise<void>;
+  /** The partitions of its stream delivered by this process. */
+  readonly partitions: PartitionedConsumer;
   stop(): Promise<void>;
   caughtUp(): Promise<void>;
+  /** Delivers a batch outside the bus (the coordinator service's Handle). */
   handleBatch(batch: EventBatch): Promise<void>;
   /**
    * Replays the store's log into the saga (only when asked for explicitly). Its output keeps its idempotency
@@ -226,12 +232,14 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
     return reaction.ok ? { ok: true } : { ok: false, reason: reaction.error };
   };
 
-  const consumer = createConsumer({
+  const consumer = createPartitionedConsumer({
     subscriber,
     domains: options.domains,
     store: options.store,
     bus,
     deliver,
+    partitions: options.partitions,
+    concurrency: options.concurrency,
     logger,
   });
 
@@ -243,20 +251,21 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
     },
     stop: () => activity.stop(consumer),
     caughtUp: () => consumer.caughtUp(),
+    partitions: consumer,
     handleBatch: (batch) => consumer.handleBatch(batch),
     replay: (request, hooks) => consumer.replay(request, hooks),
     handleSync: (book) =>
-      consumer.exclusive(async () => {
+      consumer.withTracker(coverOf(book), async (tracker) => {
         const result: SynchronousProcessingResponse = { books: [], projections: [], commands: [] };
-        const [pending] = await consumer.tracker.pending([book]);
+        const [pending] = await tracker.pending([book]);
         for (const page of pending?.pages ?? []) {
           const produced = await reactTo({ ...book, pages: [page] });
           result.books.push(...produced.books);
           result.projections.push(...produced.projections);
         }
         if (pending) {
-          consumer.tracker.advance([pending]);
-          await consumer.tracker.save();
+          tracker.advance([pending]);
+          await tracker.save();
         }
         return result;
       }),
@@ -277,3 +286,8 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
     }),
   };
 };
+
+const coverOf = (book: EventBook): { domain: string; root: Uint8Array } => ({
+  domain: book.cover?.domain ?? '',
+  root: book.cover?.root?.value ?? new Uint8Array(),
+});

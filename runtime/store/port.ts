@@ -86,7 +86,8 @@ export interface SequenceRange {
   to?: number | undefined;
 }
 
-export interface EventStore extends SubscriberProgress, SubscriberPauses, DeadLetterStore, LeaseStore {
+export interface EventStore
+  extends SubscriberProgress, SubscriberPauses, DeadLetterStore, LeaseStore, PartitionClaims {
   /** What kind of store this is, for status lines ("sqlite", "postgres", …). */
   readonly kind: string;
   /** A human description of where the data is (a file path, a server URL without credentials). */
@@ -156,9 +157,20 @@ export interface ProgressRecord extends AggregateRef {
 export interface SubscriberProgress {
   /** The next sequence `subscriber` expects for each aggregate, in the same order (0 when it has seen none). */
   loadProgress(subscriber: string, aggregates: readonly AggregateRef[]): Promise<number[]>;
-  /** Records progress, and optionally the subscriber's checkpoint (named like the subscriber), in one write. */
-  saveProgress(subscriber: string, records: readonly ProgressRecord[], checkpoint?: number): Promise<void>;
-  /** Forgets a subscriber's progress and checkpoint (a rebuild starts from nothing). */
+  /**
+   * Records progress, and optionally a checkpoint, in one write: named `checkpointName`, by default like the
+   * subscriber (a partition's is `<subscriber>/<partitions>.<partition>`: see subscriber/partitions.ts).
+   */
+  saveProgress(
+    subscriber: string,
+    records: readonly ProgressRecord[],
+    checkpoint?: number,
+    checkpointName?: string,
+  ): Promise<void>;
+  /**
+   * Forgets a subscriber's progress and checkpoints: its own and those of its partitions (names starting with
+   * `<subscriber>/`). A rebuild starts from nothing.
+   */
   resetProgress(subscriber: string): Promise<void>;
 }
 
@@ -360,4 +372,55 @@ export interface SubscriberPauses {
   forgetDeliverer(subscriber: string, deliverer: string): Promise<void>;
   /** What every deliverer of the subscriber last said, stale reports included. */
   listDeliverers(subscriber: string): Promise<DelivererReport[]>;
+}
+
+/** A live process of the runtime, as the process registry holds it. */
+export interface ProcessEntry {
+  /** Unique among live processes: `<host>/<pid>`. */
+  id: string;
+  /** Its roles ("projectors", "sagas", …). */
+  roles: string[];
+  /** Live until then (ms since the epoch), unless it beats again. */
+  expiresAt: number;
+}
+
+/** Who holds one partition of a subscriber group, and until when. */
+export interface PartitionClaim {
+  /** The subscriber ("projector:NAME", "saga:NAME"). */
+  group: string;
+  partition: number;
+  owner: string;
+  /** Held until then (ms since the epoch), unless renewed; 0 once released. */
+  expiresAt: number;
+  /** Grows by one each time the partition changes hands: a fencing token. */
+  epoch: number;
+}
+
+/**
+ * The process registry and partition claims, kept in the store that every process shares (see
+ * subscriber/claims.ts): each process beats its registry entry and claims a share of each subscriber's
+ * partitions; a claim not renewed before it expires may be taken by another process. Times are ms since the
+ * epoch, from the caller's clock (the processes' clocks must agree to well within a claim's lifetime).
+ */
+export interface PartitionClaims {
+  /** Registers or refreshes `entry`; answers every process live at `now` (this one included), by id. */
+  beatProcess(entry: ProcessEntry, now: number): Promise<ProcessEntry[]>;
+  /** Leaves the registry (a process that stops). */
+  removeProcess(id: string): Promise<void>;
+  /**
+   * For each partition: `owner` holds it until `expiresAt` when nobody held it, its claim expired at `now`, or
+   * `owner` held it already (a renewal). Atomic per partition: of two processes claiming one, one gets it.
+   * Answers the partitions `owner` holds now, in order.
+   */
+  claimPartitions(
+    group: string,
+    owner: string,
+    partitions: readonly number[],
+    now: number,
+    expiresAt: number,
+  ): Promise<number[]>;
+  /** Gives up `owner`'s claims on these partitions (others may take them at once); others' are left alone. */
+  releasePartitions(group: string, owner: string, partitions: readonly number[]): Promise<void>;
+  /** The claims of `group`, or of every group, expired ones included, by group and partition. */
+  listClaims(group?: string): Promise<PartitionClaim[]>;
 }

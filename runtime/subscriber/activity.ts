@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Consumer } from './consumer.js';
+import type { PartitionedConsumer } from './partitions.js';
 import type { RetryPolicy } from './retry.js';
 
 /**
@@ -7,8 +7,14 @@ import type { RetryPolicy } from './retry.js';
  * its user service; what it delivered, and its last error. (What it set aside is in the store: dead-letters.ts.)
  */
 
-/** `paused`: a replay in another process holds this process's live delivery (subscriber/pause-gate.ts). */
-export type SubscriberState = 'stopped' | 'catching-up' | 'live' | 'waiting' | 'replaying' | 'paused';
+/**
+ * `paused`: a replay in another process holds this process's live delivery (subscriber/pause-gate.ts);
+ * `standby`: running, but holding no partition in this process (other processes deliver them).
+ */
+export type SubscriberState =
+  'stopped' | 'catching-up' | 'live' | 'waiting' | 'replaying' | 'paused' | 'standby';
+
+type Consumer = PartitionedConsumer;
 
 export interface SubscriberStatus {
   /** `waiting`: the user's service is down or not answering; evented waits for it (see lastError). */
@@ -20,6 +26,9 @@ export interface SubscriberStatus {
   /** Events handed to the user's service since start. */
   delivered: number;
   lastError: string | undefined;
+  /** How many partitions its stream is split into, and those this process delivers. */
+  partitionCount: number;
+  held: number[];
 }
 
 export interface SubscriberActivity {
@@ -85,19 +94,23 @@ export const createSubscriberActivity = (options: {
     status: (consumer) => ({
       state: stopping
         ? 'stopped'
-        : waiting
-          ? 'waiting'
-          : consumer.replaying
-            ? 'replaying'
-            : consumer.gate.pause !== undefined
-              ? 'paused'
-              : consumer.live
-                ? 'live'
-                : 'catching-up',
-      checkpoint: consumer.tracker.checkpoint(),
-      deliveredPastCheckpoint: consumer.tracker.pastCheckpoint(),
+        : consumer.held().length === 0 && !consumer.replaying
+          ? 'standby'
+          : waiting
+            ? 'waiting'
+            : consumer.replaying
+              ? 'replaying'
+              : consumer.paused
+                ? 'paused'
+                : consumer.live
+                  ? 'live'
+                  : 'catching-up',
+      checkpoint: consumer.checkpoint(),
+      deliveredPastCheckpoint: consumer.pastCheckpoint(),
       delivered,
       lastError: unreachable ?? lastError,
+      partitionCount: consumer.partitions,
+      held: consumer.held(),
     }),
   };
 };

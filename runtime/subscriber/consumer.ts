@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { StateError } from '../errors/index.js';
 import { toBatches } from '../bus/batches.js';
+import { partitionOf } from '../bus/partition.js';
 import type { EventBus, Subscription } from '../bus/port.js';
 import type { EventBatch, EventBook } from '../protocol/gen/evented/evented.js';
 import type { EventStore, StoredEvent } from '../store/port.js';
@@ -9,7 +10,7 @@ import { partId } from '../support/process-id.js';
 import { backoff, pause } from '../support/timing.js';
 import type { Deliver } from './deliver.js';
 import { createPauseGate, PAUSE_TIMINGS, type PauseGate, type PauseTimings } from './pause-gate.js';
-import { takePause, type HeldPause } from './pause.js';
+import { replayUnderPause } from './pause.js';
 import { createProgressTracker, type ProgressTracker } from './progress.js';
 import { replayLog, type ReplayHooks, type ReplayProgress, type ReplayRequest } from './replay.js';
 
@@ -35,6 +36,11 @@ export interface ConsumerOptions {
   /** "projector:NAME" or "saga:NAME": names the queue, the checkpoint and the progress records. */
   subscriber: string;
   domains: readonly string[];
+  /**
+   * The partition this consumer delivers (see partitions.ts): only its aggregates, from its queue, with a
+   * checkpoint of its own. Default: the one partition of an unpartitioned subscriber.
+   */
+  partition?: Partition | undefined;
   store: EventStore;
   /** Absent for a consumer that only replays (an admin process without the subscriber's role): it never starts. */
   bus: EventBus | undefined;
@@ -47,6 +53,16 @@ export interface ConsumerOptions {
   /** How often the pause is read, and how long reports and pauses last (defaults: PAUSE_TIMINGS). */
   pauseTimings?: PauseTimings | undefined;
 }
+
+/** One of a subscriber's partitions: `index` of `count`. */
+export interface Partition {
+  index: number;
+  count: number;
+}
+
+/** Where a partition's checkpoint is kept: `<subscriber>/<count>.<index>` (count 1: the subscriber's own). */
+export const checkpointNameOf = (subscriber: string, partition: Partition): string =>
+  partition.count <= 1 ? subscriber : `${subscriber}/${partition.count}.${partition.index}`;
 
 export interface Consumer {
   readonly tracker: ProgressTracker;
@@ -67,14 +83,15 @@ export interface Consumer {
   readonly gate: PauseGate;
   /** Runs `task` with the consumer's lock held (no batch is handled meanwhile). */
   exclusive<T>(task: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `task` with the lock held and progress saved first, then reads progress again from the store: for a
+   * replay that moves this subscriber's progress through another tracker (see partitions.ts).
+   */
+  pausedFor<T>(task: () => Promise<T>): Promise<T>;
 }
 
 const CATCH_UP_EVENTS = 2000;
 
-const lostPause = (subscriber: string, position?: number): StateError =>
-  new StateError(
-    `${subscriber}: the replay lost its pause of live delivery (the store did not renew it in time)${position === undefined ? '' : ` and stopped after position ${position}`}; live delivery resumed: replay again`,
-  );
 /** How often progress is saved while it moves (see saveSoon). */
 const SAVE_EVERY_MS = 100;
 /** How long the subscriber's position may stand still behind the store's head before the store is asked. */
@@ -82,9 +99,13 @@ const STALL_CHECK_MS = 1000;
 
 export const createConsumer = (options: ConsumerOptions): Consumer => {
   const { store, bus, subscriber } = options;
-  const tracker = createProgressTracker(store, subscriber);
+  const partition = options.partition ?? { index: 0, count: 1 };
+  const tracker = createProgressTracker(store, subscriber, checkpointNameOf(subscriber, partition));
   const lock = createKeyedLock();
   const domains = new Set(options.domains);
+  /** Its domains and partition: what it delivers of a book, or of the log. */
+  const isMine = (domain: string, root: Uint8Array): boolean =>
+    domains.has(domain) && partitionOf(domain, root, partition.count) === partition.index;
   let subscription: Subscription | undefined;
   let stopping = false;
   let caughtUp = false;
@@ -134,7 +155,9 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
 
   /** Delivers what the subscriber has not handled of these books; call with the lock held. */
   const deliverPending = async (books: readonly EventBook[], replay: boolean): Promise<void> => {
-    const pending = await tracker.pending(books.filter((book) => domains.has(book.cover?.domain ?? '')));
+    const pending = await tracker.pending(
+      books.filter((book) => isMine(book.cover?.domain ?? '', book.cover?.root?.value ?? new Uint8Array())),
+    );
     if (pending.length > 0) await options.deliver(pending, { replay, handled });
     tracker.advance(pending);
   };
@@ -156,7 +179,7 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
       const events = await store.readLog(after, limit);
       if (events.length === 0) return;
       after = events[events.length - 1]!.position;
-      yield { mine: events.filter((e) => domains.has(e.domain) && e.position <= upTo), last: after };
+      yield { mine: events.filter((e) => isMine(e.domain, e.root) && e.position <= upTo), last: after };
       if (events.length < limit) return;
     }
   }
@@ -250,7 +273,8 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
       await tracker.open();
       // Before anything is delivered: a replay running elsewhere pauses this process from its first batch.
       await gate.start();
-      subscription = await bus.subscribe({ subscriber, domains: options.domains, merge: true }, ({ batch }) =>
+      const subscribeTo = { subscriber, domains: options.domains, partition: partition.index, merge: true };
+      subscription = await bus.subscribe(subscribeTo, ({ batch }) =>
         handleBatch(batch, { checkpoint: caughtUp ? batch.lastPosition : undefined, deferSave: true }),
       );
       watchForStall();
@@ -286,6 +310,15 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
     },
     handleBatch,
     exclusive,
+    pausedFor: (task) =>
+      exclusive(async () => {
+        await saveNow();
+        try {
+          return await task();
+        } finally {
+          await tracker.open();
+        }
+      }),
     get replaying() {
       return replaying;
     },
@@ -295,41 +328,28 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
         throw new StateError(`${subscriber} is being replayed by this process: wait for that replay to end`);
       }
       replaying = true;
-      let held: HeldPause | undefined;
       try {
-        // 1. Pause live delivery in every process, and wait until each is quiet (its progress saved).
-        held = await takePause({
+        // Live delivery paused in every process; the replay from the progress in the store (others moved it).
+        return await replayUnderPause({
           store,
           subscriber,
           holder: gate.id,
-          reason: request.rebuild ? 'rebuild' : 'replay',
+          rebuild: request.rebuild === true,
           timings: timings ?? PAUSE_TIMINGS,
           logger: options.logger,
+          signal: hooks.signal,
+          poke: () => gate.poke(),
+          replay: (signal) =>
+            exclusive(async () => {
+              await tracker.reload();
+              return replayLog({ store, tracker, deliver: options.deliver, saveSoon }, request, {
+                ...hooks,
+                signal,
+              });
+            }),
         });
-        gate.poke();
-        await held.quiet(hooks.signal);
-        const lost = held.lost;
-        if (lost.aborted) throw lostPause(subscriber);
-        if (hooks.signal?.aborted)
-          throw new StateError(`${subscriber}: the replay was cancelled before it began`);
-        // 2. Replay from the progress in the store (other processes moved it), once.
-        const signal = hooks.signal ? AbortSignal.any([hooks.signal, lost]) : lost;
-        const progress = await exclusive(async () => {
-          await tracker.reload();
-          return replayLog({ store, tracker, deliver: options.deliver, saveSoon }, request, {
-            ...hooks,
-            signal,
-          });
-        });
-        if (lost.aborted) throw lostPause(subscriber, progress.position);
-        return progress;
       } finally {
-        // 3. Every process resumes (taking the progress from the store again), this one too.
         replaying = false;
-        await held?.end().catch((err: unknown) => {
-          options.logger.warn({ err, subscriber }, 'could not end the pause; it expires on its own');
-        });
-        gate.poke();
       }
     },
   };

@@ -3,6 +3,7 @@ import { StateError } from '../errors/index.js';
 import type { EventStore, SubscriberPause } from '../store/port.js';
 import { pause as sleep } from '../support/timing.js';
 import type { PauseTimings } from './pause-gate.js';
+import type { ReplayProgress } from './replay.js';
 
 /**
  * The replayer's side of a subscriber's pause (the deliverers' side is pause-gate.ts): a replay or a rebuild
@@ -98,4 +99,46 @@ export const takePause = async (options: {
       await store.endPause(subscriber, holder);
     },
   };
+};
+
+const lostPause = (subscriber: string, position?: number): StateError =>
+  new StateError(
+    `${subscriber}: the replay lost its pause of live delivery (the store did not renew it in time)${position === undefined ? '' : ` and stopped after position ${position}`}; live delivery resumed: replay again`,
+  );
+
+/**
+ * A replay or rebuild of `subscriber` as every process sharing the store expects it: takes the pause, wakes this
+ * process's own gates (`poke`) so that they pause at once, waits until every live deliverer is quiet, runs
+ * `replay` once (its signal aborts when the pause is lost or the caller cancels), and ends the pause however it
+ * went, so that every process resumes.
+ */
+export const replayUnderPause = async (options: {
+  store: EventStore;
+  subscriber: string;
+  holder: string;
+  rebuild: boolean;
+  timings: PauseTimings;
+  logger: Logger;
+  signal?: AbortSignal | undefined;
+  poke: () => void;
+  replay: (signal: AbortSignal) => Promise<ReplayProgress>;
+}): Promise<ReplayProgress> => {
+  const { subscriber, signal } = options;
+  let held: HeldPause | undefined;
+  try {
+    held = await takePause({ ...options, reason: options.rebuild ? 'rebuild' : 'replay' });
+    options.poke();
+    await held.quiet(signal);
+    const lost = held.lost;
+    if (lost.aborted) throw lostPause(subscriber);
+    if (signal?.aborted) throw new StateError(`${subscriber}: the replay was cancelled before it began`);
+    const progress = await options.replay(signal ? AbortSignal.any([signal, lost]) : lost);
+    if (lost.aborted) throw lostPause(subscriber, progress.position);
+    return progress;
+  } finally {
+    await held?.end().catch((err: unknown) => {
+      options.logger.warn({ err, subscriber }, 'could not end the pause; it expires on its own');
+    });
+    options.poke();
+  }
 };

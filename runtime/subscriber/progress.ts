@@ -38,7 +38,10 @@ export interface ProgressTracker {
    * only when all of it is handled) that was already handed over. Replays of handled events do not count.
    */
   pastCheckpoint(): number;
-  /** Loads the checkpoint; call once before use. */
+  /**
+   * Loads the checkpoint; call before use. Again after someone else moved this subscriber's progress in the store
+   * (a replay through another tracker): it also forgets what it knew of each aggregate (call with nothing unsaved).
+   */
   open(): Promise<void>;
   /**
    * Saves what advanced, then forgets what memory holds and takes the checkpoint from the store again: another
@@ -52,7 +55,16 @@ export interface ProgressTracker {
 /** Aggregates whose progress stays in memory; older ones are read from the store again when they come back. */
 const CACHED_AGGREGATES = 50_000;
 
-export const createProgressTracker = (store: EventStore, subscriber: string): ProgressTracker => {
+/**
+ * `checkpointName`: where its checkpoint is kept (a partition's own: see partitions.ts); by default the
+ * subscriber's. A partition without a checkpoint yet starts from the subscriber's (every event up to it was
+ * handled, in every partition: what a project upgraded from one queue per subscriber, or a replay, left).
+ */
+export const createProgressTracker = (
+  store: EventStore,
+  subscriber: string,
+  checkpointName = subscriber,
+): ProgressTracker => {
   const next = new Map<string, number>();
   /** Progress advanced since the last save, by aggregate. */
   const dirty = new Map<string, ProgressRecord>();
@@ -124,7 +136,7 @@ export const createProgressTracker = (store: EventStore, subscriber: string): Pr
     dirty.clear();
     for (const key of keys) writing.add(key);
     try {
-      await store.saveProgress(subscriber, records, checkpoint);
+      await store.saveProgress(subscriber, records, checkpoint, checkpointName);
     } catch (err) {
       // Not saved: kept for the next save, unless an aggregate advanced further meanwhile.
       records.forEach((record, index) => {
@@ -203,7 +215,11 @@ export const createProgressTracker = (store: EventStore, subscriber: string): Pr
     checkpoint: () => handledUpTo,
     pastCheckpoint: () => past,
     async open() {
-      savedCheckpoint = await store.getCheckpoint(subscriber);
+      next.clear();
+      savedCheckpoint = await store.getCheckpoint(checkpointName);
+      if (savedCheckpoint === 0 && checkpointName !== subscriber) {
+        savedCheckpoint = await store.getCheckpoint(subscriber);
+      }
       handledUpTo = savedCheckpoint;
       past = 0;
     },

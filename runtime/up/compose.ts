@@ -333,6 +333,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
         ? adminService(
             {
               name: config.name,
+              processId: delivery.processId,
               projectDir: realProjectDir(options.projectDir),
               version: options.version ?? '',
               roles,

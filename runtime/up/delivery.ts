@@ -25,7 +25,9 @@ import type { EventBook, SynchronousProcessingResponse } from '../protocol/gen/e
 import type { ReconnectPolicy } from '../grpc/redialing-client.js';
 import type { Role } from '../config/roles.js';
 import { FIRST_UNAVAILABLE_WAIT_MS } from '../subscriber/retry.js';
-import { processId } from '../support/process-id.js';
+import { processId as thisProcessId } from '../support/process-id.js';
+import type { PartitionedConsumer } from '../subscriber/partitions.js';
+import { startClaims } from '../subscriber/claims.js';
 
 /**
  * The delivery side of the runtime: the bus, the projector and saga coordinators, and the outbox relay. Started
@@ -43,6 +45,8 @@ export interface DeliveryStatus {
 }
 
 export interface Delivery {
+  /** How this process is known to the others sharing the store (its partition claims' owner). */
+  readonly processId: string;
   readonly bus: EventBus | undefined;
   readonly projectors: ReadonlyMap<string, { coordinator: ProjectorCoordinator; domains: readonly string[] }>;
   readonly sagas: ReadonlyMap<string, { coordinator: SagaCoordinator; domains: readonly string[] }>;
@@ -108,6 +112,11 @@ export const openCheckedEventBus = async (
   }
 };
 
+/** Every partition, in this process. */
+const holdAll = async (partitions: PartitionedConsumer): Promise<void> => {
+  for (let partition = 0; partition < partitions.partitions; partition += 1) await partitions.hold(partition);
+};
+
 export const startDelivery = async (options: {
   config: ResolvedConfig;
   /** The roles of this process: which of the projectors, the sagas and the relay it runs. */
@@ -122,9 +131,15 @@ export const startDelivery = async (options: {
   tlsOf?: (tls: TargetTlsConfig | undefined, key: string) => ClientTls | undefined;
   /** Where a `bus.url` of `{ env: NAME }` is read. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * How this process is known among those sharing the store (the registry, partition claims, the relay's lease);
+   * default: this process's id (support/process-id.ts). Two runtimes in one process (tests) need two.
+   */
+  processId?: string;
 }): Promise<Delivery> => {
   const { config, roles, store, logger } = options;
   const tlsOf = options.tlsOf ?? (() => undefined);
+  const processId = options.processId ?? thisProcessId();
   const stops: (() => Promise<void> | void)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.splice(0).reverse()) await stop();
@@ -161,6 +176,8 @@ export const startDelivery = async (options: {
         store,
         bus: projectorBus,
         policy,
+        partitions: policy.partitions,
+        concurrency: projector.concurrency,
         callTimeoutMs: policy.callTimeoutMs,
         logger: logger.child({ component: `projector:${name}` }),
       });
@@ -194,6 +211,8 @@ export const startDelivery = async (options: {
         bus: sagaBus!,
         gateway: options.gateway,
         policy,
+        partitions: policy.partitions,
+        concurrency: saga.concurrency,
         callTimeoutMs: policy.callTimeoutMs,
         logger: logger.child({ component: `saga:${name}` }),
       });
@@ -202,7 +221,31 @@ export const startDelivery = async (options: {
       sagas.set(name, { coordinator, domains: saga.domains, sync: saga.synchronous });
     }
 
-    // 3. The relay, woken by every commit in this process (and polling for the others' commits); it publishes
+    // 3. Their partitions: all of them with the in-process bus (one process); otherwise a share, claimed through
+    //    the store with the other processes (subscriber/claims.ts).
+    const groups = [
+      ...[...projectors.values()].map(({ coordinator }) => ({ coordinator, role: 'projectors' })),
+      ...[...sagas.values()].map(({ coordinator }) => ({ coordinator, role: 'sagas' })),
+    ].map(({ coordinator, role }) => ({
+      consumer: coordinator.partitions,
+      role,
+      stop: () => coordinator.stop(),
+    }));
+    if (bus?.kind === 'memory') {
+      for (const { consumer } of groups) await holdAll(consumer);
+    } else if (groups.length > 0) {
+      const claims = await startClaims({
+        store,
+        processId,
+        roles,
+        groups,
+        ttlMs: policy.claimTtlMs,
+        logger: logger.child({ component: 'claims' }),
+      });
+      stops.push(() => claims.stop());
+    }
+
+    // 4. The relay, woken by every commit in this process (and polling for the others' commits); it publishes
     //    while it holds the store's relay lease, and stands by while another process does.
     let relay: Relay | undefined;
     const relayBus = busFor('relay');
@@ -214,10 +257,11 @@ export const startDelivery = async (options: {
         maxMessageBytes: config.bus.maxMessageBytes ?? DEFAULT_BUS_MESSAGE_BYTES,
         idlePollMs: config.relay.idlePollMs,
         lease: {
-          owner: processId(),
+          owner: processId,
           ttlMs: config.relay.leaseTtlMs,
           payload: JSON.stringify({ roles }),
         },
+        partitions: policy.partitions,
         logger: logger.child({ component: 'relay' }),
       });
       relay = started;
@@ -229,6 +273,7 @@ export const startDelivery = async (options: {
     }
 
     return {
+      processId,
       bus,
       projectors,
       sagas,

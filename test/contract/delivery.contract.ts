@@ -52,6 +52,29 @@ export const deliveryContract = (fresh: () => Promise<Given>): void => {
     });
   });
 
+  describe('partition checkpoints', () => {
+    it('saves a checkpoint under another name with the progress (a partition), and reset forgets those too', async () => {
+      const { store } = await fresh();
+      const a = newRef();
+      await store.saveProgress('projector:p', [{ ...a, next: 2 }], 8, 'projector:p/16.3');
+      await store.saveProgress('projector:p', [], 9, 'projector:p/16.12');
+      await store.saveProgress('projector:p-other', [], 5, 'projector:p-other/16.3');
+      await store.saveProgress('projector:p0', [], 6);
+      expect(await store.getCheckpoint('projector:p/16.3')).toBe(8);
+      expect(await store.getCheckpoint('projector:p/16.12')).toBe(9);
+      expect(await store.getCheckpoint('projector:p')).toBe(0);
+      expect(await store.loadProgress('projector:p', [a])).toEqual([2]);
+
+      await store.resetProgress('projector:p');
+      expect(await store.getCheckpoint('projector:p/16.3')).toBe(0);
+      expect(await store.getCheckpoint('projector:p/16.12')).toBe(0);
+      expect(await store.loadProgress('projector:p', [a])).toEqual([0]);
+      // Names that only start alike are another subscriber's.
+      expect(await store.getCheckpoint('projector:p-other/16.3')).toBe(5);
+      expect(await store.getCheckpoint('projector:p0')).toBe(6);
+    });
+  });
+
   describe('idempotency keys', () => {
     it('writes an append with a key once; the second answers duplicate and writes nothing', async () => {
       const { store, open } = await fresh();

@@ -166,6 +166,48 @@ export const describeEventBusContract = (name: string, fresh: () => Promise<Even
       expect(stock.deliveries.map((d) => [d.domain, numbers([d])[0]])).toEqual([['stock', 1]]);
     });
 
+    it('routes by partition: each partition of a subscriber has its own queue, which keeps its batches while away', async () => {
+      const { bus, noteSubscriber } = await given();
+      noteSubscriber('projector:parts');
+      const zero = recorder();
+      const three = recorder();
+      const subscribeTo = (partition: number, handler: (delivery: Delivery) => Promise<void>) =>
+        bus.subscribe(
+          { subscriber: 'projector:parts', domains: ['orders'], partition, redeliveryDelayMs: 50 },
+          handler,
+        );
+      const first = await subscribeTo(0, zero.handler());
+      const away = await subscribeTo(3, three.handler());
+      await away.close();
+
+      // Published while partition 3 has no consumer: its queue keeps them.
+      await bus.publish([
+        { domain: 'orders', partition: 3, batch: batchNo('orders', 1) },
+        { domain: 'orders', partition: 0, batch: batchNo('orders', 2) },
+        { domain: 'orders', partition: 3, batch: batchNo('orders', 3) },
+      ]);
+      await zero.received(1);
+      await subscribeTo(3, three.handler());
+      await three.received(2);
+      await sleep(100);
+      expect(numbers(zero.deliveries)).toEqual([2]);
+      expect(numbers(three.deliveries)).toEqual([1, 3]);
+      await first.close();
+    });
+
+    it('refuses a partition out of range', async () => {
+      const { bus } = await given();
+      await expect(
+        bus.publish([{ domain: 'orders', partition: -1, batch: batchNo('orders', 1) }]),
+      ).rejects.toBeInstanceOf(ValidationError);
+      await expect(
+        bus.subscribe(
+          { subscriber: 'projector:bad', domains: ['orders'], partition: 1.5 },
+          async () => undefined,
+        ),
+      ).rejects.toBeInstanceOf(ValidationError);
+    });
+
     it('gives every subscriber its own copy of every batch', async () => {
       const { bus, subscribe } = await given();
       const first = recorder();

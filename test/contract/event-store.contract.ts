@@ -1,5 +1,6 @@
 import { describe } from 'vitest';
 import { appendContract } from './append.contract.js';
+import { claimsContract } from './claims.contract.js';
 import { concurrencyContract } from './concurrency.contract.js';
 import { deadLettersContract } from './dead-letters.contract.js';
 import { deliveryContract } from './delivery.contract.js';
@@ -29,6 +30,7 @@ export type { StoreOpener } from './writers.js';
  * - dead-letters.contract.ts: dead letters (idempotent puts, listing, decisions);
  * - leases.contract.ts: leases (one holder, lapse, release, fencing) and forward-only, fenced checkpoints.
  * - pauses.contract.ts: subscriber pauses (one holder at a time, expiry) and the deliverers' reports.
+ * - claims.contract.ts: the process registry and partition claims.
  */
 export const describeEventStoreContract = (name: string, factory: StoreFactory): void => {
   describe(`event store contract: ${name}`, () => {
@@ -41,5 +43,6 @@ export const describeEventStoreContract = (name: string, factory: StoreFactory):
     deadLettersContract(storage.fresh);
     leasesContract(storage.fresh);
     pausesContract(storage.fresh);
+    claimsContract(storage.fresh);
   });
 };

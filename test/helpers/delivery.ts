@@ -440,6 +440,10 @@ export const deleteAmqpTopology = async (
     const channel = await connection.createChannel();
     await channel.deleteExchange(exchange);
     for (const subscriber of subscribers) {
+      // Its queue of each partition (topology.ts), and the one queue of versions before partitions.
+      for (let partition = 0; partition < 16; partition += 1) {
+        await channel.deleteQueue(`${exchange}.${subscriber}.${partition}`);
+      }
       await channel.deleteQueue(`${exchange}.${subscriber}`);
     }
     await channel.close();

@@ -23,6 +23,10 @@ const removeTopology = async (
   try {
     const channel = await connection.createChannel();
     for (const subscriber of subscribers) {
+      // Its queue of each partition (topology.ts), and the one queue of versions before partitions.
+      for (let partition = 0; partition < 16; partition += 1) {
+        await channel.deleteQueue(`${exchange}.${subscriber}.${partition}`);
+      }
       await channel.deleteQueue(`${exchange}.${subscriber}`);
     }
     await channel.deleteExchange(exchange);
@@ -76,14 +80,14 @@ describeWith('rabbitmq', 'AMQP event bus', (url) => {
     expect(() => createAmqpEventBus({ url: 'not a url secret' })).not.toThrow(/secret/);
   });
 
-  it('publishes persistent protobuf messages with the domain as routing key and the positions as headers', async () => {
+  it('publishes persistent protobuf messages with <domain>.<partition> as routing key and the positions as headers', async () => {
     const { bus, exchange } = open();
     await bus.ready();
     const connection = await amqp.connect(url);
     try {
       const channel = await connection.createChannel();
       const { queue } = await channel.assertQueue('', { exclusive: true });
-      await channel.bindQueue(queue, exchange, 'orders');
+      await channel.bindQueue(queue, exchange, 'orders.0');
 
       await bus.publish([{ domain: 'orders', batch: batch(7) }]);
 
@@ -93,11 +97,12 @@ describeWith('rabbitmq', 'AMQP event bus', (url) => {
         if (message === false) await new Promise((resolve) => setTimeout(resolve, 20));
       }
       if (message === false) throw new Error('no message arrived');
-      expect(message.fields.routingKey).toBe('orders');
+      expect(message.fields.routingKey).toBe('orders.0');
       expect(message.properties.contentType).toBe(BATCH_CONTENT_TYPE);
       expect(message.properties.deliveryMode).toBe(2);
       expect(message.properties.headers).toMatchObject({
         domain: 'orders',
+        partition: 0,
         firstPosition: 7,
         lastPosition: 9,
       });
@@ -136,7 +141,7 @@ describeWith('rabbitmq', 'AMQP event bus', (url) => {
     const connection = await amqp.connect(url);
     try {
       const channel = await connection.createChannel();
-      await channel.deleteQueue(`${exchange}.projector:deleted`);
+      await channel.deleteQueue(`${exchange}.projector:deleted.0`);
     } finally {
       await connection.close();
     }

@@ -56,6 +56,8 @@ describe('progress saved as each call succeeds', () => {
     const base: ProjectConfig = {
       name: 'progress',
       log: { level: 'warn' },
+      // One partition: what is measured here is progress within a batch, which a partition's checkpoint shows.
+      delivery: { partitions: 1 },
       ports,
       domains: { account: { businessLogic: logic.address } },
     };

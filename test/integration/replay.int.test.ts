@@ -246,7 +246,10 @@ describe('evented replay --dry-run', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(projector.calls.length).toBe(calls);
     expect(projector.resets).toBe(0);
-    expect(runtime.deliveryStatus().projectors[0]).toMatchObject({ checkpoint: 12, state: 'live' });
+    // (A partition without events moves its checkpoint once it finds nothing more in the store.)
+    await eventually(() =>
+      expect(runtime.deliveryStatus().projectors[0]).toMatchObject({ checkpoint: 12, state: 'live' }),
+    );
   });
 });
 
@@ -288,7 +291,8 @@ describe('evented rebuild, when the projector’s Reset fails', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(projector.delivered).toHaveLength(22);
     expect(projector.duplicates()).toEqual([]);
-    expect(await status()).toMatchObject({ checkpoint: 22, lag: 0 });
+    // (A partition without the new events moves its checkpoint once it finds nothing more in the store.)
+    await eventually(async () => expect(await status()).toMatchObject({ checkpoint: 22, lag: 0 }));
 
     // Once Reset works, the rebuild resets it and gives it every event again, marked as a replay
     projector.failReset = undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatStatus, problemsOf } from '../../cli/commands/status.js';
+import { formatRanges, formatStatus, problemsOf } from '../../cli/commands/status.js';
 import { parseSince } from '../../cli/commands/tail.js';
 import { Writable } from 'node:stream';
 import { formatDuration, formatProgress, progressReporter } from '../../cli/output/replay-progress.js';
@@ -119,6 +119,7 @@ describe('status', () => {
     version: '0.1.0',
     head: 42,
     roles: ['command', 'query', 'relay', 'projectors', 'sagas', 'admin'],
+    processId: 'box/100',
     components: [
       { name: 'store', kind: 'sqlite', address: '/tmp/x.db', state: 'ok', detail: 'head at position 42' },
       {
@@ -142,6 +143,8 @@ describe('status', () => {
         delivered: 40,
         deadLettered: 0,
         lastError: 'UNAVAILABLE: connect ECONNREFUSED',
+        partitionCount: 0,
+        holders: [],
       },
     ],
   };
@@ -195,6 +198,29 @@ describe('status', () => {
     ).toEqual(['relay is retrying']);
     // No relay in this process (or a runtime without leases): no relay line.
     expect(formatStatus(status)).not.toContain('relay: ');
+  });
+
+  it('shows which process holds which partitions, this one marked', () => {
+    const shared = {
+      ...status.subscribers[0]!,
+      state: 'live',
+      lastError: '',
+      partitionCount: 16,
+      holders: [
+        { process: 'box/100', partitions: [0, 1, 2, 3, 4, 9] },
+        { process: 'box/200', partitions: [5, 6, 7, 8, 10] },
+      ],
+    };
+    expect(formatStatus({ ...status, subscribers: [shared] })).toMatch(
+      /PARTITIONS +LAST ERROR\naccounts .*box\/100 \(this\) 0-4,9; box\/200 5-8,10 *\n/,
+    );
+    expect(formatStatus({ ...status, subscribers: [{ ...shared, holders: [] }] })).toContain(
+      'none of 16 held',
+    );
+    expect(formatRanges([3, 1, 2, 7, 9, 10])).toBe('1-3,7,9-10');
+    expect(problemsOf({ ...status, components: [], subscribers: [{ ...shared, state: 'standby' }] })).toEqual(
+      [],
+    );
   });
 
   it('shows the events delivered past the position while a batch is in progress', () => {

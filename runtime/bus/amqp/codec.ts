@@ -8,8 +8,8 @@ import type { Delivery, PublishedBatch } from '../port.js';
  * content type names the message, and headers repeat what a router or an operator wants to see without
  * decoding the body.
  *
- * - an event batch: body `evented.EventBatch`, routing key = domain, headers `domain`, `firstPosition`,
- *   `lastPosition`; persistent (delivery mode 2), app id "evented".
+ * - an event batch: body `evented.EventBatch`, routing key `<domain>.<partition>`, headers `domain`,
+ *   `partition`, `firstPosition`, `lastPosition`; persistent (delivery mode 2), app id "evented".
  *
  * (Dead letters are kept in the event store, not on the broker.)
  */
@@ -29,15 +29,16 @@ const common = (contentType: string, headers: Record<string, string | number>): 
   headers,
 });
 
-export const encodeBatch = ({ domain, batch }: PublishedBatch): Encoded => ({
+export const encodeBatch = ({ domain, partition, batch }: PublishedBatch): Encoded => ({
   content: encodeEventBatch(batch),
   options: {
     ...common(BATCH_CONTENT_TYPE, {
       domain,
+      partition: partition ?? 0,
       firstPosition: batch.firstPosition,
       lastPosition: batch.lastPosition,
     }),
-    messageId: `${domain}:${batch.firstPosition}-${batch.lastPosition}`,
+    messageId: `${domain}.${partition ?? 0}:${batch.firstPosition}-${batch.lastPosition}`,
   },
 });
 

@@ -29,6 +29,7 @@ export interface ConsumerOptions {
   queue: string;
   subscriber: string;
   domains: readonly string[];
+  partition: number;
   prefetch: number;
   redeliveryDelayMs: number;
   /** Hand over the deliveries of one domain waiting in the buffer as one merged batch (see nextGroup). */
@@ -204,7 +205,10 @@ export const startConsumer = async (
         tags.delete(channel);
         dropBuffered(channel);
       });
-      await declareSubscriberQueue(channel, options.exchange, queue, options.domains);
+      await declareSubscriberQueue(channel, options.exchange, queue, {
+        domains: options.domains,
+        partition: options.partition,
+      });
       await channel.prefetch(options.prefetch);
       await consume(channel);
     },

@@ -8,7 +8,7 @@ import { encodeBatch } from './codec.js';
 import { connectAmqp, type ReconnectOptions } from './connection.js';
 import { startConsumer } from './consumer.js';
 import { createPublisher } from './publisher.js';
-import { declareExchange, subscriberQueue } from './topology.js';
+import { declareExchange, routingKey, subscriberQueue } from './topology.js';
 
 /**
  * The event bus on RabbitMQ (topology in topology.ts, message format in codec.ts). It connects at once and
@@ -17,8 +17,8 @@ import { declareExchange, subscriberQueue } from './topology.js';
  * `publishTimeoutMs` and then rejects with UnavailableError. A URL that is not amqp:// or amqps:// throws
  * ConfigError at once.
  *
- * Two subscriptions with the same subscriber name (in one process or several) share its queue as competing
- * consumers: each batch goes to one of them, and order holds per consumer only.
+ * Two subscriptions with the same subscriber name and partition (in one process or several) share its queue with a
+ * single active consumer: RabbitMQ hands its messages to one of them until that one stops.
  */
 
 export interface AmqpEventBusOptions {
@@ -87,7 +87,7 @@ export const createAmqpEventBus = (options: AmqpEventBusOptions): AmqpEventBus =
       await publisher.send(
         batches.map((published) => ({
           exchange,
-          routingKey: published.domain,
+          routingKey: routingKey(published.domain, published.partition ?? 0),
           message: encodeBatch(published),
         })),
         publishTimeoutMs,
@@ -98,13 +98,15 @@ export const createAmqpEventBus = (options: AmqpEventBusOptions): AmqpEventBus =
       ensureOpen();
       checkSubscribe(subscribeOptions);
       const { subscriber } = subscribeOptions;
+      const partition = subscribeOptions.partition ?? 0;
       const subscription = await startConsumer(
         connection,
         {
           exchange,
-          queue: subscriberQueue(exchange, subscriber),
+          queue: subscriberQueue(exchange, subscriber, partition),
           subscriber,
           domains: subscribeOptions.domains,
+          partition,
           prefetch: subscribeOptions.prefetch ?? options.prefetch ?? DEFAULT_PREFETCH,
           redeliveryDelayMs: subscribeOptions.redeliveryDelayMs ?? DEFAULT_REDELIVERY_DELAY_MS,
           merge: subscribeOptions.merge ?? false,

@@ -6,7 +6,8 @@ import type { Delivery, EventBus, PublishedBatch, SubscribeOptions, Subscription
 import { checkPublish, checkSubscribe, DEFAULT_REDELIVERY_DELAY_MS } from '../validate.js';
 
 /**
- * The in-process event bus, for the embedded `evented up`: what RabbitMQ does, inside one process. A subscriber's
+ * The in-process event bus, for the embedded `evented up`: what RabbitMQ does, inside one process. A subscriber has
+ * one queue per partition, as on RabbitMQ, holding the batches published to that partition of its domains; each
  * queue is created by its first subscribe() and from then on keeps every batch of its domains, also while the
  * subscriber is closed. Batches are handed over one at a time, in queue order; a failed one goes back to the
  * head of the queue and is delivered again after the delay. Messages are kept encoded, as on the wire, so a
@@ -20,6 +21,7 @@ interface Message {
 }
 
 interface Queue {
+  partition: number;
   domains: Set<string>;
   messages: Message[];
   /** The open subscription, if any: it is woken when a message arrives. */
@@ -89,10 +91,10 @@ export const createMemoryEventBus = (): EventBus => {
     async publish(batches: readonly PublishedBatch[]) {
       ensureOpen();
       checkPublish(batches);
-      for (const { domain, batch } of batches) {
+      for (const { domain, partition = 0, batch } of batches) {
         const bytes = plainBytes(encodeEventBatch(batch));
         for (const queue of queues.values()) {
-          if (!queue.domains.has(domain)) continue;
+          if (queue.partition !== partition || !queue.domains.has(domain)) continue;
           queue.messages.push({ domain, bytes, redelivered: false });
           queue.consumer?.wake();
         }
@@ -102,13 +104,17 @@ export const createMemoryEventBus = (): EventBus => {
     async subscribe(options: SubscribeOptions, handle: Handler) {
       ensureOpen();
       checkSubscribe(options);
-      let queue = queues.get(options.subscriber);
+      const partition = options.partition ?? 0;
+      const name = `${options.subscriber}.${partition}`;
+      let queue = queues.get(name);
       if (queue === undefined) {
-        queue = { domains: new Set(), messages: [], consumer: undefined };
-        queues.set(options.subscriber, queue);
+        queue = { partition, domains: new Set(), messages: [], consumer: undefined };
+        queues.set(name, queue);
       }
       if (queue.consumer !== undefined) {
-        throw new ValidationError(`subscriber "${options.subscriber}" is already subscribed in this process`);
+        throw new ValidationError(
+          `partition ${partition} of subscriber "${options.subscriber}" is already subscribed in this process`,
+        );
       }
       // Like queue bindings, the domains followed only grow.
       for (const domain of options.domains) queue.domains.add(domain);

@@ -12,6 +12,7 @@ import { MongoServerError, type Collection, type Db } from 'mongodb';
  *   `{ _id: 'dead_letters', position }`, the last dead letter id;
  * - meta: `{ _id: 'schema', version }`;
  * - leases: `_id` = the lease's name (see leases.ts).
+ * - processes (`_id` = process id) and partition_claims (`_id` = `<group>/<partition>`): see claims.ts.
  * Byte fields (root, payload, state) are BSON binary; the client is opened with promoteBuffers.
  */
 export const SCHEMA_VERSION = 1;
@@ -91,6 +92,8 @@ export interface Collections {
   counters: Collection<{ _id: string; position: number }>;
   meta: Collection<{ _id: string; version: number }>;
   leases: Collection<LeaseDoc>;
+  processes: Collection<{ _id: string; roles: string[]; expiresAt: number }>;
+  claims: Collection<ClaimDoc>;
 }
 
 export interface LeaseDoc {
@@ -100,6 +103,16 @@ export interface LeaseDoc {
   expiresAt: number;
   fencing: number;
   payload: string;
+}
+
+export interface ClaimDoc {
+  /** `<group>/<partition>` */
+  _id: string;
+  group: string;
+  partition: number;
+  owner: string;
+  expiresAt: number;
+  epoch: number;
 }
 
 const COLLECTION_NAMES = {
@@ -115,6 +128,8 @@ const COLLECTION_NAMES = {
   counters: 'counters',
   meta: 'meta',
   leases: 'leases',
+  processes: 'processes',
+  claims: 'partition_claims',
 } as const;
 
 export const collectionsOf = (db: Db): Collections => ({
@@ -130,6 +145,8 @@ export const collectionsOf = (db: Db): Collections => ({
   counters: db.collection(COLLECTION_NAMES.counters),
   meta: db.collection(COLLECTION_NAMES.meta),
   leases: db.collection(COLLECTION_NAMES.leases),
+  processes: db.collection(COLLECTION_NAMES.processes),
+  claims: db.collection(COLLECTION_NAMES.claims),
 });
 
 const NAMESPACE_EXISTS = 48;

@@ -3,6 +3,7 @@ import { StoreError, isEventedError, messageOf } from '../../errors/index.js';
 import { assertRoot } from '../batch-plan.js';
 import { createGroupCommit, type Outcome } from '../group-commit.js';
 import { createAppendedListeners } from '../appended.js';
+import { createMongoClaims } from './claims.js';
 import { guardEach } from '../guard.js';
 import { loadedAggregate } from '../loaded.js';
 import type { AggregateRef, Appended, AppendRequest, EventStore, StoredEvent } from '../port.js';
@@ -115,6 +116,7 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
   const deadLetters = createMongoDeadLetters(c);
   const leases = createMongoLeases(c);
   const pauses = createMongoPauses(c);
+  const claims = createMongoClaims(c);
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -270,6 +272,7 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
     listLeases: guarded(leases.listLeases),
     onLeaseLost: leases.onLeaseLost,
     ...guardEach(pauses, (call) => guarded(call)()),
+    ...guardEach(claims, (call) => guarded(call)()),
 
     close() {
       closed = true;

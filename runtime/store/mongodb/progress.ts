@@ -29,7 +29,7 @@ export const createMongoProgress = (client: MongoClient, c: Collections): Subscr
       return aggregates.map((a) => found.get(aggregateKey(a)) ?? 0);
     },
 
-    async saveProgress(subscriber, records, checkpoint) {
+    async saveProgress(subscriber, records, checkpoint, checkpointName = subscriber) {
       await inTransaction(async (session) => {
         if (records.length > 0)
           await c.progress.bulkWrite(
@@ -44,7 +44,7 @@ export const createMongoProgress = (client: MongoClient, c: Collections): Subscr
           );
         if (checkpoint !== undefined)
           await c.checkpoints.updateOne(
-            { _id: subscriber },
+            { _id: checkpointName },
             { $max: { position: checkpoint } },
             { session, upsert: true },
           );
@@ -54,7 +54,11 @@ export const createMongoProgress = (client: MongoClient, c: Collections): Subscr
     async resetProgress(subscriber) {
       await inTransaction(async (session) => {
         await c.progress.deleteMany({ subscriber }, { session });
-        await c.checkpoints.deleteOne({ _id: subscriber }, { session });
+        // Its own checkpoint and its partitions' (`<subscriber>/…`; '/' + 1 is '0').
+        await c.checkpoints.deleteMany(
+          { $or: [{ _id: subscriber }, { _id: { $gte: `${subscriber}/`, $lt: `${subscriber}0` } }] },
+          { session },
+        );
       });
     },
   };

@@ -12,6 +12,7 @@ import { createPostgresDeadLetters } from './dead-letters.js';
 import { createPostgresLeases } from './leases.js';
 import { createPostgresPauses } from './pauses.js';
 import { createPostgresProgress } from './progress.js';
+import { createPostgresClaims } from './claims.js';
 import { EVENT_COLUMNS, SCHEMA_VERSION, quoteSchema, schemaSql, type EventRow } from './schema.js';
 
 export interface PostgresStoreOptions {
@@ -179,6 +180,7 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
   const deadLetters = createPostgresDeadLetters(pool, s);
   const leases = createPostgresLeases({ url: options.url, pool, s, schema: options.schema ?? 'evented' });
   const pauses = createPostgresPauses(pool, s);
+  const claims = createPostgresClaims(pool, s);
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -325,6 +327,7 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
     releaseLease: guarded(leases.releaseLease),
     listLeases: guarded(leases.listLeases),
     onLeaseLost: leases.onLeaseLost,
+    ...guardEach(claims, (call) => guarded(call)()),
 
     close() {
       closed = true;

@@ -18,10 +18,11 @@ export const createPostgresProgress = (pool: Pool, s: string): SubscriberProgres
              SELECT $1::text, * FROM unnest($2::text[], $3::bytea[], $4::bigint[])
              ON CONFLICT (subscriber, domain, root) DO UPDATE SET next = greatest(stored.next, excluded.next)
            )
-           INSERT INTO ${s}.checkpoints AS stored (name, position) SELECT $1::text, $5::bigint WHERE $5::bigint IS NOT NULL
+           INSERT INTO ${s}.checkpoints AS stored (name, position) SELECT $6::text, $5::bigint WHERE $5::bigint IS NOT NULL
            ON CONFLICT (name) DO UPDATE SET position = greatest(stored.position, excluded.position)`,
+    // Its own checkpoint and its partitions' (names `<subscriber>/…`; '/' + 1 is '0', and names are COLLATE "C").
     reset: `WITH forgotten AS (DELETE FROM ${s}.subscriber_progress WHERE subscriber = $1)
-            DELETE FROM ${s}.checkpoints WHERE name = $1`,
+            DELETE FROM ${s}.checkpoints WHERE name = $1 OR (name >= $1 || '/' AND name < $1 || '0')`,
   };
 
   return {
@@ -36,7 +37,7 @@ export const createPostgresProgress = (pool: Pool, s: string): SubscriberProgres
       return aggregates.map((a) => found.get(aggregateKey(a)) ?? 0);
     },
 
-    async saveProgress(subscriber, records, checkpoint) {
+    async saveProgress(subscriber, records, checkpoint, checkpointName = subscriber) {
       // One row per aggregate (the furthest), in key order.
       const furthest = new Map<string, ProgressRecord>();
       for (const record of records) {
@@ -50,6 +51,7 @@ export const createPostgresProgress = (pool: Pool, s: string): SubscriberProgres
         sorted.map((r) => bytes(r.root)),
         sorted.map((r) => r.next),
         checkpoint ?? null,
+        checkpointName,
       ]);
     },
 

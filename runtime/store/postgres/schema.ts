@@ -5,7 +5,7 @@ import { ValidationError } from '../../errors/index.js';
  * (domain, root, sequence), so a duplicate or a gap in an aggregate cannot be stored; the unique index on
  * position is the global log. `log_head` is a single row holding the last position given out: the append
  * transaction moves it (see index.ts for why that makes the log safe to read while writers race). Tables added
- * later without changing earlier ones (dead_letters, leases, subscriber_pauses, subscriber_deliverers) are created on open like the rest: same version.
+ * later without changing earlier ones (dead_letters, leases, subscriber_pauses, subscriber_deliverers, processes, partition_claims) are created on open like the rest: same version.
  */
 export const SCHEMA_VERSION = 1;
 
@@ -109,6 +109,19 @@ CREATE TABLE IF NOT EXISTS ${s}.subscriber_deliverers (
   paused_for text,
   at bigint NOT NULL,
   PRIMARY KEY (subscriber, deliverer)
+);
+CREATE TABLE IF NOT EXISTS ${s}.processes (
+  id text COLLATE "C" PRIMARY KEY,
+  roles text NOT NULL,
+  expires_at bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${s}.partition_claims (
+  group_name text COLLATE "C" NOT NULL,
+  part integer NOT NULL,
+  owner text COLLATE "C" NOT NULL,
+  expires_at bigint NOT NULL,
+  epoch bigint NOT NULL,
+  PRIMARY KEY (group_name, part)
 );
 `;
 

@@ -30,6 +30,7 @@ import { createSqliteDeadLetters } from './dead-letters.js';
 import { createSqliteLeases } from './leases.js';
 import { createSqlitePauses } from './pauses.js';
 import { createSqliteProgress } from './progress.js';
+import { createSqliteClaims } from './claims.js';
 import { EVENT_COLUMNS, SCHEMA_VERSION, schemaSql, type EventRow, type SnapshotRow } from './schema.js';
 
 export interface SqliteStoreOptions {
@@ -212,6 +213,7 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
   const deadLetters = createSqliteDeadLetters(db);
   const leases = createSqliteLeases(db);
   const pauses = createSqlitePauses(db);
+  const claims = createSqliteClaims(db);
   // Keeps the automatic checkpoint inside writeBatch short (see checkpointer.ts).
   const checkpointer = startCheckpointer({
     path: resolve(options.path),
@@ -329,9 +331,9 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
       return progress.loadProgress(subscriber, aggregates);
     },
 
-    async saveProgress(subscriber, records, checkpoint) {
+    async saveProgress(subscriber, records, checkpoint, checkpointName) {
       assertOpen();
-      return progress.saveProgress(subscriber, records, checkpoint);
+      return progress.saveProgress(subscriber, records, checkpoint, checkpointName);
     },
 
     async resetProgress(subscriber) {
@@ -340,6 +342,10 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
     },
 
     ...guardEach(deadLetters, async (call) => {
+      assertOpen();
+      return call();
+    }),
+    ...guardEach(claims, async (call) => {
       assertOpen();
       return call();
     }),

@@ -16,19 +16,22 @@ export const createSqliteProgress = (db: Database.Database): SubscriberProgress 
        ON CONFLICT (name) DO UPDATE SET position = max(position, excluded.position)`,
     ),
     deleteProgress: db.prepare('DELETE FROM subscriber_progress WHERE subscriber = ?'),
-    deleteCheckpoint: db.prepare('DELETE FROM checkpoints WHERE name = ?'),
+    // Its own and its partitions' ('/' + 1 is '0': every name with the prefix `<subscriber>/` sorts in between).
+    deleteCheckpoint: db.prepare(
+      `DELETE FROM checkpoints WHERE name = ? OR (name >= ? || '/' AND name < ? || '0')`,
+    ),
   };
 
   const save = db.transaction(
-    (subscriber: string, records: readonly ProgressRecord[], checkpoint?: number) => {
+    (subscriber: string, records: readonly ProgressRecord[], checkpoint?: number, name = subscriber) => {
       for (const record of records) sql.put.run(subscriber, record.domain, record.root, record.next);
-      if (checkpoint !== undefined) sql.checkpoint.run(subscriber, checkpoint);
+      if (checkpoint !== undefined) sql.checkpoint.run(name, checkpoint);
     },
   );
 
   const reset = db.transaction((subscriber: string) => {
     sql.deleteProgress.run(subscriber);
-    sql.deleteCheckpoint.run(subscriber);
+    sql.deleteCheckpoint.run(subscriber, subscriber, subscriber);
   });
 
   return {
@@ -37,8 +40,8 @@ export const createSqliteProgress = (db: Database.Database): SubscriberProgress 
         ({ domain, root }) => (sql.get.get(subscriber, domain, root) as number | undefined) ?? 0,
       );
     },
-    async saveProgress(subscriber, records, checkpoint) {
-      save(subscriber, records, checkpoint);
+    async saveProgress(subscriber, records, checkpoint, checkpointName) {
+      save(subscriber, records, checkpoint, checkpointName);
     },
     async resetProgress(subscriber) {
       reset(subscriber);

@@ -4,7 +4,7 @@
  * (domain, root, sequence) enforces the sequence rule and serves aggregate loads (most of which the aggregate
  * cache answers anyway). Version 1 clustered by aggregate, which made every log read a random lookup per event.
  *
- * Tables added later without changing what earlier ones hold (dead_letters, leases, subscriber_pauses, subscriber_deliverers) are created on open, like the rest,
+ * Tables added later without changing what earlier ones hold (dead_letters, leases, subscriber_pauses, subscriber_deliverers, processes, partition_claims) are created on open, like the rest,
  * so a file of the same version gains them the first time this evented opens it: no new version, and an older
  * evented of version 2 still opens the file (it never reads them).
  */
@@ -95,6 +95,19 @@ CREATE TABLE IF NOT EXISTS subscriber_deliverers (
   paused_for TEXT,
   at INTEGER NOT NULL,
   PRIMARY KEY (subscriber, deliverer)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS processes (
+  id TEXT PRIMARY KEY,
+  roles TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS partition_claims (
+  group_name TEXT NOT NULL,
+  part INTEGER NOT NULL,
+  owner TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  epoch INTEGER NOT NULL,
+  PRIMARY KEY (group_name, part)
 ) WITHOUT ROWID;
 `;
 

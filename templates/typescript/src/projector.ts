@@ -15,6 +15,10 @@ import { listenAddress, serve } from './serve.js';
 /**
  * The accounts projector, served as evented.Projector: keeps the accounts read model (read-model.ts) up to date.
  * Every call is saved before it is answered, so an acknowledged event is never lost by a crash.
+ *
+ * Calls for different accounts may arrive at once (several runtime processes, or `concurrency` above 1). Each
+ * handler applies and saves without awaiting in between, so on Node's one thread no two calls interleave: a
+ * handler that awaits (a database client, say) needs a transaction per call or a lock around apply and save.
  */
 export const accountsProjector = (model: AccountsReadModel): ProjectorServer => {
   const projectionOf = (book: EventBook): Projection => {

@@ -242,6 +242,11 @@ export interface RuntimeStatus {
    * and subscribers above are those of these roles. Empty from a runtime that predates roles (it held all six).
    */
   roles: string[];
+  /**
+   * How this process is known to the others sharing its store (`<host>/<pid>`): the owner named in
+   * SubscriberStatus.holders. Empty from a runtime that predates partitions.
+   */
+  processId: string;
 }
 
 export interface ComponentStatus {
@@ -279,6 +284,21 @@ export interface SubscriberStatus {
    * while its events are delivered (and their progress saved) call by call.
    */
   deliveredPastCheckpoint: number;
+  /**
+   * How many partitions its stream is split into (by a hash of the aggregate), and which process holds which,
+   * as the store's claims say now (every process, not only this one). The checkpoint, lag and counts above are
+   * this process's: those of the partitions it holds. 0 and empty from a runtime that predates partitions.
+   */
+  partitionCount: number;
+  holders: PartitionHolder[];
+}
+
+/** A process delivering some of a subscriber's partitions. */
+export interface PartitionHolder {
+  /** The process (RuntimeStatus.processId of its own status). */
+  process: string;
+  /** The partitions it holds, in order. */
+  partitions: number[];
 }
 
 export interface DeadLetter {
@@ -2292,7 +2312,7 @@ export const ReplayProgress: MessageFns<ReplayProgress> = {
 };
 
 function createBaseRuntimeStatus(): RuntimeStatus {
-  return { name: "", version: "", head: 0, components: [], subscribers: [], projectDir: "", roles: [] };
+  return { name: "", version: "", head: 0, components: [], subscribers: [], projectDir: "", roles: [], processId: "" };
 }
 
 export const RuntimeStatus: MessageFns<RuntimeStatus> = {
@@ -2317,6 +2337,9 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     }
     for (const v of message.roles) {
       writer.uint32(58).string(v!);
+    }
+    if (message.processId !== "") {
+      writer.uint32(66).string(message.processId);
     }
     return writer;
   },
@@ -2390,6 +2413,14 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
             message.roles.push(reader.string());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.processId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2415,6 +2446,7 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
         : [],
       projectDir: isSet(object.projectDir) ? globalThis.String(object.projectDir) : "",
       roles: globalThis.Array.isArray(object?.roles) ? object.roles.map((e: any) => globalThis.String(e)) : [],
+      processId: isSet(object.processId) ? globalThis.String(object.processId) : "",
     };
   },
 
@@ -2441,6 +2473,9 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     if (message.roles?.length) {
       obj.roles = message.roles;
     }
+    if (message.processId !== "") {
+      obj.processId = message.processId;
+    }
     return obj;
   },
 
@@ -2456,6 +2491,7 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     message.subscribers = object.subscribers?.map((e) => SubscriberStatus.fromPartial(e)) || [];
     message.projectDir = object.projectDir ?? "";
     message.roles = object.roles?.map((e) => e) || [];
+    message.processId = object.processId ?? "";
     return message;
   },
 };
@@ -2606,6 +2642,8 @@ function createBaseSubscriberStatus(): SubscriberStatus {
     deadLettered: 0,
     lastError: "",
     deliveredPastCheckpoint: 0,
+    partitionCount: 0,
+    holders: [],
   };
 }
 
@@ -2643,6 +2681,12 @@ export const SubscriberStatus: MessageFns<SubscriberStatus> = {
     }
     if (message.deliveredPastCheckpoint !== 0) {
       writer.uint32(88).uint64(message.deliveredPastCheckpoint);
+    }
+    if (message.partitionCount !== 0) {
+      writer.uint32(96).uint32(message.partitionCount);
+    }
+    for (const v of message.holders) {
+      PartitionHolder.encode(v!, writer.uint32(106).fork()).join();
     }
     return writer;
   },
@@ -2748,6 +2792,22 @@ export const SubscriberStatus: MessageFns<SubscriberStatus> = {
             message.deliveredPastCheckpoint = longToNumber(reader.uint64());
             continue;
           }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.partitionCount = reader.uint32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.holders.push(PartitionHolder.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2775,6 +2835,10 @@ export const SubscriberStatus: MessageFns<SubscriberStatus> = {
       deliveredPastCheckpoint: isSet(object.deliveredPastCheckpoint)
         ? globalThis.Number(object.deliveredPastCheckpoint)
         : 0,
+      partitionCount: isSet(object.partitionCount) ? globalThis.Number(object.partitionCount) : 0,
+      holders: globalThis.Array.isArray(object?.holders)
+        ? object.holders.map((e: any) => PartitionHolder.fromJSON(e))
+        : [],
     };
   },
 
@@ -2813,6 +2877,12 @@ export const SubscriberStatus: MessageFns<SubscriberStatus> = {
     if (message.deliveredPastCheckpoint !== 0) {
       obj.deliveredPastCheckpoint = Math.round(message.deliveredPastCheckpoint);
     }
+    if (message.partitionCount !== 0) {
+      obj.partitionCount = Math.round(message.partitionCount);
+    }
+    if (message.holders?.length) {
+      obj.holders = message.holders.map((e) => PartitionHolder.toJSON(e));
+    }
     return obj;
   },
 
@@ -2832,6 +2902,109 @@ export const SubscriberStatus: MessageFns<SubscriberStatus> = {
     message.deadLettered = object.deadLettered ?? 0;
     message.lastError = object.lastError ?? "";
     message.deliveredPastCheckpoint = object.deliveredPastCheckpoint ?? 0;
+    message.partitionCount = object.partitionCount ?? 0;
+    message.holders = object.holders?.map((e) => PartitionHolder.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePartitionHolder(): PartitionHolder {
+  return { process: "", partitions: [] };
+}
+
+export const PartitionHolder: MessageFns<PartitionHolder> = {
+  encode(message: PartitionHolder, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.process !== "") {
+      writer.uint32(10).string(message.process);
+    }
+    if (message.partitions.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.partitions) {
+        writer.uint32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PartitionHolder {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePartitionHolder();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.process = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.partitions.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.partitions.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PartitionHolder {
+    return {
+      process: isSet(object.process) ? globalThis.String(object.process) : "",
+      partitions: globalThis.Array.isArray(object?.partitions)
+        ? object.partitions.map((e: any) => globalThis.Number(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PartitionHolder): unknown {
+    const obj: any = {};
+    if (message.process !== "") {
+      obj.process = message.process;
+    }
+    if (message.partitions?.length) {
+      obj.partitions = message.partitions.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PartitionHolder>, I>>(base?: I): PartitionHolder {
+    return PartitionHolder.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PartitionHolder>, I>>(object: I): PartitionHolder {
+    const message = createBasePartitionHolder();
+    message.process = object.process ?? "";
+    message.partitions = object.partitions?.map((e) => e) || [];
     return message;
   },
 };
@@ -3739,6 +3912,12 @@ export const ProjectorCoordinatorClient = makeGenericClientConstructor(
  * Implemented by the user: build read models from events. Every event reaches a projector at least once and
  * in sequence order per aggregate; pages carry their sequence (`num`), so a projector that stores the last
  * sequence it applied per aggregate with its read model can make a redelivery a no-op.
+ *
+ * Concurrent calls: an aggregate's calls never overlap (its events are in one partition, delivered by one process
+ * at a time, one call at a time). Calls for DIFFERENT aggregates may overlap once more than one runtime process
+ * holds the role projectors, or a projector's `concurrency` is above 1: a projector must then keep its read model
+ * safe under concurrent calls (a transaction per call, a lock, or per-aggregate state). With one process and the
+ * default concurrency of 1, calls come one at a time, as before.
  */
 export type ProjectorService = typeof ProjectorService;
 export const ProjectorService = {
@@ -4006,7 +4185,12 @@ export const SagaCoordinatorClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
-/** Implemented by the user: react to one domain's events with books for other domains. */
+/**
+ * Implemented by the user: react to one domain's events with books for other domains.
+ *
+ * Concurrent calls: as for Projector, an aggregate's calls never overlap, but calls for different aggregates may
+ * once more than one runtime process holds the role sagas, or a saga's `concurrency` is above 1.
+ */
 export type SagaService = typeof SagaService;
 export const SagaService = {
   handle: {
