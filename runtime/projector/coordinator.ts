@@ -174,6 +174,7 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
     partitions: options.partitions,
     concurrency: options.concurrency,
     logger,
+    beforeHold: (owns) => letters.refresh(owns),
   });
 
   return {

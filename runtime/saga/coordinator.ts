@@ -241,6 +241,7 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
     partitions: options.partitions,
     concurrency: options.concurrency,
     logger,
+    beforeHold: (owns) => letters.refresh(owns),
   });
 
   return {

@@ -10,7 +10,8 @@ import { toPage } from '../store/page.js';
  * in the store as a letter, and from then on that aggregate is held back: while it has an open letter, its later
  * events are not delivered to this subscriber but parked as letters behind it ("waiting behind #N"), in sequence
  * order; other aggregates go on. Which aggregates are held back is read from the store when the subscriber
- * starts, so it survives restarts, and every delivery path (bus, catch-up, hole filling, replay, synchronous
+ * starts, and for a partition's aggregates again when this process takes the partition over, so it survives
+ * restarts and moves with the partition, and every delivery path (bus, catch-up, hole filling, replay, synchronous
  * calls) goes through `admit`.
  *
  * A letter is written (durably) before `admit` or `setAside` returns, so before the subscriber's progress moves
@@ -23,6 +24,11 @@ export interface SubscriberDeadLetters {
   readonly subscriber: string;
   /** Reads which aggregates are held back; call before anything is delivered. */
   open(): Promise<void>;
+  /**
+   * Reads again which of the aggregates `owns` says are held back: for a partition this process takes over, whose
+   * letters another process opened or closed meanwhile. Call before anything of theirs is delivered.
+   */
+  refresh(owns: (aggregate: AggregateRef) => boolean): Promise<void>;
   /**
    * The books without the events of held-back aggregates (from the first open letter's sequence on): those are
    * parked as letters behind it. Returns `books` itself when no aggregate is held back.
@@ -39,6 +45,7 @@ export interface SubscriberDeadLetters {
 }
 
 interface Head {
+  ref: AggregateRef;
   id: number;
   sequence: number;
 }
@@ -81,7 +88,11 @@ export const createSubscriberDeadLetters = (options: {
     const key = keyOf(ref);
     const head = heads.get(key);
     if (letter.state === 'open' && (head === undefined || letter.sequence < head.sequence)) {
-      heads.set(key, { id: letter.id, sequence: letter.sequence });
+      heads.set(key, {
+        ref: { domain: ref.domain, root: ref.root },
+        id: letter.id,
+        sequence: letter.sequence,
+      });
     }
   };
 
@@ -91,7 +102,7 @@ export const createSubscriberDeadLetters = (options: {
     );
     const first = letters[0];
     if (first === undefined) heads.delete(keyOf(ref));
-    else heads.set(keyOf(ref), { id: first.id, sequence: first.sequence });
+    else heads.set(keyOf(ref), { ref, id: first.id, sequence: first.sequence });
     return letters;
   };
 
@@ -141,6 +152,12 @@ export const createSubscriberDeadLetters = (options: {
     async open() {
       heads.clear();
       for (const letters of await openByAggregate()) holdBack(letters[0]!, letters[0]!);
+    },
+
+    async refresh(owns) {
+      const open = await openByAggregate();
+      for (const [key, head] of heads) if (owns(head.ref)) heads.delete(key);
+      for (const letters of open) if (owns(letters[0]!)) holdBack(letters[0]!, letters[0]!);
     },
 
     async admit(books) {

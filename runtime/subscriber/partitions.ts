@@ -43,6 +43,11 @@ export interface PartitionedConsumerOptions {
   logger: Logger;
   /** How often a replay's pause is read, and how long reports and pauses last (defaults: PAUSE_TIMINGS). */
   pauseTimings?: PauseTimings | undefined;
+  /**
+   * Called before a partition is delivered here, with a test of whether an aggregate is in it: what the
+   * subscriber keeps in memory about those aggregates (dead letters) must be read again from the store.
+   */
+  beforeHold?: (owns: (aggregate: { domain: string; root: Uint8Array }) => boolean) => Promise<void>;
 }
 
 export interface PartitionedConsumer {
@@ -175,6 +180,9 @@ export const createPartitionedConsumer = (options: PartitionedConsumerOptions): 
     hold: (partition, stillHeld = () => true) =>
       changing(async () => {
         if (consumers.has(partition)) return;
+        await options.beforeHold?.(
+          (aggregate) => partitionOf(aggregate.domain, aggregate.root, options.partitions) === partition,
+        );
         const consumer = createConsumer({
           subscriber,
           domains: options.domains,
