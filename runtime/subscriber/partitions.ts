@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../bus/port.js';
 import { partitionOf } from '../bus/partition.js';
-import { UnavailableError } from '../errors/index.js';
+import { StateError, UnavailableError } from '../errors/index.js';
 import type { EventBatch, EventBook } from '../protocol/gen/evented/evented.js';
 import type { EventStore } from '../store/port.js';
 import { createKeyedLock } from '../support/keyed-lock.js';
@@ -228,9 +228,14 @@ export const createPartitionedConsumer = (options: PartitionedConsumerOptions): 
     checkpoint: () =>
       consumers.size === 0 ? 0 : Math.min(...[...consumers.values()].map((c) => c.tracker.checkpoint())),
     pastCheckpoint: () => [...consumers.values()].reduce((sum, c) => sum + c.tracker.pastCheckpoint(), 0),
-    replay: (request, hooks) =>
-      changing(async () => {
-        replaying = true;
+    replay: (request, hooks) => {
+      if (replaying) {
+        return Promise.reject(
+          new StateError(`${subscriber} is being replayed by this process: wait for that replay to end`),
+        );
+      }
+      replaying = true;
+      return changing(async () => {
         try {
           // Live delivery paused in every process (each partition's gate here too), then the replay through one
           // tracker of the whole subscriber while every partition held here waits.
@@ -255,7 +260,8 @@ export const createPartitionedConsumer = (options: PartitionedConsumerOptions): 
         } finally {
           replaying = false;
         }
-      }),
+      });
+    },
     exclusive: (task) => lockAll(inOrder(), (consumer, inner) => consumer.exclusive(inner), task),
     async handleBatch(batch) {
       const byPartition = new Map<number, EventBook[]>();

@@ -156,6 +156,15 @@ export const createProgressTracker = (
     past = 0;
   };
 
+  /**
+   * The saved checkpoint: its own (a partition's), else the subscriber's (a partition without one yet starts where
+   * the subscriber was before it had partitions; per-aggregate progress skips what was handled).
+   */
+  const readCheckpoint = async (): Promise<number> => {
+    const own = await store.getCheckpoint(checkpointName);
+    return own === 0 && checkpointName !== subscriber ? store.getCheckpoint(subscriber) : own;
+  };
+
   return {
     subscriber,
     async pending(books) {
@@ -216,10 +225,7 @@ export const createProgressTracker = (
     pastCheckpoint: () => past,
     async open() {
       next.clear();
-      savedCheckpoint = await store.getCheckpoint(checkpointName);
-      if (savedCheckpoint === 0 && checkpointName !== subscriber) {
-        savedCheckpoint = await store.getCheckpoint(subscriber);
-      }
+      savedCheckpoint = await readCheckpoint();
       handledUpTo = savedCheckpoint;
       past = 0;
     },
@@ -227,7 +233,7 @@ export const createProgressTracker = (
       serially(async () => {
         await write();
         next.clear();
-        savedCheckpoint = await store.getCheckpoint(subscriber);
+        savedCheckpoint = await readCheckpoint();
         handledUpTo = savedCheckpoint;
         past = 0;
       }),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { partitionOf } from '../../runtime/bus/partition.js';
+import { describeProcessId } from '../../runtime/support/process-id.js';
 import { uuidToBytes } from '../../runtime/protocol/uuid.js';
 import { createPostgresEventStore } from '../../runtime/store/postgres/index.js';
 import type { EventStore, PartitionClaim } from '../../runtime/store/port.js';
@@ -245,7 +246,10 @@ describeWith('postgres', 'partitioned delivery', (postgresUrl) => {
       expect(recording.holders.map((h) => h.partitions.length).sort()).toEqual([5, 5, 6]);
       expect(recording.holders.map((h) => h.process)).toContain(parsed.processId);
       const table = await runEvented(['status', '--address', joiner.servers.admin!]);
-      expect(table.stdout).toMatch(new RegExp(`PARTITIONS[^]*${parsed.processId} \\(this\\) \\d`));
+      // The table names a process as pid@host (describeProcessId), marking the one that answers.
+      expect(table.stdout).toMatch(
+        new RegExp(`PARTITIONS[^]*${describeProcessId(parsed.processId)} \\(this\\) \\d`),
+      );
       console.log(
         `partitions: SIGKILL of the holder of ${counts[victim]} partitions → taken over in ${takeoverMs} ms (claim TTL ${CLAIM_TTL_MS} ms); a joining process took its share in ${joinMs} ms`,
       );

@@ -53,7 +53,8 @@ const recordBus = async (url: string, exchange: string) => {
   const channel = await connection.createChannel();
   await channel.assertExchange(exchange, 'topic', { durable: true });
   const { queue } = await channel.assertQueue('', { exclusive: true });
-  await channel.bindQueue(queue, exchange, DOMAIN);
+  // Every partition of DOMAIN (the relay routes each batch to `<domain>.<partition>`).
+  await channel.bindQueue(queue, exchange, `${DOMAIN}.*`);
   const arrivals: Arrival[] = [];
   await channel.consume(
     queue,
@@ -111,9 +112,17 @@ const startCommands = (roots: Uint8Array[], addresses: () => string[]) => {
   };
 };
 
-/** Whether the i-th batch goes back: its first position is not past every position that arrived before it. */
-const isStepBack = (arrivals: readonly Arrival[], i: number): boolean =>
-  i > 0 && arrivals[i]!.first <= Math.max(...arrivals.slice(0, i).map((a) => a.last));
+/**
+ * Whether the i-th batch goes back: it starts a stretch of the log (a round is published as one batch per
+ * partition, each carrying the round's positions, one after another) whose first position is not past every
+ * position that arrived before it.
+ */
+const isStepBack = (arrivals: readonly Arrival[], i: number): boolean => {
+  if (i === 0) return false;
+  const [batch, before] = [arrivals[i]!, arrivals[i - 1]!];
+  if (batch.first === before.first && batch.last === before.last) return false; // the same round
+  return batch.first <= Math.max(...arrivals.slice(0, i).map((a) => a.last));
+};
 
 /** The pid in a process id as the runtime makes it (host:pid:random). */
 const pidOf = (processId: string): number => Number(processId.split(':').at(-2));
