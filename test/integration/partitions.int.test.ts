@@ -167,7 +167,8 @@ describeWith('postgres', 'partitioned delivery', (postgresUrl) => {
       expect(recording.holders.map((h) => h.partitions.length).sort()).toEqual([5, 5, 6]);
       expect(recording.holders.map((h) => h.process)).toContain(parsed.processId);
       const table = await runEvented(['status', '--address', joiner.servers.admin!]);
-      expect(table.stdout).toMatch(new RegExp(`PARTITIONS[^]*${parsed.processId} \\(this\\) \\d`));
+      // (the table names each process as PID@HOST, status.ts)
+      expect(table.stdout).toMatch(new RegExp(`PARTITIONS[^]*${joiner.process.pid}@\\S+ \\(this\\) \\d`));
       console.log(
         `partitions: SIGKILL of the holder of ${counts[victim]} partitions → taken over in ${takeoverMs} ms (claim TTL ${CLAIM_TTL_MS} ms); a joining process took its share in ${joinMs} ms`,
       );
