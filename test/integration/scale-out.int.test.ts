@@ -136,7 +136,9 @@ describeWith('postgres', 'scale out', (postgresUrl) => {
     const exchange = `evented-test-scale-${randomUUID()}`;
     const running: Serving[] = [];
     const stores: EventStore[] = [];
+    const buses: { close(): Promise<void> }[] = [];
     afterAll(async () => {
+      await Promise.all(buses.map((bus) => bus.close()));
       await Promise.all(running.filter((r) => !r.killed).map(({ process }) => process.stop('SIGKILL')));
       await Promise.all(stores.map((store) => store.close()));
       await deleteAmqpTopology(amqpUrl, exchange, [GROUP, SAGA_GROUP]);
@@ -183,6 +185,7 @@ describeWith('postgres', 'scale out', (postgresUrl) => {
       const store = await createPostgresEventStore({ url: postgresUrl, schema, poolSize: 2 });
       stores.push(store);
       const bus = await recordBus(amqpUrl, exchange, 'account');
+      buses.push(bus);
 
       // Given three processes, every role in each, and 40 accounts opened with a large balance,
       await Promise.all([0, 1, 2].map(serve));
@@ -386,7 +389,6 @@ describeWith('postgres', 'scale out', (postgresUrl) => {
           `${resumed.at - relayKilledAt} ms after it; partition failover: ${victimPartitions.length} partitions${alsoRelay ? ' (and the relay lease)' : ''}, ` +
           `first delivery by the new holder ${taken.startedAt - partitionsKilledAt} ms after kill -9`,
       );
-      await bus.close();
     }, 180_000);
   });
 });
