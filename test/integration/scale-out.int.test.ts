@@ -196,15 +196,24 @@ describeWith('postgres', 'scale out', (postgresUrl) => {
         ),
       );
 
-      // with commands flowing through all three, and the partitions of both subscribers shared out (5, 5, 6),
-      // each process delivering its own,
-      const load = startLoad(accounts, live);
+      // with the partitions of both subscribers shared out (5, 5, 6) before the load starts (under load, a
+      // process that took every saga partition at start gives them up one at a time, each after its call in
+      // flight: that took up to 30 s at 100 commands/s, see the report of this test's branch),
       await eventually(
         async () => {
           for (const group of [GROUP, SAGA_GROUP]) {
             const counts = [...holders(await store.listClaims(group)).values()].map((held) => held.length);
             expect(counts.sort(), group).toEqual([5, 5, 6]);
           }
+        },
+        30_000,
+        50,
+      );
+
+      // and commands flowing through all three, each process delivering its partitions,
+      const load = startLoad(accounts, live);
+      await eventually(
+        () => {
           expect(endpoints.slice(0, 3).map((endpoint) => endpoint.calls.length > 0)).toEqual([
             true,
             true,
