@@ -30,7 +30,12 @@ afterAll(() => {
 });
 
 export interface CommandClient {
-  handle(book: CommandBook, timeoutMs?: number): Promise<SynchronousProcessingResponse>;
+  /** With `idempotencyKey`, as the metadata `evented-idempotency-key`: applied at most once, however often sent. */
+  handle(
+    book: CommandBook,
+    timeoutMs?: number,
+    idempotencyKey?: string,
+  ): Promise<SynchronousProcessingResponse>;
   record(book: EventBook, timeoutMs?: number): Promise<SynchronousProcessingResponse>;
   close(): void;
 }
@@ -48,8 +53,10 @@ export const commandClient = (
   open.push(client);
   const call =
     <Req>(method: 'handle' | 'record') =>
-    (request: Req, timeoutMs = 10_000): Promise<SynchronousProcessingResponse> =>
-      new Promise((resolve, reject) =>
+    (request: Req, timeoutMs = 10_000, idempotencyKey?: string): Promise<SynchronousProcessingResponse> => {
+      const metadata = new Metadata();
+      if (idempotencyKey !== undefined) metadata.set('evented-idempotency-key', idempotencyKey);
+      return new Promise((resolve, reject) =>
         (
           client[method] as (
             r: Req,
@@ -57,10 +64,11 @@ export const commandClient = (
             o: object,
             cb: (e: ServiceError | null, r: SynchronousProcessingResponse) => void,
           ) => void
-        )(request, new Metadata(), { deadline: Date.now() + timeoutMs }, (err, response) =>
+        )(request, metadata, { deadline: Date.now() + timeoutMs }, (err, response) =>
           err ? reject(err) : resolve(response),
         ),
       );
+    };
   return {
     handle: call<CommandBook>('handle'),
     record: call<EventBook>('record'),

@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { partitionOf } from '../../runtime/bus/partition.js';
-import { describeProcessId } from '../../runtime/support/process-id.js';
-import { uuidToBytes } from '../../runtime/protocol/uuid.js';
 import { createPostgresEventStore } from '../../runtime/store/postgres/index.js';
 import type { EventStore, PartitionClaim } from '../../runtime/store/port.js';
 import { command, deposit, newRoot, open } from '../helpers/account.js';
@@ -22,9 +19,9 @@ import {
   sequencesByAccount,
   startRecordingProjector,
   storedAccountBooks,
-  type RecordingProjector,
 } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
+import { callsOf, firstDeliveries, holders, isOf, overlaps } from '../helpers/processes-on-one-store.js';
 import { describeWith } from '../helpers/services.js';
 import { dropScratchSchemas, scratchNames } from '../helpers/store-adapter.js';
 
@@ -46,82 +43,6 @@ const CLAIM_TTL_MS = 5000;
 const GROUP = 'projector:recording';
 
 beforeAll(() => assertBuilt());
-
-interface Call {
-  process: number;
-  partition: number;
-  startedAt: number;
-  answeredAt: number;
-}
-
-/** Every call each endpoint got (endpoint i is process i's), with the partition of its aggregates. */
-const callsOf = (projectors: readonly RecordingProjector[]): Call[] =>
-  projectors.flatMap((projector, process) =>
-    projector.calls.flatMap((call) => {
-      const partitions = new Set(
-        call.keys.map((key) => partitionOf('account', uuidToBytes(key.split('#')[0]!)!, PARTITIONS)),
-      );
-      return [...partitions].map((partition) => ({
-        process,
-        partition,
-        startedAt: call.startedAt,
-        answeredAt: call.answeredAt ?? Number.POSITIVE_INFINITY,
-      }));
-    }),
-  );
-
-/** Calls of one partition made by different processes at overlapping times. */
-const overlaps = (calls: readonly Call[]): string[] => {
-  const found: string[] = [];
-  for (let partition = 0; partition < PARTITIONS; partition += 1) {
-    const mine = calls.filter((c) => c.partition === partition).sort((a, b) => a.startedAt - b.startedAt);
-    let latest: Call | undefined;
-    for (const call of mine) {
-      if (latest && latest.process !== call.process && call.startedAt < latest.answeredAt) {
-        found.push(
-          `partition ${partition}: process ${latest.process} ${latest.startedAt}-${latest.answeredAt} and process ${call.process} from ${call.startedAt}`,
-        );
-      }
-      if (!latest || call.answeredAt > latest.answeredAt) latest = call;
-    }
-  }
-  return found;
-};
-
-/** Each account's sequences in the order they first arrived, over every endpoint (by arrival time). */
-const firstDeliveries = (projectors: readonly RecordingProjector[]): Record<string, number[]> => {
-  const arrivals = projectors.flatMap((projector) =>
-    projector.delivered.map((d, index) => ({
-      account: d.account,
-      sequence: d.sequence,
-      at: projector.calls[d.call]!.startedAt,
-      index,
-    })),
-  );
-  arrivals.sort((a, b) => a.at - b.at || a.index - b.index);
-  const seen = new Set<string>();
-  const result: Record<string, number[]> = {};
-  for (const { account, sequence } of arrivals) {
-    const key = `${account}#${sequence}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    (result[account] ??= []).push(sequence);
-  }
-  return result;
-};
-
-/** Whether a process id names the process `pid` (`host/pid` here; `host:pid:random` elsewhere). */
-const isOf = (id: string, pid: number): boolean => new RegExp(`[/:]${pid}(:[0-9a-f]+)?$`).test(id);
-
-/** Live claims by owner: how many partitions each process holds now. */
-const holders = (claims: readonly PartitionClaim[], now = Date.now()): Map<string, number[]> => {
-  const result = new Map<string, number[]>();
-  for (const claim of claims) {
-    if (claim.expiresAt <= now) continue;
-    result.set(claim.owner, [...(result.get(claim.owner) ?? []), claim.partition]);
-  }
-  return result;
-};
 
 describeWith('postgres', 'partitioned delivery', (postgresUrl) => {
   describeWith('rabbitmq', 'across evented serve processes', (amqpUrl) => {
@@ -246,10 +167,8 @@ describeWith('postgres', 'partitioned delivery', (postgresUrl) => {
       expect(recording.holders.map((h) => h.partitions.length).sort()).toEqual([5, 5, 6]);
       expect(recording.holders.map((h) => h.process)).toContain(parsed.processId);
       const table = await runEvented(['status', '--address', joiner.servers.admin!]);
-      // The table names a process as pid@host (describeProcessId), marking the one that answers.
-      expect(table.stdout).toMatch(
-        new RegExp(`PARTITIONS[^]*${describeProcessId(parsed.processId)} \\(this\\) \\d`),
-      );
+      // (the table names each process as PID@HOST, status.ts)
+      expect(table.stdout).toMatch(new RegExp(`PARTITIONS[^]*${joiner.process.pid}@\\S+ \\(this\\) \\d`));
       console.log(
         `partitions: SIGKILL of the holder of ${counts[victim]} partitions → taken over in ${takeoverMs} ms (claim TTL ${CLAIM_TTL_MS} ms); a joining process took its share in ${joinMs} ms`,
       );
@@ -265,9 +184,9 @@ describeWith('postgres', 'partitioned delivery', (postgresUrl) => {
       const stored = sequencesByAccount(await storedAccountBooks(reader));
       await eventually(() => expect(firstDeliveries(projectors)).toEqual(stored), 60_000, 200);
       // and no partition was ever delivered by two processes at once.
-      const calls = callsOf(projectors);
+      const calls = callsOf(projectors, PARTITIONS);
       expect(new Set(calls.map((call) => call.process)).size).toBe(4);
-      expect(overlaps(calls)).toEqual([]);
+      expect(overlaps(calls, PARTITIONS)).toEqual([]);
     }, 240_000);
   });
 });
