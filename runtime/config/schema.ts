@@ -235,7 +235,7 @@ const delivery = z.strictObject({
    * How long a process's claim on a partition lasts without being renewed (it renews every third of it): the
    * partitions of a process that died are taken over after this.
    */
-  claimTtlMs: z.number().int().min(300).max(600_000).default(5000),
+  claimTtlMs: z.number().int().min(300).max(600_000).default(3000),
 });
 
 const connections = z.strictObject({

@@ -130,13 +130,17 @@ export const startClaims = async (options: ClaimsOptions): Promise<Claims> => {
       partitions,
       now: Date.now(),
     });
-    for (const partition of plan.release) {
-      await group.consumer.drop(partition);
-      await lock.run(name, async () => {
-        group.goodUntil.delete(partition);
-        await store.releasePartitions(name, me, [partition]);
-      });
-    }
+    // Every surplus partition is told at once to stop (each stops after the call it has in flight, not after
+    // those of the partitions released before it), and each claim is released once its partition has stopped.
+    await Promise.all(
+      plan.release.map(async (partition) => {
+        await group.consumer.drop(partition);
+        await lock.run(name, async () => {
+          group.goodUntil.delete(partition);
+          await store.releasePartitions(name, me, [partition]);
+        });
+      }),
+    );
     if (plan.take.length === 0 || stopping) return;
     const taken = await lock.run(name, async () => {
       const now = Date.now();

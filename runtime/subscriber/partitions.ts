@@ -103,6 +103,8 @@ export const createPartitionedConsumer = (options: PartitionedConsumerOptions): 
   const membership = createKeyedLock();
   const changing = <T>(task: () => Promise<T>): Promise<T> => membership.run('', task);
   const slots = createSlots(options.concurrency);
+  /** Partitions being dropped: they make no new call. */
+  const dropping = new Set<number>();
   let replaying = false;
   /** Who holds a replay's pause taken here. */
   const holder = partId();
@@ -111,7 +113,7 @@ export const createPartitionedConsumer = (options: PartitionedConsumerOptions): 
     (partition: number, stillHeld: () => boolean): Deliver =>
     (books, deliverOptions) =>
       slots.run(async () => {
-        if (!stillHeld()) {
+        if (dropping.has(partition) || !stillHeld()) {
           throw new UnavailableError(
             `partition ${partition} of ${subscriber} is no longer held by this process; its new holder delivers it`,
           );
@@ -197,14 +199,17 @@ export const createPartitionedConsumer = (options: PartitionedConsumerOptions): 
         consumers.set(partition, consumer);
         logger.info({ subscriber, partition }, 'delivering partition');
       }),
-    drop: (partition) =>
-      changing(async () => {
+    drop: (partition) => {
+      // From now on the partition makes no new call (its calls waiting for a slot give up: their batches go back
+      // to the queue), so that it stops after the call in flight, not after every call queued before it.
+      dropping.add(partition);
+      return changing(async () => {
         const consumer = consumers.get(partition);
-        if (consumer === undefined) return;
         consumers.delete(partition);
-        await consumer.stop();
-        logger.info({ subscriber, partition }, 'stopped delivering partition');
-      }),
+        await consumer?.stop();
+        if (consumer) logger.info({ subscriber, partition }, 'stopped delivering partition');
+      }).finally(() => dropping.delete(partition));
+    },
     held: () => [...consumers.keys()].sort((a, b) => a - b),
     start: async () => undefined,
     stop: () =>

@@ -25,6 +25,8 @@ import {
   type RecordingProjector,
 } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
+import { holders } from '../helpers/processes-on-one-store.js';
+import { createPostgresEventStore } from '../../runtime/store/postgres/index.js';
 import { describeWith } from '../helpers/services.js';
 import { dropScratchSchemas, scratchNames } from '../helpers/store-adapter.js';
 import { evolve, initialAccount } from '../../templates/typescript/src/domain.js';
@@ -148,10 +150,11 @@ describeWith('postgres', 'replay and rebuild across processes', (postgresUrl) =>
       ]);
       const exchange = `evented-test-${randomUUID()}`;
       exchanges.push(exchange);
+      const schema = schemas.next();
       const config: ProjectConfig = {
         name: 'bank',
         log: { level: 'warn' },
-        store: { kind: 'postgres', url: postgresUrl, schema: schemas.next(), poolSize: 4 },
+        store: { kind: 'postgres', url: postgresUrl, schema, poolSize: 4 },
         bus: { kind: 'amqp', url: amqpUrl, exchange },
         domains: { account: { businessLogic: logic.address } },
         projectors: { recording: { address: projector.address, domains: ['account'] } },
@@ -165,6 +168,20 @@ describeWith('postgres', 'replay and rebuild across processes', (postgresUrl) =>
         startServeAs(dirs[2]!, 'command,query,projectors,admin'),
       ]);
       const clients = processes.map((it) => commandClient(it.servers.commands!));
+      // The partitions shared out among the three (5, 5, 6) before any command, so that each delivers some.
+      const store = await createPostgresEventStore({ url: postgresUrl, schema });
+      try {
+        await eventually(
+          async () => {
+            const held = [...holders(await store.listClaims('projector:recording')).values()];
+            expect(held.map((partitions) => partitions.length).sort()).toEqual([5, 5, 6]);
+          },
+          30_000,
+          50,
+        );
+      } finally {
+        await store.close();
+      }
       // and a process with the role admin alone, which delivers nothing but may replay.
       const admin = await startServeAs(dirs[3]!, 'admin');
       return { projector, processes, clients, admin };
