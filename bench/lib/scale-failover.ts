@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,8 @@ const GROUP = `projector:${PROJECTOR}`;
 const DEFAULT_CLAIM_TTL_MS = 5000;
 /** Commands in flight at most: past it, a command due is not sent (counted), so a slow machine is not flooded. */
 const MAX_IN_FLIGHT = 128;
+/** Delivery resumed, for every partition, within this after a kill (issue 12). */
+const TARGET_MS = 5000;
 
 const commandBook = (root: Uint8Array, command: AccountCommand): Buffer =>
   Buffer.from(
@@ -334,6 +336,7 @@ const failoverWith = async (claimTtlMs: number | undefined): Promise<string[]> =
   await stopAll([...[...live].map((served) => served.process), projector, logic]);
   for (const caller of callers.values()) caller.close();
   const deliveries = readDeliveries(out);
+  rmSync(out, { force: true });
   const first = new Map<string, Delivery>();
   for (const delivery of deliveries) if (!first.has(delivery.key)) first.set(delivery.key, delivery);
   const firsts = [...first.values()];
@@ -355,9 +358,10 @@ const failoverWith = async (claimTtlMs: number | undefined): Promise<string[]> =
   for (const kill of kills) {
     const { resumedMs, partitionsMs, p99, events } = afterKill(firsts, kill, steadyS * 1000);
     const takenOver = kill.takenOverMs === undefined ? 'not within 30 s' : fmtMs(kill.takenOverMs);
+    const verdict = Math.max(resumedMs, partitionsMs) < TARGET_MS ? 'PASS' : 'MISS';
     const line =
-      `kill -9 of ${kill.what} (${kill.process}, ${kill.partitions.length} partitions): delivery resumed after ` +
-      `${fmtMs(resumedMs)}, of its partitions after ${fmtMs(partitionsMs)} (target < 5 s; claims taken over ` +
+      `${verdict} kill -9 of ${kill.what} (${kill.process}, ${kill.partitions.length} partitions): delivery resumed after ` +
+      `${fmtMs(resumedMs)}, of its partitions after ${fmtMs(partitionsMs)} (target < ${fmtMs(TARGET_MS)} for both; claims taken over ` +
       `after ${takenOver}); p99 commit → projector ${fmtMs(p99)} over the ${events} events of the ${steadyS} s after it`;
     console.log(line);
     lines.push(`failover (${ttl}), ${line}`);

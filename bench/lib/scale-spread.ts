@@ -4,6 +4,7 @@ import { createPostgresEventStore } from '../../runtime/store/postgres/index.js'
 import { seedAccounts } from './seed.js';
 import { startProcess, type BenchProcess } from './processes.js';
 import { fmtRate, padLeft } from './stats.js';
+import { cpuSeconds, machineBusySeconds } from './proc-stats.js';
 import { DEFAULT_PARTITIONS } from '../../runtime/bus/partition.js';
 import { balanced, describeHeld, openHolders } from './scale-holders.js';
 import {
@@ -74,7 +75,15 @@ interface Row {
   balancedAfter: number;
   /** Distinct events already delivered when the window began (while the processes started and balanced). */
   before: number;
+  /** CPU over the window (100% is one core): the coordinator processes together, the projector, the machine. */
+  cpu: string;
 }
+
+const cpuOf = (pids: readonly number[]): number | undefined =>
+  pids.reduce<number | undefined>((sum, pid) => {
+    const seconds = cpuSeconds(pid);
+    return sum === undefined || seconds === undefined ? undefined : sum + seconds;
+  }, 0);
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -113,6 +122,12 @@ const drain = async (schema: string, exchange: string, count: number, total: num
   }
   await holders.close();
   const balancedAfter = (Date.now() - launched) / 1000;
+  const pids = coordinators.map((c) => c.process.pid);
+  const cpuFrom = {
+    coordinators: cpuOf(pids),
+    projector: cpuOf([projector.process.pid]),
+    machine: machineBusySeconds(),
+  };
   const from = progressOf(projector.process);
   const started = Date.now();
   const deadline = started + scaleSettings.windowS * 1000;
@@ -123,6 +138,11 @@ const drain = async (schema: string, exchange: string, count: number, total: num
     progress = progressOf(projector.process);
   }
   const seconds = (Date.now() - started) / 1000;
+  const percent = (to: number | undefined, at: number | undefined): string =>
+    to === undefined || at === undefined ? '?' : `${Math.round(((to - at) / seconds) * 100)}%`;
+  const cpu =
+    `coordinators ${percent(cpuOf(pids), cpuFrom.coordinators)}, projector ` +
+    `${percent(cpuOf([projector.process.pid]), cpuFrom.projector)}, machine ${percent(machineBusySeconds(), cpuFrom.machine)}`;
   await stopAll([...coordinators.map((c) => c.process), projector.process]);
   const distinct = progress.distinct - from.distinct;
   return {
@@ -136,6 +156,7 @@ const drain = async (schema: string, exchange: string, count: number, total: num
     held: describeHeld(held),
     balancedAfter,
     before: from.distinct,
+    cpu,
   };
 };
 
@@ -163,7 +184,7 @@ export const spread: ScalePart = async () => {
       `${count} process${count > 1 ? 'es' : ''}: partitions ${row.held} (balanced ${row.balancedAfter.toFixed(1)} s after the launch, ` +
         `${row.before.toLocaleString('en-US')} events delivered by then); then ${row.distinct.toLocaleString('en-US')} distinct events ` +
         `in ${row.seconds.toFixed(1)} s${row.drained ? ' (drained)' : ''}, ${fmtRate(row.rate)}, ` +
-        `${row.eventsPerCall.toFixed(2)} events per call, ${row.duplicates.toLocaleString('en-US')} handed over again`,
+        `${row.eventsPerCall.toFixed(2)} events per call, ${row.duplicates.toLocaleString('en-US')} handed over again; cpu ${row.cpu}`,
     );
   }
   const base = rows.find((row) => row.processes === 1);
