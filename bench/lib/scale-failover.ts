@@ -51,7 +51,7 @@ const GROUP = `projector:${PROJECTOR}`;
 const DEFAULT_CLAIM_TTL_MS = 5000;
 /** Commands in flight at most: past it, a command due is not sent (counted), so a slow machine is not flooded. */
 const MAX_IN_FLIGHT = 128;
-/** Delivery resumed, for every partition, within this after a kill (issue 12). */
+/** Delivery resumed, for every partition, within this after a kill (issue 12: under 5 s). */
 const TARGET_MS = 5000;
 
 const commandBook = (root: Uint8Array, command: AccountCommand): Buffer =>
@@ -146,21 +146,25 @@ interface Kill {
 
 /**
  * For a kill: the time until an event committed after it reached the projector (any partition: the relay), until
- * one of the victim's partitions did, and the p99 commit → projector of the events committed in the window after it.
+ * one of the victim's partitions delivered such an event again and until every one of them did (Infinity when one
+ * never did), and the p99 commit → projector of the events committed in the window after it.
  */
 const afterKill = (
   first: readonly Delivery[],
   kill: Kill,
   windowMs: number,
-): { resumedMs: number; partitionsMs: number; p99: number; events: number } => {
+): { resumedMs: number; firstPartitionMs: number; allPartitionsMs: number; p99: number; events: number } => {
   const after = first.filter((d) => d.created >= kill.at);
   const earliest = (ds: readonly Delivery[]): number =>
     ds.reduce((min, d) => Math.min(min, d.answered), Number.POSITIVE_INFINITY) - kill.at;
-  const victims = new Set(kill.partitions);
+  const perPartition = kill.partitions.map((partition) =>
+    earliest(after.filter((d) => d.partition === partition)),
+  );
   const inWindow = after.filter((d) => d.created < kill.at + windowMs).map((d) => d.answered - d.created);
   return {
     resumedMs: earliest(after),
-    partitionsMs: earliest(after.filter((d) => victims.has(d.partition))),
+    firstPartitionMs: Math.min(...perPartition),
+    allPartitionsMs: Math.max(...perPartition),
     p99: percentile(Float64Array.from(inWindow).sort(), 99),
     events: inWindow.length,
   };
@@ -356,13 +360,19 @@ const failoverWith = async (claimTtlMs: number | undefined): Promise<string[]> =
   const lines = notes.map((note) => `failover (${ttl}), ${note}`);
   for (const note of notes) console.log(note);
   for (const kill of kills) {
-    const { resumedMs, partitionsMs, p99, events } = afterKill(firsts, kill, steadyS * 1000);
+    const { resumedMs, firstPartitionMs, allPartitionsMs, p99, events } = afterKill(
+      firsts,
+      kill,
+      steadyS * 1000,
+    );
     const takenOver = kill.takenOverMs === undefined ? 'not within 30 s' : fmtMs(kill.takenOverMs);
-    const verdict = Math.max(resumedMs, partitionsMs) < TARGET_MS ? 'PASS' : 'MISS';
+    const verdict = Math.max(resumedMs, allPartitionsMs) < TARGET_MS ? 'PASS' : 'MISS';
+    const seconds = (ms: number): string => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : 'never');
     const line =
-      `${verdict} kill -9 of ${kill.what} (${kill.process}, ${kill.partitions.length} partitions): delivery resumed after ` +
-      `${fmtMs(resumedMs)}, of its partitions after ${fmtMs(partitionsMs)} (target < ${fmtMs(TARGET_MS)} for both; claims taken over ` +
-      `after ${takenOver}); p99 commit → projector ${fmtMs(p99)} over the ${events} events of the ${steadyS} s after it`;
+      `${verdict} kill -9 of ${kill.what} (${kill.process}, ${kill.partitions.length} partitions): delivery resumed ` +
+      `after ${seconds(resumedMs)}, for all its partitions after ${seconds(allPartitionsMs)} (the first after ` +
+      `${seconds(firstPartitionMs)}; its claims all taken over after ${takenOver}; target < 5 s); p99 commit → ` +
+      `projector ${fmtMs(p99)} over the ${events} events of the ${steadyS} s after it`;
     console.log(line);
     lines.push(`failover (${ttl}), ${line}`);
   }
