@@ -37,6 +37,11 @@ export const scaleSettings = {
   rate: numberEnv('BENCH_RATE', 500),
   failoverProcesses: Math.max(2, Math.round(numberEnv('BENCH_FAILOVER_PROCESSES', 3))),
   steadyS: numberEnv('BENCH_STEADY_S', 5),
+  /** failover: a run per claim lifetime (delivery.claimTtlMs; 5000 is the default). */
+  claimTtlsMs: (process.env.BENCH_CLAIM_TTLS_MS ?? '5000,2000')
+    .split(',')
+    .map((s) => Number(s.trim()))
+    .filter((n) => Number.isInteger(n) && n >= 300),
   /** spread: events stored before the coordinators start, over how many aggregates, ms per projector call. */
   events: Math.max(1, Math.round(numberEnv('BENCH_EVENTS', 200_000))),
   aggregates: Math.max(1, Math.round(numberEnv('BENCH_AGGREGATES', 20_000))),
@@ -45,8 +50,11 @@ export const scaleSettings = {
     .split(',')
     .map((s) => Number(s.trim()))
     .filter((n) => Number.isInteger(n) && n > 0),
-  /** How long each spread setting runs (the whole drain takes minutes at 5 ms a call): events/s over it. */
-  drainTimeoutS: numberEnv('BENCH_DRAIN_TIMEOUT_S', 30),
+  /**
+   * How long each spread setting is measured, from when its processes hold the partitions in balance (the whole
+   * drain takes minutes at 5 ms a call): events/s over it.
+   */
+  windowS: numberEnv('BENCH_SPREAD_WINDOW_S', 20),
   keep: process.env.BENCH_KEEP === '1',
   describe(): string {
     const shown = (url: string): string => url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
@@ -54,9 +62,9 @@ export const scaleSettings = {
       `store ${shown(this.postgresUrl)}, broker ${shown(this.amqpUrl)}\n` +
       `settings: BENCH_CONCURRENCY=${this.concurrency} BENCH_ACCOUNTS=${this.accounts} BENCH_WARMUP_S=${this.warmupS} ` +
       `BENCH_DURATION_S=${this.durationS} BENCH_ROUNDS=${this.rounds} BENCH_RATE=${this.rate} ` +
-      `BENCH_FAILOVER_PROCESSES=${this.failoverProcesses} BENCH_STEADY_S=${this.steadyS} BENCH_EVENTS=${this.events} ` +
+      `BENCH_FAILOVER_PROCESSES=${this.failoverProcesses} BENCH_STEADY_S=${this.steadyS} BENCH_CLAIM_TTLS_MS=${this.claimTtlsMs.join(',')} BENCH_EVENTS=${this.events} ` +
       `BENCH_AGGREGATES=${this.aggregates} BENCH_CALL_MS=${this.callMs} BENCH_COORDINATORS=${this.coordinators.join(',')} ` +
-      `BENCH_DRAIN_TIMEOUT_S=${this.drainTimeoutS}`
+      `BENCH_SPREAD_WINDOW_S=${this.windowS}`
     );
   },
 };

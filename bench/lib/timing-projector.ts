@@ -1,6 +1,7 @@
 // A projector that notes, for every event it is given, its aggregate and sequence, its createdAt (the commit time
 // the store stamped, on the machine's real-time clock: the business logic runs with logic-probe.ts) and when the
-// call was answered (Date.now(), the same clock). Handle and HandleBatch both. Prints "listening on ADDRESS"; on
+// call was answered (Date.now(), the same clock). Handle and HandleBatch both. Prints "listening on ADDRESS", then
+// "progress DISTINCT" (events given, each (aggregate, sequence) once) whenever it changed, at most every 200 ms; on
 // SIGTERM writes "ROOT SEQUENCE CREATED_MS ANSWERED_MS" lines to $OUT and exits.
 import { writeFileSync } from 'node:fs';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
@@ -12,6 +13,7 @@ import {
 import { wallClockMs } from './wall-clock.js';
 
 const lines: string[] = [];
+const seen = new Set<string>();
 const note = (books: readonly EventBook[]): void => {
   const at = wallClockMs().toFixed(3);
   for (const book of books) {
@@ -20,6 +22,7 @@ const note = (books: readonly EventBook[]): void => {
       const stamp = page.createdAt;
       const created = stamp ? (Number(stamp.seconds) * 1000 + stamp.nanos / 1e6).toFixed(3) : 'NaN';
       lines.push(`${root} ${page.num ?? -1} ${created} ${at}`);
+      seen.add(`${root}#${page.num ?? -1}`);
     }
   }
 };
@@ -44,6 +47,10 @@ server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) 
   if (err) throw err;
   console.log(`listening on 127.0.0.1:${port}`);
 });
+let printed = 0;
+setInterval(() => {
+  if (seen.size !== printed) console.log(`progress ${(printed = seen.size)}`);
+}, 200);
 process.on('SIGTERM', () => {
   server.forceShutdown();
   writeFileSync(process.env.OUT!, lines.join('\n'));
