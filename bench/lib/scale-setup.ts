@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_CLAIM_TTL_MS } from '../../runtime/config/schema.js';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import amqp from 'amqplib';
@@ -37,8 +38,8 @@ export const scaleSettings = {
   rate: numberEnv('BENCH_RATE', 500),
   failoverProcesses: Math.max(2, Math.round(numberEnv('BENCH_FAILOVER_PROCESSES', 3))),
   steadyS: numberEnv('BENCH_STEADY_S', 5),
-  /** failover: a run per claim lifetime (delivery.claimTtlMs; 5000 is the default). */
-  claimTtlsMs: (process.env.BENCH_CLAIM_TTLS_MS ?? '5000,2000')
+  /** failover: a run per claim lifetime (delivery.claimTtlMs); by default one, at the default. */
+  claimTtlsMs: (process.env.BENCH_CLAIM_TTLS_MS ?? String(DEFAULT_CLAIM_TTL_MS))
     .split(',')
     .map((s) => Number(s.trim()))
     .filter((n) => Number.isInteger(n) && n >= 300),

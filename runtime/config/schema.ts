@@ -3,6 +3,9 @@ import { DEFAULT_PARTITIONS, MAX_PARTITIONS } from '../bus/partition.js';
 import { deploy } from './deploy.js';
 import { ROLES } from './roles.js';
 
+/** How long a partition claim lasts without renewal, by default (delivery.claimTtlMs). */
+export const DEFAULT_CLAIM_TTL_MS = 3000;
+
 /**
  * The configuration schema: the one source of truth for every key, shared by `evented.yaml`, Consul KV and
  * the runtime. `UserConfig` is what a user writes (everything optional); `ResolvedConfig` is what the
@@ -235,7 +238,7 @@ const delivery = z.strictObject({
    * How long a process's claim on a partition lasts without being renewed (it renews every third of it): the
    * partitions of a process that died are taken over after this.
    */
-  claimTtlMs: z.number().int().min(300).max(600_000).default(3000),
+  claimTtlMs: z.number().int().min(300).max(600_000).default(DEFAULT_CLAIM_TTL_MS),
 });
 
 const connections = z.strictObject({
