@@ -99,13 +99,17 @@ export const spawnInstance = (
 
 /** What `evented serve` prints once every server listens: `evented serving NAME[ as ROLES]: commands on A, …`. */
 const SERVING = /^evented serving \S+?(?: as \S+)?: (.*)$/;
+/** The serving line's second line: `  admin on 127.0.0.1:1316; bus …`. */
+const CONTINUATION = /^\s+\w+ on \S/;
 const SERVER_LABELS = ['commands', 'queries', 'projectors', 'sagas', 'admin', 'health'];
 
 /** The servers an instance's serving lines name: { commands: "127.0.0.1:1323", queries: …, admin: … }. */
 export const serversFromLines = (lines: readonly string[]): Record<string, string> | undefined => {
   const at = lines.findIndex((line) => SERVING.test(line));
   if (at === -1) return undefined;
-  const text = [lines[at]!.replace(SERVING, '$1'), lines[at + 1] ?? ''].join('; ');
+  // Its second line (indented: admin, bus) may come after a log line the runtime wrote meanwhile (same output).
+  const second = lines.slice(at + 1).find((line) => CONTINUATION.test(line)) ?? '';
+  const text = [lines[at]!.replace(SERVING, '$1'), second].join('; ');
   const servers: Record<string, string> = {};
   for (const [, label, address] of text.matchAll(/(\w+) on ([^\s,;]+)/g)) {
     if (SERVER_LABELS.includes(label!) && servers[label!] === undefined) servers[label!] = address!;

@@ -70,4 +70,14 @@ describe('serversFromLines', () => {
     ).toEqual({ commands: '127.0.0.1:1323', queries: '127.0.0.1:1324', admin: '127.0.0.1:1326' });
     expect(serversFromLines(['starting…'])).toBeUndefined();
   });
+
+  it('finds the second serving line after a log line the runtime wrote between the two (same output)', () => {
+    expect(
+      serversFromLines([
+        'evented serving bank: commands on 127.0.0.1:1313, queries on 127.0.0.1:1314, store sqlite at /p/.evented/events.db',
+        '{"level":30,"pid":20611,"msg":"relay lease held"}',
+        '  admin on 127.0.0.1:1316; bus amqp (amqp://guest@127.0.0.1:5672); projectors: accounts; sagas: transfers',
+      ]),
+    ).toEqual({ commands: '127.0.0.1:1313', queries: '127.0.0.1:1314', admin: '127.0.0.1:1316' });
+  });
 });
