@@ -2,8 +2,9 @@
 // arrive together overlap). It answers HandleBatch UNIMPLEMENTED, so that evented calls Handle once per book, and
 // counts the distinct events (aggregate, sequence) it was given, every event, and every call. Prints "listening on
 // ADDRESS", then "progress DISTINCT EVENTS CALLS" whenever those changed, at most every 100 ms.
-import { Server, ServerCredentials, status } from '@grpc/grpc-js';
-import { ProjectorService, type ProjectorServer } from '../../runtime/protocol/gen/evented/evented.js';
+import { status } from '@grpc/grpc-js';
+import type { ProjectorServer } from '../../runtime/protocol/gen/evented/evented.js';
+import { serveProjector } from './serve-projector.js';
 
 const callMs = Number(process.env.CALL_MS ?? '5');
 const seen = new Set<string>();
@@ -29,12 +30,7 @@ const projector: ProjectorServer = {
   reset: (_call, callback) => callback(null, {}),
 };
 
-const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-server.addService(ProjectorService, projector);
-server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) => {
-  if (err) throw err;
-  console.log(`listening on 127.0.0.1:${port}`);
-});
+const server = serveProjector(projector);
 setInterval(() => {
   const line = `progress ${seen.size} ${events} ${calls}`;
   if (line !== printed) console.log((printed = line));

@@ -4,12 +4,8 @@
 // "progress DISTINCT" (events given, each (aggregate, sequence) once) whenever it changed, at most every 200 ms; on
 // SIGTERM writes "ROOT SEQUENCE CREATED_MS ANSWERED_MS" lines to $OUT and exits.
 import { writeFileSync } from 'node:fs';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
-import {
-  ProjectorService,
-  type EventBook,
-  type ProjectorServer,
-} from '../../runtime/protocol/gen/evented/evented.js';
+import type { EventBook, ProjectorServer } from '../../runtime/protocol/gen/evented/evented.js';
+import { serveProjector } from './serve-projector.js';
 import { wallClockMs } from './wall-clock.js';
 
 const lines: string[] = [];
@@ -41,12 +37,7 @@ const projector: ProjectorServer = {
   reset: (_call, callback) => callback(null, {}),
 };
 
-const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-server.addService(ProjectorService, projector);
-server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) => {
-  if (err) throw err;
-  console.log(`listening on 127.0.0.1:${port}`);
-});
+const server = serveProjector(projector);
 let printed = 0;
 setInterval(() => {
   if (seen.size !== printed) console.log(`progress ${(printed = seen.size)}`);
