@@ -26,7 +26,7 @@ export interface SubscriberView extends CoordinatorStatus {
 
 export interface StatusSources {
   name: string;
-  /** How this process is known to the others (`<host>/<pid>`): the owner of its partition claims. */
+  /** How this process is known to the others (`host:pid:random`, support/process-id.ts): the owner of its partition claims. */
   processId?: string;
   /** The project folder, absolute with links resolved: the CLI checks that a runtime is its project's. */
   projectDir: string;

@@ -376,7 +376,7 @@ export interface SubscriberPauses {
 
 /** A live process of the runtime, as the process registry holds it. */
 export interface ProcessEntry {
-  /** Unique among live processes: `<host>/<pid>`. */
+  /** Unique among live processes: `host:pid:random` (support/process-id.ts). */
   id: string;
   /** Its roles ("projectors", "sagas", …). */
   roles: string[];

@@ -26,7 +26,7 @@ import type { PartitionedConsumer } from './partitions.js';
 
 export interface ClaimsOptions {
   store: PartitionClaims;
-  /** Unique among live processes (`<host>/<pid>`). */
+  /** Unique among live processes (`host:pid:random`, support/process-id.ts). */
   processId: string;
   roles: readonly string[];
   /**

@@ -11,7 +11,7 @@ import type { RecordingProjector } from './delivery.js';
  * exchange), and which process delivered which partition when (recording projectors, one endpoint per process).
  */
 
-/** Whether a process id names the process `pid` (`host/pid` in the registry; `host:pid:random` for leases). */
+/** Whether a process id names the process `pid` (`host:pid:random`; `host/pid` as earlier versions wrote it). */
 export const isOf = (id: string, pid: number): boolean => new RegExp(`[/:]${pid}(:[0-9a-f]+)?$`).test(id);
 
 /** The process holding the store's relay lease, by pid, with its fencing number. */

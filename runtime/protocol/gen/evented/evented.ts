@@ -243,7 +243,7 @@ export interface RuntimeStatus {
    */
   roles: string[];
   /**
-   * How this process is known to the others sharing its store (`<host>/<pid>`): the owner named in
+   * How this process is known to the others sharing its store (`host:pid:random`): the owner named in
    * SubscriberStatus.holders. Empty from a runtime that predates partitions.
    */
   processId: string;
