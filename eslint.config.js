@@ -19,6 +19,7 @@ const runtimeForCli = [
   'up/flags.js',
   'support/signals.js',
   'support/process-id.js',
+  'support/ranges.js',
   'config/sources', // the folder itself, so that the files below can be let through (gitignore rules)
   'config/sources/consul-defaults.js',
   'config/sources/file.js',

@@ -6,6 +6,7 @@ import { projectDirOf, withAdmin, withRemoteOptions, type RemoteOptions } from '
 import { formatInstances, localInstances } from '../local/instances.js';
 import { formatTable } from '../output/table.js';
 import { describeProcessId } from '../../runtime/support/process-id.js';
+import { formatRanges } from '../../runtime/support/ranges.js';
 
 /**
  * `evented status`: every component of a running runtime, its address and health, and each projector's and
@@ -40,19 +41,6 @@ const position = (subscriber: RuntimeStatus['subscribers'][number]): string =>
   subscriber.deliveredPastCheckpoint > 0
     ? `${subscriber.checkpoint} +${subscriber.deliveredPastCheckpoint}`
     : String(subscriber.checkpoint);
-
-/** Partition numbers as ranges: 0-5,9,12-13. */
-export const formatRanges = (partitions: readonly number[]): string => {
-  const sorted = [...partitions].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length;) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j += 1;
-    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
-};
 
 /**
  * Which process holds which of a subscriber's partitions (as the store's claims say): `pid@host 0-5; …`, the

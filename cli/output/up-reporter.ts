@@ -128,6 +128,8 @@ const componentLine = (c: ComponentState, shortPath: (path: string) => string): 
   if (c.state === 'failed' && c.detail) parts.push(`— ${c.detail}`);
   else if ((c.kind === 'process' || c.kind === 'instance') && c.state === 'ready' && c.log)
     parts.push(`(pid ${c.pid}, log ${shortPath(c.log)})`);
+  if (c.kind === 'instance' && c.state === 'ready' && c.partitions !== undefined)
+    parts.push(`partitions: ${c.partitions || 'none'}`);
   return parts.join('  ');
 };
 

@@ -15,6 +15,8 @@ export interface UpViewComponent {
   pid?: number;
   log?: string;
   detail?: string;
+  /** An instance of `up --instances N`: the partitions it holds now. */
+  partitions?: string;
   /** The last lines of its log (user processes). */
   lines?: string[];
 }
@@ -63,6 +65,9 @@ const Component = ({ component, width }: { component: UpViewComponent; width: nu
       </Text>
       {component.state === 'failed' && component.detail ? (
         <Text color="red">{`    ${component.detail}`}</Text>
+      ) : null}
+      {component.state === 'ready' && component.partitions !== undefined ? (
+        <Text color="cyan">{`    partitions: ${component.partitions || 'none'}`}</Text>
       ) : null}
       {shown.map((line, index) => (
         <Text key={index} dimColor wrap="truncate-end">{`    │ ${line}`}</Text>

@@ -17,6 +17,7 @@ import type { StopRecord } from '../infra/stop-record.js';
 import type { EventBus } from '../bus/port.js';
 import type { EventStore } from '../store/port.js';
 import { asWholeRuntime, openEventStore, startRuntime, type WholeRuntime } from './compose.js';
+import { watchInstancePartitions } from './instance-partitions.js';
 import { ROLES } from '../config/roles.js';
 import { openCheckedEventBus } from './delivery.js';
 import { STORE_FLAG, storeServerKind } from './flags.js';
@@ -62,6 +63,8 @@ export interface ComponentState {
   roles?: string[];
   /** An instance of `up --instances N`: its servers, by what they serve (commands, queries, admin, …). */
   servers?: Record<string, string>;
+  /** An instance of `up --instances N`: the partitions it holds now ("accounts 0-4,10; transfers 0-4,10"). */
+  partitions?: string;
   /**
    * How another process can stop it, reported as soon as it is started (before it is ready): a front end that
    * writes it down (the CLI's .evented/runtime.json) lets `evented down` end it even after `up` was killed.
@@ -272,6 +275,13 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
         stops,
         components,
       });
+      // Which partitions each holds, as they move (stopped before the store closes: stops run in reverse).
+      const stopWatching = watchInstancePartitions({
+        store: opened.store,
+        instances: () => [...components.values()].filter((c) => c.kind === 'instance'),
+        update,
+      });
+      stops.push({ name: 'partitions', stop: async () => stopWatching() });
       let closing: Promise<void> | undefined;
       return {
         config: resolved,

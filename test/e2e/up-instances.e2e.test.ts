@@ -115,6 +115,11 @@ describeWith('postgres', 'evented up --instances', (postgresUrl) => {
 
       // Then up shows that it died, and the other two still take commands
       await up.waitFor(/failed\s+instance-2\s.*was killed by SIGKILL/, 15_000);
+      // and, as the claims move, that the two survivors now hold every partition of the projector between them.
+      await eventually(() => {
+        const held = ['instance-1', 'instance-3'].flatMap((name) => partitionsShown(up.output(), name));
+        expect(held.sort((a, b) => a - b)).toEqual(Array.from({ length: 16 }, (_, i) => i));
+      }, 20_000);
       expect(isRunning(pids['instance-1']!)).toBe(true);
       expect(isRunning(pids['instance-3']!)).toBe(true);
       for (const name of ['instance-1', 'instance-3']) {
@@ -178,6 +183,21 @@ describeWith('postgres', 'evented up --instances', (postgresUrl) => {
     }, 120_000);
   });
 });
+
+/** The projector `accounts`' partitions the last line of up's view for `name` shows it holding. */
+const partitionsShown = (output: string, name: string): number[] => {
+  const lines = output
+    .split('\n')
+    .filter((line) => new RegExp(`^ready\\s+${name}\\s.*partitions: `).test(line));
+  const ranges = /partitions: .*?accounts ([\d,-]+)/.exec(lines.at(-1) ?? '')?.[1];
+  return (ranges ?? '')
+    .split(',')
+    .filter(Boolean)
+    .flatMap((range) => {
+      const [from, to = from] = range.split('-').map(Number);
+      return Array.from({ length: to! - from! + 1 }, (_, i) => from! + i);
+    });
+};
 
 describe('evented up --instances: what is refused', () => {
   it('more than one instance on the in-process bus: one line saying to add --bus rabbitmq; nothing started', async () => {

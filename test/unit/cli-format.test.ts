@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatRanges, formatStatus, problemsOf } from '../../cli/commands/status.js';
+import { formatStatus, problemsOf } from '../../cli/commands/status.js';
+import { formatRanges } from '../../runtime/support/ranges.js';
 import { parseSince } from '../../cli/commands/tail.js';
 import { Writable } from 'node:stream';
 import { formatDuration, formatProgress, progressReporter } from '../../cli/output/replay-progress.js';
