@@ -51,6 +51,8 @@ const settings = {
   /** Events per relay round (relay.batchSize), and the prefetch of evented's consumer and the fair baseline's. */
   relayBatch: Math.max(1, Math.round(numberEnv('BENCH_RELAY_BATCH', 1000))),
   prefetch: Math.max(1, Math.round(numberEnv('BENCH_PREFETCH', DEFAULT_PREFETCH))),
+  /** delivery.partitions of the runtime (0: evented's default). */
+  partitions: Math.max(0, Math.round(numberEnv('BENCH_PARTITIONS', 0))),
   /** Per-message drain baseline: bytes per message, messages not yet confirmed, the consumer's prefetch. */
   messageBytes: Math.round(numberEnv('BENCH_MESSAGE_BYTES', 200)),
   baselineInFlight: Math.max(1, Math.round(numberEnv('BENCH_BASELINE_IN_FLIGHT', 1000))),
@@ -193,6 +195,7 @@ const startStack = async (options: {
       'admin: { port: 0 }',
       `bus: { kind: amqp, url: "${settings.amqpUrl}", exchange: "${exchange}", prefetch: ${settings.prefetch} }`,
       `relay: { batchSize: ${settings.relayBatch} }`,
+      ...(settings.partitions > 0 ? [`delivery: { partitions: ${settings.partitions} }`] : []),
       'domains:',
       `  account: { businessLogic: "${options.logicAddress}" }`,
       'projectors:',
@@ -562,7 +565,7 @@ const main = async (): Promise<void> => {
       `BENCH_BASELINE_IN_FLIGHT=${settings.baselineInFlight} BENCH_BASELINE_PREFETCH=${settings.baselinePrefetch} ` +
       `BENCH_RATE=${settings.rate} BENCH_ACCOUNTS=${settings.accounts} BENCH_WARMUP_S=${settings.warmupS} ` +
       `BENCH_DURATION_S=${settings.durationS} BENCH_MAX_IN_FLIGHT=${settings.maxInFlight} ` +
-      `BENCH_RELAY_BATCH=${settings.relayBatch} BENCH_PREFETCH=${settings.prefetch} runs ${settings.runs}` +
+      `BENCH_RELAY_BATCH=${settings.relayBatch} BENCH_PREFETCH=${settings.prefetch} BENCH_PARTITIONS=${settings.partitions || 'default'} runs ${settings.runs}` +
       (settings.cpuProfDir ? ` BENCH_CPU_PROF=${settings.cpuProfDir}` : '') +
       (settings.logDir ? ` BENCH_LOG_DIR=${settings.logDir}` : ''),
   );
