@@ -11,7 +11,7 @@ const template = {
     {
       local: `${root}node_modules/.bin/protoc-gen-ts_proto`,
       out: 'templates/typescript/src/gen',
-      opt: ['outputServices=grpc-js', 'esModuleInterop=true', 'importSuffix=.js'],
+      opt: ['outputServices=grpc-js', 'esModuleInterop=true', 'importSuffix=.js', 'useOptionals=messages'],
     },
   ],
 };

@@ -63,6 +63,7 @@ const requestOf = (options: TailOptions): TailRequest => {
     root: root && { value: root },
     follow: options.follow,
     last,
+    correlation: '',
   };
 };
 

@@ -7,4 +7,5 @@ export const toPage = (event: StoredEvent): EventPage => ({
   createdAt: event.createdAt,
   Event: event.event,
   synchronous: event.synchronous,
+  origin: event.origin,
 });

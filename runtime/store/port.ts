@@ -1,4 +1,4 @@
-import type { Snapshot } from '../protocol/gen/evented/evented.js';
+import type { Origin, Snapshot } from '../protocol/gen/evented/evented.js';
 import type { Any } from '../protocol/gen/google/protobuf/any.js';
 import type { Timestamp } from '../protocol/gen/google/protobuf/timestamp.js';
 
@@ -20,6 +20,8 @@ export interface StoredEvent {
   /** The opaque payload; undefined when the page carried none. */
   event: Any | undefined;
   synchronous: boolean;
+  /** Where it came from (correlation, causation, trace context); undefined for events stored without one. */
+  origin?: Origin | undefined;
 }
 
 export interface AggregateRef {
@@ -52,6 +54,8 @@ export interface AppendRequest extends AggregateRef {
    * redelivered event never applies their output twice.
    */
   idempotencyKey?: string | undefined;
+  /** Stored with every event of the append (see Origin in evented.proto). */
+  origin?: Origin | undefined;
 }
 
 export interface Appended {
