@@ -36,6 +36,7 @@ import {
   type ValidCover,
 } from './validate.js';
 import { toPage } from '../store/page.js';
+import { inCommandStep, tracedCommandHandler } from '../tracing/command.js';
 
 /**
  * The command path (BusinessCoordinator): load the aggregate, run the domain's business logic, validate what
@@ -244,7 +245,11 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     const key = aggregateKey(cover.domain, cover.root);
     const attempts = options.conflictRetries + 1;
     for (let attempt = 1; ; attempt += 1) {
-      const { state, cached } = await loadAggregate(cover, key);
+      const { state, cached } = await inCommandStep('load', cover.domain, async (span) => {
+        const loaded = await loadAggregate(cover, key);
+        span?.setAttribute('evented.cached', loaded.cached);
+        return loaded;
+      });
       let decision: EventBook;
       try {
         decision = await logic.decide(
@@ -280,13 +285,15 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       try {
         // The expected sequence is the decided-on state's own: if anything was appended since that state was
         // read (by this process or another), the append fails and the command is decided again.
-        const appended = await store.append({
-          ...cover,
-          expectedNext: state.next,
-          events: decision.pages.map(toNewEvent),
-          snapshot: decision.snapshot,
-          idempotencyKey,
-        });
+        const appended = await inCommandStep('append', cover.domain, () =>
+          store.append({
+            ...cover,
+            expectedNext: state.next,
+            events: decision.pages.map(toNewEvent),
+            snapshot: decision.snapshot,
+            idempotencyKey,
+          }),
+        );
         if (appended.duplicate) {
           return emptyResponse({ cover: command.cover, snapshot: undefined, pages: [] });
         }
@@ -328,7 +335,10 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     const stored = response.books[0];
     const prefix = stored && options.synchronous && synchronousPrefix(stored);
     if (!prefix || !options.synchronous) return response;
-    const produced = await options.synchronous(prefix);
+    const synchronous = options.synchronous;
+    const produced = await inCommandStep('synchronous', prefix.cover?.domain ?? '', () =>
+      synchronous(prefix),
+    );
     return {
       books: [...response.books, ...produced.books],
       projections: [...response.projections, ...produced.projections],
@@ -336,7 +346,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     };
   };
 
-  return {
+  return tracedCommandHandler({
     async handle(command, callOptions = {}) {
       const cover = validateCommandBook(command, limits);
       const encodedCommand = callOptions.encoded ?? CommandBook.encode(command).finish();
@@ -377,5 +387,5 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       });
       return processSynchronously(response);
     },
-  };
+  });
 };

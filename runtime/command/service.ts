@@ -10,6 +10,7 @@ import type { HostedService } from '../grpc/server.js';
 import { unary } from '../grpc/handlers.js';
 import { encodingOf } from './encoded.js';
 import type { CommandHandler } from './handler.js';
+import { asCalledBy } from '../tracing/spans.js';
 
 /** A Handle request as received: the decoded CommandBook and the bytes it came in. */
 interface ReceivedCommand {
@@ -44,10 +45,12 @@ export const businessCoordinatorService = (handler: CommandHandler, logger: Logg
     handle: handleUnaryCall<ReceivedCommand, SynchronousProcessingResponse>;
   } = {
     handle: unary(logger, 'Handle', (received: ReceivedCommand, call) =>
-      handler.handle(received.book, { encoded: received.bytes, idempotencyKey: idempotencyKeyOf(call) }),
+      asCalledBy(call.metadata, () =>
+        handler.handle(received.book, { encoded: received.bytes, idempotencyKey: idempotencyKeyOf(call) }),
+      ),
     ),
     record: unary(logger, 'Record', (book, call) =>
-      handler.record(book, { idempotencyKey: idempotencyKeyOf(call) }),
+      asCalledBy(call.metadata, () => handler.record(book, { idempotencyKey: idempotencyKeyOf(call) })),
     ),
   };
   return { name: 'evented.BusinessCoordinator', definition, implementation };

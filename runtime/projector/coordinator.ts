@@ -16,6 +16,7 @@ import type { Deliver, DeliverOptions } from '../subscriber/deliver.js';
 import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
 import { callUntilHandled, type RetryPolicy } from '../subscriber/retry.js';
 import { cutBySize } from './call-size.js';
+import { inDelivery } from '../tracing/events.js';
 import type { ProjectorEndpoint } from './endpoint.js';
 
 /**
@@ -87,7 +88,9 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
     const [book] = await letters.admit([whole]);
     if (book !== undefined) {
       const call = { timeoutMs: callTimeoutMs, replay: delivery.replay };
-      const outcome = await callUntilHandled(() => projector.handle(book, call), activity.retry);
+      const outcome = await inDelivery(subscriber, [book], () =>
+        callUntilHandled(() => projector.handle(book, call), activity.retry),
+      );
       if (outcome.ok) activity.countDelivered(book.pages.length);
       else if (book.pages.length > 1) {
         for (const page of book.pages) await deliverBook({ ...book, pages: [page] }, delivery);
@@ -123,9 +126,11 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
   const deliverCall = async (books: EventBook[], delivery: DeliverOptions): Promise<void> => {
     if (batchCalls && books.length > 1) {
       const batch = { books, firstPosition: 0, lastPosition: 0 };
-      const outcome = await callUntilHandled(
-        () => projector.handleBatch(batch, { timeoutMs: callTimeoutMs, replay: delivery.replay }),
-        { ...activity.retry, policy: { ...policy, maxAttempts: 1 } },
+      const outcome = await inDelivery(subscriber, books, () =>
+        callUntilHandled(
+          () => projector.handleBatch(batch, { timeoutMs: callTimeoutMs, replay: delivery.replay }),
+          { ...activity.retry, policy: { ...policy, maxAttempts: 1 } },
+        ),
       );
       if (outcome.ok) {
         activity.countDelivered(books.reduce((n, book) => n + book.pages.length, 0));

@@ -29,6 +29,7 @@ import {
 } from '../subscriber/retry.js';
 import { backoff, sleep } from '../support/timing.js';
 import type { SagaEndpoint } from './endpoint.js';
+import { inDelivery } from '../tracing/events.js';
 import type { CommandGateway } from './gateway.js';
 
 /**
@@ -220,7 +221,7 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
     for (const book of books) {
       for (const page of book.pages) {
         const event = { ...book, pages: [page] };
-        await reactTo(event, replay);
+        await inDelivery(subscriber, [event], () => reactTo(event, replay));
         handled([event]);
       }
     }
