@@ -350,7 +350,8 @@ const main = async (): Promise<void> => {
         OTEL_TRACES_EXPORTER: 'otlp',
         OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
-        OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+        // BENCH_TRACES_SAMPLER=always_off: the context manager and propagation without recording (what they cost).
+        OTEL_TRACES_SAMPLER: process.env.BENCH_TRACES_SAMPLER ?? 'parentbased_always_on',
       })
     : undefined;
   const runtimes = [runtime, ...(traced ? [traced] : [])];
