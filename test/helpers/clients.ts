@@ -35,6 +35,8 @@ export interface CommandClient {
     book: CommandBook,
     timeoutMs?: number,
     idempotencyKey?: string,
+    /** More metadata to send (a `traceparent`, say). */
+    extra?: Record<string, string>,
   ): Promise<SynchronousProcessingResponse>;
   record(book: EventBook, timeoutMs?: number): Promise<SynchronousProcessingResponse>;
   close(): void;
@@ -53,9 +55,16 @@ export const commandClient = (
   open.push(client);
   const call =
     <Req>(method: 'handle' | 'record') =>
-    (request: Req, timeoutMs = 10_000, idempotencyKey?: string): Promise<SynchronousProcessingResponse> => {
+    (
+      request: Req,
+      timeoutMs = 10_000,
+      idempotencyKey?: string,
+      /** More metadata to send (a `traceparent`, say). */
+      extra: Record<string, string> = {},
+    ): Promise<SynchronousProcessingResponse> => {
       const metadata = new Metadata();
       if (idempotencyKey !== undefined) metadata.set('evented-idempotency-key', idempotencyKey);
+      for (const [key, value] of Object.entries(extra)) metadata.set(key, value);
       return new Promise((resolve, reject) =>
         (
           client[method] as (
