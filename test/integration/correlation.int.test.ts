@@ -1,8 +1,10 @@
 import { credentials, Metadata, status } from '@grpc/grpc-js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  AdminClient,
   BusinessCoordinatorClient,
   type EventBook,
+  type LoggedEvent,
   type Origin,
 } from '../../runtime/protocol/gen/evented/evented.js';
 import { isUuidText, uuidFromBytes } from '../../runtime/protocol/uuid.js';
@@ -242,5 +244,37 @@ describe('a saga’s commands', () => {
       commandType: expect.stringMatching(/ReceiveTransfer$/),
     });
     expect(isUuidText(received!.origin!.commandId)).toBe(true);
+  });
+});
+
+describe('Admin Tail by correlation', () => {
+  it('when following, sends the new events of that correlation only', async () => {
+    const client = new AdminClient(runtime.runtime.admin.address, credentials.createInsecure());
+    const stream = client.tail({ after: 0, domain: '', follow: true, last: 0, correlation: 'followed' });
+    const received: LoggedEvent[] = [];
+    stream.on('data', (event: LoggedEvent) => received.push(event));
+    stream.on('error', () => undefined);
+    try {
+      const [ada, bob] = [newRoot(), newRoot()];
+      // Stored before the tail looked, and after: both are sent; the other correlation's never.
+      await runtime.commands.handle(command(ada, open('ada')), 10_000, undefined, {
+        [CORRELATION]: 'followed',
+      });
+      await runtime.commands.handle(command(bob, open('bob')), 10_000, undefined, { [CORRELATION]: 'other' });
+      await runtime.commands.handle(command(ada, deposit(1)), 10_000, undefined, {
+        [CORRELATION]: 'followed',
+      });
+      await runtime.commands.handle(command(bob, deposit(1)));
+
+      await eventually(() =>
+        expect(
+          received.map((event) => `${uuidFromBytes(event.cover!.root!.value)}#${event.page!.num}`),
+        ).toEqual([`${uuidFromBytes(ada)}#0`, `${uuidFromBytes(ada)}#1`]),
+      );
+      expect(received.every((event) => event.page!.origin!.correlationId === 'followed')).toBe(true);
+    } finally {
+      stream.cancel();
+      client.close();
+    }
   });
 });
