@@ -14,7 +14,7 @@ import { command, deposit, deposited, events, newRoot, open, opened } from '../h
 import { forced, payload } from '../helpers/books.js';
 import { startSampleBusinessLogic, startScriptedBusinessLogic } from '../helpers/business-logic.js';
 import { adminCalls, failure } from '../helpers/clients.js';
-import { startTransfersSaga } from '../helpers/delivery.js';
+import { startRecordingProjector, startTransfersSaga } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 
@@ -30,6 +30,8 @@ const CORRELATION = 'evented-correlation-id';
 
 let runtime: TestRuntime;
 let logicAddress: string;
+/** The origin of each event the projector was given, by "account#sequence". */
+const projected = new Map<string, Origin | undefined>();
 
 /** What business logic returned as origin (it must be replaced): a domain whose logic forges one. */
 const forgedOrigin: Origin = {
@@ -42,7 +44,7 @@ const forgedOrigin: Origin = {
 };
 
 beforeAll(async () => {
-  const [logic, saga, forger] = await Promise.all([
+  const [logic, saga, forger, projector] = await Promise.all([
     startSampleBusinessLogic(),
     startTransfersSaga(),
     startScriptedBusinessLogic(() => ({
@@ -50,11 +52,19 @@ beforeAll(async () => {
       snapshot: undefined,
       pages: [{ ...forced(payload()), origin: forgedOrigin }],
     })),
+    startRecordingProjector({
+      handleBatch: true,
+      refuse: (account, page) => {
+        projected.set(`${account}#${page.num}`, page.origin);
+        return undefined;
+      },
+    }),
   ]);
   logicAddress = logic.address;
   runtime = await startTestRuntime({
     domains: { account: { businessLogic: logic.address }, forger: { businessLogic: forger.address } },
     sagas: { transfers: { address: saga.address, domains: ['account'] } },
+    projectors: { recording: { address: projector.address, domains: ['account'] } },
   });
 });
 
@@ -176,6 +186,28 @@ describe('a command through gRPC', () => {
     expect(origin).toMatchObject({ correlationId: 'recorded-1', commandType: '', causationId: '', saga: '' });
     expect(isUuidText(origin!.commandId)).toBe(true);
     expect(originsOf(await storedBooks(runtime, root))).toEqual([origin]);
+  });
+});
+
+describe('delivery', () => {
+  it('gives projectors each event with its origin (through the bus, in batches)', async () => {
+    const root = newRoot();
+    const response = await runtime.commands.handle(
+      command(root, open('ada'), deposit(3)),
+      10_000,
+      undefined,
+      {
+        [CORRELATION]: 'projected',
+      },
+    );
+    const [origin] = originsOf(response.books);
+    await eventually(() =>
+      expect([0, 1].map((sequence) => projected.get(`${uuidFromBytes(root)}#${sequence}`))).toEqual([
+        origin,
+        origin,
+      ]),
+    );
+    expect(origin!.correlationId).toBe('projected');
   });
 });
 
