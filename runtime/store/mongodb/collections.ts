@@ -167,10 +167,8 @@ export const prepareCollections = async (db: Db, c: Collections): Promise<number
     });
   }
   await c.events.createIndex({ domain: 1, root: 1, sequence: 1 }, { unique: true, name: 'by_aggregate' });
-  await c.events.createIndex(
-    { correlationId: 1, _id: 1 },
-    { name: 'by_correlation', partialFilterExpression: { correlationId: { $type: 'string' } } },
-  );
+  // Not partial: a query's equality on a string would not be proven to imply a `$type` filter by every server.
+  await c.events.createIndex({ correlationId: 1, _id: 1 }, { name: 'by_correlation' });
   await c.aggregates.createIndex({ domain: 1, root: 1 }, { unique: true, name: 'by_aggregate' });
   await c.snapshots.createIndex({ domain: 1, root: 1 }, { unique: true, name: 'by_aggregate' });
   await c.progress.createIndex(
