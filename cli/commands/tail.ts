@@ -51,8 +51,10 @@ const requestOf = (options: TailOptions): TailRequest => {
     if (!root) throw new UsageError(`--root ${options.root}: expected a UUID such as 3f2b…-…`);
     if (!options.domain) throw new UsageError('--root names an aggregate only with its domain: add --domain');
   }
-  // Like tail(1): without a starting point, the last few stored events, then the new ones.
-  const starts = options.from !== undefined || options.since !== undefined;
+  // Like tail(1): without a starting point, the last few stored events, then the new ones. A correlation is one
+  // piece of work: all of it.
+  const starts =
+    options.from !== undefined || options.since !== undefined || options.correlation !== undefined;
   const last = options.last === undefined ? (starts ? 0 : DEFAULT_LAST) : Number(options.last);
   if (!Number.isInteger(last) || last < 0) {
     throw new UsageError(`--last ${options.last}: expected a number of events`);
@@ -129,7 +131,7 @@ export const registerTail = (program: Command, context: CliContext): void => {
     )
     .option(
       '--last <n>',
-      `start with the last n stored events (default: ${DEFAULT_LAST} without --from/--since)`,
+      `start with the last n stored events (default: ${DEFAULT_LAST} without --from/--since/--correlation)`,
     )
     .option('--no-follow', 'stop after the stored events instead of waiting for new ones')
     .option('--json', 'one JSON object per line')
