@@ -1,8 +1,8 @@
 import type { Span } from '@opentelemetry/api';
 import type { CommandHandler } from '../command/handler.js';
-import type { Cover } from '../protocol/gen/evented/evented.js';
+import type { Cover, Origin } from '../protocol/gen/evented/evented.js';
 import { uuidFromBytes } from '../protocol/uuid.js';
-import { inSpan, SpanKind } from './spans.js';
+import { activeTraceparent, inSpan, SpanKind, tracingEnabled } from './spans.js';
 
 /**
  * The command path's spans (command/handler.ts): `evented.command DOMAIN` (or `evented.record DOMAIN`) for the
@@ -14,6 +14,8 @@ import { inSpan, SpanKind } from './spans.js';
 export interface CommandSpanInfo {
   domain: string;
   root: Uint8Array | undefined;
+  /** The caller's correlation id, when it gave one (the gRPC service always does: its own or a new one). */
+  correlationId: string | undefined;
 }
 
 export const inCommandSpan = <T>(
@@ -31,6 +33,7 @@ export const inCommandSpan = <T>(
         'rpc.method': what === 'command' ? 'Handle' : 'Record',
         'evented.domain': aggregate.domain,
         'evented.aggregate_id': aggregate.root === undefined ? '' : uuidFromBytes(aggregate.root),
+        ...(aggregate.correlationId ? { 'evented.correlation_id': aggregate.correlationId } : {}),
       },
     },
     run,
@@ -44,15 +47,28 @@ export const inCommandStep = <T>(
 ): Promise<T> => inSpan(`evented.${step} ${domain}`, { attributes: { 'evented.domain': domain } }, run);
 
 /** What the command span says of the aggregate, read before validation (an invalid command is traced too). */
-const spanInfo = (cover: Cover | undefined): CommandSpanInfo => ({
+const spanInfo = (cover: Cover | undefined, origin: Origin | undefined): CommandSpanInfo => ({
   domain: cover?.domain ?? '',
   root: cover?.root?.value,
+  correlationId: origin?.correlationId,
 });
 
 /** The command handler with each call in its `evented.command` / `evented.record` span. */
 export const tracedCommandHandler = (handler: CommandHandler): CommandHandler => ({
   handle: (command, options) =>
-    inCommandSpan('command', spanInfo(command.cover), () => handler.handle(command, options)),
+    inCommandSpan('command', spanInfo(command.cover, options?.origin), () =>
+      handler.handle(command, options),
+    ),
   record: (book, options) =>
-    inCommandSpan('record', spanInfo(book.cover), () => handler.record(book, options)),
+    inCommandSpan('record', spanInfo(book.cover, options?.origin), () => handler.record(book, options)),
 });
+
+/**
+ * The origin stored with an append, with the `traceparent` of the active span (the append's): what the relay's
+ * publish and each delivery of these events continue (events.ts). Off: the origin as it is.
+ */
+export const stampedOrigin = (origin: Origin): Origin => {
+  if (!tracingEnabled()) return origin;
+  const traceparent = activeTraceparent();
+  return traceparent === undefined ? origin : { ...origin, traceparent };
+};
