@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { command, deposit, newRoot, open, withdraw } from '../helpers/account.js';
-import { startSampleBusinessLogic, startSampleProjector } from '../helpers/business-logic.js';
+import {
+  startSampleBusinessLogic,
+  startSampleProjector,
+  startSampleSaga,
+} from '../helpers/business-logic.js';
+import { uuidFromBytes } from '../../runtime/protocol/uuid.js';
 import { assertBuilt, freeRuntimePorts, newProject, startServeAs } from '../helpers/cli.js';
 import { commandClient } from '../helpers/clients.js';
 import { deleteAmqpTopology } from '../helpers/delivery.js';
@@ -38,22 +43,23 @@ describeWith('postgres', 'traces', (postgresUrl) => {
     const schemas = scratchNames();
     const exchange = `evented-test-${randomUUID()}`;
     afterAll(async () => {
-      await deleteAmqpTopology(amqpUrl, exchange, ['projector:accounts']);
+      await deleteAmqpTopology(amqpUrl, exchange, ['projector:accounts', 'saga:transfers']);
       await dropScratchSchemas(postgresUrl, schemas.run);
     });
 
-    it('one command is one trace: command, business logic and its own span, append, publish, delivery, projector', async () => {
+    it('one command is one trace: command, business logic and its own span, append, publish, delivery, projector; a saga carries it on to its command', async () => {
       const receiver = await startOtlpReceiver();
       const readModel = join(tempDir(), 'accounts.json');
       const otel = {
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
       };
-      const [logic, projector] = await Promise.all([
+      const [logic, projector, saga] = await Promise.all([
         startSampleBusinessLogic({
           env: { ...otel, OTEL_SERVICE_NAME: 'sample-business-logic', OTEL_BSP_SCHEDULE_DELAY: '100' },
         }),
         startSampleProjector(readModel),
+        startSampleSaga(),
       ]);
       const ports = await freeRuntimePorts();
       const { dir } = await newProject({
@@ -63,23 +69,37 @@ describeWith('postgres', 'traces', (postgresUrl) => {
         bus: { kind: 'amqp', url: amqpUrl, exchange },
         domains: { account: { businessLogic: logic.address } },
         projectors: { accounts: { address: projector.address, domains: ['account'] } },
+        sagas: { transfers: { address: saga.address, domains: ['account'] } },
+        // The sagas' commands go from the second process to the first over gRPC.
+        commandHandler: { address: `127.0.0.1:${ports.commands}` },
         ports,
       });
       // Spans leave the evented processes only at shutdown (the batch delay is an hour): SIGTERM flushes them.
       const held = { ...otel, OTEL_BSP_SCHEDULE_DELAY: '3600000' };
       const [front, back] = await Promise.all([
         startServeAs(dir, 'command,relay', 30_000, held),
-        startServeAs(dir, 'projectors', 30_000, held),
+        startServeAs(dir, 'projectors,sagas', 30_000, held),
       ]);
 
-      // A caller with a trace of its own sends the command with its traceparent.
-      const caller = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex') };
-      const root = newRoot();
-      await commandClient(front.servers.commands!).handle(
-        command(root, open('ada'), deposit(100)),
+      // A caller with a trace of its own sends the command with its traceparent; later, in another trace, a
+      // transfer to an account opened meanwhile, which the saga carries on as a command to the receiver.
+      const newCaller = () => ({
+        traceId: randomBytes(16).toString('hex'),
+        spanId: randomBytes(8).toString('hex'),
+      });
+      const traceparentOf = (c: { traceId: string; spanId: string }) => `00-${c.traceId}-${c.spanId}-01`;
+      const [caller, transferCaller] = [newCaller(), newCaller()];
+      const [root, receiving] = [newRoot(), newRoot()];
+      const commands = commandClient(front.servers.commands!);
+      await commands.handle(command(root, open('ada'), deposit(100)), 10_000, undefined, {
+        traceparent: traceparentOf(caller),
+      });
+      await commands.handle(command(receiving, open('grace')));
+      await commands.handle(
+        command(root, { type: 'TransferMoney', toAccount: uuidFromBytes(receiving), amount: 30 }),
         10_000,
         undefined,
-        { traceparent: `00-${caller.traceId}-${caller.spanId}-01` },
+        { traceparent: traceparentOf(transferCaller) },
       );
       // The business logic's span arrives on its own (its batch delay is 100 ms): the projector's call is
       // awaited through the read model the sample projector keeps.
@@ -89,7 +109,10 @@ describeWith('postgres', 'traces', (postgresUrl) => {
         );
       }, 20_000);
       await eventually(() => {
-        expect(Object.values(readAccounts(readModel))).toMatchObject([{ owner: 'ada', balance: 100 }]);
+        expect(readAccounts(readModel)).toMatchObject({
+          [uuidFromBytes(root)]: { owner: 'ada', balance: 70 },
+          [uuidFromBytes(receiving)]: { owner: 'grace', balance: 30 },
+        });
       }, 30_000);
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const evented = receiver.spans.filter((span) =>
@@ -115,8 +138,8 @@ describeWith('postgres', 'traces', (postgresUrl) => {
       const inTemplate = one('account business logic/handle', 'sample-business-logic');
       const append = one('evented.append account', 'evented-command-relay');
       const publish = one('evented.relay.publish', 'evented-command-relay');
-      const delivery = one('evented.deliver projector:accounts', 'evented-projectors');
-      const projectorCall = one('evented.projector accounts', 'evented-projectors');
+      const delivery = one('evented.deliver projector:accounts', 'evented-projectors-sagas');
+      const projectorCall = one('evented.projector accounts', 'evented-projectors-sagas');
 
       // The shape of the trace: who is whose child, and of which kind each is.
       expect(commandSpan).toMatchObject({ parentSpanId: caller.spanId, kind: SERVER });
@@ -142,11 +165,49 @@ describeWith('postgres', 'traces', (postgresUrl) => {
         'evented.project': 'bank',
         'evented.roles': 'command,relay',
       });
-      expect(delivery.resource).toMatchObject({ 'evented.project': 'bank', 'evented.roles': 'projectors' });
+      expect(delivery.resource).toMatchObject({
+        'evented.project': 'bank',
+        'evented.roles': 'projectors,sagas',
+      });
       expect(delivery.resource['process.pid']).toBe(back.process.pid);
       expect(commandSpan.resource['process.pid']).toBe(front.process.pid);
+      expect(commandSpan.attributes['evented.correlation_id']).toMatch(/^[0-9a-f-]{36}$/);
       // No payload travels in a span.
       expect(JSON.stringify(trace)).not.toContain('ada');
+
+      // The transfer's trace: the saga's delivery (a child of the transfer's append), its call to the saga and
+      // its command, sent over gRPC to the first process, where it is a command span of the same trace.
+      const transfer = receiver.spans.filter((span) => span.traceId === transferCaller.traceId);
+      const named = (name: string) => transfer.filter((span) => span.name === name);
+      const [transferCommand, sagaCommandInFront] = [
+        named('evented.command account').find((span) => span.parentSpanId === transferCaller.spanId),
+        named('evented.command account').find((span) => span.parentSpanId !== transferCaller.spanId),
+      ];
+      expect(transferCommand, JSON.stringify(transfer)).toBeDefined();
+      const transferAppend = named('evented.append account').find(
+        (span) => span.parentSpanId === transferCommand!.spanId,
+      );
+      const sagaDelivery = named('evented.deliver saga:transfers').find(
+        (span) => span.parentSpanId === transferAppend?.spanId,
+      );
+      expect(sagaDelivery, JSON.stringify(transfer)).toMatchObject({ kind: CONSUMER });
+      expect(sagaDelivery!.resource['process.pid']).toBe(back.process.pid);
+      expect(
+        named('evented.saga transfers').find((span) => span.parentSpanId === sagaDelivery!.spanId),
+      ).toMatchObject({
+        kind: CLIENT,
+        attributes: { 'rpc.service': 'evented.Saga', 'rpc.method': 'HandleSync' },
+      });
+      const sagaCommand = named('evented.saga.command account').find(
+        (span) => span.parentSpanId === sagaDelivery!.spanId,
+      );
+      expect(sagaCommand, JSON.stringify(transfer)).toBeDefined();
+      expect(sagaCommandInFront).toMatchObject({ parentSpanId: sagaCommand!.spanId, kind: SERVER });
+      expect(sagaCommandInFront!.resource['process.pid']).toBe(front.process.pid);
+      // The saga's command keeps the transfer's correlation.
+      expect(sagaCommandInFront!.attributes['evented.correlation_id']).toBe(
+        transferCommand!.attributes['evented.correlation_id'],
+      );
     });
   });
 });
