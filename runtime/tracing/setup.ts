@@ -41,19 +41,29 @@ export const serviceNameOf = (
   return everyRole ? 'evented' : ['evented', ...roles].join('-');
 };
 
+/**
+ * The SDK of this process, shared by every runtime started in it (an embedding may start two): the OpenTelemetry
+ * API has one global tracer provider, so the first runtime's settings stand, and the SDK stops with the last.
+ */
+let shared: { sdk: Promise<{ shutdown(): Promise<void> }>; users: number } | undefined;
+
 export const startTracing = async (options: TracingOptions): Promise<Tracing> => {
   const settings = traceSettingsOf(options.env);
   if (settings === undefined) return OFF;
-  const { startSdk } = await import('./sdk.js');
-  const sdk = await startSdk(settings, {
-    attributes: {
+  if (shared === undefined) {
+    const attributes = {
       'service.name': serviceNameOf(options.env, options.roles, options.everyRole),
       'service.version': options.version ?? '',
       'evented.project': options.project,
       'evented.roles': options.roles.join(','),
       'process.pid': process.pid,
-    },
-  });
+    };
+    shared = { sdk: import('./sdk.js').then(({ startSdk }) => startSdk(settings, { attributes })), users: 0 };
+    shared.sdk.catch(() => (shared = undefined));
+  }
+  const current = shared;
+  current.users += 1;
+  const sdk = await current.sdk;
   setTracingEnabled(true);
   options.logger.info(
     { exporters: settings.exporters, protocol: settings.protocol, url: settings.url },
@@ -64,6 +74,9 @@ export const startTracing = async (options: TracingOptions): Promise<Tracing> =>
     on: true,
     shutdown: () =>
       (stopped ??= (async () => {
+        current.users -= 1;
+        if (current.users > 0) return;
+        if (shared === current) shared = undefined;
         setTracingEnabled(false);
         try {
           await sdk.shutdown();
