@@ -206,6 +206,7 @@ const up = async (
     commandHandler: environment.commandHandler,
     queryHandler: environment.queryHandler,
     admin: environment.admin,
+    metrics: environment.metrics,
     runtimeFile: runtimeFilePath(projectDir),
     instances: instancesOf(environment.components()),
   });

@@ -38,6 +38,7 @@ import {
 } from './validate.js';
 import { toPage } from '../store/page.js';
 import { completeOrigin } from './origin.js';
+import type { RuntimeMetrics } from '../metrics/port.js';
 
 /**
  * The command path (BusinessCoordinator): load the aggregate, run the domain's business logic, validate what
@@ -73,6 +74,8 @@ export interface CommandHandlerOptions {
    * may target the same aggregate). Absent when none is configured.
    */
   synchronous?: (book: EventBook) => Promise<SynchronousProcessingResponse>;
+  /** Told of conflicts and retries, when metrics are on (the outcome and time are measured around the handler). */
+  metrics?: RuntimeMetrics | undefined;
 }
 
 export interface CallOptions {
@@ -253,6 +256,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     const key = aggregateKey(cover.domain, cover.root);
     const attempts = options.conflictRetries + 1;
     for (let attempt = 1; ; attempt += 1) {
+      if (attempt > 1) options.metrics?.retried(cover.domain);
       const { state, cached } = await loadAggregate(cover, key);
       let decision: EventBook;
       try {
@@ -317,6 +321,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       } catch (err) {
         cache.delete(key);
         if (!isConcurrencyConflict(err)) throw err;
+        options.metrics?.conflicted(cover.domain);
         if (attempt >= attempts) {
           throw new ConcurrencyConflictError(
             `${formatAggregate(cover.domain, cover.root)} kept changing while the command was decided; gave up after ${attempts} attempts`,
