@@ -56,7 +56,7 @@ interface Snapshot {
 export interface PrometheusMetrics {
   readonly metrics: RuntimeMetrics;
   readonly registry: Registry;
-  /** What each scrape reads; set once the runtime's services exist. */
+  /** What each scrape reads; set once the runtime's services exist (the relay's gauges only if it has one). */
   observe(sources: ScrapeSources): void;
 }
 
@@ -138,36 +138,39 @@ export const createPrometheusMetrics = (options: {
   });
 
   // Read at each scrape.
+  // A gauge without labels always has a value: NaN ("no value") says the store did not answer this time.
   new Gauge({
     name: 'evented_store_head_position',
     help: "The store's highest global position",
     registers,
     async collect() {
       const { head } = await snapshot();
-      this.reset();
-      if (head !== undefined) this.set(head);
+      this.set(head ?? Number.NaN);
     },
   });
-  new Gauge({
-    name: 'evented_relay_published_position',
-    help: "The last global position this process's relay published (the broker confirmed)",
-    registers,
-    async collect() {
-      const { relay } = await snapshot();
-      this.reset();
-      if (relay !== undefined) this.set(relay.checkpoint);
-    },
-  });
-  new Gauge({
-    name: 'evented_relay_lag_events',
-    help: "Events in the store not yet published by this process's relay (store head minus published position)",
-    registers,
-    async collect() {
-      const { head, relay } = await snapshot();
-      this.reset();
-      if (relay !== undefined && head !== undefined) this.set(Math.max(head - relay.checkpoint, 0));
-    },
-  });
+  /** The relay's gauges, in a process that runs the relay only (observe() knows). */
+  const relayGauges = (): void => {
+    new Gauge({
+      name: 'evented_relay_published_position',
+      help: "The last global position this process's relay published (the broker confirmed)",
+      registers,
+      async collect() {
+        const { relay } = await snapshot();
+        this.set(relay?.checkpoint ?? Number.NaN);
+      },
+    });
+    new Gauge({
+      name: 'evented_relay_lag_events',
+      help: "Events in the store not yet published by this process's relay (store head minus published position)",
+      registers,
+      async collect() {
+        const { head, relay } = await snapshot();
+        this.set(
+          relay !== undefined && head !== undefined ? Math.max(head - relay.checkpoint, 0) : Number.NaN,
+        );
+      },
+    });
+  };
   const perSubscriber = (
     name: string,
     help: string,
@@ -242,6 +245,7 @@ export const createPrometheusMetrics = (options: {
   return {
     registry,
     observe(given) {
+      if (sources === undefined && given.relay() !== undefined) relayGauges();
       sources = given;
     },
     metrics: {
