@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import type { ComponentState, EnvironmentEvent } from '../../runtime/index.js';
 import type { renderUpView as RenderUpView } from '../ui/up.js';
 import type { UpViewChoice, UpViewProps } from '../ui/UpView.js';
+import { activityOf, type ActivityReading } from '../ui/activity.js';
 
 /**
  * What `evented up` prints, from one stream of EnvironmentEvents, in one of three forms: the live ink view on
@@ -30,6 +31,8 @@ export interface UpReporter {
   ready(summary: UpSummary): void;
   /** A line about the environment as a whole ("stopping…", "stopped"). */
   note(message: string): void;
+  /** A reading of the runtime's counters (the live view shows rates from them; the other forms, nothing). */
+  activity(reading: ActivityReading): void;
   close(): void;
 }
 
@@ -101,6 +104,7 @@ export const createUpReporter = async (options: {
         ),
       ready: (summary) => write({ type: 'ready', ...summary }),
       note: (message) => write({ type: 'note', message }),
+      activity: () => undefined,
       close: () => undefined,
     };
   }
@@ -116,6 +120,7 @@ export const createUpReporter = async (options: {
       },
       ready: (summary) => line(readyLine(summary)),
       note: line,
+      activity: () => undefined,
       close: () => undefined,
     };
   }
@@ -144,6 +149,8 @@ export interface UpViewState {
   status?: string | undefined;
   /** The summary, once everything was ready. */
   ready?: string | undefined;
+  /** The last two readings of the runtime's counters, the latest last. */
+  readings?: ActivityReading[];
 }
 
 /**
@@ -168,6 +175,10 @@ export const viewProps = (state: UpViewState): UpViewProps => {
     problem: broken
       ? `not ready: ${failed.map((c) => c.name).join(', ')} stopped (see above); Ctrl-C or \`evented down\` stops the rest`
       : undefined,
+    activity:
+      state.readings !== undefined && state.readings.length > 0
+        ? activityOf(state.readings.at(-2), state.readings.at(-1)!)
+        : undefined,
   };
 };
 
@@ -179,8 +190,16 @@ const inkReporter = (
   const components = new Map<string, ComponentState>();
   let status: string | undefined = 'starting…';
   let ready: string | undefined;
+  const readings: ActivityReading[] = [];
   const props = (): UpViewProps =>
-    viewProps({ project: options.project, choices, components: [...components.values()], status, ready });
+    viewProps({
+      project: options.project,
+      choices,
+      components: [...components.values()],
+      status,
+      ready,
+      readings,
+    });
   const view = renderUpView({ stdout: options.stdout, props: props() });
   // Log lines change without events: redraw a few times a second while the view is open.
   const timer = setInterval(() => view.update(props()), 500);
@@ -200,6 +219,11 @@ const inkReporter = (
     note(message) {
       status = message;
       ready = undefined;
+      view.update(props());
+    },
+    activity(reading) {
+      readings.push(reading);
+      if (readings.length > 2) readings.shift();
       view.update(props());
     },
     close() {
