@@ -2,8 +2,10 @@
 // to the sample business logic (a subprocess) over the SQLite store, against the raw grpc-js unary round trip
 // (an echo server subprocess) driven by the same load generator at the same concurrency, on this machine.
 // Prints commands/s, p50/p99, the runtime's peak RSS, the ratio command-path/raw, and PASS/MISS per target.
+// A second `evented serve`, the same in every way but with its Prometheus endpoint on (scraped every second as a
+// Prometheus would), takes the same commands in the same rounds: the column "metrics on" and the ratio on/off.
 // Settings come from environment variables (printed at the start); see `settings` below.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +50,10 @@ const settings = {
 
 const TARGET_RATIO = { concurrency: 64, ratio: 0.35 };
 const TARGET_P99 = { concurrency: 16, p99Ms: 20 };
+/** Commands/s with metrics on, against off, at every concurrency. */
+const TARGET_METRICS_RATIO = 0.97;
+/** How often the metrics-on runtime is scraped during the run (Prometheus's default is 1 min; 1 s is harsh). */
+const SCRAPE_EVERY_MS = 1000;
 
 interface Measured {
   rate: number;
@@ -241,80 +247,107 @@ const main = async (): Promise<void> => {
   const [, echoAddress] = await echo.waitFor(/listening on (\S+)/);
   const [, logicAddress] = await logic.waitFor(/listening on (\S+)/);
 
-  writeFileSync(
-    join(projectDir, 'evented.yaml'),
-    [
-      'name: bench',
-      // Every server on a free port: the benchmark never meets a running `evented up` (1313-1316, 1748).
-      'commandHandler: { port: 0 }',
-      'queryHandler: { port: 0 }',
-      'projectorCoordinator: { port: 0 }',
-      'sagaCoordinator: { port: 0 }',
-      'admin: { port: 0 }',
-      ...(settings.synchronous ? [`store: { kind: sqlite, synchronous: ${settings.synchronous} }`] : []),
-      'domains:',
-      `  account: { businessLogic: "${logicAddress}" }`,
-      '',
-    ].join('\n'),
-  );
-  const serveArgs = [
-    ...settings.serveNodeArgs,
-    ...(settings.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfDir}`] : []),
-    join(repoRoot, 'bin/evented.js'),
-    'serve',
-    projectDir,
-  ];
-  const runtime = watch(
-    startProcess('evented serve', process.execPath, serveArgs, {
-      cwd: projectDir,
-      logFile: logFile('serve.log'),
-    }),
-  );
-  const [line, commandAddress] = await runtime.waitFor(/evented serving .*commands on (\S+?),.*/);
-  const dbPath = join(projectDir, '.evented', 'events.db');
+  /** One `evented serve` in a project folder of its own under projectDir: metrics off, or on (and scraped). */
+  const startRuntime = async (name: 'off' | 'on') => {
+    const dir = join(projectDir!, `metrics-${name}`);
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'evented.yaml'),
+      [
+        'name: bench',
+        // Every server on a free port: the benchmark never meets a running `evented up` (1313-1316, 1748).
+        'commandHandler: { port: 0 }',
+        'queryHandler: { port: 0 }',
+        'projectorCoordinator: { port: 0 }',
+        'sagaCoordinator: { port: 0 }',
+        'admin: { port: 0 }',
+        ...(name === 'on' ? ['metrics: { port: 0 }'] : []),
+        ...(settings.synchronous ? [`store: { kind: sqlite, synchronous: ${settings.synchronous} }`] : []),
+        'domains:',
+        `  account: { businessLogic: "${logicAddress}" }`,
+        '',
+      ].join('\n'),
+    );
+    const serveArgs = [
+      ...settings.serveNodeArgs,
+      ...(settings.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfDir}`] : []),
+      join(repoRoot, 'bin/evented.js'),
+      'serve',
+      dir,
+    ];
+    const process = watch(
+      startProcess(`evented serve (metrics ${name})`, globalThis.process.execPath, serveArgs, {
+        cwd: dir,
+        logFile: logFile(`serve-metrics-${name}.log`),
+      }),
+    );
+    const [line, commandAddress] = await process.waitFor(/evented serving .*commands on (\S+?),.*/);
+    const metricsUrl = name === 'on' ? (await process.waitFor(/metrics on (\S+?);/))[1] : undefined;
+    const handleCaller = unaryCaller({ address: commandAddress!, path: HANDLE_PATH });
+    // Every acknowledged command is counted, to check the store against it at the end.
+    const counted = { acknowledged: 0, failed: 0 };
+    const caller: UnaryCaller = {
+      call: async (request) => {
+        try {
+          const response = await handleCaller.call(request);
+          counted.acknowledged += 1;
+          return response;
+        } catch (err) {
+          counted.failed += 1;
+          throw err;
+        }
+      },
+      close: () => handleCaller.close(),
+    };
+    callers.push(caller);
+    return { name, process, line, caller, counted, metricsUrl, dbPath: join(dir, '.evented', 'events.db') };
+  };
+  const off = await startRuntime('off');
+  const on = await startRuntime('on');
+  const runtime = off.process;
+  const dbPath = off.dbPath;
+  const line = off.line;
+  const commands = off.caller;
+  // Scraped as Prometheus would, for as long as the benchmark runs.
+  const scraper = setInterval(() => {
+    void fetch(on.metricsUrl!).then(
+      (response) => response.arrayBuffer(),
+      () => undefined,
+    );
+  }, SCRAPE_EVERY_MS);
+  scraper.unref();
+  stopping.signal.addEventListener('abort', () => clearInterval(scraper), { once: true });
   const facts = new Database(dbPath, { readonly: true, fileMustExist: true });
   const sqliteFacts = `SQLite ${facts.prepare('SELECT sqlite_version()').pluck().get() as string}`;
   facts.close();
   console.log(`runtime: ${line.split('\n')[0]!.trim()}`);
   console.log(
-    `store: ${sqliteFacts}, WAL, synchronous=${settings.synchronous || 'full'}` +
-      `${settings.synchronous ? '' : ' (the default)'}, file under ${tmpdir()}`,
+    `metrics on: a second runtime, the same but for its endpoint ${on.metricsUrl}, scraped every ${SCRAPE_EVERY_MS} ms`,
   );
   console.log(
-    `business logic: templates/typescript at ${logicAddress}, snapshot every ${settings.snapshotEvery} events`,
+    `store: ${sqliteFacts}, WAL, synchronous=${settings.synchronous || 'full'}` +
+      `${settings.synchronous ? '' : ' (the default)'}, a file per runtime under ${tmpdir()}`,
+  );
+  console.log(
+    `business logic: templates/typescript at ${logicAddress}, snapshot every ${settings.snapshotEvery} events (shared)`,
   );
   console.log(
     `raw baseline: grpc-js echo at ${echoAddress}, request ~${deposits[0]!.length} B, response ${responseBytes} B`,
   );
 
-  // Every acknowledged command is counted, to check the store against it at the end.
-  let acknowledged = 0;
-  let failed = 0;
-  const handleCaller = unaryCaller({ address: commandAddress!, path: HANDLE_PATH });
-  const commands: UnaryCaller = {
-    call: async (request) => {
-      try {
-        const response = await handleCaller.call(request);
-        acknowledged += 1;
-        return response;
-      } catch (err) {
-        failed += 1;
-        throw err;
-      }
-    },
-    close: () => handleCaller.close(),
-  };
   const raw = unaryCaller({ address: echoAddress!, path: ECHO_PATH });
-  callers.push(commands, raw);
+  callers.push(raw);
 
   // 2. Open the accounts (each gets its first event), so deposits have something to grow.
   const opened = Date.now();
-  await sendAll(
-    commands,
-    roots.map((root, index) => commandBook(root, { type: 'OpenAccount', owner: `bench-owner-${index}` })),
-    64,
-    stopping.signal,
-  );
+  for (const target of [off, on]) {
+    await sendAll(
+      target.caller,
+      roots.map((root, index) => commandBook(root, { type: 'OpenAccount', owner: `bench-owner-${index}` })),
+      64,
+      stopping.signal,
+    );
+  }
   checkRunning();
   console.log(`opened ${roots.length} accounts in ${Date.now() - opened} ms\n`);
 
@@ -362,25 +395,37 @@ const main = async (): Promise<void> => {
 
   // 3. Per setting: a warm-up of each path, then rounds that alternate the raw round trip and the command path
   //    at the same concurrency, so that both see the same machine (other load, CPU frequency, the host).
-  const rows: { concurrency: number; raw: Measured; command: Measured }[] = [];
+  const rows: { concurrency: number; raw: Measured; command: Measured; metrics: Measured }[] = [];
   const sliceMs = (settings.durationS * 1000) / settings.rounds;
   for (const concurrency of settings.concurrency) {
     console.log(
       `— ${concurrency} in flight: ${settings.warmupS} s warm-up each, then ${settings.rounds} rounds of ` +
-        `${(sliceMs / 1000).toFixed(1)} s raw + ${(sliceMs / 1000).toFixed(1)} s commands (${SETTLE_MS} ms settle before each)`,
+        `${(sliceMs / 1000).toFixed(1)} s raw + ${(sliceMs / 1000).toFixed(1)} s commands + ${(sliceMs / 1000).toFixed(1)} s commands with metrics on (${SETTLE_MS} ms settle before each)`,
     );
     const rawTotals = newTotals();
     const commandTotals = newTotals();
+    const metricsTotals = newTotals();
     await slice(rawTotals, raw, concurrency, settings.warmupS * 1000, 0, []);
     resetPeakRss(runtime.pid);
+    resetPeakRss(on.process.pid);
     await slice(commandTotals, commands, concurrency, settings.warmupS * 1000, 0, []);
+    await slice(metricsTotals, on.caller, concurrency, settings.warmupS * 1000, 0, []);
     for (let round = 0; round < settings.rounds; round += 1) {
+      // Off and on in turn, which goes first alternating, so that neither always follows the raw slice.
+      const paths: [Totals, UnaryCaller, BenchProcess][] = [
+        [commandTotals, commands, runtime],
+        [metricsTotals, on.caller, on.process],
+      ];
+      if (round % 2 === 1) paths.reverse();
       await slice(rawTotals, raw, concurrency, SETTLE_MS, sliceMs, [echo]);
-      await slice(commandTotals, commands, concurrency, SETTLE_MS, sliceMs, [runtime, logic]);
+      for (const [totals, caller, serve] of paths) {
+        await slice(totals, caller, concurrency, SETTLE_MS, sliceMs, [serve, logic]);
+      }
     }
     const rawResult = summarise(rawTotals);
     const commandResult = summarise(commandTotals, peakRssKiB(runtime.pid));
-    rows.push({ concurrency, raw: rawResult, command: commandResult });
+    const metricsResult = summarise(metricsTotals, peakRssKiB(on.process.pid));
+    rows.push({ concurrency, raw: rawResult, command: commandResult, metrics: metricsResult });
     const ratio = commandResult.rate / rawResult.rate;
     const cpuText = (m: Measured): string => {
       const ours = Object.entries(m.cpu).filter(([name]) => name !== MACHINE);
@@ -403,9 +448,18 @@ const main = async (): Promise<void> => {
     );
     console.log(`      cpu: ${cpuText(commandResult)}`);
     console.log(
-      `  runtime peak RSS ${fmtMiB(commandResult.peakRssKiB)}, ratio command/raw ${ratio.toFixed(2)}`,
+      `  metrics on    ${padLeft(fmtRate(metricsResult.rate), 10)}  p50 ${padLeft(fmtMs(metricsResult.p50), 9)}  p99 ${padLeft(fmtMs(metricsResult.p99), 9)}`,
     );
-    const busiest = Math.max(restOfMachine(rawResult), restOfMachine(commandResult));
+    console.log(`      cpu: ${cpuText(metricsResult)}`);
+    console.log(
+      `  runtime peak RSS ${fmtMiB(commandResult.peakRssKiB)} (metrics on ${fmtMiB(metricsResult.peakRssKiB)}), ` +
+        `ratio command/raw ${ratio.toFixed(2)}, metrics on/off ${(metricsResult.rate / commandResult.rate).toFixed(2)}`,
+    );
+    const busiest = Math.max(
+      restOfMachine(rawResult),
+      restOfMachine(commandResult),
+      restOfMachine(metricsResult),
+    );
     if (busiest > BUSY_MACHINE) {
       console.log(
         `  warning: the rest of the machine was ${(busiest * 100).toFixed(0)}% busy (other processes, or kernel ` +
@@ -415,6 +469,7 @@ const main = async (): Promise<void> => {
     for (const [label, m] of [
       ['raw', rawResult],
       ['command', commandResult],
+      ['metrics on', metricsResult],
     ] as const) {
       for (const [error, count] of m.errors) console.log(`  ${label} errors: ${count} × ${error}`);
     }
@@ -424,13 +479,14 @@ const main = async (): Promise<void> => {
   // 4. The summary, and the targets.
   console.log(
     `${pad('in flight', 10)}${padLeft('commands/s', 12)}${padLeft('p50', 10)}${padLeft('p99', 10)}${padLeft('peak RSS', 10)}` +
-      `${padLeft('raw/s', 12)}${padLeft('raw p50', 10)}${padLeft('raw p99', 10)}${padLeft('ratio', 8)}`,
+      `${padLeft('raw/s', 12)}${padLeft('raw p50', 10)}${padLeft('raw p99', 10)}${padLeft('ratio', 8)}` +
+      `${padLeft('metrics on', 12)}${padLeft('on/off', 8)}`,
   );
-  for (const { concurrency, raw: r, command: c } of rows) {
+  for (const { concurrency, raw: r, command: c, metrics: m } of rows) {
     console.log(
       `${pad(String(concurrency), 10)}${padLeft(fmtRate(c.rate), 12)}${padLeft(fmtMs(c.p50), 10)}${padLeft(fmtMs(c.p99), 10)}` +
         `${padLeft(fmtMiB(c.peakRssKiB), 10)}${padLeft(fmtRate(r.rate), 12)}${padLeft(fmtMs(r.p50), 10)}${padLeft(fmtMs(r.p99), 10)}` +
-        `${padLeft((c.rate / r.rate).toFixed(2), 8)}`,
+        `${padLeft((c.rate / r.rate).toFixed(2), 8)}${padLeft(fmtRate(m.rate), 12)}${padLeft((m.rate / c.rate).toFixed(2), 8)}`,
     );
   }
   console.log('');
@@ -450,10 +506,24 @@ const main = async (): Promise<void> => {
         `${fmtMs(p99Row.command.p99)} (target < ${TARGET_P99.p99Ms} ms)`,
     );
   } else console.log(`n/a   p99 target: ${TARGET_P99.concurrency} in flight was not measured`);
+  for (const { concurrency, command: c, metrics: m } of rows) {
+    const ratio = m.rate / c.rate;
+    console.log(
+      `${ratio >= TARGET_METRICS_RATIO ? 'PASS' : 'MISS'}  commands/s metrics on/off at ${concurrency} in flight: ` +
+        `${ratio.toFixed(2)} (target ≥ ${TARGET_METRICS_RATIO})`,
+    );
+  }
 
   // 5. After the runtime has stopped: every acknowledged command is in the store, with no gaps.
   verifyStore = () => {
-    const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+    for (const target of [off, on]) verifyOne(target.name, target.dbPath, target.counted);
+  };
+  const verifyOne = (
+    name: string,
+    path: string,
+    { acknowledged, failed }: { acknowledged: number; failed: number },
+  ): void => {
+    const db = new Database(path, { readonly: true, fileMustExist: true });
     try {
       const events = db.prepare('SELECT count(*) FROM events').pluck().get() as number;
       const gaps = db
@@ -467,7 +537,7 @@ const main = async (): Promise<void> => {
       // A failed call (a deadline, say) may or may not have been written; an acknowledged one must be.
       const ok = gaps === 0 && events >= acknowledged && events <= acknowledged + failed;
       console.log(
-        `store check ${ok ? 'ok' : 'FAILED'}: ${events.toLocaleString('en-US')} events for ` +
+        `store check (metrics ${name}) ${ok ? 'ok' : 'FAILED'}: ${events.toLocaleString('en-US')} events for ` +
           `${acknowledged.toLocaleString('en-US')} acknowledged commands` +
           `${failed > 0 ? ` (+ ${failed} failed)` : ''} in ${roots.length} aggregates, ` +
           `${gaps === 0 ? 'sequences 0…next-1 without gaps' : `${gaps} aggregates with gaps or a wrong next`}`,
