@@ -8,6 +8,8 @@
 //   message per event;
 // - latency: at a steady rate of commands through the command handler's gRPC API, commit → projector p50/p99,
 //   against the bare publish → consume latency at the same rate.
+// The drain also runs with the runtime's Prometheus endpoint on (scraped every second), on a second store seeded
+// the same way, in the same run: the column "metrics on" and its ratio to off (target ≥ 0.97).
 // --runs N (or BENCH_RUNS) repeats both, each on fresh processes and a fresh store, printing the machine's load
 // average before and after each run, then min / median / max over the runs.
 // Settings come from environment variables (printed at the start); see `settings` below.
@@ -80,6 +82,10 @@ const RELAY_PUBLISH_AHEAD = 4;
 /** The target against the per-message baseline (kept as context: that baseline moves ~1,000× more messages). */
 const TARGET_RATIO = 0.5;
 const TARGET_P99_MS = 50;
+/** Drain events/s with metrics on, against off. */
+const TARGET_METRICS_RATIO = 0.97;
+/** How often a runtime with metrics on is scraped (Prometheus's default is 1 min; 1 s is harsh). */
+const SCRAPE_EVERY_MS = 1000;
 
 const logFile = (name: string): string | undefined =>
   settings.logDir === '' ? undefined : join(settings.logDir, name);
@@ -159,6 +165,8 @@ const startStack = async (options: {
   dir: string;
   logicAddress: string;
   probeOut?: string;
+  /** Its Prometheus endpoint on, scraped every SCRAPE_EVERY_MS while the run lasts. */
+  metrics?: boolean;
 }): Promise<Stack> => {
   const { dir, label } = options;
   const readModel = join(dir, 'accounts.json');
@@ -196,6 +204,7 @@ const startStack = async (options: {
       `bus: { kind: amqp, url: "${settings.amqpUrl}", exchange: "${exchange}", prefetch: ${settings.prefetch} }`,
       `relay: { batchSize: ${settings.relayBatch} }`,
       ...(settings.partitions > 0 ? [`delivery: { partitions: ${settings.partitions} }`] : []),
+      ...(options.metrics ? ['metrics: { port: 0 }'] : []),
       'domains:',
       `  account: { businessLogic: "${options.logicAddress}" }`,
       'projectors:',
@@ -219,6 +228,17 @@ const startStack = async (options: {
   );
   const [, commandAddress] = await runtime.waitFor(/evented serving .*commands on (\S+?),.*/);
   const servingAt = wallClockMs();
+  if (options.metrics) {
+    const [, url] = await runtime.waitFor(/metrics on (\S+?);/);
+    const scraper = setInterval(() => {
+      void fetch(url!).then(
+        (response) => response.arrayBuffer(),
+        () => undefined,
+      );
+    }, SCRAPE_EVERY_MS);
+    scraper.unref();
+    void runtime.exited.then(() => clearInterval(scraper));
+  }
   return {
     dir,
     dbPath: join(dir, '.evented', 'events.db'),
@@ -286,6 +306,8 @@ interface DrainResult {
   fair: number;
   /** RabbitMQ with one message per event: context. */
   perMessage: number;
+  /** The same drain by a runtime with metrics on. */
+  metricsOn: number;
 }
 
 /**
@@ -315,7 +337,80 @@ const relayMessages = async (
   return messages;
 };
 
-/** Drain: seed the store, then time the runtime delivering all of it through RabbitMQ to the projector. */
+/**
+ * A fresh store holding the backlog (`perAggregate` events for each of settings.aggregates aggregates), the
+ * projector caught up with the store as it was (empty): its checkpoint is the head, so its catch-up from the
+ * store has nothing to do, and every event reaches it through relay → RabbitMQ → coordinator, as a backlog the
+ * relay publishes while the projector is live (after a broker outage, say). Its per-aggregate progress is empty,
+ * so every event is new to it.
+ */
+const seedBacklog = async (perAggregate: number): Promise<{ dir: string; dbPath: string }> => {
+  const dir = mkdtempSync(join(tmpdir(), 'evented-bench-drain-'));
+  folders.push(dir);
+  const dbPath = join(dir, '.evented', 'events.db');
+  // Through the store API (synchronous=normal: seeding is not what is measured).
+  const seeding = performance.now();
+  const store = createSqliteEventStore({ path: dbPath, synchronous: 'normal' });
+  const head = await seedAccounts(store, { aggregates: settings.aggregates, perAggregate });
+  await store.saveCheckpoint(SUBSCRIBER, head);
+  await store.close();
+  console.log(
+    `  seeded ${head.toLocaleString('en-US')} events in ${((performance.now() - seeding) / 1000).toFixed(1)} s; ` +
+      `projector checkpoint set to ${head} (its catch-up from the store is empty: all goes through the bus)`,
+  );
+  return { dir, dbPath };
+};
+
+/**
+ * The runtime delivering the backlog in `dir`: from "serving" (the relay is running by then) to the last event
+ * handled by the projector, in events/s; then the read model is checked.
+ */
+const timeDrain = async (
+  backlog: { dir: string },
+  options: { label: string; logicAddress: string; total: number; perAggregate: number; metrics: boolean },
+): Promise<number> => {
+  const { total, perAggregate } = options;
+  const stack = await startStack({
+    label: options.label,
+    dir: backlog.dir,
+    logicAddress: options.logicAddress,
+    metrics: options.metrics,
+  });
+  const meter = cpuMeter([stack.runtime, stack.projector]);
+  const done = await waitDelivered(stack.dbPath, total, 600_000);
+  const cpu = meter();
+  const seconds = (done - stack.servingAt) / 1000;
+  const rate = total / seconds;
+  const rss = peakRssKiB(stack.runtime.pid);
+  console.log(
+    `  ${(options.metrics ? 'evented, metrics on:' : 'evented:').padEnd(21)}${fmtRate(rate)} (relay → RabbitMQ → coordinator → projector, all ${total.toLocaleString('en-US')} ` +
+      `in ${seconds.toFixed(1)} s from "serving" to the projector's progress at the head)`,
+  );
+  console.log(`      cpu: ${cpu}; runtime peak RSS ${fmtMiB(rss)}`);
+  await stopProcess(stack.runtime);
+  await stopProcess(stack.projector);
+
+  // The read model holds every account with every event applied once, in order.
+  const model = JSON.parse(readFileSync(stack.readModel, 'utf8')) as Record<
+    string,
+    { sequence: number; balance: number }
+  >;
+  const views = Object.values(model);
+  const wrong = views.filter(
+    (v) => v.sequence !== perAggregate - 1 || v.balance !== (perAggregate - 1) * 100,
+  ).length;
+  const ok = views.length === settings.aggregates && wrong === 0;
+  console.log(
+    `  read model check ${ok ? 'ok' : 'FAILED'}: ${views.length} accounts, ${wrong} not at sequence ${perAggregate - 1}`,
+  );
+  if (!ok) process.exitCode = 1;
+  return rate;
+};
+
+/**
+ * Drain: seed the store, then time the runtime delivering all of it through RabbitMQ to the projector; then the
+ * same on a second store seeded the same way, by a runtime with metrics on.
+ */
 const drain = async (logicAddress: string): Promise<DrainResult> => {
   const perAggregate = Math.max(1, Math.floor(settings.events / settings.aggregates));
   const total = perAggregate * settings.aggregates;
@@ -323,24 +418,9 @@ const drain = async (logicAddress: string): Promise<DrainResult> => {
     `— drain: ${total.toLocaleString('en-US')} events of ${settings.aggregates.toLocaleString('en-US')} aggregates ` +
       `(${perAggregate} per aggregate, appended as one book each)`,
   );
-  const dir = mkdtempSync(join(tmpdir(), 'evented-bench-drain-'));
-  folders.push(dir);
-  const dbPath = join(dir, '.evented', 'events.db');
-
-  // 1. The backlog, through the store API (synchronous=normal: seeding is not what is measured).
-  const seeding = performance.now();
-  const store = createSqliteEventStore({ path: dbPath, synchronous: 'normal' });
-  const head = await seedAccounts(store, { aggregates: settings.aggregates, perAggregate });
-  // The projector is caught up with the store as it was (empty): its checkpoint is the head, so its catch-up
-  // from the store has nothing to do, and every event reaches it through relay → RabbitMQ → coordinator, as a
-  // backlog the relay publishes while the projector is live (after a broker outage, say). Its per-aggregate
-  // progress is empty, so every event is new to it.
-  await store.saveCheckpoint(SUBSCRIBER, head);
-  await store.close();
-  console.log(
-    `  seeded ${head.toLocaleString('en-US')} events in ${((performance.now() - seeding) / 1000).toFixed(1)} s; ` +
-      `projector checkpoint set to ${head} (its catch-up from the store is empty: all goes through the bus)`,
-  );
+  // 1. The backlog.
+  const backlog = await seedBacklog(perAggregate);
+  const dbPath = backlog.dbPath;
 
   // 2. The baselines first, bare amqplib. The fair limit: the relay's own messages for this log.
   checkRunning();
@@ -379,37 +459,17 @@ const drain = async (logicAddress: string): Promise<DrainResult> => {
       `with manual acks, prefetch ${settings.baselinePrefetch}, in ${perMessage.seconds.toFixed(1)} s)`,
   );
 
-  // 3. The runtime: from "serving" (the relay is running by then) to the last event handled by the projector.
-  const stack = await startStack({ label: 'drain', dir, logicAddress });
-  const meter = cpuMeter([stack.runtime, stack.projector]);
-  const done = await waitDelivered(stack.dbPath, total, 600_000);
-  const cpu = meter();
-  const seconds = (done - stack.servingAt) / 1000;
-  const rate = total / seconds;
-  const rss = peakRssKiB(stack.runtime.pid);
-  console.log(
-    `  evented:        ${fmtRate(rate)} (relay → RabbitMQ → coordinator → projector, all ${total.toLocaleString('en-US')} ` +
-      `in ${seconds.toFixed(1)} s from "serving" to the projector's progress at the head)`,
-  );
-  console.log(`      cpu: ${cpu}; runtime peak RSS ${fmtMiB(rss)}`);
-  await stopProcess(stack.runtime);
-  await stopProcess(stack.projector);
-
-  // 4. The read model holds every account with every event applied once, in order.
-  const model = JSON.parse(readFileSync(stack.readModel, 'utf8')) as Record<
-    string,
-    { sequence: number; balance: number }
-  >;
-  const views = Object.values(model);
-  const wrong = views.filter(
-    (v) => v.sequence !== perAggregate - 1 || v.balance !== (perAggregate - 1) * 100,
-  ).length;
-  const ok = views.length === settings.aggregates && wrong === 0;
-  console.log(
-    `  read model check ${ok ? 'ok' : 'FAILED'}: ${views.length} accounts, ${wrong} not at sequence ${perAggregate - 1}`,
-  );
-  if (!ok) process.exitCode = 1;
-  return { rate, fair: fair.eventsPerSecond, perMessage: perMessage.eventsPerSecond };
+  // 3. The runtime, metrics off; 4. the same on a second backlog, metrics on (same batching, same durability).
+  const common = { logicAddress, total, perAggregate };
+  const rate = await timeDrain(backlog, { ...common, label: 'drain', metrics: false });
+  checkRunning();
+  const metricsOn = await timeDrain(await seedBacklog(perAggregate), {
+    ...common,
+    label: 'drain-metrics',
+    metrics: true,
+  });
+  console.log(`  metrics on/off: ${(metricsOn / rate).toFixed(2)} (target ≥ ${TARGET_METRICS_RATIO})`);
+  return { rate, fair: fair.eventsPerSecond, perMessage: perMessage.eventsPerSecond, metricsOn };
 };
 
 const commandBook = (root: Uint8Array, command: AccountCommand): Buffer =>
@@ -651,6 +711,18 @@ const main = async (): Promise<void> => {
     console.log(
       `      ratio to the fair limit (headline): ${spread(ratios, (r) => r.toPrecision(2))}` +
         (drains.length > 1 ? ' (min / median / max)' : ''),
+    );
+    const onOff = drains.map((d) => d.metricsOn / d.rate);
+    console.log(
+      `      metrics on: ${spread(
+        drains.map((d) => d.metricsOn),
+        fmtRate,
+      )}; on/off ${spread(onOff, (r) => r.toFixed(2))}`,
+    );
+    const medianOnOff = median(onOff);
+    console.log(
+      `${medianOnOff >= TARGET_METRICS_RATIO ? 'PASS' : 'MISS'}  drain events/s metrics on/off: ${medianOnOff.toFixed(2)} ` +
+        `(target ≥ ${TARGET_METRICS_RATIO})`,
     );
     const medianPerMessage = median(perMessage);
     console.log(
