@@ -75,7 +75,8 @@ export const callUntilHandled = async (
         continue;
       }
       failures += 1;
-      options.onFailed?.();
+      // An optional method it does not have (HandleBatch) is not its failure: the caller falls back.
+      if (kind !== 'unimplemented') options.onFailed?.();
       if (failures >= options.policy.maxAttempts) {
         return {
           ok: false,
