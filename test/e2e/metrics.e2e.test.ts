@@ -1,10 +1,10 @@
-import { beforeAll, expect } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { command, deposit, newRoot, open, withdraw } from '../helpers/account.js';
 import { startSampleBusinessLogic, startSampleProjector } from '../helpers/business-logic.js';
-import { assertBuilt, newProject, runEvented, startServe } from '../helpers/cli.js';
+import { assertBuilt, errorLines, evented, newProject, runEvented, startServe } from '../helpers/cli.js';
 import { commandClient, type CommandClient } from '../helpers/clients.js';
 import { eventually } from '../helpers/eventually.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, occupiedPort } from '../helpers/ports.js';
 import { startPrometheus } from '../helpers/prometheus.js';
 import { itWith } from '../helpers/services.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -93,3 +93,24 @@ itWith(
   },
   120_000,
 );
+
+it('a busy metrics port, or a host other than loopback without allowRemote, is one line and a non-zero exit', async () => {
+  const busy = await occupiedPort();
+  const cases: [object, string][] = [
+    [
+      { port: busy },
+      `error: the metrics endpoint cannot listen on 127.0.0.1:${busy}: the port is already in use`,
+    ],
+    [{ host: '0.0.0.0', port: 0 }, 'metrics.host: the metrics endpoint has no authentication'],
+  ];
+  for (const [metrics, expected] of cases) {
+    const { dir } = await newProject({ metrics });
+    const serve = evented(['serve', dir]);
+    const { exitCode } = await serve.exited();
+    expect(exitCode, serve.output()).not.toBe(0);
+    const errors = errorLines(serve.output());
+    expect(errors, serve.output()).toHaveLength(1);
+    expect(errors[0]).toContain(expected);
+    expect(serve.output()).not.toMatch(/^\s+at /m);
+  }
+});
