@@ -1,15 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { command, deposit, newRoot, open, withdraw } from '../helpers/account.js';
-import { startSampleBusinessLogic } from '../helpers/business-logic.js';
+import { acceptWith, coverOf, eventBook, forced, payload } from '../helpers/books.js';
+import { startSampleBusinessLogic, startScriptedBusinessLogic } from '../helpers/business-logic.js';
 import { adminCalls } from '../helpers/clients.js';
 import { startRecordingProjector } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
 import { startTestRuntime } from '../helpers/runtime.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * The metrics of a real runtime (in-process bus, SQLite, real gRPC services in the test process), read from its
  * /metrics endpoint as Prometheus would: what its delivery does (deliveries, failed calls, open dead letters, a
- * replay's progress), and that two runtimes in one process each export their own.
+ * replay's progress), what its command handler does when another writer keeps winning (conflicts, retries,
+ * the outcome), and that two runtimes in one process each export their own.
  */
 
 /** One scrape: each series (name and labels, as written) and its value. */
@@ -70,6 +73,39 @@ describe('the metrics of a runtime', () => {
     const after = await scrape(url);
     expect(after.get(`evented_subscriber_replay_events_replayed{${RECORDING}}`)).toBe(4);
     expect(after.get(`evented_subscriber_replay_events_to_replay{${RECORDING}}`)).toBe(4);
+  });
+
+  it('count each conflict and retry of a command whose aggregate keeps changing, and its outcome', async () => {
+    const projectDir = tempDir();
+    const other = await startTestRuntime({}, { projectDir });
+    const root = newRoot();
+    const cover = coverOf('account', root);
+    // Business logic that, every time it is asked, lets another writer (another runtime on the store) append first.
+    const logic = await startScriptedBusinessLogic(async (context) => {
+      await other.commands.record(eventBook(cover, [forced(payload('test/Interloper'))]));
+      return acceptWith(1, payload('test/Own'))(context);
+    });
+    const { commands, runtime } = await startTestRuntime(
+      {
+        commandHandler: { conflictRetries: 3 },
+        domains: { account: { businessLogic: logic.address } },
+        metrics: { port: 0 },
+      },
+      { projectDir },
+    );
+    await expect(commands.handle(command(root, deposit(10)))).rejects.toMatchObject({ code: 10 });
+
+    // 4 attempts: each lost its race (4 conflicts), 3 of them were decided again, and the command was aborted.
+    const series = await scrape(runtime.metrics!.url);
+    const account = 'domain="account"';
+    expect({
+      conflicts: series.get(`evented_command_conflicts_total{${account}}`),
+      retries: series.get(`evented_command_retries_total{${account}}`),
+      decisions: series.get(`evented_business_logic_duration_seconds_count{${account}}`),
+      aborted: series.get(`evented_commands_total{${account},outcome="conflict-aborted"}`),
+      ok: series.get(`evented_commands_total{${account},outcome="ok"}`),
+      appended: series.get(`evented_events_appended_total{${account}}`),
+    }).toEqual({ conflicts: 4, retries: 3, decisions: 4, aborted: 1, ok: 0, appended: undefined });
   });
 
   it('two runtimes in one process each count their own commands, on their own endpoint', async () => {
