@@ -11,7 +11,11 @@ import {
 import type { CommandHandler } from '../../runtime/command/handler.js';
 import { measuredCommandHandler, type CommandCounts } from '../../runtime/metrics/command.js';
 import { noMetrics } from '../../runtime/metrics/port.js';
-import { createPrometheusMetrics, type ScrapeSources } from '../../runtime/metrics/prometheus.js';
+import {
+  createPrometheusMetrics,
+  PRE_INITIALISED_DOMAINS,
+  type ScrapeSources,
+} from '../../runtime/metrics/prometheus.js';
 import { startMetricsServer } from '../../runtime/metrics/server.js';
 import { checkPortsFree } from '../../runtime/up/ports.js';
 import type {
@@ -110,6 +114,17 @@ describe('measuredCommandHandler', () => {
       'evented_commands_total{domain="other",outcome="invalid"} 1',
     ]);
     expect(text).not.toContain('typo');
+  });
+
+  it('exports every outcome at 0 from the start for a few domains; for very many, only what happened', async () => {
+    const few = createPrometheusMetrics({ domains: ['account', 'ledger'], defaultMetrics: false });
+    expect(linesOf(await few.registry.metrics(), 'evented_commands_total')).toHaveLength(14);
+    const domains = Array.from({ length: PRE_INITIALISED_DOMAINS + 1 }, (_, i) => `domain-${i}`);
+    const many = createPrometheusMetrics({ domains, defaultMetrics: false });
+    many.metrics.commandHandled('domain-7', 'ok', 0.01);
+    expect(linesOf(await many.registry.metrics(), 'evented_commands_total')).toEqual([
+      'evented_commands_total{domain="domain-7",outcome="ok"} 1',
+    ]);
   });
 
   it('with metrics off, still counts what the live view shows, and the no-op sink accepts every call', async () => {
