@@ -271,6 +271,9 @@ const subscriberName = z
 const server = (defaultPort: number) =>
   z.strictObject({ host: host.default('127.0.0.1'), port: port.default(defaultPort) });
 
+/** Where a process serves its metrics unless `metrics.port` says otherwise (1313–1317 are the runtime's). */
+export const DEFAULT_METRICS_PORT = 1318;
+
 /** Loopback names and addresses: what only this machine can reach. */
 export const isLoopbackHost = (host: string): boolean => {
   const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
@@ -285,7 +288,7 @@ const metrics = z
   .strictObject({
     enabled: z.boolean().default(true),
     host: host.default('127.0.0.1'),
-    port: port.default(1318),
+    port: port.default(DEFAULT_METRICS_PORT),
     /** Serve it on a host other than loopback (0.0.0.0, a LAN address): anyone who reaches it may read it. */
     allowRemote: z.boolean().default(false),
   })
