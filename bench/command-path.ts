@@ -4,7 +4,9 @@
 // Prints commands/s, p50/p99, the runtime's peak RSS, the ratio command-path/raw, and PASS/MISS per target.
 // With BENCH_TRACING=1 (the default), a second runtime exports OpenTelemetry traces to a local OTLP receiver
 // (bench/lib/otlp-sink.ts, a subprocess), measured in the same rounds: the column "traced" and the ratio
-// traced/untraced, against the target ≥ 0.9 (tracing costs at most a tenth of the throughput).
+// traced/untraced, against the target ≥ 0.9 (tracing costs at most a tenth of the throughput). With
+// BENCH_METRICS=1 (the default), another runtime has its Prometheus endpoint on, scraped every second as a
+// Prometheus would: the column "metrics" and the ratio metrics on/off, against the target ≥ 0.97.
 // Settings come from environment variables (printed at the start); see `settings` below.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
@@ -49,12 +51,18 @@ const settings = {
   logDir: process.env.BENCH_LOG_DIR ?? '',
   /** 0: no traced runtime (no "traced" column). */
   tracing: process.env.BENCH_TRACING !== '0',
+  /** 0: no runtime with metrics on (no "metrics" column). */
+  metrics: process.env.BENCH_METRICS !== '0',
 };
 
 const TARGET_RATIO = { concurrency: 64, ratio: 0.35 };
 const TARGET_P99 = { concurrency: 16, p99Ms: 20 };
 /** Tracing on (exported over OTLP/HTTP) keeps at least this share of the untraced throughput. */
 const TARGET_TRACING = { concurrency: 64, ratio: 0.9 };
+/** Metrics on (the endpoint scraped every SCRAPE_EVERY_MS) keeps at least this share of the throughput without. */
+const TARGET_METRICS = { concurrency: 64, ratio: 0.97 };
+/** How often the metrics-on runtime is scraped (Prometheus's default is 1 min: 1 s is harsh). */
+const SCRAPE_EVERY_MS = 1000;
 
 interface Measured {
   rate: number;
@@ -212,6 +220,7 @@ const startRuntime = async (
   label: string,
   logicAddress: string,
   env: NodeJS.ProcessEnv,
+  config: readonly string[] = [],
 ): Promise<MeasuredRuntime> => {
   const projectDir = mkdtempSync(join(tmpdir(), 'evented-bench-'));
   projectDirs.push(projectDir);
@@ -225,6 +234,7 @@ const startRuntime = async (
       'projectorCoordinator: { port: 0 }',
       'sagaCoordinator: { port: 0 }',
       'admin: { port: 0 }',
+      ...config,
       ...(settings.synchronous ? [`store: { kind: sqlite, synchronous: ${settings.synchronous} }`] : []),
       'domains:',
       `  account: { businessLogic: "${logicAddress}" }`,
@@ -291,7 +301,7 @@ const main = async (): Promise<void> => {
         ? ` BENCH_SERVE_NODE_ARGS="${settings.serveNodeArgs.join(' ')}"`
         : '') +
       (settings.logDir ? ` BENCH_LOG_DIR=${settings.logDir}` : '') +
-      ` BENCH_TRACING=${settings.tracing ? 1 : 0}`,
+      ` BENCH_TRACING=${settings.tracing ? 1 : 0} BENCH_METRICS=${settings.metrics ? 1 : 0}`,
   );
 
   const roots = Array.from({ length: settings.accounts }, () => uuidToBytes(randomUUID())!);
@@ -354,17 +364,63 @@ const main = async (): Promise<void> => {
         OTEL_TRACES_SAMPLER: process.env.BENCH_TRACES_SAMPLER ?? 'parentbased_always_on',
       })
     : undefined;
-  const runtimes = [runtime, ...(traced ? [traced] : [])];
+  const metered = settings.metrics
+    ? await startRuntime('evented serve metrics', logicAddress!, { OTEL_SDK_DISABLED: 'true' }, [
+        'metrics: { port: 0 }',
+      ])
+    : undefined;
+  const [, metricsUrl] = metered ? await metered.process.waitFor(/metrics on (\S+?);/) : [];
+  if (metricsUrl !== undefined) {
+    // Scraped as Prometheus would, for as long as the benchmark runs.
+    const scraper = setInterval(() => {
+      void fetch(metricsUrl).then(
+        (response) => response.arrayBuffer(),
+        () => undefined,
+      );
+    }, SCRAPE_EVERY_MS);
+    scraper.unref();
+    stopping.signal.addEventListener('abort', () => clearInterval(scraper), { once: true });
+  }
+  /** The runtimes measured against the plain one, each with the processes its slices are charged with. */
+  const variants = [
+    ...(traced && sink
+      ? [
+          {
+            name: 'traced',
+            runtime: traced,
+            alsoCharged: [sink],
+            target: TARGET_TRACING,
+            what: 'tracing on/off',
+          },
+        ]
+      : []),
+    ...(metered
+      ? [
+          {
+            name: 'metrics',
+            runtime: metered,
+            alsoCharged: [],
+            target: TARGET_METRICS,
+            what: 'metrics on/off',
+          },
+        ]
+      : []),
+  ];
+  const runtimes = [runtime, ...variants.map((variant) => variant.runtime)];
   const facts = new Database(runtime.dbPath, { readonly: true, fileMustExist: true });
   const sqliteFacts = `SQLite ${facts.prepare('SELECT sqlite_version()').pluck().get() as string}`;
   facts.close();
   console.log(`runtime: ${runtime.line}`);
   if (traced)
     console.log(`traced runtime: ${traced.line}, exporting OTLP/HTTP to ${sinkUrl} (every span sampled)`);
+  if (metered)
+    console.log(
+      `metrics runtime: ${metered.line}, its endpoint ${metricsUrl} scraped every ${SCRAPE_EVERY_MS} ms`,
+    );
   console.log(
     `store: ${sqliteFacts}, WAL, synchronous=${settings.synchronous || 'full'}` +
       `${settings.synchronous ? '' : ' (the default)'}, file under ${tmpdir()}` +
-      (traced ? ' (one per runtime)' : ''),
+      (variants.length > 0 ? ' (one per runtime)' : ''),
   );
   console.log(
     `business logic: templates/typescript at ${logicAddress}, snapshot every ${settings.snapshotEvery} events`,
@@ -433,40 +489,42 @@ const main = async (): Promise<void> => {
 
   // 3. Per setting: a warm-up of each path, then rounds that alternate the raw round trip and the command path
   //    at the same concurrency, so that both see the same machine (other load, CPU frequency, the host).
-  const rows: { concurrency: number; raw: Measured; command: Measured; traced?: Measured }[] = [];
+  const rows: { concurrency: number; raw: Measured; command: Measured; variants: Measured[] }[] = [];
   const sliceMs = (settings.durationS * 1000) / settings.rounds;
+  const sliceS = (sliceMs / 1000).toFixed(1);
   for (const concurrency of settings.concurrency) {
     console.log(
       `— ${concurrency} in flight: ${settings.warmupS} s warm-up each, then ${settings.rounds} rounds of ` +
-        `${(sliceMs / 1000).toFixed(1)} s raw + ${(sliceMs / 1000).toFixed(1)} s commands` +
-        (traced ? ` + ${(sliceMs / 1000).toFixed(1)} s traced commands` : '') +
+        `${sliceS} s raw + ${sliceS} s commands` +
+        variants.map((variant) => ` + ${sliceS} s ${variant.name} commands`).join('') +
         ` (${SETTLE_MS} ms settle before each)`,
     );
     const rawTotals = newTotals();
     const commandTotals = newTotals();
-    const tracedTotals = newTotals();
+    const variantTotals = variants.map(() => newTotals());
     await slice(rawTotals, raw, concurrency, settings.warmupS * 1000, 0, []);
-    resetPeakRss(runtime.process.pid);
-    await slice(commandTotals, runtime.commands, concurrency, settings.warmupS * 1000, 0, []);
-    if (traced) {
-      resetPeakRss(traced.process.pid);
-      await slice(tracedTotals, traced.commands, concurrency, settings.warmupS * 1000, 0, []);
+    for (const [index, measured] of runtimes.entries()) {
+      resetPeakRss(measured.process.pid);
+      const totals = index === 0 ? commandTotals : variantTotals[index - 1]!;
+      await slice(totals, measured.commands, concurrency, settings.warmupS * 1000, 0, []);
     }
     for (let round = 0; round < settings.rounds; round += 1) {
       await slice(rawTotals, raw, concurrency, SETTLE_MS, sliceMs, [echo]);
       await slice(commandTotals, runtime.commands, concurrency, SETTLE_MS, sliceMs, [runtime.process, logic]);
-      if (traced && sink) {
-        await slice(tracedTotals, traced.commands, concurrency, SETTLE_MS, sliceMs, [
-          traced.process,
+      for (const [index, variant] of variants.entries()) {
+        await slice(variantTotals[index]!, variant.runtime.commands, concurrency, SETTLE_MS, sliceMs, [
+          variant.runtime.process,
           logic,
-          sink,
+          ...variant.alsoCharged,
         ]);
       }
     }
     const rawResult = summarise(rawTotals);
     const commandResult = summarise(commandTotals, peakRssKiB(runtime.process.pid));
-    const tracedResult = traced ? summarise(tracedTotals, peakRssKiB(traced.process.pid)) : undefined;
-    rows.push({ concurrency, raw: rawResult, command: commandResult, traced: tracedResult });
+    const variantResults = variants.map((variant, index) =>
+      summarise(variantTotals[index]!, peakRssKiB(variant.runtime.process.pid)),
+    );
+    rows.push({ concurrency, raw: rawResult, command: commandResult, variants: variantResults });
     const ratio = commandResult.rate / rawResult.rate;
     const cpuText = (m: Measured): string => {
       const ours = Object.entries(m.cpu).filter(([name]) => name !== MACHINE);
@@ -480,42 +538,35 @@ const main = async (): Promise<void> => {
           .join(', ') + `, rest of the machine ${(rest * 100).toFixed(0)}%`
       );
     };
-    console.log(
-      `  raw unary     ${padLeft(fmtRate(rawResult.rate), 10)}  p50 ${padLeft(fmtMs(rawResult.p50), 9)}  p99 ${padLeft(fmtMs(rawResult.p99), 9)}`,
-    );
-    console.log(`      cpu: ${cpuText(rawResult)}`);
-    console.log(
-      `  command path  ${padLeft(fmtRate(commandResult.rate), 10)}  p50 ${padLeft(fmtMs(commandResult.p50), 9)}  p99 ${padLeft(fmtMs(commandResult.p99), 9)}`,
-    );
-    console.log(`      cpu: ${cpuText(commandResult)}`);
-    if (tracedResult) {
+    const measuredLines: [string, Measured][] = [
+      ['raw unary', rawResult],
+      ['command path', commandResult],
+      ...variants.map((variant, index): [string, Measured] => [variant.name, variantResults[index]!]),
+    ];
+    for (const [label, m] of measuredLines) {
       console.log(
-        `  traced        ${padLeft(fmtRate(tracedResult.rate), 10)}  p50 ${padLeft(fmtMs(tracedResult.p50), 9)}  p99 ${padLeft(fmtMs(tracedResult.p99), 9)}`,
+        `  ${pad(label, 12)}  ${padLeft(fmtRate(m.rate), 10)}  p50 ${padLeft(fmtMs(m.p50), 9)}  p99 ${padLeft(fmtMs(m.p99), 9)}`,
       );
-      console.log(`      cpu: ${cpuText(tracedResult)}`);
+      console.log(`      cpu: ${cpuText(m)}`);
     }
     console.log(
       `  runtime peak RSS ${fmtMiB(commandResult.peakRssKiB)}, ratio command/raw ${ratio.toFixed(2)}` +
-        (tracedResult
-          ? `; traced runtime peak RSS ${fmtMiB(tracedResult.peakRssKiB)}, ratio traced/untraced ${(tracedResult.rate / commandResult.rate).toFixed(2)}`
-          : ''),
+        variants
+          .map(
+            (variant, index) =>
+              `; ${variant.name} runtime peak RSS ${fmtMiB(variantResults[index]!.peakRssKiB)}, ratio ` +
+              `${variant.what} ${(variantResults[index]!.rate / commandResult.rate).toFixed(2)}`,
+          )
+          .join(''),
     );
-    const busiest = Math.max(
-      restOfMachine(rawResult),
-      restOfMachine(commandResult),
-      ...(tracedResult ? [restOfMachine(tracedResult)] : []),
-    );
+    const busiest = Math.max(...measuredLines.map(([, m]) => restOfMachine(m)));
     if (busiest > BUSY_MACHINE) {
       console.log(
         `  warning: the rest of the machine was ${(busiest * 100).toFixed(0)}% busy (other processes, or kernel ` +
           `work not charged to ours): figures from a busy machine are not representative`,
       );
     }
-    for (const [label, m] of [
-      ['raw', rawResult],
-      ['command', commandResult],
-      ...(tracedResult ? [['traced', tracedResult] as const] : []),
-    ] as const) {
+    for (const [label, m] of measuredLines) {
       for (const [error, count] of m.errors) console.log(`  ${label} errors: ${count} × ${error}`);
     }
     console.log('');
@@ -525,16 +576,21 @@ const main = async (): Promise<void> => {
   console.log(
     `${pad('in flight', 10)}${padLeft('commands/s', 12)}${padLeft('p50', 10)}${padLeft('p99', 10)}${padLeft('peak RSS', 10)}` +
       `${padLeft('raw/s', 12)}${padLeft('raw p50', 10)}${padLeft('raw p99', 10)}${padLeft('ratio', 8)}` +
-      (traced ? `${padLeft('traced/s', 12)}${padLeft('traced p99', 12)}${padLeft('on/off', 8)}` : ''),
+      variants
+        .map((v) => `${padLeft(`${v.name}/s`, 12)}${padLeft(`${v.name} p99`, 14)}${padLeft('on/off', 8)}`)
+        .join(''),
   );
-  for (const { concurrency, raw: r, command: c, traced: t } of rows) {
+  for (const { concurrency, raw: r, command: c, variants: measured } of rows) {
     console.log(
       `${pad(String(concurrency), 10)}${padLeft(fmtRate(c.rate), 12)}${padLeft(fmtMs(c.p50), 10)}${padLeft(fmtMs(c.p99), 10)}` +
         `${padLeft(fmtMiB(c.peakRssKiB), 10)}${padLeft(fmtRate(r.rate), 12)}${padLeft(fmtMs(r.p50), 10)}${padLeft(fmtMs(r.p99), 10)}` +
         `${padLeft((c.rate / r.rate).toFixed(2), 8)}` +
-        (t
-          ? `${padLeft(fmtRate(t.rate), 12)}${padLeft(fmtMs(t.p99), 12)}${padLeft((t.rate / c.rate).toFixed(2), 8)}`
-          : ''),
+        measured
+          .map(
+            (m) =>
+              `${padLeft(fmtRate(m.rate), 12)}${padLeft(fmtMs(m.p99), 14)}${padLeft((m.rate / c.rate).toFixed(2), 8)}`,
+          )
+          .join(''),
     );
   }
   console.log('');
@@ -554,15 +610,15 @@ const main = async (): Promise<void> => {
         `${fmtMs(p99Row.command.p99)} (target < ${TARGET_P99.p99Ms} ms)`,
     );
   } else console.log(`n/a   p99 target: ${TARGET_P99.concurrency} in flight was not measured`);
-  const tracingRow = at(TARGET_TRACING.concurrency);
-  if (tracingRow?.traced) {
-    const ratio = tracingRow.traced.rate / tracingRow.command.rate;
-    console.log(
-      `${ratio >= TARGET_TRACING.ratio ? 'PASS' : 'MISS'}  ratio tracing on/off at ${TARGET_TRACING.concurrency} in flight: ` +
-        `${ratio.toFixed(2)} (target ≥ ${TARGET_TRACING.ratio})`,
-    );
-  } else if (traced) {
-    console.log(`n/a   tracing target: ${TARGET_TRACING.concurrency} in flight was not measured`);
+  for (const [index, { target, what }] of variants.entries()) {
+    const row = at(target.concurrency);
+    if (row) {
+      const ratio = row.variants[index]!.rate / row.command.rate;
+      console.log(
+        `${ratio >= target.ratio ? 'PASS' : 'MISS'}  ratio ${what} at ${target.concurrency} in flight: ` +
+          `${ratio.toFixed(2)} (target ≥ ${target.ratio})`,
+      );
+    } else console.log(`n/a   ${what} target: ${target.concurrency} in flight was not measured`);
   }
 
   // 5. After the runtimes have stopped: every acknowledged command is in its store, with no gaps.

@@ -8,13 +8,15 @@
 //   message per event;
 // - latency: at a steady rate of commands through the command handler's gRPC API, commit → projector p50/p99,
 //   against the bare publish → consume latency at the same rate.
-// With BENCH_TRACING=1 (the default), the drain is run a second time on a copy of the same backlog by a runtime
-// that exports OpenTelemetry traces (relay publish and delivery spans) to a local OTLP receiver
+// The drain also runs with the runtime's Prometheus endpoint on (scraped every second), on a second store seeded
+// the same way, in the same run: the column "metrics on" and its ratio to off (target ≥ 0.97) (BENCH_METRICS=0:
+// not run). With BENCH_TRACING=1 (the default), the drain runs once more on a backlog seeded the same way by a
+// runtime that exports OpenTelemetry traces (relay publish and delivery spans) to a local OTLP receiver
 // (bench/lib/otlp-sink.ts): its rate beside the untraced one, and the ratio on/off against the target ≥ 0.9.
 // --runs N (or BENCH_RUNS) repeats both, each on fresh processes and a fresh store, printing the machine's load
 // average before and after each run, then min / median / max over the runs.
 // Settings come from environment variables (printed at the start); see `settings` below.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +80,8 @@ const settings = {
   runs: intFlag('--runs', Math.max(1, Math.round(numberEnv('BENCH_RUNS', 1)))),
   /** 0: no traced drain. */
   tracing: process.env.BENCH_TRACING !== '0',
+  /** 0: no drain with metrics on. */
+  metrics: process.env.BENCH_METRICS !== '0',
 };
 
 /** Rounds the relay publishes before the first is confirmed: runtime/relay/relay.ts's publishAhead default. */
@@ -85,10 +89,14 @@ const RELAY_PUBLISH_AHEAD = 4;
 /** The target against the per-message baseline (kept as context: that baseline moves ~1,000× more messages). */
 const TARGET_RATIO = 0.5;
 const TARGET_P99_MS = 50;
+/** Drain events/s with metrics on, against off. */
+const TARGET_METRICS_RATIO = 0.97;
+/** How often a runtime with metrics on is scraped (Prometheus's default is 1 min; 1 s is harsh). */
+const SCRAPE_EVERY_MS = 1000;
 /** Tracing on (exported over OTLP/HTTP) keeps at least this share of the untraced drain rate. */
 const TARGET_TRACING_RATIO = 0.9;
 
-/** The traced runtime's OTEL_* (set once the sink listens); the untraced one has the SDK disabled. */
+/** The traced runtime's OTEL_* (set once the sink listens); the untraced ones have the SDK disabled. */
 let tracedEnv: NodeJS.ProcessEnv | undefined;
 const UNTRACED_ENV: NodeJS.ProcessEnv = { OTEL_SDK_DISABLED: 'true' };
 
@@ -170,6 +178,8 @@ const startStack = async (options: {
   dir: string;
   logicAddress: string;
   probeOut?: string;
+  /** Its Prometheus endpoint on, scraped every SCRAPE_EVERY_MS while the run lasts. */
+  metrics?: boolean;
   /** OTEL_* of `evented serve` (default: untraced). */
   env?: NodeJS.ProcessEnv;
 }): Promise<Stack> => {
@@ -209,6 +219,7 @@ const startStack = async (options: {
       `bus: { kind: amqp, url: "${settings.amqpUrl}", exchange: "${exchange}", prefetch: ${settings.prefetch} }`,
       `relay: { batchSize: ${settings.relayBatch} }`,
       ...(settings.partitions > 0 ? [`delivery: { partitions: ${settings.partitions} }`] : []),
+      ...(options.metrics ? ['metrics: { port: 0 }'] : []),
       'domains:',
       `  account: { businessLogic: "${options.logicAddress}" }`,
       'projectors:',
@@ -227,15 +238,22 @@ const startStack = async (options: {
         'serve',
         dir,
       ],
-      {
-        cwd: dir,
-        env: options.env ?? UNTRACED_ENV,
-        logFile: logFile(`serve-${label.replaceAll(' ', '-')}.log`),
-      },
+      { cwd: dir, env: options.env ?? UNTRACED_ENV, logFile: logFile(`serve-${label}.log`) },
     ),
   );
   const [, commandAddress] = await runtime.waitFor(/evented serving .*commands on (\S+?),.*/);
   const servingAt = wallClockMs();
+  if (options.metrics) {
+    const [, url] = await runtime.waitFor(/metrics on (\S+?);/);
+    const scraper = setInterval(() => {
+      void fetch(url!).then(
+        (response) => response.arrayBuffer(),
+        () => undefined,
+      );
+    }, SCRAPE_EVERY_MS);
+    scraper.unref();
+    void runtime.exited.then(() => clearInterval(scraper));
+  }
   return {
     dir,
     dbPath: join(dir, '.evented', 'events.db'),
@@ -303,8 +321,11 @@ interface DrainResult {
   fair: number;
   /** RabbitMQ with one message per event: context. */
   perMessage: number;
-  /** The same backlog drained by a runtime exporting traces. */
-  traced?: number;
+  /** The same drain by a runtime with metrics on. */
+  /** The same drain by a runtime with metrics on (settings.metrics). */
+  metricsOn?: number | undefined;
+  /** The same drain by a runtime exporting traces (settings.tracing). */
+  traced?: number | undefined;
 }
 
 /**
@@ -334,7 +355,90 @@ const relayMessages = async (
   return messages;
 };
 
-/** Drain: seed the store, then time the runtime delivering all of it through RabbitMQ to the projector. */
+/**
+ * A fresh store holding the backlog (`perAggregate` events for each of settings.aggregates aggregates), the
+ * projector caught up with the store as it was (empty): its checkpoint is the head, so its catch-up from the
+ * store has nothing to do, and every event reaches it through relay → RabbitMQ → coordinator, as a backlog the
+ * relay publishes while the projector is live (after a broker outage, say). Its per-aggregate progress is empty,
+ * so every event is new to it.
+ */
+const seedBacklog = async (perAggregate: number): Promise<{ dir: string; dbPath: string }> => {
+  const dir = mkdtempSync(join(tmpdir(), 'evented-bench-drain-'));
+  folders.push(dir);
+  const dbPath = join(dir, '.evented', 'events.db');
+  // Through the store API (synchronous=normal: seeding is not what is measured).
+  const seeding = performance.now();
+  const store = createSqliteEventStore({ path: dbPath, synchronous: 'normal' });
+  const head = await seedAccounts(store, { aggregates: settings.aggregates, perAggregate });
+  await store.saveCheckpoint(SUBSCRIBER, head);
+  await store.close();
+  console.log(
+    `  seeded ${head.toLocaleString('en-US')} events in ${((performance.now() - seeding) / 1000).toFixed(1)} s; ` +
+      `projector checkpoint set to ${head} (its catch-up from the store is empty: all goes through the bus)`,
+  );
+  return { dir, dbPath };
+};
+
+/**
+ * The runtime delivering the backlog in `dir`: from "serving" (the relay is running by then) to the last event
+ * handled by the projector, in events/s; then the read model is checked.
+ */
+const timeDrain = async (
+  backlog: { dir: string },
+  options: {
+    label: string;
+    /** How the figure is named in the output. */
+    title: string;
+    logicAddress: string;
+    total: number;
+    perAggregate: number;
+    metrics: boolean;
+    env?: NodeJS.ProcessEnv | undefined;
+  },
+): Promise<number> => {
+  const { total, perAggregate } = options;
+  const stack = await startStack({
+    label: options.label,
+    dir: backlog.dir,
+    logicAddress: options.logicAddress,
+    metrics: options.metrics,
+    env: options.env,
+  });
+  const meter = cpuMeter([stack.runtime, stack.projector]);
+  const done = await waitDelivered(stack.dbPath, total, 600_000);
+  const cpu = meter();
+  const seconds = (done - stack.servingAt) / 1000;
+  const rate = total / seconds;
+  const rss = peakRssKiB(stack.runtime.pid);
+  console.log(
+    `  ${`${options.title}:`.padEnd(21)}${fmtRate(rate)} (relay → RabbitMQ → coordinator → projector, all ${total.toLocaleString('en-US')} ` +
+      `in ${seconds.toFixed(1)} s from "serving" to the projector's progress at the head)`,
+  );
+  console.log(`      cpu: ${cpu}; runtime peak RSS ${fmtMiB(rss)}`);
+  await stopProcess(stack.runtime);
+  await stopProcess(stack.projector);
+
+  // The read model holds every account with every event applied once, in order.
+  const model = JSON.parse(readFileSync(stack.readModel, 'utf8')) as Record<
+    string,
+    { sequence: number; balance: number }
+  >;
+  const views = Object.values(model);
+  const wrong = views.filter(
+    (v) => v.sequence !== perAggregate - 1 || v.balance !== (perAggregate - 1) * 100,
+  ).length;
+  const ok = views.length === settings.aggregates && wrong === 0;
+  console.log(
+    `  read model check ${ok ? 'ok' : 'FAILED'}: ${views.length} accounts, ${wrong} not at sequence ${perAggregate - 1}`,
+  );
+  if (!ok) process.exitCode = 1;
+  return rate;
+};
+
+/**
+ * Drain: seed the store, then time the runtime delivering all of it through RabbitMQ to the projector; then the
+ * same on a second store seeded the same way, by a runtime with metrics on.
+ */
 const drain = async (logicAddress: string): Promise<DrainResult> => {
   const perAggregate = Math.max(1, Math.floor(settings.events / settings.aggregates));
   const total = perAggregate * settings.aggregates;
@@ -342,30 +446,9 @@ const drain = async (logicAddress: string): Promise<DrainResult> => {
     `— drain: ${total.toLocaleString('en-US')} events of ${settings.aggregates.toLocaleString('en-US')} aggregates ` +
       `(${perAggregate} per aggregate, appended as one book each)`,
   );
-  const dir = mkdtempSync(join(tmpdir(), 'evented-bench-drain-'));
-  folders.push(dir);
-  const dbPath = join(dir, '.evented', 'events.db');
-
-  // 1. The backlog, through the store API (synchronous=normal: seeding is not what is measured).
-  const seeding = performance.now();
-  const store = createSqliteEventStore({ path: dbPath, synchronous: 'normal' });
-  const head = await seedAccounts(store, { aggregates: settings.aggregates, perAggregate });
-  // The projector is caught up with the store as it was (empty): its checkpoint is the head, so its catch-up
-  // from the store has nothing to do, and every event reaches it through relay → RabbitMQ → coordinator, as a
-  // backlog the relay publishes while the projector is live (after a broker outage, say). Its per-aggregate
-  // progress is empty, so every event is new to it.
-  await store.saveCheckpoint(SUBSCRIBER, head);
-  await store.close();
-  // The same backlog for the traced runtime (its own folder, so its own store and read model).
-  const tracedDir = tracedEnv && mkdtempSync(join(tmpdir(), 'evented-bench-drain-traced-'));
-  if (tracedDir) {
-    folders.push(tracedDir);
-    cpSync(join(dir, '.evented'), join(tracedDir, '.evented'), { recursive: true });
-  }
-  console.log(
-    `  seeded ${head.toLocaleString('en-US')} events in ${((performance.now() - seeding) / 1000).toFixed(1)} s; ` +
-      `projector checkpoint set to ${head} (its catch-up from the store is empty: all goes through the bus)`,
-  );
+  // 1. The backlog.
+  const backlog = await seedBacklog(perAggregate);
+  const dbPath = backlog.dbPath;
 
   // 2. The baselines first, bare amqplib. The fair limit: the relay's own messages for this log.
   checkRunning();
@@ -404,65 +487,27 @@ const drain = async (logicAddress: string): Promise<DrainResult> => {
       `with manual acks, prefetch ${settings.baselinePrefetch}, in ${perMessage.seconds.toFixed(1)} s)`,
   );
 
-  // 3. The runtime: from "serving" (the relay is running by then) to the last event handled by the projector.
-  const stack = await startStack({ label: 'drain', dir, logicAddress });
-  const meter = cpuMeter([stack.runtime, stack.projector]);
-  const done = await waitDelivered(stack.dbPath, total, 600_000);
-  const cpu = meter();
-  const seconds = (done - stack.servingAt) / 1000;
-  const rate = total / seconds;
-  const rss = peakRssKiB(stack.runtime.pid);
-  console.log(
-    `  evented:        ${fmtRate(rate)} (relay → RabbitMQ → coordinator → projector, all ${total.toLocaleString('en-US')} ` +
-      `in ${seconds.toFixed(1)} s from "serving" to the projector's progress at the head)`,
-  );
-  console.log(`      cpu: ${cpu}; runtime peak RSS ${fmtMiB(rss)}`);
-  await stopProcess(stack.runtime);
-  await stopProcess(stack.projector);
-
-  // 4. The read model holds every account with every event applied once, in order.
-  const checkReadModel = (readModel: string, label: string): void => {
-    const model = JSON.parse(readFileSync(readModel, 'utf8')) as Record<
-      string,
-      { sequence: number; balance: number }
-    >;
-    const views = Object.values(model);
-    const wrong = views.filter(
-      (v) => v.sequence !== perAggregate - 1 || v.balance !== (perAggregate - 1) * 100,
-    ).length;
-    const ok = views.length === settings.aggregates && wrong === 0;
-    console.log(
-      `  ${label}read model check ${ok ? 'ok' : 'FAILED'}: ${views.length} accounts, ${wrong} not at sequence ${perAggregate - 1}`,
-    );
-    if (!ok) process.exitCode = 1;
-  };
-  checkReadModel(stack.readModel, '');
-
-  // 5. The same backlog again, traced: relay publish and delivery spans exported to the local receiver.
-  let traced: number | undefined;
-  if (tracedDir && tracedEnv) {
+  // 3. The runtime, metrics and traces off; 4. the same on a backlog seeded the same way, with metrics on; 5. and
+  //    traced (same batching, same durability).
+  const common = { logicAddress, total, perAggregate };
+  const rate = await timeDrain(backlog, { ...common, label: 'drain', title: 'evented', metrics: false });
+  const variant = async (label: string, title: string, metrics: boolean, env?: NodeJS.ProcessEnv) => {
     checkRunning();
-    const tracedStack = await startStack({
-      label: 'drain traced',
-      dir: tracedDir,
-      logicAddress,
-      env: tracedEnv,
+    const variantRate = await timeDrain(await seedBacklog(perAggregate), {
+      ...common,
+      label,
+      title,
+      metrics,
+      env,
     });
-    const tracedMeter = cpuMeter([tracedStack.runtime, tracedStack.projector]);
-    const tracedDone = await waitDelivered(tracedStack.dbPath, total, 600_000);
-    const tracedCpu = tracedMeter();
-    const tracedSeconds = (tracedDone - tracedStack.servingAt) / 1000;
-    traced = total / tracedSeconds;
-    console.log(
-      `  evented traced: ${fmtRate(traced)} (the same, exporting traces over OTLP/HTTP; ${tracedSeconds.toFixed(1)} s), ` +
-        `on/off ${(traced / rate).toFixed(2)}`,
-    );
-    console.log(`      cpu: ${tracedCpu}; runtime peak RSS ${fmtMiB(peakRssKiB(tracedStack.runtime.pid))}`);
-    await stopProcess(tracedStack.runtime);
-    await stopProcess(tracedStack.projector);
-    checkReadModel(tracedStack.readModel, 'traced: ');
-  }
-  return { rate, fair: fair.eventsPerSecond, perMessage: perMessage.eventsPerSecond, traced };
+    console.log(`  ${title} on/off: ${(variantRate / rate).toFixed(2)}`);
+    return variantRate;
+  };
+  const metricsOn = settings.metrics
+    ? await variant('drain-metrics', 'evented, metrics on', true)
+    : undefined;
+  const traced = tracedEnv ? await variant('drain-traced', 'evented, traced', false, tracedEnv) : undefined;
+  return { rate, fair: fair.eventsPerSecond, perMessage: perMessage.eventsPerSecond, metricsOn, traced };
 };
 
 const commandBook = (root: Uint8Array, command: AccountCommand): Buffer =>
@@ -621,7 +666,7 @@ const main = async (): Promise<void> => {
       `BENCH_RELAY_BATCH=${settings.relayBatch} BENCH_PREFETCH=${settings.prefetch} BENCH_PARTITIONS=${settings.partitions || 'default'} runs ${settings.runs}` +
       (settings.cpuProfDir ? ` BENCH_CPU_PROF=${settings.cpuProfDir}` : '') +
       (settings.logDir ? ` BENCH_LOG_DIR=${settings.logDir}` : '') +
-      ` BENCH_TRACING=${settings.tracing ? 1 : 0}`,
+      ` BENCH_TRACING=${settings.tracing ? 1 : 0} BENCH_METRICS=${settings.metrics ? 1 : 0}`,
   );
   console.log(
     'runtime: evented serve (dist/), SQLite store, RabbitMQ bus on a fresh exchange per run (deleted after), ' +
@@ -655,10 +700,7 @@ const main = async (): Promise<void> => {
         'otlp sink',
         process.execPath,
         ['--import', 'tsx', join(repoRoot, 'bench/lib/otlp-sink.ts')],
-        {
-          cwd: repoRoot,
-          logFile: logFile('otlp-sink.log'),
-        },
+        { cwd: repoRoot, logFile: logFile('otlp-sink.log') },
       ),
     );
     const [, sinkUrl] = await sink.waitFor(/listening on (\S+)/);
@@ -726,6 +768,28 @@ const main = async (): Promise<void> => {
       `      ratio to the fair limit (headline): ${spread(ratios, (r) => r.toPrecision(2))}` +
         (drains.length > 1 ? ' (min / median / max)' : ''),
     );
+    for (const [what, rateOf, target] of [
+      ['metrics on', (d: DrainResult) => d.metricsOn, TARGET_METRICS_RATIO],
+      ['tracing on', (d: DrainResult) => d.traced, TARGET_TRACING_RATIO],
+    ] as const) {
+      const measured = drains.flatMap((d) => {
+        const on = rateOf(d);
+        return on === undefined ? [] : [{ on, onOff: on / d.rate }];
+      });
+      if (measured.length === 0) continue;
+      const onOff = measured.map((m) => m.onOff);
+      console.log(
+        `      ${what}: ${spread(
+          measured.map((m) => m.on),
+          fmtRate,
+        )}; on/off ${spread(onOff, (r) => r.toFixed(2))}`,
+      );
+      const medianOnOff = median(onOff);
+      console.log(
+        `${medianOnOff >= target ? 'PASS' : 'MISS'}  drain events/s ${what}/off: ${medianOnOff.toFixed(2)} ` +
+          `(target ≥ ${target})`,
+      );
+    }
     const medianPerMessage = median(perMessage);
     console.log(
       `      context: ${spread(perMessage, (r) => `${r.toFixed(1)}×`)} RabbitMQ's rate with one ${settings.messageBytes}-byte ` +
@@ -735,14 +799,6 @@ const main = async (): Promise<void> => {
         )}); ` +
         `target ≥ ${TARGET_RATIO} against it: ${medianPerMessage >= TARGET_RATIO ? 'met' : 'NOT met'}`,
     );
-    const onOff = drains.flatMap((d) => (d.traced === undefined ? [] : [d.traced / d.rate]));
-    if (onOff.length > 0) {
-      const medianOnOff = median(onOff);
-      console.log(
-        `${medianOnOff >= TARGET_TRACING_RATIO ? 'PASS' : 'MISS'}  drain ratio tracing on/off: ` +
-          `${spread(onOff, (r) => r.toFixed(2))} (target ≥ ${TARGET_TRACING_RATIO})`,
-      );
-    }
   }
   if (latencies.length > 0) {
     const p99s = latencies.map((l) => l.p99);

@@ -45,6 +45,7 @@ const describeDelivery = (runtime: Runtime): string => {
     list.length === 0 ? 'none' : list.map((it) => it.name).join(', ');
   return [
     runtime.admin && holdsEveryRole(runtime.roles) && `admin on ${runtime.admin.address}`,
+    runtime.metrics && `metrics on ${runtime.metrics.url}`,
     bus && `bus ${bus.kind} (${bus.location})`,
     runtime.roles.includes('projectors') && `projectors: ${names(projectors)}`,
     runtime.roles.includes('sagas') && `sagas: ${names(sagas)}`,

@@ -8,7 +8,12 @@ import { CliError, InterruptedError, UsageError } from '../errors.js';
 import { startTimeOf } from '../../runtime/support/signals.js';
 import { cleanUpAfter, describeEnded, runningEnvironment } from '../local/running.js';
 import { recordEnvironment, runtimeFilePath } from '../local/runtime-file.js';
-import { createUpReporter, type UpOutputMode, type UpSummary } from '../output/up-reporter.js';
+import {
+  createUpReporter,
+  type UpOutputMode,
+  type UpReporter,
+  type UpSummary,
+} from '../output/up-reporter.js';
 import { findProjectDir } from '../local/project.js';
 
 /**
@@ -134,8 +139,9 @@ const up = async (
   context: CliContext,
 ): Promise<void> => {
   const { startEnvironment } = await import('../../runtime/index.js');
+  const mode = outputMode(options, context);
   const reporter = await createUpReporter({
-    mode: outputMode(options, context),
+    mode,
     stdout: context.stdout,
     projectDir,
     project: projectDir,
@@ -206,14 +212,18 @@ const up = async (
     commandHandler: environment.commandHandler,
     queryHandler: environment.queryHandler,
     admin: environment.admin,
+    metrics: environment.metrics,
     runtimeFile: runtimeFilePath(projectDir),
     instances: instancesOf(environment.components()),
   });
+  const stopWatching =
+    mode === 'ink' ? await watchActivityOf(environment, projectDir, context, reporter) : undefined;
 
   await new Promise<void>((done) => {
     if (context.signal.aborted) done();
     else context.signal.addEventListener('abort', () => done(), { once: true });
   });
+  stopWatching?.();
   reporter.note('stopping…');
   try {
     await environment.close();
@@ -222,6 +232,30 @@ const up = async (
   }
   reporter.note('stopped; data under .evented/ is kept for the next evented up');
   reporter.close();
+};
+
+/**
+ * The live view's activity: the status of the runtime, or of each instance still running, every second, asked
+ * as `evented status` would (with the project's TLS and token).
+ */
+const watchActivityOf = async (
+  environment: Environment,
+  projectDir: string,
+  context: CliContext,
+  reporter: UpReporter,
+): Promise<() => void> => {
+  const { watchActivity } = await import('../output/up-activity.js');
+  const { loadSecurity } = await import('../../runtime/config/security.js');
+  const security = loadSecurity(environment.config, projectDir, context.env);
+  return watchActivity({
+    admins: () => {
+      const instances = environment.components().filter((c) => c.kind === 'instance');
+      if (instances.length === 0) return [environment.admin];
+      return instances.flatMap((c) => (c.state === 'ready' && c.servers?.admin ? [c.servers.admin] : []));
+    },
+    security: { tls: security.client, token: security.token },
+    onReading: (reading) => reporter.activity(reading),
+  });
 };
 
 /** How the instances run `evented serve`: this very CLI (its node and script). */

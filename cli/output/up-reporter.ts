@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream';
 import type { ComponentState, EnvironmentEvent } from '../../runtime/index.js';
 import type { renderUpView as RenderUpView } from '../ui/up.js';
 import type { UpViewChoice, UpViewProps } from '../ui/UpView.js';
+import { activityOf, type ActivityReading } from '../ui/activity.js';
 
 /**
  * What `evented up` prints, from one stream of EnvironmentEvents, in one of three forms: the live ink view on
@@ -18,6 +19,8 @@ export interface UpSummary {
   commandHandler: string;
   queryHandler: string;
   admin: string;
+  /** The URL Prometheus scrapes (the first instance's), when metrics are on. */
+  metrics?: string | undefined;
   runtimeFile: string;
   /** With `up --instances N`: each instance and its servers (the addresses above are the first one's). */
   instances: { name: string; pid: number; servers: Record<string, string> }[];
@@ -28,6 +31,8 @@ export interface UpReporter {
   ready(summary: UpSummary): void;
   /** A line about the environment as a whole ("stopping…", "stopped"). */
   note(message: string): void;
+  /** A reading of the runtime's counters (the live view shows rates from them; the other forms, nothing). */
+  activity(reading: ActivityReading): void;
   close(): void;
 }
 
@@ -66,12 +71,12 @@ export const lastLines = (path: string, count: number): string[] => {
 
 const readyLine = (s: UpSummary): string =>
   s.instances.length === 0
-    ? `${s.name} is ready: commands on ${s.commandHandler}, queries on ${s.queryHandler}, admin on ${s.admin}. Ctrl-C or \`evented down\` stops everything.`
+    ? `${s.name} is ready: commands on ${s.commandHandler}, queries on ${s.queryHandler}, admin on ${s.admin}${s.metrics ? `, metrics on ${s.metrics}` : ''}. Ctrl-C or \`evented down\` stops everything.`
     : `${s.name} is ready, ${s.instances.length} instances: ${s.instances.map(instanceSummary).join('; ')}. Ctrl-C or \`evented down\` stops everything.`;
 
 /** "instance-2 commands on 127.0.0.1:1323, queries on …, admin on …" */
 const instanceSummary = (instance: UpSummary['instances'][number]): string =>
-  `${instance.name} ${['commands', 'queries', 'admin']
+  `${instance.name} ${['commands', 'queries', 'admin', 'metrics']
     .filter((label) => instance.servers[label] !== undefined)
     .map((label) => `${label} on ${instance.servers[label]!}`)
     .join(', ')}`;
@@ -99,6 +104,7 @@ export const createUpReporter = async (options: {
         ),
       ready: (summary) => write({ type: 'ready', ...summary }),
       note: (message) => write({ type: 'note', message }),
+      activity: () => undefined,
       close: () => undefined,
     };
   }
@@ -114,6 +120,7 @@ export const createUpReporter = async (options: {
       },
       ready: (summary) => line(readyLine(summary)),
       note: line,
+      activity: () => undefined,
       close: () => undefined,
     };
   }
@@ -142,6 +149,8 @@ export interface UpViewState {
   status?: string | undefined;
   /** The summary, once everything was ready. */
   ready?: string | undefined;
+  /** The last two readings of the runtime's counters, the latest last. */
+  readings?: ActivityReading[];
 }
 
 /**
@@ -166,6 +175,10 @@ export const viewProps = (state: UpViewState): UpViewProps => {
     problem: broken
       ? `not ready: ${failed.map((c) => c.name).join(', ')} stopped (see above); Ctrl-C or \`evented down\` stops the rest`
       : undefined,
+    activity:
+      state.readings !== undefined && state.readings.length > 0
+        ? activityOf(state.readings.at(-2), state.readings.at(-1)!)
+        : undefined,
   };
 };
 
@@ -177,8 +190,16 @@ const inkReporter = (
   const components = new Map<string, ComponentState>();
   let status: string | undefined = 'starting…';
   let ready: string | undefined;
+  const readings: ActivityReading[] = [];
   const props = (): UpViewProps =>
-    viewProps({ project: options.project, choices, components: [...components.values()], status, ready });
+    viewProps({
+      project: options.project,
+      choices,
+      components: [...components.values()],
+      status,
+      ready,
+      readings,
+    });
   const view = renderUpView({ stdout: options.stdout, props: props() });
   // Log lines change without events: redraw a few times a second while the view is open.
   const timer = setInterval(() => view.update(props()), 500);
@@ -198,6 +219,11 @@ const inkReporter = (
     note(message) {
       status = message;
       ready = undefined;
+      view.update(props());
+    },
+    activity(reading) {
+      readings.push(reading);
+      if (readings.length > 2) readings.shift();
       view.update(props());
     },
     close() {

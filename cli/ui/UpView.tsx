@@ -1,4 +1,5 @@
 import { Box, Text } from 'ink';
+import { formatRate, type UpViewActivity } from './activity.js';
 
 /**
  * The live view of `evented up`: what was chosen per concern, then each component with its state, address
@@ -38,6 +39,8 @@ export interface UpViewProps {
   ready?: string | undefined;
   /** What is wrong once it no longer is (a process that stopped after everything was ready). */
   problem?: string | undefined;
+  /** Once ready: the work flowing through (commands/s, events/s) and each subscriber's lag. */
+  activity?: UpViewActivity | undefined;
 }
 
 const MARK: Record<ComponentStateName, { mark: string; color: string }> = {
@@ -76,7 +79,27 @@ const Component = ({ component, width }: { component: UpViewComponent; width: nu
   );
 };
 
-export const UpView = ({ project, choices, components, status, ready, problem }: UpViewProps) => {
+const Activity = ({ activity }: { activity: UpViewActivity }) => {
+  const width = Math.max(0, ...activity.subscribers.map((s) => `${s.kind} ${s.name}`.length));
+  return (
+    <Box flexDirection="column" marginTop={1}>
+      <Text>
+        <Text bold>{formatRate(activity.commandsPerSecond)}</Text>
+        <Text> commands/s </Text>
+        <Text bold>{formatRate(activity.eventsPerSecond)}</Text>
+        <Text> events/s</Text>
+      </Text>
+      {activity.subscribers.map((s) => (
+        <Text key={`${s.kind}:${s.name}`}>
+          {`  ${`${s.kind} ${s.name}`.padEnd(width)}  lag `}
+          <Text color={s.lag === 0 ? 'green' : 'yellow'}>{s.lag}</Text>
+        </Text>
+      ))}
+    </Box>
+  );
+};
+
+export const UpView = ({ project, choices, components, status, ready, problem, activity }: UpViewProps) => {
   const width = Math.max(8, ...components.map((c) => c.name.length));
   return (
     <Box flexDirection="column">
@@ -95,6 +118,7 @@ export const UpView = ({ project, choices, components, status, ready, problem }:
           <Component key={component.name} component={component} width={width} />
         ))}
       </Box>
+      {ready && activity ? <Activity activity={activity} /> : null}
       {ready ? (
         <Box marginTop={1}>
           <Text color="green">{ready}</Text>

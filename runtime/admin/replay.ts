@@ -3,6 +3,7 @@ import type {
   ReplayProgress as ProgressMessage,
   ReplayRequest as RequestMessage,
 } from '../protocol/gen/evented/evented.js';
+import type { RuntimeMetrics } from '../metrics/port.js';
 import type { EventStore } from '../store/port.js';
 import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
 import { acceptsConnections } from '../support/net.js';
@@ -34,6 +35,8 @@ export interface ReplaySources {
    * least MEASURED_MIN_EVENTS events, kept while the runtime runs. A dry run estimates from it when known.
    */
   measuredRates: Map<string, number>;
+  /** Where replay progress is reported as metrics (when they are on). */
+  metrics?: RuntimeMetrics | undefined;
 }
 
 /** A replay shorter than this says little about a subscriber's rate (start-up costs dominate). */
@@ -120,6 +123,12 @@ export async function* replaySubscriber(
   let wake: (() => void) | undefined;
   const push = (progress: ReplayProgress): void => {
     queue.push({ ...progress, dryRun: false, rateMeasured: false });
+    sources.metrics?.replayProgress(
+      message.saga ? 'saga' : 'projector',
+      name,
+      progress.events,
+      progress.total,
+    );
     if (progress.done && progress.events >= MEASURED_MIN_EVENTS) {
       sources.measuredRates.set(key, progress.eventsPerSecond);
     }

@@ -11,6 +11,7 @@ import { messageOf } from '../errors/index.js';
 import { probeHealth } from '../grpc/health-probe.js';
 import { describeProcessId } from '../support/process-id.js';
 import type { ClientTls } from '../grpc/client-credentials.js';
+import type { CommandCounts } from '../metrics/command.js';
 
 /**
  * What `evented status` shows: every component, its address and its health as checked now (grpc.health.v1 for
@@ -46,6 +47,10 @@ export interface StatusSources {
   sagas: ReadonlyMap<string, { status(): SubscriberView }>;
   /** How each component is reached, by the name it is listed under ("command handler", "projector accounts"). */
   probeTls?: (component: string) => ClientTls | undefined;
+  /** The URL Prometheus scrapes, when metrics are on. */
+  metricsUrl?: string | undefined;
+  /** What the command handler of this process did since it started (role command). */
+  activity?: (() => CommandCounts) | undefined;
 }
 
 const storeComponent = async (
@@ -182,6 +187,10 @@ export const runtimeStatus = async (sources: StatusSources): Promise<RuntimeStat
     store,
     ...(sources.bus ? [busComponent(sources.bus, relay)] : []),
     ...(relay ? [relayComponent(relay)] : []),
+    // Served by this very process, which is answering: up.
+    ...(sources.metricsUrl
+      ? [{ name: 'metrics', kind: 'prometheus', address: sources.metricsUrl, state: 'ok', detail: '' }]
+      : []),
     ...(await Promise.all([
       ...Object.entries(sources.servers).map(([name, address]) => probe(name, address, '')),
       ...Object.entries(sources.businessLogic).map(([domain, address]) =>
@@ -204,6 +213,7 @@ export const runtimeStatus = async (sources: StatusSources): Promise<RuntimeStat
     roles: [...sources.roles],
     processId,
     head,
+    activity: sources.activity && { ...sources.activity() },
     components,
     subscribers: [
       ...[...sources.projectors.values()].map((it) => subscriber('projector', it.status())),

@@ -39,6 +39,7 @@ import {
 import { toPage } from '../store/page.js';
 import { completeOrigin } from './origin.js';
 import { inCommandStep, stampedOrigin, tracedCommandHandler } from '../tracing/command.js';
+import type { RuntimeMetrics } from '../metrics/port.js';
 
 /**
  * The command path (BusinessCoordinator): load the aggregate, run the domain's business logic, validate what
@@ -74,6 +75,8 @@ export interface CommandHandlerOptions {
    * may target the same aggregate). Absent when none is configured.
    */
   synchronous?: (book: EventBook) => Promise<SynchronousProcessingResponse>;
+  /** Told of conflicts and retries, when metrics are on (the outcome and time are measured around the handler). */
+  metrics?: RuntimeMetrics | undefined;
 }
 
 export interface CallOptions {
@@ -254,6 +257,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     const key = aggregateKey(cover.domain, cover.root);
     const attempts = options.conflictRetries + 1;
     for (let attempt = 1; ; attempt += 1) {
+      if (attempt > 1) options.metrics?.retried(cover.domain);
       const { state, cached } = await inCommandStep('load', cover.domain, async (span) => {
         const loaded = await loadAggregate(cover, key);
         span?.setAttribute('evented.cached', loaded.cached);
@@ -324,6 +328,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       } catch (err) {
         cache.delete(key);
         if (!isConcurrencyConflict(err)) throw err;
+        options.metrics?.conflicted(cover.domain);
         if (attempt >= attempts) {
           throw new ConcurrencyConflictError(
             `${formatAggregate(cover.domain, cover.root)} kept changing while the command was decided; gave up after ${attempts} attempts`,

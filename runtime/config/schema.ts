@@ -271,6 +271,33 @@ const subscriberName = z
 const server = (defaultPort: number) =>
   z.strictObject({ host: host.default('127.0.0.1'), port: port.default(defaultPort) });
 
+/** Where a process serves its metrics unless `metrics.port` says otherwise (1313–1317 are the runtime's). */
+export const DEFAULT_METRICS_PORT = 1318;
+
+/** Loopback names and addresses: what only this machine can reach. */
+export const isLoopbackHost = (host: string): boolean => {
+  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127(\.\d{1,3}){3}$/.test(bare);
+};
+
+/**
+ * The Prometheus endpoint (GET /metrics over HTTP) of each runtime process: present, it is on (`metrics: {}` is
+ * enough). It has no authentication, so a host other than loopback needs `allowRemote: true`.
+ */
+const metrics = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    host: host.default('127.0.0.1'),
+    port: port.default(DEFAULT_METRICS_PORT),
+    /** Serve it on a host other than loopback (0.0.0.0, a LAN address): anyone who reaches it may read it. */
+    allowRemote: z.boolean().default(false),
+  })
+  .refine((it) => !it.enabled || it.allowRemote || isLoopbackHost(it.host), {
+    message:
+      'the metrics endpoint has no authentication: to serve it on a host other than loopback (127.0.0.1, ::1), also set metrics.allowRemote: true',
+    path: ['host'],
+  });
+
 const otherCommandHandler = z.strictObject({
   domain: domainName,
   /** Another runtime's command handler (evented.BusinessCoordinator) serving that domain. */
@@ -342,6 +369,8 @@ export const configSchema = z.strictObject({
    * server of its own (the relay alone; 127.0.0.1:1317 when this is not set). Otherwise not started.
    */
   health: server(1317).optional(),
+  /** Prometheus metrics at http://HOST:PORT/metrics, one endpoint per process; off without this section. */
+  metrics: metrics.optional(),
   /** How `evented deploy kubernetes` renders this project (see config/deploy.ts). */
   deploy: deploy.optional(),
 });
@@ -356,3 +385,4 @@ export type TlsConfig = NonNullable<ResolvedConfig['tls']>;
 export type TargetTlsConfig = NonNullable<ResolvedConfig['domains'][string]['tls']>;
 export type TokenConfig = NonNullable<ResolvedConfig['token']>;
 export type DeployConfig = NonNullable<ResolvedConfig['deploy']>;
+export type MetricsConfig = NonNullable<ResolvedConfig['metrics']>;

@@ -154,6 +154,9 @@ export const planCluster = (config: ResolvedConfig): ClusterPlan => {
     sagaCoordinator: listen(config.sagaCoordinator),
     admin: listen(config.admin),
     health: { host: '0.0.0.0', port: HEALTH_PORT },
+    // In a pod, loopback is unreachable to Prometheus: the pod's network is the boundary (deploying is the explicit
+    // choice that allowRemote asks for).
+    ...(config.metrics?.enabled && { metrics: { ...config.metrics, host: '0.0.0.0', allowRemote: true } }),
     tls: {
       cert: `${CLUSTER_PATHS.tls}/tls.crt`,
       key: `${CLUSTER_PATHS.tls}/tls.key`,

@@ -10,7 +10,7 @@ import type { IProbe } from 'kubernetes-models/v1/Probe';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IVolume } from 'kubernetes-models/v1/Volume';
 import type { Role } from '../config/roles.js';
-import type { ResolvedConfig } from '../config/schema.js';
+import { DEFAULT_METRICS_PORT, type ResolvedConfig } from '../config/schema.js';
 import { CLUSTER_PATHS, HEALTH_PORT, planCluster, type ClusterPlan } from './cluster-config.js';
 
 /**
@@ -119,6 +119,9 @@ const container = (
         ? []
         : [{ name: 'grpc', containerPort: (plan.config[server.section] as { port: number }).port }]),
       { name: 'health', containerPort: HEALTH_PORT },
+      ...(plan.config.metrics?.enabled
+        ? [{ name: 'metrics', containerPort: plan.config.metrics.port ?? DEFAULT_METRICS_PORT }]
+        : []),
     ],
     env: plan.env.map(({ name, secret }) => ({
       name,
@@ -165,8 +168,16 @@ const deployment = (
       template: {
         metadata: {
           labels,
-          // A changed configuration rolls the pods (they read it only at start).
-          annotations: { 'evented.dev/config-sha256': configHash },
+          annotations: {
+            // A changed configuration rolls the pods (they read it only at start).
+            'evented.dev/config-sha256': configHash,
+            // Where a Prometheus that discovers pods by these (the common convention) scrapes each one.
+            ...(plan.config.metrics?.enabled && {
+              'prometheus.io/scrape': 'true',
+              'prometheus.io/port': String(plan.config.metrics.port ?? DEFAULT_METRICS_PORT),
+              'prometheus.io/path': '/metrics',
+            }),
+          },
         },
         spec: {
           automountServiceAccountToken: false,

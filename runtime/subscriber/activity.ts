@@ -25,6 +25,8 @@ export interface SubscriberStatus {
   deliveredPastCheckpoint: number;
   /** Events handed to the user's service since start. */
   delivered: number;
+  /** Calls to it that failed since start (errors and timeouts; not while it is down). */
+  failed: number;
   lastError: string | undefined;
   /** How many partitions its stream is split into, and those this process delivers. */
   partitionCount: number;
@@ -39,6 +41,7 @@ export interface SubscriberActivity {
     logger: Logger;
     stopping: () => boolean;
     onUnavailable: (down: boolean, reason: string) => void;
+    onFailed: () => void;
   };
   stopping(): boolean;
   countDelivered(events: number): void;
@@ -61,6 +64,7 @@ export const createSubscriberActivity = (options: {
   let stopping = true;
   let waiting = false;
   let delivered = 0;
+  let failed = 0;
   let lastError: string | undefined;
   /** Why the user's service cannot be reached, only while it cannot: shown before lastError, gone once it is back. */
   let unreachable: string | undefined;
@@ -74,6 +78,9 @@ export const createSubscriberActivity = (options: {
       onUnavailable: (down, reason) => {
         waiting = down;
         unreachable = down ? reason : undefined;
+      },
+      onFailed: () => {
+        failed += 1;
       },
     },
     stopping: () => stopping,
@@ -108,6 +115,7 @@ export const createSubscriberActivity = (options: {
       checkpoint: consumer.checkpoint(),
       deliveredPastCheckpoint: consumer.pastCheckpoint(),
       delivered,
+      failed,
       lastError: unreachable ?? lastError,
       partitionCount: consumer.partitions,
       held: consumer.held(),

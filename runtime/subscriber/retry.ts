@@ -52,6 +52,8 @@ export const callUntilHandled = async (
     stopping: () => boolean;
     /** Told when the subscriber is down and when it is back. */
     onUnavailable?: (down: boolean, reason: string) => void;
+    /** Told of each failed attempt (an error or a timeout, not the subscriber being down): metrics count them. */
+    onFailed?: () => void;
   },
 ): Promise<Outcome> => {
   let failures = 0;
@@ -73,6 +75,8 @@ export const callUntilHandled = async (
         continue;
       }
       failures += 1;
+      // An optional method it does not have (HandleBatch) is not its failure: the caller falls back.
+      if (kind !== 'unimplemented') options.onFailed?.();
       if (failures >= options.policy.maxAttempts) {
         return {
           ok: false,

@@ -32,6 +32,9 @@ import { loadSecurity, type RuntimeSecurity } from '../config/security.js';
 import type { ClientTls } from '../grpc/client-credentials.js';
 import { startTracing } from '../tracing/index.js';
 import { holdsEveryRole } from '../config/roles.js';
+import { createPrometheusMetrics } from '../metrics/prometheus.js';
+import { measuredBusinessLogic, measuredCommandHandler, type CommandCounts } from '../metrics/command.js';
+import { startMetricsServer } from '../metrics/server.js';
 
 /**
  * The replay rate a dry run assumes for a projector or saga not yet measured (no replay of it since the runtime
@@ -86,6 +89,8 @@ export interface Runtime {
    * (the relay alone): so that every process answers health checks.
    */
   readonly health: { address: string } | undefined;
+  /** The Prometheus endpoint (`metrics` in the configuration): host:port, and the URL to scrape. */
+  readonly metrics: { address: string; url: string } | undefined;
   /** The bus, the relay and every projector and saga of this process: state, position, counts. */
   deliveryStatus(): DeliveryStatus;
   /** Resolves once every projector and saga has caught up with the store as it was when they started. */
@@ -185,6 +190,13 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
   const env = options.env ?? process.env;
   // TLS files and the token are read and checked before anything opens: a wrong path is one line, at once.
   const security = loadSecurity(config, options.projectDir, env);
+  // Metrics off: no registry, and the services are given nothing to call (see metrics/port.ts).
+  const prometheus = config.metrics?.enabled
+    ? createPrometheusMetrics({ domains: Object.keys(config.domains) })
+    : undefined;
+  const metrics = prometheus?.metrics;
+  /** What `evented status` and the live view of `evented up` count: commands handled, events appended. */
+  const counts: CommandCounts = { commandsHandled: 0, eventsAppended: 0 };
   try {
     // 0. A split that could not work is refused before anything opens (what the caller opened is closed).
     checkRoles(config, roles);
@@ -218,7 +230,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
         bookRequestBytes,
         security.target(tls, `domains.${domain}`),
       );
-      businessLogic.set(domain, logic);
+      businessLogic.set(domain, metrics ? measuredBusinessLogic(logic, metrics) : logic);
       stops.push(() => logic.close());
     }
 
@@ -226,12 +238,17 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     // Built in step 4; the command handler reaches it only after the runtime has started.
     const late: { delivery?: Delivery } = {};
     const handler = holds('command')
-      ? createCommandHandler({
-          store,
-          businessLogic,
-          ...config.commandHandler,
-          synchronous: (book) => late.delivery!.synchronous(book),
-        })
+      ? measuredCommandHandler(
+          createCommandHandler({
+            store,
+            businessLogic,
+            ...config.commandHandler,
+            synchronous: (book) => late.delivery!.synchronous(book),
+            metrics,
+          }),
+          counts,
+          metrics,
+        )
       : undefined;
 
     // 4. Delivery: the bus, projector and saga coordinators, and the outbox relay. Sagas' output goes to the
@@ -250,6 +267,18 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     });
     late.delivery = delivery;
     stops.push(() => delivery.close());
+    prometheus?.observe({
+      head: () => store.headPosition(),
+      relay: () => delivery.status().relay,
+      subscribers: () => {
+        const { projectors, sagas } = delivery.status();
+        return [
+          ...projectors.map((it) => ({ kind: 'projector' as const, ...it })),
+          ...sagas.map((it) => ({ kind: 'saga' as const, ...it })),
+        ];
+      },
+      openDeadLetters: () => store.countOpenDeadLetters(),
+    });
 
     // 5. The servers of this process's roles, each stopped (draining its calls for up to `graceMs`) in reverse
     // order.
@@ -336,6 +365,13 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
             true,
           );
 
+    // The metrics endpoint, where the configuration puts it (every role: each process exports its own).
+    const metricsServer =
+      prometheus &&
+      config.metrics &&
+      (await startMetricsServer({ ...config.metrics, registry: prometheus.registry }));
+    if (metricsServer) stops.push(() => metricsServer.close());
+
     // The admin service last: what it reports is all up. Its own entry is not in `servers`, which it lists.
     const stopping = new AbortController();
     const listed = { ...servers };
@@ -354,6 +390,9 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
               bus: delivery.bus && { kind: delivery.bus.kind, location: delivery.bus.location },
               relay: () => delivery.status().relay,
               servers: listed,
+              metricsUrl: metricsServer?.url,
+              metrics,
+              activity: () => counts,
               businessLogic: Object.fromEntries(
                 Object.entries(domains).map(([domain, { businessLogic }]) => [domain, businessLogic]),
               ),
@@ -405,6 +444,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
         queryHandler: queryServer?.address,
         admin: adminServer?.address,
         health: healthServer?.address,
+        metrics: metricsServer?.url,
       },
       'evented runtime started',
     );
@@ -419,6 +459,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
       sagaCoordinator: addressOf(sagaServer),
       admin: addressOf(adminServer),
       health: addressOf(healthServer),
+      metrics: metricsServer && { address: metricsServer.address, url: metricsServer.url },
       deliveryStatus: () => delivery.status(),
       caughtUp: () => delivery.caughtUp(),
       close(grace = 5000) {

@@ -115,6 +115,8 @@ export interface Environment {
   /** Every component, in start order, as it is now. */
   components(): ComponentState[];
   readonly admin: string;
+  /** The URL Prometheus scrapes (the first instance's), when metrics are on. */
+  readonly metrics: string | undefined;
   /** Stops everything it started, in reverse order. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -125,6 +127,7 @@ const RUNTIME_COMPONENTS = [
   'projector coordinator',
   'saga coordinator',
   'admin',
+  'metrics',
 ];
 
 export const startEnvironment = async (options: EnvironmentOptions): Promise<Environment> => {
@@ -290,11 +293,13 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
         commandHandler: started.commands ?? '',
         queryHandler: started.queries ?? '',
         admin: started.admin ?? '',
+        metrics: started.metrics,
         components: () => [...components.values()].map((c) => ({ ...c })),
         close: () => (closing ??= stopAll()),
       };
     }
-    for (const name of runtimeComponents(resolved)) set({ name, kind: 'grpc', state: 'starting' });
+    for (const name of runtimeComponents(resolved))
+      set({ name, kind: name === 'metrics' ? 'http' : 'grpc', state: 'starting' });
     let runtime: WholeRuntime;
     try {
       opened.handedOver = true;
@@ -322,6 +327,7 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
       'projector coordinator': runtime.projectorCoordinator?.address,
       'saga coordinator': runtime.sagaCoordinator?.address,
       admin,
+      metrics: runtime.metrics?.url,
     };
     const started = runtimeComponents(resolved);
     stops.push({
@@ -342,6 +348,7 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
       commandHandler: runtime.commandHandler.address,
       queryHandler: runtime.queryHandler.address,
       admin,
+      metrics: runtime.metrics?.url,
       components: () => [...components.values()].map((c) => ({ ...c })),
       close: () => (closing ??= stopAll()),
     };
@@ -404,7 +411,8 @@ const runtimeComponents = (config: ResolvedConfig): string[] =>
   RUNTIME_COMPONENTS.filter(
     (name) =>
       (name !== 'projector coordinator' || Object.keys(config.projectors).length > 0) &&
-      (name !== 'saga coordinator' || Object.keys(config.sagas).length > 0),
+      (name !== 'saga coordinator' || Object.keys(config.sagas).length > 0) &&
+      (name !== 'metrics' || config.metrics?.enabled === true),
   );
 
 const readConfiguration = async (

@@ -27,6 +27,7 @@ export const frameworkPorts = (config: ResolvedConfig): Wanted[] => {
     wanted.push({ key: 'projectorCoordinator.port', ...config.projectorCoordinator });
   if (Object.keys(config.sagas).length > 0)
     wanted.push({ key: 'sagaCoordinator.port', ...config.sagaCoordinator });
+  if (config.metrics?.enabled) wanted.push({ key: 'metrics.port', ...config.metrics });
   return wanted.filter((w) => w.port !== 0);
 };
 

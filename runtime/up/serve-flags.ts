@@ -57,10 +57,11 @@ export const applyServeFlags = (config: ResolvedConfig, flags: ServeFlags): Reso
     sagaCoordinator: moved(result.sagaCoordinator, offset),
     admin: moved(result.admin, offset),
     health: result.health && moved(result.health, offset),
+    metrics: result.metrics && moved(result.metrics, offset),
   };
   const highest = Math.max(
     ...[result.commandHandler, result.queryHandler, result.projectorCoordinator, result.sagaCoordinator]
-      .concat(result.admin, result.health ?? [])
+      .concat(result.admin, result.health ?? [], result.metrics ?? [])
       .map((server) => server.port),
   );
   if (highest > 65535) {

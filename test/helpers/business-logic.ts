@@ -30,10 +30,11 @@ export const startSampleBusinessLogic = async (
 /** The sample projector (templates/typescript/src/projector.ts): keeps `readModel` (a JSON file). */
 export const startSampleProjector = async (
   readModel: string,
+  options: { port?: number } = {},
 ): Promise<{ address: string; process: TestProcess }> => {
   const process = startProcess(
     globalThis.process.execPath,
-    ['--import', 'tsx', 'src/projector.ts', '--port', '0'],
+    ['--import', 'tsx', 'src/projector.ts', '--port', String(options.port ?? 0)],
     {
       cwd: typescriptTemplate,
       env: { READ_MODEL: readModel },

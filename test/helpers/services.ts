@@ -32,7 +32,8 @@ declare module 'vitest' {
 }
 
 /** Everything a test here may need, by the name EVENTED_TEST_REQUIRE uses. */
-export type Requirement = 'rabbitmq' | 'postgres' | 'mongodb' | 'consul' | 'rabbitmq-server' | 'script';
+export type Requirement =
+  'rabbitmq' | 'postgres' | 'mongodb' | 'consul' | 'rabbitmq-server' | 'script' | 'prometheus';
 
 type Found = { value: string } | { missing: string };
 
@@ -94,6 +95,16 @@ const requirements: Record<Requirement, () => Found> = {
           missing:
             `install rabbitmq-server (Debian: apt-get install rabbitmq-server); not found in ${searched.join(':')}. ` +
             'The tests start private nodes from it, never touching a running broker',
+        };
+  },
+  prometheus: () => {
+    const { path, searched } = findProgram('prometheus');
+    return path !== undefined
+      ? { value: path }
+      : {
+          missing:
+            `install prometheus (Debian: apt-get install prometheus); not found in ${searched.join(':')}. ` +
+            'The tests start their own server from it, on a free port, with its data in a temporary folder',
         };
   },
   script: () => {

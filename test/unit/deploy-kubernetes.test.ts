@@ -309,3 +309,26 @@ describe('evented deploy kubernetes', () => {
     }
   });
 });
+
+describe('evented deploy kubernetes with metrics', () => {
+  it('serves them on the pod network, names the port, and marks each pod for Prometheus to scrape', () => {
+    const manifests = render(`${PROJECT}metrics: { port: 9464 }\n`);
+    const objects = objectsOf(manifests);
+    const configMap = find<{ data: Record<string, string> }>(objects, 'ConfigMap', 'bank-config');
+    const config = parseConfigText(configMap.data['evented.yaml']!, 'evented.yaml');
+    expect(config.metrics).toEqual({ enabled: true, host: '0.0.0.0', port: 9464, allowRemote: true });
+    const relay = find<IDeployment>(objects, 'Deployment', 'bank-relay').spec!.template;
+    expect(relay.spec!.containers[0]!.ports).toContainEqual({ name: 'metrics', containerPort: 9464 });
+    expect(relay.metadata!.annotations).toMatchObject({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': '9464',
+      'prometheus.io/path': '/metrics',
+    });
+  });
+
+  it('leaves them out without the metrics section', () => {
+    const objects = objectsOf(render(PROJECT));
+    const relay = find<IDeployment>(objects, 'Deployment', 'bank-relay').spec!.template;
+    expect(relay.metadata!.annotations).not.toHaveProperty('prometheus.io/scrape');
+  });
+});

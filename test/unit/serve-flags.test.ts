@@ -13,6 +13,7 @@ const config = configSchema.parse({
   store: { kind: 'postgres', url: 'postgres://a@127.0.0.1/x', schema: 'bank', poolSize: 3 },
   queryHandler: { port: 0 },
   health: { port: 1317 },
+  metrics: {},
 });
 
 describe('applyServeFlags', () => {
@@ -25,7 +26,8 @@ describe('applyServeFlags', () => {
       moved.sagaCoordinator.port,
       moved.admin.port,
       moved.health?.port,
-    ]).toEqual([1333, 0, 1335, 1768, 1336, 1337]);
+      moved.metrics?.port,
+    ]).toEqual([1333, 0, 1335, 1768, 1336, 1337, 1338]);
     expect(applyServeFlags(config, {})).toBe(config);
   });
 
@@ -69,6 +71,12 @@ describe('serversFromLines', () => {
       ]),
     ).toEqual({ commands: '127.0.0.1:1323', queries: '127.0.0.1:1324', admin: '127.0.0.1:1326' });
     expect(serversFromLines(['starting…'])).toBeUndefined();
+    expect(
+      serversFromLines([
+        'evented serving bank: commands on 127.0.0.1:1323, queries on 127.0.0.1:1324, store sqlite at /x',
+        '  admin on 127.0.0.1:1326; metrics on http://127.0.0.1:1328/metrics; bus memory (in-process)',
+      ])?.metrics,
+    ).toBe('http://127.0.0.1:1328/metrics');
   });
 
   it('finds the second serving line after a log line the runtime wrote between the two (same output)', () => {

@@ -5,6 +5,9 @@ import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
 import { viewProps, type UpViewState } from '../../cli/output/up-reporter.js';
 import { UpView, type UpViewComponent, type UpViewProps } from '../../cli/ui/UpView.js';
+import { activityOf, formatRate, type ActivityReading } from '../../cli/ui/activity.js';
+import { readingOf } from '../../cli/output/up-activity.js';
+import type { RuntimeStatus } from '../../runtime/protocol/gen/evented/evented.js';
 import type { ComponentState } from '../../runtime/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -177,5 +180,82 @@ describe('the evented up view, from what evented up reports', () => {
     expect(text).toContain('was killed by SIGKILL');
     expect(text).toContain('│ out of memory');
     expect(text).toContain('not ready: business-logic stopped');
+  });
+});
+
+describe('the activity of the live view', () => {
+  const reading = (
+    at: number,
+    commandsHandled: number,
+    eventsAppended: number,
+    lag = 0,
+  ): ActivityReading => ({
+    at,
+    commandsHandled,
+    eventsAppended,
+    subscribers: [
+      { kind: 'projector', name: 'accounts', lag },
+      { kind: 'saga', name: 'transfers', lag: 0 },
+    ],
+  });
+  const ready = (readings: ActivityReading[]): UpViewState => ({
+    project: '/work/bank',
+    choices,
+    components: [{ name: 'command handler', kind: 'grpc', state: 'ready', address: '127.0.0.1:1313' }],
+    ready: 'bank is ready: commands on 127.0.0.1:1313.',
+    readings,
+  });
+
+  it('commands/s and events/s between the last two readings, and each subscriber with its lag', () => {
+    const text = frame(viewProps(ready([reading(10_000, 100, 150), reading(12_000, 125, 200, 7)])));
+    expect(text).toMatch(/12\.5 commands\/s\s+25 events\/s/);
+    expect(text).toMatch(/projector accounts\s+lag 7/);
+    expect(text).toMatch(/saga transfers\s+lag 0/);
+  });
+
+  it('updates as commands flow: the next reading moves the rates and the lag', () => {
+    const first = frame(viewProps(ready([reading(0, 0, 0), reading(1000, 0, 0)])));
+    expect(first).toMatch(/0 commands\/s\s+0 events\/s/);
+    const busier = frame(viewProps(ready([reading(1000, 0, 0), reading(2000, 40, 80, 12)])));
+    expect(busier).toMatch(/40 commands\/s\s+80 events\/s/);
+    expect(busier).toMatch(/projector accounts\s+lag 12/);
+  });
+
+  it('with one reading, the rates are not known yet; before ready, no activity at all', () => {
+    expect(frame(viewProps(ready([reading(0, 5, 5)])))).toMatch(/… commands\/s\s+… events\/s/);
+    const starting = frame(viewProps({ ...ready([reading(0, 5, 5)]), ready: undefined }));
+    expect(starting).not.toContain('commands/s');
+  });
+
+  it('a counter that went back (an instance restarted) counts from 0, never a negative rate', () => {
+    expect(activityOf(reading(0, 500, 900), reading(1000, 20, 30))).toMatchObject({
+      commandsPerSecond: 20,
+      eventsPerSecond: 30,
+    });
+    expect(formatRate(1234.4)).toBe('1,234');
+  });
+
+  it('adds up the processes: their counts, and the largest lag any holding process sees', () => {
+    const status = (commandsHandled: number, lags: [string, number][]): RuntimeStatus =>
+      ({
+        activity: { commandsHandled, eventsAppended: commandsHandled * 2 },
+        subscribers: lags.map(([state, lag]) => ({ kind: 'projector', name: 'accounts', state, lag })),
+      }) as unknown as RuntimeStatus;
+    expect(
+      readingOf(
+        [
+          status(10, [['live', 3]]),
+          status(5, [['live', 8]]),
+          status(1, [['standby', 900]]),
+          { subscribers: [] } as unknown as RuntimeStatus,
+        ],
+        42,
+      ),
+    ).toEqual({
+      at: 42,
+      commandsHandled: 16,
+      eventsAppended: 32,
+      subscribers: [{ kind: 'projector', name: 'accounts', lag: 8 }],
+    });
   });
 });

@@ -283,6 +283,20 @@ export interface RuntimeStatus {
    * SubscriberStatus.holders. Empty from a runtime that predates partitions.
    */
   processId: string;
+  /**
+   * What this process's command handler did since it started (role command): the live view of `evented up`
+   * computes commands/s and events/s from two readings. Absent from a process without the role command, and from
+   * a runtime that predates it.
+   */
+  activity?: RuntimeActivity | undefined;
+}
+
+/** Counts since the process started; they only grow (a restart starts them again from 0). */
+export interface RuntimeActivity {
+  /** Commands and Records handled, whatever their outcome. */
+  commandsHandled: number;
+  /** Events they appended to the store. */
+  eventsAppended: number;
 }
 
 export interface ComponentStatus {
@@ -2538,7 +2552,17 @@ export const ReplayProgress: MessageFns<ReplayProgress> = {
 };
 
 function createBaseRuntimeStatus(): RuntimeStatus {
-  return { name: "", version: "", head: 0, components: [], subscribers: [], projectDir: "", roles: [], processId: "" };
+  return {
+    name: "",
+    version: "",
+    head: 0,
+    components: [],
+    subscribers: [],
+    projectDir: "",
+    roles: [],
+    processId: "",
+    activity: undefined,
+  };
 }
 
 export const RuntimeStatus: MessageFns<RuntimeStatus> = {
@@ -2566,6 +2590,9 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     }
     if (message.processId !== "") {
       writer.uint32(66).string(message.processId);
+    }
+    if (message.activity !== undefined) {
+      RuntimeActivity.encode(message.activity, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -2647,6 +2674,14 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
             message.processId = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.activity = RuntimeActivity.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2673,6 +2708,7 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
       projectDir: isSet(object.projectDir) ? globalThis.String(object.projectDir) : "",
       roles: globalThis.Array.isArray(object?.roles) ? object.roles.map((e: any) => globalThis.String(e)) : [],
       processId: isSet(object.processId) ? globalThis.String(object.processId) : "",
+      activity: isSet(object.activity) ? RuntimeActivity.fromJSON(object.activity) : undefined,
     };
   },
 
@@ -2702,6 +2738,9 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     if (message.processId !== "") {
       obj.processId = message.processId;
     }
+    if (message.activity !== undefined) {
+      obj.activity = RuntimeActivity.toJSON(message.activity);
+    }
     return obj;
   },
 
@@ -2718,6 +2757,94 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     message.projectDir = object.projectDir ?? "";
     message.roles = object.roles?.map((e) => e) || [];
     message.processId = object.processId ?? "";
+    message.activity = (object.activity !== undefined && object.activity !== null)
+      ? RuntimeActivity.fromPartial(object.activity)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRuntimeActivity(): RuntimeActivity {
+  return { commandsHandled: 0, eventsAppended: 0 };
+}
+
+export const RuntimeActivity: MessageFns<RuntimeActivity> = {
+  encode(message: RuntimeActivity, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.commandsHandled !== 0) {
+      writer.uint32(8).uint64(message.commandsHandled);
+    }
+    if (message.eventsAppended !== 0) {
+      writer.uint32(16).uint64(message.eventsAppended);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RuntimeActivity {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRuntimeActivity();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.commandsHandled = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.eventsAppended = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RuntimeActivity {
+    return {
+      commandsHandled: isSet(object.commandsHandled) ? globalThis.Number(object.commandsHandled) : 0,
+      eventsAppended: isSet(object.eventsAppended) ? globalThis.Number(object.eventsAppended) : 0,
+    };
+  },
+
+  toJSON(message: RuntimeActivity): unknown {
+    const obj: any = {};
+    if (message.commandsHandled !== 0) {
+      obj.commandsHandled = Math.round(message.commandsHandled);
+    }
+    if (message.eventsAppended !== 0) {
+      obj.eventsAppended = Math.round(message.eventsAppended);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RuntimeActivity>, I>>(base?: I): RuntimeActivity {
+    return RuntimeActivity.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RuntimeActivity>, I>>(object: I): RuntimeActivity {
+    const message = createBaseRuntimeActivity();
+    message.commandsHandled = object.commandsHandled ?? 0;
+    message.eventsAppended = object.eventsAppended ?? 0;
     return message;
   },
 };
