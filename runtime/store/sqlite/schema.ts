@@ -4,7 +4,7 @@
  * (domain, root, sequence) enforces the sequence rule and serves aggregate loads (most of which the aggregate
  * cache answers anyway). Version 1 clustered by aggregate, which made every log read a random lookup per event.
  *
- * Tables added later without changing what earlier ones hold (dead_letters, leases, subscriber_pauses, subscriber_deliverers, processes, partition_claims) are created on open, like the rest,
+ * Tables added later without changing what earlier ones hold (dead_letters, leases, subscriber_pauses, subscriber_deliverers, processes, partition_claims, deliveries) are created on open, like the rest,
  * so a file of the same version gains them the first time this evented opens it: no new version, and an older
  * evented of version 2 still opens the file (it never reads them).
  */
@@ -109,6 +109,17 @@ CREATE TABLE IF NOT EXISTS partition_claims (
   epoch INTEGER NOT NULL,
   PRIMARY KEY (group_name, part)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deliveries (
+  subscriber TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  root BLOB NOT NULL,
+  seq_from INTEGER NOT NULL,
+  seq_to INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  took_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_aggregate ON deliveries (domain, root, seq_from);
+CREATE INDEX IF NOT EXISTS deliveries_by_time ON deliveries (at);
 `;
 
 export const EVENT_COLUMNS =
