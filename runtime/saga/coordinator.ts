@@ -27,6 +27,7 @@ import {
   Stopping,
   type RetryPolicy,
 } from '../subscriber/retry.js';
+import { startCall, type DeliveryLogPolicy } from '../subscriber/delivery-log.js';
 import { backoff, sleep } from '../support/timing.js';
 import type { SagaEndpoint } from './endpoint.js';
 import type { CommandGateway } from './gateway.js';
@@ -53,6 +54,8 @@ export interface SagaCoordinatorOptions {
   concurrency: number;
   callTimeoutMs: number;
   logger: Logger;
+  /** Whether and how long successful calls are logged (default: DEFAULT_DELIVERY_LOG). */
+  deliveryLog?: DeliveryLogPolicy | undefined;
 }
 
 export interface SagaStatus extends SubscriberStatus {
@@ -201,15 +204,15 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
    * One event delivered: parked when its aggregate is held back by a dead letter, set aside when the saga keeps
    * failing on it or its output is refused. Returns what its output produced, for synchronous callers.
    */
-  const reactTo = async (event: EventBook, replay = false): Promise<SynchronousProcessingResponse> => {
+  const reactTo = async (event: EventBook, replay = false): Promise<Reaction | undefined> => {
     const [admitted] = await letters.admit([event]);
-    if (admitted === undefined) return emptyResponse();
+    if (admitted === undefined) return undefined;
     const reaction = await react(admitted, true, replay);
     if (!reaction.ok) {
       activity.setAside(reaction.reason);
       await letters.setAside(admitted, { reason: reaction.error, attempts: reaction.attempts });
     }
-    return reaction.result;
+    return reaction;
   };
 
   /**
@@ -220,8 +223,10 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
     for (const book of books) {
       for (const page of book.pages) {
         const event = { ...book, pages: [page] };
-        await reactTo(event, replay);
-        handled([event]);
+        // The call, for the delivery log: the saga's answer and its output applied.
+        const clock = startCall();
+        const reaction = await reactTo(event, replay);
+        handled([event], reaction?.ok ? clock() : undefined);
       }
     }
   };
@@ -242,6 +247,7 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
     concurrency: options.concurrency,
     logger,
     beforeHold: (owns) => letters.refresh(owns),
+    deliveryLog: options.deliveryLog,
   });
 
   return {
@@ -260,7 +266,7 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
         const result: SynchronousProcessingResponse = { books: [], projections: [], commands: [] };
         const [pending] = await tracker.pending([book]);
         for (const page of pending?.pages ?? []) {
-          const produced = await reactTo({ ...book, pages: [page] });
+          const produced = (await reactTo({ ...book, pages: [page] }))?.result ?? emptyResponse();
           result.books.push(...produced.books);
           result.projections.push(...produced.projections);
         }
@@ -277,6 +283,7 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
       redeliver,
       label,
       logger,
+      deliveryLog: options.deliveryLog,
     }),
     status: () => ({
       name: saga.name,
