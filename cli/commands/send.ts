@@ -6,7 +6,8 @@ import type {
   SynchronousProcessingResponse,
 } from '../../runtime/protocol/gen/evented/evented.js';
 import type { AdminConnection } from '../remote/admin-client.js';
-import { randomUuidBytes, uuidFromBytes, uuidToBytes } from '../../runtime/protocol/uuid.js';
+import { randomUUID, randomUuidBytes, uuidFromBytes, uuidToBytes } from '../../runtime/protocol/uuid.js';
+import { originValueProblem } from '../../runtime/protocol/origin-metadata.js';
 import type { CliContext } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import type { PayloadTypes } from '../protos/payloads.js';
@@ -16,13 +17,15 @@ import { describeEvent, viewOf } from './tail.js';
 /**
  * `evented send <domain> <root|new> <Type> <json>`: one command through the runtime's command handler, built
  * from JSON with the project's .proto files; prints the events it produced (and what synchronous projectors and
- * sagas answered).
+ * sagas answered) and its correlation id (`--correlation-id`, or a new UUID), by which `evented tail events
+ * --correlation` finds what it and the sagas it set off stored.
  */
 
 interface SendOptions extends RemoteOptions {
   sync?: boolean;
   json?: boolean;
   timeout: string;
+  correlationId?: string;
 }
 
 const parseJson = (text: string): JsonValue => {
@@ -41,6 +44,13 @@ const rootOf = (text: string): Uint8Array => {
   const root = uuidToBytes(text);
   if (!root) throw new UsageError(`${text}: expected an aggregate's UUID, or \`new\` for a new aggregate`);
   return root;
+};
+
+const correlationOf = (options: SendOptions): string => {
+  if (options.correlationId === undefined) return randomUUID();
+  const problem = originValueProblem(options.correlationId);
+  if (problem !== undefined) throw new UsageError(`--correlation-id ${problem}`);
+  return options.correlationId;
 };
 
 const eventKey = (domain: string, root: string, sequence: number): string => `${domain}/${root}#${sequence}`;
@@ -74,7 +84,12 @@ const positionsOf = async (
   return positions;
 };
 
-const report = (root: string, response: SynchronousProcessingResponse, types: PayloadTypes): string => {
+const report = (
+  root: string,
+  correlationId: string,
+  response: SynchronousProcessingResponse,
+  types: PayloadTypes,
+): string => {
   const events = response.books.flatMap((book) =>
     book.pages.map((page) => describeEvent(viewOf({ position: 0, cover: book.cover, page }, types))),
   );
@@ -83,6 +98,7 @@ const report = (root: string, response: SynchronousProcessingResponse, types: Pa
   for (const projection of response.projections) {
     lines.push(`  projection ${projection.projector} at sequence ${projection.sequence}`);
   }
+  lines.push(`correlation ${correlationId}`);
   return `${lines.join('\n')}\n`;
 };
 
@@ -99,6 +115,7 @@ export const registerSend = (program: Command, context: CliContext): void => {
     .option('--sync', 'mark the command synchronous: synchronous projectors and sagas answer inside the call')
     .option('--timeout <ms>', 'how long to wait for the answer', '10000')
     .option('--json', 'print the response as JSON')
+    .option('--correlation-id <id>', 'the correlation id to store with its events (default: a new UUID)')
     .addHelpText(
       'after',
       `\nExamples:\n  evented send account new OpenAccount '{"owner": "ada"}'\n  evented send account 3f2b5c1e-0000-4000-8000-000000000001 Deposit '{"amount": 100}'\n`,
@@ -114,6 +131,7 @@ export const registerSend = (program: Command, context: CliContext): void => {
           cover: { domain, root: { value: root } },
           pages: [{ sequence: 0, synchronous: options.sync === true, command }],
         };
+        const correlationId = correlationOf(options);
         const timeoutMs = Number(options.timeout);
         if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
           throw new UsageError(`--timeout ${options.timeout}: expected milliseconds, such as 10000`);
@@ -124,13 +142,15 @@ export const registerSend = (program: Command, context: CliContext): void => {
             (await admin.status()).components.find((c) => c.name === 'command handler')?.address;
           if (!address) throw new CliError('the runtime did not say where its command handler is');
           const { handleCommand } = await import('../remote/command-client.js');
-          const answer = await handleCommand(address, book, timeoutMs, admin.security.tls);
+          const answer = await handleCommand(address, book, timeoutMs, admin.security.tls, correlationId);
           return {
             response: answer,
             positions: options.json ? await positionsOf(admin, answer.books, context.signal) : undefined,
           };
         });
         const rootId = uuidFromBytes(root);
+        // What the runtime stored (the one sent, unless a runtime from before correlation ids ignored it).
+        const storedCorrelation = response.books[0]?.pages[0]?.origin?.correlationId || correlationId;
         if (positions) {
           const events = response.books.flatMap((b) => {
             const id = uuidFromBytes(b.cover?.root?.value ?? new Uint8Array(16));
@@ -140,9 +160,9 @@ export const registerSend = (program: Command, context: CliContext): void => {
             });
           });
           context.stdout.write(
-            `${JSON.stringify({ root: rootId, events, projections: response.projections })}\n`,
+            `${JSON.stringify({ root: rootId, correlationId: storedCorrelation, events, projections: response.projections })}\n`,
           );
-        } else context.stdout.write(report(rootId, response, types));
+        } else context.stdout.write(report(rootId, storedCorrelation, response, types));
       },
     );
 };

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { LoggedEvent, TailRequest } from '../../runtime/protocol/gen/evented/evented.js';
+import type { LoggedEvent, Origin, TailRequest } from '../../runtime/protocol/gen/evented/evented.js';
 import { timestampFromDate, timestampToIso } from '../../runtime/protocol/timestamp.js';
 import { uuidFromBytes, uuidToBytes } from '../../runtime/protocol/uuid.js';
 import type { CliContext } from '../context.js';
@@ -9,14 +9,15 @@ import { projectDirOf, withAdmin, withRemoteOptions, type RemoteOptions } from '
 import { parsePosition } from './positions.js';
 
 /**
- * `evented tail events`: stored events, one line each (position, time, domain, root, sequence, type, payload),
- * then new ones as they are committed, until Ctrl-C. Payloads are shown as JSON through the project's .proto
+ * `evented tail events`: stored events, one line each (position, time, domain, root, sequence, type, payload,
+ * correlation id), then new ones as they are committed, until Ctrl-C; `--correlation` keeps one piece of work. Payloads are shown as JSON through the project's .proto
  * files, or as type and size when the type is not among them.
  */
 
 interface TailOptions extends RemoteOptions {
   domain?: string;
   root?: string;
+  correlation?: string;
   from?: string;
   since?: string;
   last?: string;
@@ -50,8 +51,10 @@ const requestOf = (options: TailOptions): TailRequest => {
     if (!root) throw new UsageError(`--root ${options.root}: expected a UUID such as 3f2b…-…`);
     if (!options.domain) throw new UsageError('--root names an aggregate only with its domain: add --domain');
   }
-  // Like tail(1): without a starting point, the last few stored events, then the new ones.
-  const starts = options.from !== undefined || options.since !== undefined;
+  // Like tail(1): without a starting point, the last few stored events, then the new ones. A correlation is one
+  // piece of work: all of it.
+  const starts =
+    options.from !== undefined || options.since !== undefined || options.correlation !== undefined;
   const last = options.last === undefined ? (starts ? 0 : DEFAULT_LAST) : Number(options.last);
   if (!Number.isInteger(last) || last < 0) {
     throw new UsageError(`--last ${options.last}: expected a number of events`);
@@ -63,7 +66,7 @@ const requestOf = (options: TailOptions): TailRequest => {
     root: root && { value: root },
     follow: options.follow,
     last,
-    correlation: '',
+    correlation: options.correlation ?? '',
   };
 };
 
@@ -76,6 +79,8 @@ export interface EventView {
   type: string;
   payload?: unknown;
   size?: number;
+  /** Where it came from (correlation, command, causation, saga); absent for events stored without one. */
+  origin?: Origin;
 }
 
 export const viewOf = (event: LoggedEvent, types: PayloadTypes): EventView => {
@@ -89,6 +94,7 @@ export const viewOf = (event: LoggedEvent, types: PayloadTypes): EventView => {
     sequence: event.page?.num ?? 0,
     type: any ? any.typeUrl.slice(any.typeUrl.lastIndexOf('/') + 1) : '(no payload)',
     ...(payload !== undefined ? { payload } : { size: any?.value.length ?? 0 }),
+    ...(event.page?.origin !== undefined ? { origin: event.page.origin } : {}),
   };
 };
 
@@ -98,8 +104,12 @@ export const describeEvent = (view: EventView): string => {
   return `${view.time}  ${view.domain}/${view.root}  #${view.sequence}  ${view.type} ${body}`;
 };
 
+/** The correlation id, last on the line, so the columns before it stay where they were. */
+const correlationOf = (view: EventView): string =>
+  view.origin?.correlationId ? `  corr=${view.origin.correlationId}` : '';
+
 export const formatEventLine = (view: EventView): string =>
-  `${String(view.position).padStart(6)}  ${describeEvent(view)}`;
+  `${String(view.position).padStart(6)}  ${describeEvent(view)}${correlationOf(view)}`;
 
 export const registerTail = (program: Command, context: CliContext): void => {
   const tail = program.command('tail').description('follow what a running runtime stores');
@@ -110,6 +120,10 @@ export const registerTail = (program: Command, context: CliContext): void => {
   )
     .option('--domain <domain>', 'only events of this domain')
     .option('--root <uuid>', 'only events of this aggregate (with --domain)')
+    .option(
+      '--correlation <id>',
+      'only events of this correlation id (a command and what sagas did about it)',
+    )
     .option('--from <position>', 'start at this global position (1: every stored event)')
     .option(
       '--since <duration|time>',
@@ -117,13 +131,13 @@ export const registerTail = (program: Command, context: CliContext): void => {
     )
     .option(
       '--last <n>',
-      `start with the last n stored events (default: ${DEFAULT_LAST} without --from/--since)`,
+      `start with the last n stored events (default: ${DEFAULT_LAST} without --from/--since/--correlation)`,
     )
     .option('--no-follow', 'stop after the stored events instead of waiting for new ones')
     .option('--json', 'one JSON object per line')
     .addHelpText(
       'after',
-      '\nExamples:\n  evented tail events\n  evented tail events --domain account --since 10m\n  evented tail events --from 1200 --no-follow --json | jq .type\n',
+      '\nExamples:\n  evented tail events\n  evented tail events --domain account --since 10m\n  evented tail events --from 1200 --no-follow --json | jq .type\n  evented tail events --correlation 5d0c…-… --no-follow\n',
     )
     .action(async (options: TailOptions) => {
       const request = requestOf(options);

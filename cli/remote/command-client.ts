@@ -6,6 +6,7 @@ import {
 } from '../../runtime/protocol/gen/evented/evented.js';
 import { callUnary, isServiceError } from '../../runtime/grpc/unary.js';
 import { channelCredentials, type ClientTls } from '../../runtime/grpc/client-credentials.js';
+import { ORIGIN_METADATA } from '../../runtime/protocol/origin-metadata.js';
 import { CliError } from '../errors.js';
 import { tlsFailureOf } from './admin-client.js';
 
@@ -29,19 +30,23 @@ const refusal = (err: unknown, address: string): unknown => {
 };
 
 /**
- * Sends `book` to the command handler at `address` (over TLS with `tls`) and waits up to `timeoutMs` for its
- * answer. The command handler requires no token: it is the application's own API (see the README).
+ * Sends `book` to the command handler at `address` (over TLS with `tls`), with `correlationId` when given, and
+ * waits up to `timeoutMs` for its answer. The command handler requires no token: it is the application's own API
+ * (see the README).
  */
 export const handleCommand = async (
   address: string,
   book: CommandBook,
   timeoutMs: number,
   tls?: ClientTls,
+  correlationId?: string,
 ): Promise<SynchronousProcessingResponse> => {
   const secure = channelCredentials(tls, address);
   const client = new BusinessCoordinatorClient(address, secure.credentials, secure.options);
+  const metadata = new Metadata();
+  if (correlationId !== undefined) metadata.set(ORIGIN_METADATA.correlationId, correlationId);
   try {
-    return await callUnary(client.handle.bind(client), book, { timeoutMs, metadata: new Metadata() });
+    return await callUnary(client.handle.bind(client), book, { timeoutMs, metadata });
   } catch (err) {
     throw refusal(err, address);
   } finally {

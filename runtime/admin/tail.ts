@@ -7,12 +7,15 @@ import { createWakeup } from '../support/timing.js';
 import { toPage } from '../store/page.js';
 
 /**
- * `evented tail events`: the stored events from a position (or a time, or the last N), filtered by domain and
- * aggregate, then, when following, each new event as it is committed. Commits through this runtime wake it at
- * once; commits by other processes are found by polling.
+ * `evented tail events`: the stored events from a position (or a time, or the last N), filtered by domain,
+ * aggregate and correlation, then, when following, each new event as it is committed. Commits through this
+ * runtime wake it at once; commits by other processes are found by polling. A correlation's stored events are
+ * looked up by the store's index (EventStore.readCorrelation), not found by reading the whole log.
  */
 
 const PAGE_EVENTS = 1000;
+/** A correlation with more stored events than this is read from the log instead. */
+const CORRELATION_EVENTS = 10_000;
 
 export interface TailOptions {
   /** How often to look for events committed by other processes while following. */
@@ -42,6 +45,7 @@ const matcher = (request: TailRequest): ((event: StoredEvent) => boolean) => {
   const rootText = root && uuidFromBytes(root);
   const since = request.after === 0 ? request.since : undefined;
   return (event) =>
+    (!request.correlation || event.origin?.correlationId === request.correlation) &&
     (!request.domain || event.domain === request.domain) &&
     (rootText === undefined || uuidFromBytes(event.root) === rootText) &&
     (since === undefined || !isBefore(event.createdAt, since));
@@ -69,13 +73,55 @@ const startingPosition = async (store: EventStore, request: TailRequest): Promis
   return 0;
 };
 
+/** Every stored event after `after` up to `head` that matches, read from the log page by page. */
+const scanLog = async (
+  store: EventStore,
+  after: number,
+  head: number,
+  matches: (event: StoredEvent) => boolean,
+): Promise<StoredEvent[]> => {
+  const found: StoredEvent[] = [];
+  while (after < head) {
+    const events = await store.readLog(after, PAGE_EVENTS);
+    if (events.length === 0) break;
+    found.push(...events.filter((event) => event.position <= head && matches(event)));
+    after = events[events.length - 1]!.position;
+  }
+  return found;
+};
+
+/**
+ * A correlation's stored events that match the request, up to the head position read first (a follower goes on
+ * from there), the last `last` of them unless the request starts somewhere.
+ */
+const storedOfCorrelation = async (
+  store: EventStore,
+  request: TailRequest,
+  matches: (event: StoredEvent) => boolean,
+): Promise<{ events: StoredEvent[]; head: number }> => {
+  const head = await store.headPosition();
+  const indexed = await store.readCorrelation(request.correlation, CORRELATION_EVENTS);
+  const events =
+    indexed.length < CORRELATION_EVENTS
+      ? indexed.filter((event) => event.position > request.after && event.position <= head && matches(event))
+      : await scanLog(store, request.after, head, matches);
+  const fromStart = request.after > 0 || request.last === 0;
+  return { events: fromStart ? events : events.slice(-request.last), head };
+};
+
 export async function* tailLog(
   store: EventStore,
   request: TailRequest,
   options: TailOptions,
 ): AsyncGenerator<LoggedEvent> {
   const matches = matcher(request);
-  let after = await startingPosition(store, request);
+  let after: number;
+  if (request.correlation) {
+    const stored = await storedOfCorrelation(store, request, matches);
+    for (const event of stored.events) yield toLogged(event);
+    if (!request.follow) return;
+    after = stored.head;
+  } else after = await startingPosition(store, request);
   const wakeup = createWakeup();
   const stopFollowing = store.onAppended(() => wakeup.notify());
   const onAbort = (): void => wakeup.notify();

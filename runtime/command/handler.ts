@@ -10,6 +10,7 @@ import {
   CommandBook,
   type EventBook,
   type EventPage,
+  type Origin,
   type Snapshot,
   type SynchronousProcessingResponse,
 } from '../protocol/gen/evented/evented.js';
@@ -36,6 +37,7 @@ import {
   type ValidCover,
 } from './validate.js';
 import { toPage } from '../store/page.js';
+import { completeOrigin } from './origin.js';
 
 /**
  * The command path (BusinessCoordinator): load the aggregate, run the domain's business logic, validate what
@@ -78,6 +80,12 @@ export interface CallOptions {
   encoded?: Uint8Array;
   /** Applies the command or record at most once (see AppendRequest.idempotencyKey). */
   idempotencyKey?: string;
+  /**
+   * Where the call comes from (correlation, causation, saga, trace context), stored with every event it appends;
+   * what is empty is filled in (origin.ts: completeOrigin), and whatever business logic or a recorded book puts
+   * in its pages' `origin` is replaced by it.
+   */
+  origin?: Origin;
 }
 
 export interface CommandHandler {
@@ -236,6 +244,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     cover: ValidCover,
     encodedCommand: Uint8Array,
     idempotencyKey: string | undefined,
+    origin: Origin,
   ): Promise<SynchronousProcessingResponse> => {
     if (idempotencyKey !== undefined && (await store.isApplied(idempotencyKey))) {
       return emptyResponse({ cover: command.cover, snapshot: undefined, pages: [] });
@@ -286,6 +295,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
           events: decision.pages.map(toNewEvent),
           snapshot: decision.snapshot,
           idempotencyKey,
+          origin,
         });
         if (appended.duplicate) {
           return emptyResponse({ cover: command.cover, snapshot: undefined, pages: [] });
@@ -341,8 +351,9 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       const cover = validateCommandBook(command, limits);
       const encodedCommand = callOptions.encoded ?? CommandBook.encode(command).finish();
       checkBookBytes(encodedCommand.length, 'the command book', limits);
+      const origin = completeOrigin(callOptions.origin, command.pages[0]?.command?.typeUrl ?? '');
       const response = await locks.run(aggregateKey(cover.domain, cover.root), () =>
-        decideAndAppend(command, cover, encodedCommand, callOptions.idempotencyKey),
+        decideAndAppend(command, cover, encodedCommand, callOptions.idempotencyKey, origin),
       );
       return processSynchronously(response);
     },
@@ -350,6 +361,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     async record(book, callOptions = {}) {
       const cover = validateEventBook(book, limits);
       const key = aggregateKey(cover.domain, cover.root);
+      const origin = completeOrigin(callOptions.origin, '');
       const response = await locks.run(key, async () => {
         const cached = cache.get(key);
         cache.delete(key);
@@ -358,6 +370,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
           events: book.pages.map(toNewEvent),
           snapshot: book.snapshot,
           idempotencyKey: callOptions.idempotencyKey,
+          origin,
         });
         if (appended.duplicate) {
           if (cached !== undefined) cache.set(key, cached);

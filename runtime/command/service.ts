@@ -1,4 +1,4 @@
-import type { handleUnaryCall, Metadata } from '@grpc/grpc-js';
+import { Metadata, type handleUnaryCall, type ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   BusinessCoordinatorService,
@@ -9,7 +9,9 @@ import {
 import type { HostedService } from '../grpc/server.js';
 import { unary } from '../grpc/handlers.js';
 import { encodingOf } from './encoded.js';
-import type { CommandHandler } from './handler.js';
+import type { CallOptions, CommandHandler } from './handler.js';
+import { ORIGIN_METADATA } from '../protocol/origin-metadata.js';
+import { originFromMetadata } from './origin.js';
 
 /** A Handle request as received: the decoded CommandBook and the bytes it came in. */
 interface ReceivedCommand {
@@ -38,17 +40,28 @@ const idempotencyKeyOf = (call: { metadata: Metadata }): string | undefined => {
   return value === undefined ? undefined : String(value);
 };
 
+/**
+ * What a call asks for through its metadata: an idempotency key, and its origin (origin.ts; a bad value is
+ * INVALID_ARGUMENT). The correlation id goes back at once as response metadata, so that a caller learns it even
+ * when the command is refused (the stored pages carry it too).
+ */
+const callOptionsOf = (call: ServerUnaryCall<unknown, unknown>): CallOptions => {
+  const origin = originFromMetadata(call.metadata);
+  const answer = new Metadata();
+  answer.set(ORIGIN_METADATA.correlationId, origin.correlationId);
+  call.sendMetadata(answer);
+  return { idempotencyKey: idempotencyKeyOf(call), origin };
+};
+
 /** evented.BusinessCoordinator over gRPC: thin, the work is in handler.ts. */
 export const businessCoordinatorService = (handler: CommandHandler, logger: Logger): HostedService => {
   const implementation: Omit<BusinessCoordinatorServer, 'handle'> & {
     handle: handleUnaryCall<ReceivedCommand, SynchronousProcessingResponse>;
   } = {
     handle: unary(logger, 'Handle', (received: ReceivedCommand, call) =>
-      handler.handle(received.book, { encoded: received.bytes, idempotencyKey: idempotencyKeyOf(call) }),
+      handler.handle(received.book, { ...callOptionsOf(call), encoded: received.bytes }),
     ),
-    record: unary(logger, 'Record', (book, call) =>
-      handler.record(book, { idempotencyKey: idempotencyKeyOf(call) }),
-    ),
+    record: unary(logger, 'Record', (book, call) => handler.record(book, callOptionsOf(call))),
   };
   return { name: 'evented.BusinessCoordinator', definition, implementation };
 };

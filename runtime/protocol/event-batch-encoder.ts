@@ -1,6 +1,6 @@
 import type { Any } from './gen/google/protobuf/any.js';
 import type { Timestamp } from './gen/google/protobuf/timestamp.js';
-import type { Cover, EventBatch, EventBook, EventPage, Snapshot } from './gen/evented/evented.js';
+import type { Cover, EventBatch, EventBook, EventPage, Origin, Snapshot } from './gen/evented/evented.js';
 
 /**
  * EventBatch and EventBook to protobuf bytes, in one buffer: the hot path of delivery and replay (every event
@@ -49,6 +49,7 @@ const TAG = {
   pageCreatedAt: 26,
   pageEvent: 34,
   pageSynchronous: 40,
+  pageOrigin: 50,
   snapshotSequence: 16,
   snapshotState: 26,
   anyTypeUrl: 10,
@@ -56,6 +57,16 @@ const TAG = {
   timestampSeconds: 8,
   timestampNanos: 16,
 } as const;
+
+/** Origin's fields, all strings, in field-number order (correlationId = 1, …): each one's tag is (n << 3) | 2. */
+const ORIGIN_FIELDS = [
+  'correlationId',
+  'commandId',
+  'commandType',
+  'causationId',
+  'saga',
+  'traceparent',
+] as const satisfies readonly (keyof Origin)[];
 
 // --- sizes (first pass): each nested message's size is pushed in pre-order, for the second pass to read back.
 
@@ -127,6 +138,16 @@ const pageSize = (page: EventPage, sizes: number[]): number =>
     if (page.createdAt !== undefined) size += nestedSize(timestampSize(page.createdAt, sizes));
     if (page.Event !== undefined) size += nestedSize(anySize(page.Event, sizes));
     if (page.synchronous !== false) size += 2;
+    if (page.origin !== undefined) size += nestedSize(originSize(page.origin, sizes));
+    return size;
+  });
+
+const originSize = (origin: Origin, sizes: number[]): number =>
+  measure(sizes, () => {
+    let size = 0;
+    for (const field of ORIGIN_FIELDS) {
+      if (origin[field] !== '') size += lengthDelimited(utf8Size(origin[field]));
+    }
     return size;
   });
 
@@ -272,6 +293,12 @@ const writePage = (out: Writer, page: EventPage): void => {
     writeAny(out, page.Event);
   }
   if (page.synchronous !== false) out.field(TAG.pageSynchronous, 1);
+  if (page.origin !== undefined) {
+    out.nested(TAG.pageOrigin);
+    ORIGIN_FIELDS.forEach((field, index) => {
+      if (page.origin![field] !== '') out.string(((index + 1) << 3) | 2, page.origin![field]);
+    });
+  }
 };
 
 const writeAny = (out: Writer, any: Any): void => {

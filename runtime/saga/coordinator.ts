@@ -8,8 +8,10 @@ import { formatCover } from '../protocol/cover.js';
 import type {
   EventBatch,
   EventBook,
+  Origin,
   SynchronousProcessingResponse,
 } from '../protocol/gen/evented/evented.js';
+import { randomUUID, uuidFromBytes } from '../protocol/uuid.js';
 import type { EventStore } from '../store/port.js';
 import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/activity.js';
 import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
@@ -170,17 +172,18 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
     const result = emptyResponse();
     const page = event.pages[0]!;
     const key = `${subscriber}:${formatCover(event.cover)}:${page.num}`;
+    const origin = originOfOutput(event, saga.name);
     const tasks: {
       describe: string;
       run: (idempotencyKey: string) => Promise<SynchronousProcessingResponse>;
     }[] = [
       ...response.books.map((book) => ({
         describe: `record on ${formatCover(book.cover)}`,
-        run: (k: string) => gateway.record(book, { idempotencyKey: k }),
+        run: (k: string) => gateway.record(book, { idempotencyKey: k, origin }),
       })),
       ...response.commands.map((command) => ({
         describe: `command to ${formatCover(command.cover)}`,
-        run: (k: string) => gateway.handle(command, { idempotencyKey: k }),
+        run: (k: string) => gateway.handle(command, { idempotencyKey: k, origin }),
       })),
     ];
     const failures: string[] = [];
@@ -292,6 +295,24 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
       issued,
       ...activity.status(consumer),
     }),
+  };
+};
+
+/**
+ * The origin of what a saga issues for an event: the event's correlation (a new one for an event stored without),
+ * the event itself as the causation ("DOMAIN/ROOT/SEQUENCE", the last of the book the saga was called with), and
+ * the saga. The command handler adds a command id per output.
+ */
+export const originOfOutput = (event: EventBook, sagaName: string): Origin => {
+  const last = event.pages.at(-1);
+  const root = uuidFromBytes(event.cover?.root?.value ?? new Uint8Array(16));
+  return {
+    correlationId: last?.origin?.correlationId || randomUUID(),
+    commandId: '',
+    commandType: '',
+    causationId: `${event.cover?.domain ?? ''}/${root}/${last?.num ?? 0}`,
+    saga: sagaName,
+    traceparent: '',
   };
 };
 

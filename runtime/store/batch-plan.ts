@@ -83,6 +83,7 @@ export const planBatch = (requests: readonly AppendRequest[], state: BatchState)
         createdAt: event.createdAt ?? now,
         event: event.event,
         synchronous: event.synchronous,
+        origin: request.origin,
       }));
       plan.events.push(...events);
       nexts.set(key, newNext);

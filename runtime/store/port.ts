@@ -123,6 +123,11 @@ export interface EventStore
    */
   readLog(after: number, limit: number): Promise<StoredEvent[]>;
   /**
+   * The events whose origin has this correlation id (Origin.correlationId), in position order, at most `limit`:
+   * one piece of work across aggregates and domains (a command, and what sagas did about it). Served by an index.
+   */
+  readCorrelation(correlationId: string, limit: number): Promise<StoredEvent[]>;
+  /**
    * What a replay from `after` would cover: how many events have a position greater than `after` and how many
    * aggregates they belong to, counting only `domains` when given.
    */

@@ -3,14 +3,16 @@ import type { ResolvedConfig, TargetTlsConfig } from '../config/schema.js';
 import { BusinessCoordinatorClient } from '../protocol/gen/evented/evented.js';
 import { channelCredentials, type ClientTls } from '../grpc/client-credentials.js';
 import { createRedialingClient, type ReconnectPolicy } from '../grpc/redialing-client.js';
-import type { CommandGateway } from '../saga/gateway.js';
+import type { CommandGateway, GatewayOptions } from '../saga/gateway.js';
+import { setOriginMetadata } from '../command/origin.js';
 import { reconnectPolicy } from './delivery.js';
 
 /**
  * Where sagas' output goes: this deployment's command handler for the domains it serves — the one in this
  * process, or, in a process without the role command, the BusinessCoordinator at `commandHandler.address` — and
  * another runtime's BusinessCoordinator for the domains listed under `otherCommandHandlers` (the original's
- * routing, here by domain). The idempotency key travels as the metadata `evented-idempotency-key`. A saga's
+ * routing, here by domain). The idempotency key travels as the metadata `evented-idempotency-key`, the origin as
+ * `evented-correlation-id`, `evented-causation-id` and `evented-saga` (command/origin.ts). A saga's
  * output waits for a command handler that is down, like a saga for its projector: `reconnect` (see
  * redialing-client.ts).
  */
@@ -30,16 +32,17 @@ export const remoteCommandHandler = (
       new BusinessCoordinatorClient(address, secure.credentials, { ...options, ...secure.options }),
     reconnect,
   );
-  const metadata = (idempotencyKey: string): Metadata => {
+  const metadata = ({ idempotencyKey, origin }: GatewayOptions): Metadata => {
     const m = new Metadata();
     m.set('evented-idempotency-key', idempotencyKey);
+    setOriginMetadata(m, origin);
     return m;
   };
   return {
-    handle: (command, { idempotencyKey }) =>
-      client.call((c) => c.handle.bind(c), command, { timeoutMs, metadata: metadata(idempotencyKey) }),
-    record: (book, { idempotencyKey }) =>
-      client.call((c) => c.record.bind(c), book, { timeoutMs, metadata: metadata(idempotencyKey) }),
+    handle: (command, options) =>
+      client.call((c) => c.handle.bind(c), command, { timeoutMs, metadata: metadata(options) }),
+    record: (book, options) =>
+      client.call((c) => c.record.bind(c), book, { timeoutMs, metadata: metadata(options) }),
     close: () => client.close(),
   };
 };

@@ -7,6 +7,7 @@ import { deliveryContract } from './delivery.contract.js';
 import { deliveryLogContract } from './delivery-log.contract.js';
 import { leasesContract } from './leases.contract.js';
 import { logContract } from './log.contract.js';
+import { originContract } from './origin.contract.js';
 import { pausesContract } from './pauses.contract.js';
 import { readContract } from './read.contract.js';
 import { storageFor, type StoreFactory } from './store-fixtures.js';
@@ -33,6 +34,7 @@ export type { StoreOpener } from './writers.js';
  * - leases.contract.ts: leases (one holder, lapse, release, fencing) and forward-only, fenced checkpoints.
  * - pauses.contract.ts: subscriber pauses (one holder at a time, expiry) and the deliverers' reports.
  * - claims.contract.ts: the process registry and partition claims.
+ * - origin.contract.ts: each event's origin on every read, and a correlation's events (readCorrelation).
  */
 export const describeEventStoreContract = (name: string, factory: StoreFactory): void => {
   describe(`event store contract: ${name}`, () => {
@@ -47,5 +49,6 @@ export const describeEventStoreContract = (name: string, factory: StoreFactory):
     leasesContract(storage.fresh);
     pausesContract(storage.fresh);
     claimsContract(storage.fresh);
+    originContract(storage.fresh);
   });
 };

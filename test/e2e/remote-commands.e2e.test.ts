@@ -219,6 +219,88 @@ describe('evented tail events', () => {
   });
 });
 
+describe('correlation', () => {
+  it('send --correlation-id X, then tail --correlation X gives that command’s events and its saga’s, nothing else', async () => {
+    const [ada, bob] = await Promise.all(
+      ['ada', 'bob'].map(async (owner) =>
+        rootOf((await cli('send', 'account', 'new', 'OpenAccount', `{"owner": "${owner}"}`)).stdout),
+      ),
+    );
+    await cli('send', 'account', ada!, 'Deposit', '{"amount": 50}');
+    const correlation = `transfer-${Date.now()}`;
+
+    const sent = await cli(
+      'send',
+      'account',
+      ada!,
+      'TransferMoney',
+      `{"toAccount": "${bob}", "amount": 20}`,
+      '--correlation-id',
+      correlation,
+      '--json',
+    );
+    expect(sent.exitCode).toBe(0);
+    const answer = JSON.parse(sent.stdout) as { correlationId: string; events: { sequence: number }[] };
+    expect(answer.correlationId).toBe(correlation);
+
+    // The saga's command lands a moment later, on bob's account.
+    const tailed = await eventually(async () => {
+      const result = await cli('tail', 'events', '--correlation', correlation, '--no-follow', '--json');
+      const lines = result.stdout
+        .trim()
+        .split('\n')
+        .map(
+          (line) =>
+            JSON.parse(line) as {
+              root: string;
+              sequence: number;
+              type: string;
+              origin: Record<string, string>;
+            },
+        );
+      expect(lines).toHaveLength(2);
+      return lines;
+    });
+    expect(tailed.map((e) => [e.root, e.type])).toEqual([
+      [ada, 'account.v1.MoneyTransferredOut'],
+      [bob, 'account.v1.TransferReceived'],
+    ]);
+    expect(tailed[0]!.origin).toMatchObject({
+      correlationId: correlation,
+      commandType: expect.stringMatching(/TransferMoney$/),
+    });
+    expect(tailed[1]!.origin).toMatchObject({
+      correlationId: correlation,
+      causationId: `account/${ada}/${answer.events[0]!.sequence}`,
+      saga: expect.any(String),
+    });
+    expect(tailed[1]!.origin['saga']).not.toBe('');
+
+    // The human line ends with the correlation id; send without the flag prints the one it was given.
+    const human = await cli('tail', 'events', '--correlation', correlation, '--no-follow');
+    expect(human.stdout.trim().split('\n')).toHaveLength(2);
+    expect(human.stdout).toMatch(new RegExp(`MoneyTransferredOut .* corr=${correlation}\n`));
+    const plain = await cli('send', 'account', ada!, 'Deposit', '{"amount": 1}');
+    expect(plain.stdout).toMatch(/\ncorrelation [0-9a-f-]{36}\n$/);
+  });
+
+  it('refuses a correlation id that is not 1–128 printable ASCII characters, as a usage error', async () => {
+    const refused = await cli(
+      'send',
+      'account',
+      'new',
+      'OpenAccount',
+      '{"owner": "x"}',
+      '--correlation-id',
+      'x'.repeat(129),
+    );
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain(
+      '--correlation-id is 129 characters long: expected 1 to 128 printable ASCII',
+    );
+  });
+});
+
 describe('evented status', () => {
   it('shows every component and each projector’s position and lag', async () => {
     const status = await eventually(async () => {

@@ -12,6 +12,8 @@ import {
   type DeadLetterList,
   type DeadLetterQuery,
   type DeadLetterRequest,
+  type LoggedEvent,
+  type TailRequest,
   type ReplayProgress,
   type ReplayRequest,
   type RuntimeStatus,
@@ -30,13 +32,22 @@ afterAll(() => {
 });
 
 export interface CommandClient {
-  /** With `idempotencyKey`, as the metadata `evented-idempotency-key`: applied at most once, however often sent. */
+  /**
+   * With `idempotencyKey`, as the metadata `evented-idempotency-key`: applied at most once, however often sent.
+   * `metadata`: more of it, as it is (`evented-correlation-id`, …).
+   */
   handle(
     book: CommandBook,
     timeoutMs?: number,
     idempotencyKey?: string,
+    metadata?: Record<string, string>,
   ): Promise<SynchronousProcessingResponse>;
-  record(book: EventBook, timeoutMs?: number): Promise<SynchronousProcessingResponse>;
+  record(
+    book: EventBook,
+    timeoutMs?: number,
+    idempotencyKey?: string,
+    metadata?: Record<string, string>,
+  ): Promise<SynchronousProcessingResponse>;
   close(): void;
 }
 
@@ -53,9 +64,15 @@ export const commandClient = (
   open.push(client);
   const call =
     <Req>(method: 'handle' | 'record') =>
-    (request: Req, timeoutMs = 10_000, idempotencyKey?: string): Promise<SynchronousProcessingResponse> => {
+    (
+      request: Req,
+      timeoutMs = 10_000,
+      idempotencyKey?: string,
+      more: Record<string, string> = {},
+    ): Promise<SynchronousProcessingResponse> => {
       const metadata = new Metadata();
       if (idempotencyKey !== undefined) metadata.set('evented-idempotency-key', idempotencyKey);
+      for (const [key, value] of Object.entries(more)) metadata.set(key, value);
       return new Promise((resolve, reject) =>
         (
           client[method] as (
@@ -254,6 +271,8 @@ export interface AdminCalls {
   replay(request: Partial<ReplayRequest>): Promise<ReplayProgress[]>;
   /** What `evented status` shows. */
   status(): Promise<RuntimeStatus>;
+  /** The stored events a Tail without `follow` sends. */
+  tail(request: Partial<TailRequest>): Promise<LoggedEvent[]>;
 }
 
 /** The admin service (evented.Admin) of the runtime at `address`, as the CLI uses it. */
@@ -286,6 +305,13 @@ export const adminCalls = (address: string): AdminCalls => {
     status: () =>
       new Promise((resolve, reject) =>
         client.status({}, new Metadata(), deadline(), (err, status) => (err ? reject(err) : resolve(status))),
+      ),
+    tail: (partial) =>
+      collect(
+        client.tail(
+          { after: 0, domain: '', follow: false, last: 0, correlation: '', ...partial },
+          deadline(),
+        ),
       ),
     replay: (partial) =>
       collect(

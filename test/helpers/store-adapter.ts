@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, expect } from 'vitest';
-import type { EventStore } from '../../runtime/store/port.js';
+import type { AggregateRef, EventStore } from '../../runtime/store/port.js';
 import { describeEventStoreContract } from '../contract/event-store.contract.js';
 import { newRef, num, plain, sequencesOf, snapshotAt } from '../contract/store-fixtures.js';
 import { repoRoot } from './paths.js';
@@ -110,4 +110,35 @@ export const expectKeptAcrossReopen = async (
   expect(await reopened.getCheckpoint('relay')).toBe(3);
   const appended = await reopened.append({ ...ref, expectedNext: 3, events: [num(3)] });
   expect(appended.events[0]!.position).toBe(4);
+};
+
+/**
+ * A store made before events had origins: `makeOld` appends through a store of this evented and then takes the
+ * origin columns away (what the earlier evented's layout lacked), then `reopen` opens it with this evented. Its old
+ * events read back without an origin, and new ones are stored with theirs and found by correlation.
+ */
+export const expectOriginsAddedToOldStore = async (
+  makeOld: (first: EventStore, ref: AggregateRef) => Promise<void>,
+  reopen: () => Promise<EventStore>,
+): Promise<void> => {
+  const ref = newRef();
+  const first = await reopen();
+  await first.append({ ...ref, events: [num(0)] });
+  await makeOld(first, ref);
+
+  const store = await reopen();
+  const [old] = await store.readLog(0, 10);
+  expect(old!.sequence).toBe(0);
+  expect(old!.origin).toBeUndefined();
+  const origin = {
+    correlationId: 'after-upgrade',
+    commandId: 'c',
+    commandType: '',
+    causationId: '',
+    saga: '',
+    traceparent: '',
+  };
+  await store.append({ ...ref, events: [num(1)], origin });
+  expect((await store.readAggregate(ref)).map((e) => e.origin)).toEqual([undefined, origin]);
+  expect(sequencesOf(await store.readCorrelation('after-upgrade', 10))).toEqual([1]);
 };

@@ -6,7 +6,12 @@ import { SCHEMA_VERSION } from '../../runtime/store/postgres/schema.js';
 import { newRef, num, positionsOf, range, rejectionOf, wholeLog } from '../contract/store-fixtures.js';
 import { eventually } from '../helpers/eventually.js';
 import { describeWith } from '../helpers/services.js';
-import { describeStoreAdapter, expectKeptAcrossReopen, scratchNames } from '../helpers/store-adapter.js';
+import {
+  describeStoreAdapter,
+  expectKeptAcrossReopen,
+  expectOriginsAddedToOldStore,
+  scratchNames,
+} from '../helpers/store-adapter.js';
 
 /**
  * The PostgreSQL adapter: the whole event store contract against a real server (EVENTED_TEST_POSTGRES_URL),
@@ -60,6 +65,20 @@ describeWith('postgres', 'postgres event store', (url) => {
     const schema = schemas.next();
     const [first] = await Promise.all([open(schema), open(schema), open(schema)]);
     await expectKeptAcrossReopen(first!, () => open(schema));
+  });
+
+  it('opens a schema made before events had origins: the columns are added, old events read without one', async () => {
+    const schema = schemas.next();
+    await expectOriginsAddedToOldStore(
+      async (first) => {
+        await first.close();
+        await admin.query(
+          `DROP INDEX "${schema}".events_by_correlation;
+           ALTER TABLE "${schema}".events DROP COLUMN correlation_id, DROP COLUMN origin`,
+        );
+      },
+      () => open(schema),
+    );
   });
 
   it('refuses a schema of another version, saying which versions', async () => {

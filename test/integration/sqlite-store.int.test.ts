@@ -8,7 +8,11 @@ import { createSqliteEventStore } from '../../runtime/store/sqlite/index.js';
 import { SCHEMA_VERSION } from '../../runtime/store/sqlite/schema.js';
 import { identify } from '../../runtime/support/signals.js';
 import { newRef, num, rejectionOf } from '../contract/store-fixtures.js';
-import { describeStoreAdapter, expectKeptAcrossReopen } from '../helpers/store-adapter.js';
+import {
+  describeStoreAdapter,
+  expectKeptAcrossReopen,
+  expectOriginsAddedToOldStore,
+} from '../helpers/store-adapter.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** The SQLite adapter: the whole event store contract on real files, plus what is particular to a file. */
@@ -141,6 +145,24 @@ describe('sqlite event store file', () => {
       at: Date.now(),
     });
     expect(await store.getDeadLetter(letter.id)).toMatchObject({ state: 'open', sequence: 0 });
+    const check = new Database(path, { readonly: true });
+    expect(check.prepare('SELECT version FROM evented_schema').pluck().get()).toBe(SCHEMA_VERSION);
+    check.close();
+  });
+
+  it('opens a file written before events had origins: the columns are added, old events read without one', async () => {
+    const path = join(tempDir(), 'events.db');
+    await expectOriginsAddedToOldStore(
+      async (first) => {
+        await first.close();
+        const db = new Database(path);
+        db.exec(
+          'DROP INDEX events_by_correlation; ALTER TABLE events DROP COLUMN correlation_id; ALTER TABLE events DROP COLUMN origin',
+        );
+        db.close();
+      },
+      () => open({ path }),
+    );
     const check = new Database(path, { readonly: true });
     expect(check.prepare('SELECT version FROM evented_schema').pluck().get()).toBe(SCHEMA_VERSION);
     check.close();

@@ -51,6 +51,14 @@ const page = (r: Random): EventPage => ({
   ),
   Event: r.pick(undefined, any(r)),
   synchronous: r.pick(true, false),
+  origin: r.pick(undefined, {
+    correlationId: text(r),
+    commandId: text(r),
+    commandType: text(r),
+    causationId: text(r),
+    saga: text(r),
+    traceparent: text(r),
+  }),
 });
 
 const snapshot = (r: Random): Snapshot => ({ sequence: r.pick(0, 5, 300), state: r.pick(undefined, any(r)) });

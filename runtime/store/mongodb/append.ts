@@ -1,7 +1,9 @@
 import { MongoServerError, type ClientSession, type MongoClient, type TransactionOptions } from 'mongodb';
 import { assignPositions, batchInputs, aggregateKey, planBatch, type BatchPlan } from '../batch-plan.js';
 import type { AggregateRef, AppendRequest } from '../port.js';
-import type { Collections } from './collections.js';
+import type { Origin } from '../../protocol/gen/evented/evented.js';
+import { encodeOrigin } from '../origin.js';
+import type { Collections, EventDoc } from './collections.js';
 
 /**
  * One group-commit batch in one MongoDB transaction (snapshot read concern, majority write concern):
@@ -36,6 +38,12 @@ const bytes = (value: Uint8Array): Buffer => Buffer.from(value.buffer, value.byt
 const byAggregate = (refs: readonly AggregateRef[]) => ({
   $or: refs.map((ref) => ({ domain: ref.domain, root: bytes(ref.root) })),
 });
+
+/** An event's origin as document fields (none for an event without one, like those stored before origins). */
+const originFields = (origin: Origin | undefined): Pick<EventDoc, 'correlationId' | 'origin'> => {
+  const stored = encodeOrigin(origin);
+  return stored.bytes === null ? {} : { correlationId: stored.correlationId, origin: bytes(stored.bytes) };
+};
 
 const runBatch = async (
   session: ClientSession,
@@ -81,6 +89,7 @@ const runBatch = async (
     assignPositions(plan, counter!.position - plan.events.length);
     await c.events.insertMany(
       plan.events.map((e) => ({
+        ...originFields(e.origin),
         _id: e.position,
         domain: e.domain,
         root: bytes(e.root),

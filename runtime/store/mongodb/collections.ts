@@ -13,7 +13,9 @@ import { MongoServerError, type Collection, type Db } from 'mongodb';
  * - meta: `{ _id: 'schema', version }`;
  * - leases: `_id` = the lease's name (see leases.ts).
  * - processes (`_id` = process id) and partition_claims (`_id` = `<group>/<partition>`): see claims.ts.
- * Byte fields (root, payload, state) are BSON binary; the client is opened with promoteBuffers.
+ * Byte fields (root, payload, state, origin) are BSON binary; the client is opened with promoteBuffers. An
+ * event's origin (store/origin.ts) is `correlationId` (indexed: by_correlation) and `origin`; events stored before
+ * evented recorded origins lack both fields.
  */
 export const SCHEMA_VERSION = 1;
 
@@ -26,6 +28,9 @@ export interface EventDoc {
   typeUrl: string | null;
   payload: Buffer | null;
   synchronous: boolean;
+  /** Absent on events stored before origins were recorded (see store/origin.ts). */
+  correlationId?: string | null;
+  origin?: Buffer | null;
 }
 
 export interface AggregateDoc {
@@ -176,6 +181,8 @@ export const prepareCollections = async (db: Db, c: Collections): Promise<number
     });
   }
   await c.events.createIndex({ domain: 1, root: 1, sequence: 1 }, { unique: true, name: 'by_aggregate' });
+  // Not partial: a query's equality on a string would not be proven to imply a `$type` filter by every server.
+  await c.events.createIndex({ correlationId: 1, _id: 1 }, { name: 'by_correlation' });
   await c.aggregates.createIndex({ domain: 1, root: 1 }, { unique: true, name: 'by_aggregate' });
   await c.snapshots.createIndex({ domain: 1, root: 1 }, { unique: true, name: 'by_aggregate' });
   await c.progress.createIndex(

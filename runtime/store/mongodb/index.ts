@@ -7,6 +7,7 @@ import { createMongoClaims } from './claims.js';
 import { guardEach } from '../guard.js';
 import { loadedAggregate } from '../loaded.js';
 import type { AggregateRef, Appended, AppendRequest, EventStore, StoredEvent } from '../port.js';
+import { decodeOrigin } from '../origin.js';
 import { appendBatch } from './append.js';
 import { SCHEMA_VERSION, collectionsOf, prepareCollections, type EventDoc } from './collections.js';
 import { createMongoDeadLetters } from './dead-letters.js';
@@ -31,6 +32,7 @@ const toStoredEvent = (doc: EventDoc): StoredEvent => ({
   createdAt: { seconds: doc.createdAt.seconds, nanos: doc.createdAt.nanos },
   event: doc.typeUrl === null ? undefined : { typeUrl: doc.typeUrl, value: doc.payload ?? new Uint8Array() },
   synchronous: doc.synchronous,
+  origin: decodeOrigin(doc.origin),
 });
 
 const bytes = (value: Uint8Array): Buffer => Buffer.from(value.buffer, value.byteOffset, value.byteLength);
@@ -224,6 +226,12 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
           .limit(limit)
           .toArray()
       ).map(toStoredEvent),
+    ),
+
+    readCorrelation: guarded(async (correlationId, limit) =>
+      (await c.events.find({ correlationId }, majority).sort({ _id: 1 }).limit(limit).toArray()).map(
+        toStoredEvent,
+      ),
     ),
 
     countLog: guarded(async (after, domains) => {

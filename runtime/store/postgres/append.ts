@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { assignPositions, aggregateKey, batchInputs, planBatch, type BatchPlan } from '../batch-plan.js';
+import { encodeOrigin } from '../origin.js';
 import type { AggregateRef, AppendRequest } from '../port.js';
 
 /**
@@ -49,10 +50,10 @@ export const appendStatements = (s: string) => ({
       UPDATE ${s}.log_head SET position = position + $1::bigint WHERE $1::bigint > 0
       RETURNING position - $1::bigint AS base
     ), appended AS (
-      INSERT INTO ${s}.events (position, domain, root, sequence, created_seconds, created_nanos, type_url, payload, synchronous)
-      SELECT head.base + e.ord, e.domain, e.root, e.sequence, e.seconds, e.nanos, e.type_url, e.payload, e.synchronous
-      FROM head, unnest($2::text[], $3::bytea[], $4::bigint[], $5::bigint[], $6::int[], $7::text[], $8::bytea[], $9::bool[])
-        WITH ORDINALITY AS e(domain, root, sequence, seconds, nanos, type_url, payload, synchronous, ord)
+      INSERT INTO ${s}.events (position, domain, root, sequence, created_seconds, created_nanos, type_url, payload, synchronous, correlation_id, origin)
+      SELECT head.base + e.ord, e.domain, e.root, e.sequence, e.seconds, e.nanos, e.type_url, e.payload, e.synchronous, e.correlation_id, e.origin
+      FROM head, unnest($2::text[], $3::bytea[], $4::bigint[], $5::bigint[], $6::int[], $7::text[], $8::bytea[], $9::bool[], $18::text[], $19::bytea[])
+        WITH ORDINALITY AS e(domain, root, sequence, seconds, nanos, type_url, payload, synchronous, correlation_id, origin, ord)
     ), moved AS (
       INSERT INTO ${s}.aggregates (domain, root, next) SELECT * FROM unnest($10::text[], $11::bytea[], $12::bigint[])
       ON CONFLICT (domain, root) DO UPDATE SET next = excluded.next
@@ -112,6 +113,7 @@ const write = async (client: PoolClient, sql: Statements, plan: BatchPlan): Prom
   const { events } = plan;
   const nexts = [...plan.nexts.values()];
   const snapshots = [...plan.snapshots.values()];
+  const origins = events.map((e) => encodeOrigin(e.origin));
   const result = await client.query<{ base: string }>({
     name: 'evented.append.write',
     text: sql.write,
@@ -133,6 +135,8 @@ const write = async (client: PoolClient, sql: Statements, plan: BatchPlan): Prom
       snapshots.map((s) => s.snapshot.sequence),
       snapshots.map((s) => s.snapshot.state?.typeUrl ?? null),
       snapshots.map((s) => (s.snapshot.state === undefined ? null : bytes(s.snapshot.state.value))),
+      origins.map((o) => o.correlationId),
+      origins.map((o) => (o.bytes === null ? null : bytes(o.bytes))),
     ],
   });
   if (events.length > 0) assignPositions(plan, Number(result.rows[0]!.base));

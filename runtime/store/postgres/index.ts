@@ -7,6 +7,7 @@ import { createAppendedListeners } from '../appended.js';
 import { guardEach } from '../guard.js';
 import { loadedAggregate } from '../loaded.js';
 import type { AggregateRef, Appended, AppendRequest, EventStore, LogCount, StoredEvent } from '../port.js';
+import { decodeOrigin } from '../origin.js';
 import { appendBatch, appendStatements } from './append.js';
 import { createPostgresDeadLetters } from './dead-letters.js';
 import { createPostgresLeases } from './leases.js';
@@ -33,6 +34,7 @@ const toStoredEvent = (row: EventRow): StoredEvent => ({
   event:
     row.type_url === null ? undefined : { typeUrl: row.type_url, value: row.payload ?? new Uint8Array() },
   synchronous: row.synchronous,
+  origin: decodeOrigin(row.origin),
 });
 
 const bytes = (value: Uint8Array): Buffer => Buffer.from(value.buffer, value.byteOffset, value.byteLength);
@@ -140,6 +142,7 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
     range: `SELECT ${EVENT_COLUMNS} FROM ${s}.events
             WHERE domain = $1 AND root = $2 AND sequence >= $3 AND sequence < $4 ORDER BY sequence`,
     log: `SELECT ${EVENT_COLUMNS} FROM ${s}.events WHERE position > $1 ORDER BY position LIMIT $2`,
+    correlation: `SELECT ${EVENT_COLUMNS} FROM ${s}.events WHERE correlation_id = $1 ORDER BY position LIMIT $2`,
     countLog: `SELECT count(*) AS events, count(DISTINCT (domain, root)) AS aggregates FROM ${s}.events
                WHERE position > $1 AND ($2::text[] IS NULL OR domain = ANY($2::text[]))`,
     aggregatesPage: `SELECT domain, root FROM ${s}.aggregates WHERE (domain, root) > ($1, $2)
@@ -282,6 +285,12 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
 
     async readLog(after, limit) {
       return (await query<EventRow>('log', sql.log, [after, limit])).map(toStoredEvent);
+    },
+
+    async readCorrelation(correlationId, limit) {
+      return (await query<EventRow>('correlation', sql.correlation, [correlationId, limit])).map(
+        toStoredEvent,
+      );
     },
 
     async countLog(after, domains): Promise<LogCount> {

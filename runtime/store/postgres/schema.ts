@@ -6,6 +6,8 @@ import { ValidationError } from '../../errors/index.js';
  * position is the global log. `log_head` is a single row holding the last position given out: the append
  * transaction moves it (see index.ts for why that makes the log safe to read while writers race). Tables added
  * later without changing earlier ones (dead_letters, leases, subscriber_pauses, subscriber_deliverers, processes, partition_claims, deliveries) are created on open like the rest: same version.
+ * So are the events' origin columns (`correlation_id`, `origin`: see store/origin.ts), added to a schema made
+ * before them (ADD COLUMN IF NOT EXISTS); its older events read back without an origin.
  */
 export const SCHEMA_VERSION = 1;
 
@@ -47,6 +49,15 @@ CREATE TABLE IF NOT EXISTS ${s}.events (
   PRIMARY KEY (domain, root, sequence)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_position ON ${s}.events (position);
+DO $$ BEGIN
+  -- Checked first: ALTER TABLE locks the table against readers even when the columns are there already.
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${s}.events'::regclass AND attname = 'origin') THEN
+    ALTER TABLE ${s}.events ADD COLUMN IF NOT EXISTS correlation_id text COLLATE "C";
+    ALTER TABLE ${s}.events ADD COLUMN IF NOT EXISTS origin bytea;
+  END IF;
+END $$;
+CREATE INDEX IF NOT EXISTS events_by_correlation ON ${s}.events (correlation_id, position)
+  WHERE correlation_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS ${s}.snapshots (
   domain text COLLATE "C" NOT NULL,
   root bytea NOT NULL,
@@ -137,7 +148,7 @@ CREATE TABLE IF NOT EXISTS ${s}.partition_claims (
 `;
 
 export const EVENT_COLUMNS =
-  'position, domain, root, sequence, created_seconds, created_nanos, type_url, payload, synchronous';
+  'position, domain, root, sequence, created_seconds, created_nanos, type_url, payload, synchronous, correlation_id, origin';
 
 /** bigint columns arrive as strings (node-postgres does not guess at precision). */
 export interface EventRow {
@@ -150,4 +161,6 @@ export interface EventRow {
   type_url: string | null;
   payload: Buffer | null;
   synchronous: boolean;
+  correlation_id: string | null;
+  origin: Buffer | null;
 }

@@ -31,7 +31,16 @@ import { createSqliteLeases } from './leases.js';
 import { createSqlitePauses } from './pauses.js';
 import { createSqliteProgress } from './progress.js';
 import { createSqliteClaims } from './claims.js';
-import { EVENT_COLUMNS, SCHEMA_VERSION, schemaSql, type EventRow, type SnapshotRow } from './schema.js';
+import { decodeOrigin, encodeOrigin } from '../origin.js';
+import {
+  EVENT_COLUMNS,
+  ORIGIN_COLUMNS,
+  SCHEMA_VERSION,
+  originIndexSql,
+  schemaSql,
+  type EventRow,
+  type SnapshotRow,
+} from './schema.js';
 
 export interface SqliteStoreOptions {
   /** The database file; its folder is created on first use. */
@@ -53,7 +62,24 @@ const toStoredEvent = (row: EventRow): StoredEvent => ({
   event:
     row.type_url === null ? undefined : { typeUrl: row.type_url, value: row.payload ?? new Uint8Array() },
   synchronous: row.synchronous === 1,
+  origin: decodeOrigin(row.origin),
 });
+
+/**
+ * Adds the columns a file made by an earlier evented lacks, in one write transaction (two processes opening the
+ * same old file at once: the second finds them added), then their index.
+ */
+const addMissingColumns = (db: Database.Database): void => {
+  db.transaction(() => {
+    const present = new Set(
+      db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('events') as string[],
+    );
+    for (const [column, type] of Object.entries(ORIGIN_COLUMNS)) {
+      if (!present.has(column)) db.exec(`ALTER TABLE events ADD COLUMN ${column} ${type}`);
+    }
+  }).immediate();
+  db.exec(originIndexSql);
+};
 
 const toSnapshot = (row: SnapshotRow | undefined): Snapshot | undefined =>
   row === undefined
@@ -75,6 +101,7 @@ const openDatabase = (options: SqliteStoreOptions): Database.Database => {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.exec(schemaSql);
+    addMissingColumns(db);
     const version = db.prepare('SELECT version FROM evented_schema').pluck().get() as number | undefined;
     if (version === undefined)
       db.prepare('INSERT INTO evented_schema (version) VALUES (?)').run(SCHEMA_VERSION);
@@ -110,7 +137,7 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
       'INSERT INTO aggregates (domain, root, next) VALUES (?, ?, ?) ON CONFLICT (domain, root) DO UPDATE SET next = excluded.next',
     ),
     insertEvent: db.prepare(
-      `INSERT INTO events (${EVENT_COLUMNS}) VALUES (@position, @domain, @root, @sequence, @created_seconds, @created_nanos, @type_url, @payload, @synchronous)`,
+      `INSERT INTO events (${EVENT_COLUMNS}) VALUES (@position, @domain, @root, @sequence, @created_seconds, @created_nanos, @type_url, @payload, @synchronous, @correlation_id, @origin)`,
     ),
     putSnapshot: db.prepare(
       `INSERT INTO snapshots (domain, root, sequence, type_url, state) VALUES (?, ?, ?, ?, ?)
@@ -122,6 +149,9 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
       `SELECT ${EVENT_COLUMNS} FROM events WHERE domain = ? AND root = ? AND sequence >= ? AND sequence < ? ORDER BY sequence`,
     ),
     log: db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`),
+    correlation: db.prepare(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE correlation_id = ? ORDER BY position LIMIT ?`,
+    ),
     aggregatesPage: db.prepare(
       'SELECT domain, root FROM aggregates WHERE (domain, root) > (?, ?) ORDER BY domain, root LIMIT ?',
     ),
@@ -180,6 +210,7 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
     const plan = planBatch(requests, { nexts, appliedKeys });
     assignPositions(plan, sql.head.get() as number);
     for (const event of plan.events) {
+      const origin = encodeOrigin(event.origin);
       sql.insertEvent.run({
         position: event.position,
         domain: event.domain,
@@ -190,6 +221,8 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
         type_url: event.event?.typeUrl ?? null,
         payload: event.event?.value ?? null,
         synchronous: event.synchronous ? 1 : 0,
+        correlation_id: origin.correlationId,
+        origin: origin.bytes,
       });
     }
     for (const { ref, next } of plan.nexts.values()) sql.setNext.run(ref.domain, ref.root, next);
@@ -288,6 +321,11 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
     async readLog(after, limit) {
       assertOpen();
       return (sql.log.all(after, limit) as EventRow[]).map(toStoredEvent);
+    },
+
+    async readCorrelation(correlationId, limit) {
+      assertOpen();
+      return (sql.correlation.all(correlationId, limit) as EventRow[]).map(toStoredEvent);
     },
 
     async countLog(after, domains) {

@@ -6,7 +6,9 @@
  *
  * Tables added later without changing what earlier ones hold (dead_letters, leases, subscriber_pauses, subscriber_deliverers, processes, partition_claims, deliveries) are created on open, like the rest,
  * so a file of the same version gains them the first time this evented opens it: no new version, and an older
- * evented of version 2 still opens the file (it never reads them).
+ * evented of version 2 still opens the file (it never reads them). The same for columns added later: the events'
+ * origin (`correlation_id`, `origin`: see store/origin.ts) is added on open to a file that lacks it
+ * (ORIGIN_COLUMNS), its older events reading back without one.
  */
 export const SCHEMA_VERSION = 2;
 
@@ -27,7 +29,9 @@ CREATE TABLE IF NOT EXISTS events (
   created_nanos INTEGER NOT NULL,
   type_url TEXT,
   payload BLOB,
-  synchronous INTEGER NOT NULL
+  synchronous INTEGER NOT NULL,
+  correlation_id TEXT,
+  origin BLOB
 );
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_aggregate ON events (domain, root, sequence);
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -122,8 +126,15 @@ CREATE INDEX IF NOT EXISTS deliveries_by_aggregate ON deliveries (domain, root, 
 CREATE INDEX IF NOT EXISTS deliveries_by_time ON deliveries (at);
 `;
 
+/** Columns of `events` added after version 2 was released, added on open when missing (see openDatabase). */
+export const ORIGIN_COLUMNS = { correlation_id: 'TEXT', origin: 'BLOB' } as const;
+
+/** After the columns exist: the lookup of a correlation's events (rowid order is position order). */
+export const originIndexSql =
+  'CREATE INDEX IF NOT EXISTS events_by_correlation ON events (correlation_id) WHERE correlation_id IS NOT NULL';
+
 export const EVENT_COLUMNS =
-  'position, domain, root, sequence, created_seconds, created_nanos, type_url, payload, synchronous';
+  'position, domain, root, sequence, created_seconds, created_nanos, type_url, payload, synchronous, correlation_id, origin';
 
 export interface EventRow {
   position: number;
@@ -135,6 +146,8 @@ export interface EventRow {
   type_url: string | null;
   payload: Buffer | null;
   synchronous: number;
+  correlation_id: string | null;
+  origin: Buffer | null;
 }
 
 export interface SnapshotRow {
