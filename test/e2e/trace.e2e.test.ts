@@ -5,6 +5,7 @@ import { parseDocument } from 'yaml';
 import { assertBuilt, runEvented } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
 import { scaffoldSample } from '../helpers/sample-project.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /**
  * `evented trace` as a user runs it, on the sample `evented init` makes (account domain, accounts projector,
@@ -188,8 +189,16 @@ describe('evented trace', () => {
       `          ✓ saga transfers: applied … (…)`,
     ]);
 
-    // … and an event of it names the same correlation
+    // … and an event of it names the same correlation; from elsewhere, with --address, the same
     expect(await traceJson(`account/${bob}/1`)).toEqual(await traceJson('transfer-1'));
+    const adminPort = parseDocument(readFileSync(join(dir, 'evented.yaml'), 'utf8')).getIn(['admin', 'port']);
+    const remote = await runEvented(['trace', 'transfer-1', '--address', `127.0.0.1:${String(adminPort)}`], {
+      cwd: tempDir(),
+    });
+    expect({ exitCode: remote.exitCode, stdout: remote.stdout }).toEqual({
+      exitCode: 0,
+      stdout: text.stdout,
+    });
   }, 120_000);
 
   it('marks the event the projector keeps failing on as a dead letter, and when it was retried', async () => {
