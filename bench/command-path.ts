@@ -2,6 +2,9 @@
 // to the sample business logic (a subprocess) over the SQLite store, against the raw grpc-js unary round trip
 // (an echo server subprocess) driven by the same load generator at the same concurrency, on this machine.
 // Prints commands/s, p50/p99, the runtime's peak RSS, the ratio command-path/raw, and PASS/MISS per target.
+// With BENCH_TRACING=1 (the default), a second runtime exports OpenTelemetry traces to a local OTLP receiver
+// (bench/lib/otlp-sink.ts, a subprocess), measured in the same rounds: the column "traced" and the ratio
+// traced/untraced, against the target ≥ 0.9 (tracing costs at most a tenth of the throughput).
 // Settings come from environment variables (printed at the start); see `settings` below.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
@@ -44,10 +47,14 @@ const settings = {
   keep: process.env.BENCH_KEEP === '1',
   /** A folder: each subprocess's whole output is written there (echo.log, business-logic.log, serve.log). */
   logDir: process.env.BENCH_LOG_DIR ?? '',
+  /** 0: no traced runtime (no "traced" column). */
+  tracing: process.env.BENCH_TRACING !== '0',
 };
 
 const TARGET_RATIO = { concurrency: 64, ratio: 0.35 };
 const TARGET_P99 = { concurrency: 16, p99Ms: 20 };
+/** Tracing on (exported over OTLP/HTTP) keeps at least this share of the untraced throughput. */
+const TARGET_TRACING = { concurrency: 64, ratio: 0.9 };
 
 interface Measured {
   rate: number;
@@ -171,17 +178,99 @@ const checkRunning = (): void => {
   if (crashed !== undefined) throw new Error(crashed);
   if (stopping.signal.aborted) throw new Error('the benchmark was stopped');
 };
-let projectDir: string | undefined;
-let verifyStore: (() => void) | undefined;
+const projectDirs: string[] = [];
+const storeChecks: (() => void)[] = [];
 
 const cleanup = async (): Promise<void> => {
   stopping.abort();
   for (const caller of callers.splice(0)) caller.close();
   await Promise.all(processes.splice(0).map((p) => p.stop()));
-  verifyStore?.();
-  verifyStore = undefined;
-  if (projectDir !== undefined && !settings.keep) rmSync(projectDir, { recursive: true, force: true });
-  else if (projectDir !== undefined) console.log(`kept the project folder ${projectDir}`);
+  for (const check of storeChecks.splice(0)) check();
+  for (const projectDir of projectDirs.splice(0)) {
+    if (!settings.keep) rmSync(projectDir, { recursive: true, force: true });
+    else console.log(`kept the project folder ${projectDir}`);
+  }
+};
+
+/** A runtime under load: its process, its store, and its command caller counting what it acknowledged. */
+interface MeasuredRuntime {
+  label: string;
+  process: BenchProcess;
+  line: string;
+  dbPath: string;
+  commands: UnaryCaller;
+  acknowledged: number;
+  failed: number;
+}
+
+/**
+ * `evented serve` on a project of its own (its own SQLite store) in front of the business logic, with `env`
+ * (the OTEL_* variables of the traced runtime; the untraced one has OTEL_SDK_DISABLED=true whatever the
+ * benchmark's environment says).
+ */
+const startRuntime = async (
+  label: string,
+  logicAddress: string,
+  env: NodeJS.ProcessEnv,
+): Promise<MeasuredRuntime> => {
+  const projectDir = mkdtempSync(join(tmpdir(), 'evented-bench-'));
+  projectDirs.push(projectDir);
+  writeFileSync(
+    join(projectDir, 'evented.yaml'),
+    [
+      'name: bench',
+      // Every server on a free port: the benchmark never meets a running `evented up` (1313-1316, 1748).
+      'commandHandler: { port: 0 }',
+      'queryHandler: { port: 0 }',
+      'projectorCoordinator: { port: 0 }',
+      'sagaCoordinator: { port: 0 }',
+      'admin: { port: 0 }',
+      ...(settings.synchronous ? [`store: { kind: sqlite, synchronous: ${settings.synchronous} }`] : []),
+      'domains:',
+      `  account: { businessLogic: "${logicAddress}" }`,
+      '',
+    ].join('\n'),
+  );
+  const serveArgs = [
+    ...settings.serveNodeArgs,
+    ...(settings.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfDir}`] : []),
+    join(repoRoot, 'bin/evented.js'),
+    'serve',
+    projectDir,
+  ];
+  const runtime = watch(
+    startProcess(label, process.execPath, serveArgs, {
+      cwd: projectDir,
+      env,
+      logFile: logFile(`${label.replaceAll(' ', '-')}.log`),
+    }),
+  );
+  const [line, commandAddress] = await runtime.waitFor(/evented serving .*commands on (\S+?),.*/);
+  // Every acknowledged command is counted, to check the store against it at the end.
+  const handleCaller = unaryCaller({ address: commandAddress!, path: HANDLE_PATH });
+  const measured: MeasuredRuntime = {
+    label,
+    process: runtime,
+    line: line.split('\n')[0]!.trim(),
+    dbPath: join(projectDir, '.evented', 'events.db'),
+    commands: {
+      call: async (request) => {
+        try {
+          const response = await handleCaller.call(request);
+          measured.acknowledged += 1;
+          return response;
+        } catch (err) {
+          measured.failed += 1;
+          throw err;
+        }
+      },
+      close: () => handleCaller.close(),
+    },
+    acknowledged: 0,
+    failed: 0,
+  };
+  callers.push(measured.commands);
+  return measured;
 };
 
 const main = async (): Promise<void> => {
@@ -201,10 +290,10 @@ const main = async (): Promise<void> => {
       (settings.serveNodeArgs.length > 0
         ? ` BENCH_SERVE_NODE_ARGS="${settings.serveNodeArgs.join(' ')}"`
         : '') +
-      (settings.logDir ? ` BENCH_LOG_DIR=${settings.logDir}` : ''),
+      (settings.logDir ? ` BENCH_LOG_DIR=${settings.logDir}` : '') +
+      ` BENCH_TRACING=${settings.tracing ? 1 : 0}`,
   );
 
-  projectDir = mkdtempSync(join(tmpdir(), 'evented-bench-'));
   const roots = Array.from({ length: settings.accounts }, () => uuidToBytes(randomUUID())!);
   const responseBytes = typicalResponseBytes(roots[0]!);
   const deposits = roots.map((root) => commandBook(root, { type: 'Deposit', amount: 100 }));
@@ -241,44 +330,41 @@ const main = async (): Promise<void> => {
   const [, echoAddress] = await echo.waitFor(/listening on (\S+)/);
   const [, logicAddress] = await logic.waitFor(/listening on (\S+)/);
 
-  writeFileSync(
-    join(projectDir, 'evented.yaml'),
-    [
-      'name: bench',
-      // Every server on a free port: the benchmark never meets a running `evented up` (1313-1316, 1748).
-      'commandHandler: { port: 0 }',
-      'queryHandler: { port: 0 }',
-      'projectorCoordinator: { port: 0 }',
-      'sagaCoordinator: { port: 0 }',
-      'admin: { port: 0 }',
-      ...(settings.synchronous ? [`store: { kind: sqlite, synchronous: ${settings.synchronous} }`] : []),
-      'domains:',
-      `  account: { businessLogic: "${logicAddress}" }`,
-      '',
-    ].join('\n'),
-  );
-  const serveArgs = [
-    ...settings.serveNodeArgs,
-    ...(settings.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfDir}`] : []),
-    join(repoRoot, 'bin/evented.js'),
-    'serve',
-    projectDir,
-  ];
-  const runtime = watch(
-    startProcess('evented serve', process.execPath, serveArgs, {
-      cwd: projectDir,
-      logFile: logFile('serve.log'),
-    }),
-  );
-  const [line, commandAddress] = await runtime.waitFor(/evented serving .*commands on (\S+?),.*/);
-  const dbPath = join(projectDir, '.evented', 'events.db');
-  const facts = new Database(dbPath, { readonly: true, fileMustExist: true });
+  // The traced runtime exports to a local OTLP receiver, with the SDK's defaults otherwise (batches of 512
+  // spans, every 5 s or when 2048 wait): what a user who sets OTEL_EXPORTER_OTLP_ENDPOINT gets.
+  const sink = settings.tracing
+    ? watch(
+        startProcess(
+          'otlp sink',
+          process.execPath,
+          ['--import', 'tsx', join(repoRoot, 'bench/lib/otlp-sink.ts')],
+          { cwd: repoRoot, logFile: logFile('otlp-sink.log') },
+        ),
+      )
+    : undefined;
+  const [, sinkUrl] = sink ? await sink.waitFor(/listening on (\S+)/) : [];
+  const runtime = await startRuntime('evented serve', logicAddress!, { OTEL_SDK_DISABLED: 'true' });
+  const traced = sink
+    ? await startRuntime('evented serve traced', logicAddress!, {
+        OTEL_SDK_DISABLED: 'false',
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+        // BENCH_TRACES_SAMPLER=always_off: the context manager and propagation without recording (what they cost).
+        OTEL_TRACES_SAMPLER: process.env.BENCH_TRACES_SAMPLER ?? 'parentbased_always_on',
+      })
+    : undefined;
+  const runtimes = [runtime, ...(traced ? [traced] : [])];
+  const facts = new Database(runtime.dbPath, { readonly: true, fileMustExist: true });
   const sqliteFacts = `SQLite ${facts.prepare('SELECT sqlite_version()').pluck().get() as string}`;
   facts.close();
-  console.log(`runtime: ${line.split('\n')[0]!.trim()}`);
+  console.log(`runtime: ${runtime.line}`);
+  if (traced)
+    console.log(`traced runtime: ${traced.line}, exporting OTLP/HTTP to ${sinkUrl} (every span sampled)`);
   console.log(
     `store: ${sqliteFacts}, WAL, synchronous=${settings.synchronous || 'full'}` +
-      `${settings.synchronous ? '' : ' (the default)'}, file under ${tmpdir()}`,
+      `${settings.synchronous ? '' : ' (the default)'}, file under ${tmpdir()}` +
+      (traced ? ' (one per runtime)' : ''),
   );
   console.log(
     `business logic: templates/typescript at ${logicAddress}, snapshot every ${settings.snapshotEvery} events`,
@@ -287,34 +373,19 @@ const main = async (): Promise<void> => {
     `raw baseline: grpc-js echo at ${echoAddress}, request ~${deposits[0]!.length} B, response ${responseBytes} B`,
   );
 
-  // Every acknowledged command is counted, to check the store against it at the end.
-  let acknowledged = 0;
-  let failed = 0;
-  const handleCaller = unaryCaller({ address: commandAddress!, path: HANDLE_PATH });
-  const commands: UnaryCaller = {
-    call: async (request) => {
-      try {
-        const response = await handleCaller.call(request);
-        acknowledged += 1;
-        return response;
-      } catch (err) {
-        failed += 1;
-        throw err;
-      }
-    },
-    close: () => handleCaller.close(),
-  };
   const raw = unaryCaller({ address: echoAddress!, path: ECHO_PATH });
-  callers.push(commands, raw);
+  callers.push(raw);
 
   // 2. Open the accounts (each gets its first event), so deposits have something to grow.
   const opened = Date.now();
-  await sendAll(
-    commands,
-    roots.map((root, index) => commandBook(root, { type: 'OpenAccount', owner: `bench-owner-${index}` })),
-    64,
-    stopping.signal,
-  );
+  for (const { commands } of runtimes) {
+    await sendAll(
+      commands,
+      roots.map((root, index) => commandBook(root, { type: 'OpenAccount', owner: `bench-owner-${index}` })),
+      64,
+      stopping.signal,
+    );
+  }
   checkRunning();
   console.log(`opened ${roots.length} accounts in ${Date.now() - opened} ms\n`);
 
@@ -362,25 +433,40 @@ const main = async (): Promise<void> => {
 
   // 3. Per setting: a warm-up of each path, then rounds that alternate the raw round trip and the command path
   //    at the same concurrency, so that both see the same machine (other load, CPU frequency, the host).
-  const rows: { concurrency: number; raw: Measured; command: Measured }[] = [];
+  const rows: { concurrency: number; raw: Measured; command: Measured; traced?: Measured }[] = [];
   const sliceMs = (settings.durationS * 1000) / settings.rounds;
   for (const concurrency of settings.concurrency) {
     console.log(
       `— ${concurrency} in flight: ${settings.warmupS} s warm-up each, then ${settings.rounds} rounds of ` +
-        `${(sliceMs / 1000).toFixed(1)} s raw + ${(sliceMs / 1000).toFixed(1)} s commands (${SETTLE_MS} ms settle before each)`,
+        `${(sliceMs / 1000).toFixed(1)} s raw + ${(sliceMs / 1000).toFixed(1)} s commands` +
+        (traced ? ` + ${(sliceMs / 1000).toFixed(1)} s traced commands` : '') +
+        ` (${SETTLE_MS} ms settle before each)`,
     );
     const rawTotals = newTotals();
     const commandTotals = newTotals();
+    const tracedTotals = newTotals();
     await slice(rawTotals, raw, concurrency, settings.warmupS * 1000, 0, []);
-    resetPeakRss(runtime.pid);
-    await slice(commandTotals, commands, concurrency, settings.warmupS * 1000, 0, []);
+    resetPeakRss(runtime.process.pid);
+    await slice(commandTotals, runtime.commands, concurrency, settings.warmupS * 1000, 0, []);
+    if (traced) {
+      resetPeakRss(traced.process.pid);
+      await slice(tracedTotals, traced.commands, concurrency, settings.warmupS * 1000, 0, []);
+    }
     for (let round = 0; round < settings.rounds; round += 1) {
       await slice(rawTotals, raw, concurrency, SETTLE_MS, sliceMs, [echo]);
-      await slice(commandTotals, commands, concurrency, SETTLE_MS, sliceMs, [runtime, logic]);
+      await slice(commandTotals, runtime.commands, concurrency, SETTLE_MS, sliceMs, [runtime.process, logic]);
+      if (traced && sink) {
+        await slice(tracedTotals, traced.commands, concurrency, SETTLE_MS, sliceMs, [
+          traced.process,
+          logic,
+          sink,
+        ]);
+      }
     }
     const rawResult = summarise(rawTotals);
-    const commandResult = summarise(commandTotals, peakRssKiB(runtime.pid));
-    rows.push({ concurrency, raw: rawResult, command: commandResult });
+    const commandResult = summarise(commandTotals, peakRssKiB(runtime.process.pid));
+    const tracedResult = traced ? summarise(tracedTotals, peakRssKiB(traced.process.pid)) : undefined;
+    rows.push({ concurrency, raw: rawResult, command: commandResult, traced: tracedResult });
     const ratio = commandResult.rate / rawResult.rate;
     const cpuText = (m: Measured): string => {
       const ours = Object.entries(m.cpu).filter(([name]) => name !== MACHINE);
@@ -402,10 +488,23 @@ const main = async (): Promise<void> => {
       `  command path  ${padLeft(fmtRate(commandResult.rate), 10)}  p50 ${padLeft(fmtMs(commandResult.p50), 9)}  p99 ${padLeft(fmtMs(commandResult.p99), 9)}`,
     );
     console.log(`      cpu: ${cpuText(commandResult)}`);
+    if (tracedResult) {
+      console.log(
+        `  traced        ${padLeft(fmtRate(tracedResult.rate), 10)}  p50 ${padLeft(fmtMs(tracedResult.p50), 9)}  p99 ${padLeft(fmtMs(tracedResult.p99), 9)}`,
+      );
+      console.log(`      cpu: ${cpuText(tracedResult)}`);
+    }
     console.log(
-      `  runtime peak RSS ${fmtMiB(commandResult.peakRssKiB)}, ratio command/raw ${ratio.toFixed(2)}`,
+      `  runtime peak RSS ${fmtMiB(commandResult.peakRssKiB)}, ratio command/raw ${ratio.toFixed(2)}` +
+        (tracedResult
+          ? `; traced runtime peak RSS ${fmtMiB(tracedResult.peakRssKiB)}, ratio traced/untraced ${(tracedResult.rate / commandResult.rate).toFixed(2)}`
+          : ''),
     );
-    const busiest = Math.max(restOfMachine(rawResult), restOfMachine(commandResult));
+    const busiest = Math.max(
+      restOfMachine(rawResult),
+      restOfMachine(commandResult),
+      ...(tracedResult ? [restOfMachine(tracedResult)] : []),
+    );
     if (busiest > BUSY_MACHINE) {
       console.log(
         `  warning: the rest of the machine was ${(busiest * 100).toFixed(0)}% busy (other processes, or kernel ` +
@@ -415,6 +514,7 @@ const main = async (): Promise<void> => {
     for (const [label, m] of [
       ['raw', rawResult],
       ['command', commandResult],
+      ...(tracedResult ? [['traced', tracedResult] as const] : []),
     ] as const) {
       for (const [error, count] of m.errors) console.log(`  ${label} errors: ${count} × ${error}`);
     }
@@ -424,13 +524,17 @@ const main = async (): Promise<void> => {
   // 4. The summary, and the targets.
   console.log(
     `${pad('in flight', 10)}${padLeft('commands/s', 12)}${padLeft('p50', 10)}${padLeft('p99', 10)}${padLeft('peak RSS', 10)}` +
-      `${padLeft('raw/s', 12)}${padLeft('raw p50', 10)}${padLeft('raw p99', 10)}${padLeft('ratio', 8)}`,
+      `${padLeft('raw/s', 12)}${padLeft('raw p50', 10)}${padLeft('raw p99', 10)}${padLeft('ratio', 8)}` +
+      (traced ? `${padLeft('traced/s', 12)}${padLeft('traced p99', 12)}${padLeft('on/off', 8)}` : ''),
   );
-  for (const { concurrency, raw: r, command: c } of rows) {
+  for (const { concurrency, raw: r, command: c, traced: t } of rows) {
     console.log(
       `${pad(String(concurrency), 10)}${padLeft(fmtRate(c.rate), 12)}${padLeft(fmtMs(c.p50), 10)}${padLeft(fmtMs(c.p99), 10)}` +
         `${padLeft(fmtMiB(c.peakRssKiB), 10)}${padLeft(fmtRate(r.rate), 12)}${padLeft(fmtMs(r.p50), 10)}${padLeft(fmtMs(r.p99), 10)}` +
-        `${padLeft((c.rate / r.rate).toFixed(2), 8)}`,
+        `${padLeft((c.rate / r.rate).toFixed(2), 8)}` +
+        (t
+          ? `${padLeft(fmtRate(t.rate), 12)}${padLeft(fmtMs(t.p99), 12)}${padLeft((t.rate / c.rate).toFixed(2), 8)}`
+          : ''),
     );
   }
   console.log('');
@@ -450,33 +554,45 @@ const main = async (): Promise<void> => {
         `${fmtMs(p99Row.command.p99)} (target < ${TARGET_P99.p99Ms} ms)`,
     );
   } else console.log(`n/a   p99 target: ${TARGET_P99.concurrency} in flight was not measured`);
+  const tracingRow = at(TARGET_TRACING.concurrency);
+  if (tracingRow?.traced) {
+    const ratio = tracingRow.traced.rate / tracingRow.command.rate;
+    console.log(
+      `${ratio >= TARGET_TRACING.ratio ? 'PASS' : 'MISS'}  ratio tracing on/off at ${TARGET_TRACING.concurrency} in flight: ` +
+        `${ratio.toFixed(2)} (target ≥ ${TARGET_TRACING.ratio})`,
+    );
+  } else if (traced) {
+    console.log(`n/a   tracing target: ${TARGET_TRACING.concurrency} in flight was not measured`);
+  }
 
-  // 5. After the runtime has stopped: every acknowledged command is in the store, with no gaps.
-  verifyStore = () => {
-    const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-    try {
-      const events = db.prepare('SELECT count(*) FROM events').pluck().get() as number;
-      const gaps = db
-        .prepare(
-          `SELECT count(*) FROM aggregates a
+  // 5. After the runtimes have stopped: every acknowledged command is in its store, with no gaps.
+  for (const measured of runtimes)
+    storeChecks.push(() => {
+      const { label, dbPath, acknowledged, failed } = measured;
+      const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+      try {
+        const events = db.prepare('SELECT count(*) FROM events').pluck().get() as number;
+        const gaps = db
+          .prepare(
+            `SELECT count(*) FROM aggregates a
            WHERE a.next <> (SELECT count(*) FROM events e WHERE e.domain = a.domain AND e.root = a.root)
               OR a.next <> (SELECT coalesce(max(sequence), -1) + 1 FROM events e WHERE e.domain = a.domain AND e.root = a.root)`,
-        )
-        .pluck()
-        .get() as number;
-      // A failed call (a deadline, say) may or may not have been written; an acknowledged one must be.
-      const ok = gaps === 0 && events >= acknowledged && events <= acknowledged + failed;
-      console.log(
-        `store check ${ok ? 'ok' : 'FAILED'}: ${events.toLocaleString('en-US')} events for ` +
-          `${acknowledged.toLocaleString('en-US')} acknowledged commands` +
-          `${failed > 0 ? ` (+ ${failed} failed)` : ''} in ${roots.length} aggregates, ` +
-          `${gaps === 0 ? 'sequences 0…next-1 without gaps' : `${gaps} aggregates with gaps or a wrong next`}`,
-      );
-      if (!ok) process.exitCode = 1;
-    } finally {
-      db.close();
-    }
-  };
+          )
+          .pluck()
+          .get() as number;
+        // A failed call (a deadline, say) may or may not have been written; an acknowledged one must be.
+        const ok = gaps === 0 && events >= acknowledged && events <= acknowledged + failed;
+        console.log(
+          `${label}: store check ${ok ? 'ok' : 'FAILED'}: ${events.toLocaleString('en-US')} events for ` +
+            `${acknowledged.toLocaleString('en-US')} acknowledged commands` +
+            `${failed > 0 ? ` (+ ${failed} failed)` : ''} in ${roots.length} aggregates, ` +
+            `${gaps === 0 ? 'sequences 0…next-1 without gaps' : `${gaps} aggregates with gaps or a wrong next`}`,
+        );
+        if (!ok) process.exitCode = 1;
+      } finally {
+        db.close();
+      }
+    });
 };
 
 await runBenchmark(main, cleanup);

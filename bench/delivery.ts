@@ -8,10 +8,13 @@
 //   message per event;
 // - latency: at a steady rate of commands through the command handler's gRPC API, commit → projector p50/p99,
 //   against the bare publish → consume latency at the same rate.
+// With BENCH_TRACING=1 (the default), the drain is run a second time on a copy of the same backlog by a runtime
+// that exports OpenTelemetry traces (relay publish and delivery spans) to a local OTLP receiver
+// (bench/lib/otlp-sink.ts): its rate beside the untraced one, and the ratio on/off against the target ≥ 0.9.
 // --runs N (or BENCH_RUNS) repeats both, each on fresh processes and a fresh store, printing the machine's load
 // average before and after each run, then min / median / max over the runs.
 // Settings come from environment variables (printed at the start); see `settings` below.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +76,8 @@ const settings = {
   logDir: process.env.BENCH_LOG_DIR ?? '',
   /** Measured runs, each on fresh processes and a fresh store (--runs N, or BENCH_RUNS). */
   runs: intFlag('--runs', Math.max(1, Math.round(numberEnv('BENCH_RUNS', 1)))),
+  /** 0: no traced drain. */
+  tracing: process.env.BENCH_TRACING !== '0',
 };
 
 /** Rounds the relay publishes before the first is confirmed: runtime/relay/relay.ts's publishAhead default. */
@@ -80,6 +85,12 @@ const RELAY_PUBLISH_AHEAD = 4;
 /** The target against the per-message baseline (kept as context: that baseline moves ~1,000× more messages). */
 const TARGET_RATIO = 0.5;
 const TARGET_P99_MS = 50;
+/** Tracing on (exported over OTLP/HTTP) keeps at least this share of the untraced drain rate. */
+const TARGET_TRACING_RATIO = 0.9;
+
+/** The traced runtime's OTEL_* (set once the sink listens); the untraced one has the SDK disabled. */
+let tracedEnv: NodeJS.ProcessEnv | undefined;
+const UNTRACED_ENV: NodeJS.ProcessEnv = { OTEL_SDK_DISABLED: 'true' };
 
 const logFile = (name: string): string | undefined =>
   settings.logDir === '' ? undefined : join(settings.logDir, name);
@@ -159,6 +170,8 @@ const startStack = async (options: {
   dir: string;
   logicAddress: string;
   probeOut?: string;
+  /** OTEL_* of `evented serve` (default: untraced). */
+  env?: NodeJS.ProcessEnv;
 }): Promise<Stack> => {
   const { dir, label } = options;
   const readModel = join(dir, 'accounts.json');
@@ -214,7 +227,11 @@ const startStack = async (options: {
         'serve',
         dir,
       ],
-      { cwd: dir, logFile: logFile(`serve-${label}.log`) },
+      {
+        cwd: dir,
+        env: options.env ?? UNTRACED_ENV,
+        logFile: logFile(`serve-${label.replaceAll(' ', '-')}.log`),
+      },
     ),
   );
   const [, commandAddress] = await runtime.waitFor(/evented serving .*commands on (\S+?),.*/);
@@ -286,6 +303,8 @@ interface DrainResult {
   fair: number;
   /** RabbitMQ with one message per event: context. */
   perMessage: number;
+  /** The same backlog drained by a runtime exporting traces. */
+  traced?: number;
 }
 
 /**
@@ -337,6 +356,12 @@ const drain = async (logicAddress: string): Promise<DrainResult> => {
   // progress is empty, so every event is new to it.
   await store.saveCheckpoint(SUBSCRIBER, head);
   await store.close();
+  // The same backlog for the traced runtime (its own folder, so its own store and read model).
+  const tracedDir = tracedEnv && mkdtempSync(join(tmpdir(), 'evented-bench-drain-traced-'));
+  if (tracedDir) {
+    folders.push(tracedDir);
+    cpSync(join(dir, '.evented'), join(tracedDir, '.evented'), { recursive: true });
+  }
   console.log(
     `  seeded ${head.toLocaleString('en-US')} events in ${((performance.now() - seeding) / 1000).toFixed(1)} s; ` +
       `projector checkpoint set to ${head} (its catch-up from the store is empty: all goes through the bus)`,
@@ -396,20 +421,48 @@ const drain = async (logicAddress: string): Promise<DrainResult> => {
   await stopProcess(stack.projector);
 
   // 4. The read model holds every account with every event applied once, in order.
-  const model = JSON.parse(readFileSync(stack.readModel, 'utf8')) as Record<
-    string,
-    { sequence: number; balance: number }
-  >;
-  const views = Object.values(model);
-  const wrong = views.filter(
-    (v) => v.sequence !== perAggregate - 1 || v.balance !== (perAggregate - 1) * 100,
-  ).length;
-  const ok = views.length === settings.aggregates && wrong === 0;
-  console.log(
-    `  read model check ${ok ? 'ok' : 'FAILED'}: ${views.length} accounts, ${wrong} not at sequence ${perAggregate - 1}`,
-  );
-  if (!ok) process.exitCode = 1;
-  return { rate, fair: fair.eventsPerSecond, perMessage: perMessage.eventsPerSecond };
+  const checkReadModel = (readModel: string, label: string): void => {
+    const model = JSON.parse(readFileSync(readModel, 'utf8')) as Record<
+      string,
+      { sequence: number; balance: number }
+    >;
+    const views = Object.values(model);
+    const wrong = views.filter(
+      (v) => v.sequence !== perAggregate - 1 || v.balance !== (perAggregate - 1) * 100,
+    ).length;
+    const ok = views.length === settings.aggregates && wrong === 0;
+    console.log(
+      `  ${label}read model check ${ok ? 'ok' : 'FAILED'}: ${views.length} accounts, ${wrong} not at sequence ${perAggregate - 1}`,
+    );
+    if (!ok) process.exitCode = 1;
+  };
+  checkReadModel(stack.readModel, '');
+
+  // 5. The same backlog again, traced: relay publish and delivery spans exported to the local receiver.
+  let traced: number | undefined;
+  if (tracedDir && tracedEnv) {
+    checkRunning();
+    const tracedStack = await startStack({
+      label: 'drain traced',
+      dir: tracedDir,
+      logicAddress,
+      env: tracedEnv,
+    });
+    const tracedMeter = cpuMeter([tracedStack.runtime, tracedStack.projector]);
+    const tracedDone = await waitDelivered(tracedStack.dbPath, total, 600_000);
+    const tracedCpu = tracedMeter();
+    const tracedSeconds = (tracedDone - tracedStack.servingAt) / 1000;
+    traced = total / tracedSeconds;
+    console.log(
+      `  evented traced: ${fmtRate(traced)} (the same, exporting traces over OTLP/HTTP; ${tracedSeconds.toFixed(1)} s), ` +
+        `on/off ${(traced / rate).toFixed(2)}`,
+    );
+    console.log(`      cpu: ${tracedCpu}; runtime peak RSS ${fmtMiB(peakRssKiB(tracedStack.runtime.pid))}`);
+    await stopProcess(tracedStack.runtime);
+    await stopProcess(tracedStack.projector);
+    checkReadModel(tracedStack.readModel, 'traced: ');
+  }
+  return { rate, fair: fair.eventsPerSecond, perMessage: perMessage.eventsPerSecond, traced };
 };
 
 const commandBook = (root: Uint8Array, command: AccountCommand): Buffer =>
@@ -567,7 +620,8 @@ const main = async (): Promise<void> => {
       `BENCH_DURATION_S=${settings.durationS} BENCH_MAX_IN_FLIGHT=${settings.maxInFlight} ` +
       `BENCH_RELAY_BATCH=${settings.relayBatch} BENCH_PREFETCH=${settings.prefetch} BENCH_PARTITIONS=${settings.partitions || 'default'} runs ${settings.runs}` +
       (settings.cpuProfDir ? ` BENCH_CPU_PROF=${settings.cpuProfDir}` : '') +
-      (settings.logDir ? ` BENCH_LOG_DIR=${settings.logDir}` : ''),
+      (settings.logDir ? ` BENCH_LOG_DIR=${settings.logDir}` : '') +
+      ` BENCH_TRACING=${settings.tracing ? 1 : 0}`,
   );
   console.log(
     'runtime: evented serve (dist/), SQLite store, RabbitMQ bus on a fresh exchange per run (deleted after), ' +
@@ -595,6 +649,26 @@ const main = async (): Promise<void> => {
     ),
   );
   const [, logicAddress] = await logic.waitFor(/listening on (\S+)/);
+  if (settings.tracing) {
+    const sink = watch(
+      startProcess(
+        'otlp sink',
+        process.execPath,
+        ['--import', 'tsx', join(repoRoot, 'bench/lib/otlp-sink.ts')],
+        {
+          cwd: repoRoot,
+          logFile: logFile('otlp-sink.log'),
+        },
+      ),
+    );
+    const [, sinkUrl] = await sink.waitFor(/listening on (\S+)/);
+    tracedEnv = {
+      OTEL_SDK_DISABLED: 'false',
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    };
+  }
 
   const drains: DrainResult[] = [];
   const latencies: { p50: number; p99: number; baselineP99: number }[] = [];
@@ -661,6 +735,14 @@ const main = async (): Promise<void> => {
         )}); ` +
         `target ≥ ${TARGET_RATIO} against it: ${medianPerMessage >= TARGET_RATIO ? 'met' : 'NOT met'}`,
     );
+    const onOff = drains.flatMap((d) => (d.traced === undefined ? [] : [d.traced / d.rate]));
+    if (onOff.length > 0) {
+      const medianOnOff = median(onOff);
+      console.log(
+        `${medianOnOff >= TARGET_TRACING_RATIO ? 'PASS' : 'MISS'}  drain ratio tracing on/off: ` +
+          `${spread(onOff, (r) => r.toFixed(2))} (target ≥ ${TARGET_TRACING_RATIO})`,
+      );
+    }
   }
   if (latencies.length > 0) {
     const p99s = latencies.map((l) => l.p99);

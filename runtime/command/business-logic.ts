@@ -5,6 +5,7 @@ import { MAX_MESSAGE_BYTES } from '../grpc/server.js';
 import { createUnaryClient, isAnswerTooLarge } from '../grpc/unary-client.js';
 import type { ClientTls } from '../grpc/client-credentials.js';
 import { isServiceError } from '../grpc/unary.js';
+import { inGrpcCall, traceHeaders } from '../tracing/spans.js';
 
 /** A domain's business logic, reached over gRPC (evented.BusinessLogic, port 1737 by default). */
 export interface BusinessLogic {
@@ -69,15 +70,17 @@ export const connectBusinessLogic = (
   const { path } = BusinessLogicService.handle;
   const where = `business logic for "${domain}" at ${address}`;
 
-  return {
+  const logic: BusinessLogic = {
     domain,
     address,
     async decide(command, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       const request = command instanceof Uint8Array ? command : ContextualCommand.encode(command).finish();
+      // The business logic continues the trace of the call's span (its traceparent in the call's metadata).
+      const headers = traceHeaders();
       for (let attempt = 0; ; attempt += 1) {
         try {
-          return decodeBook(await client.call(path, request, Math.max(1, deadline - Date.now())));
+          return decodeBook(await client.call(path, request, Math.max(1, deadline - Date.now()), headers));
         } catch (err) {
           if (!isServiceError(err)) throw err;
           if (isAnswerTooLarge(err)) {
@@ -107,5 +110,16 @@ export const connectBusinessLogic = (
       }
     },
     close: () => client.close(),
+  };
+  const call = {
+    service: 'evented.BusinessLogic',
+    method: 'Handle',
+    address,
+    attributes: { 'evented.domain': domain },
+  };
+  return {
+    ...logic,
+    decide: (command, timeoutMs) =>
+      inGrpcCall(`evented.business_logic ${domain}`, call, () => logic.decide(command, timeoutMs)),
   };
 };

@@ -38,6 +38,7 @@ import {
 } from './validate.js';
 import { toPage } from '../store/page.js';
 import { completeOrigin } from './origin.js';
+import { inCommandStep, stampedOrigin, tracedCommandHandler } from '../tracing/command.js';
 
 /**
  * The command path (BusinessCoordinator): load the aggregate, run the domain's business logic, validate what
@@ -253,7 +254,11 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     const key = aggregateKey(cover.domain, cover.root);
     const attempts = options.conflictRetries + 1;
     for (let attempt = 1; ; attempt += 1) {
-      const { state, cached } = await loadAggregate(cover, key);
+      const { state, cached } = await inCommandStep('load', cover.domain, async (span) => {
+        const loaded = await loadAggregate(cover, key);
+        span?.setAttribute('evented.cached', loaded.cached);
+        return loaded;
+      });
       let decision: EventBook;
       try {
         decision = await logic.decide(
@@ -289,14 +294,16 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       try {
         // The expected sequence is the decided-on state's own: if anything was appended since that state was
         // read (by this process or another), the append fails and the command is decided again.
-        const appended = await store.append({
-          ...cover,
-          expectedNext: state.next,
-          events: decision.pages.map(toNewEvent),
-          snapshot: decision.snapshot,
-          idempotencyKey,
-          origin,
-        });
+        const appended = await inCommandStep('append', cover.domain, () =>
+          store.append({
+            ...cover,
+            expectedNext: state.next,
+            events: decision.pages.map(toNewEvent),
+            snapshot: decision.snapshot,
+            idempotencyKey,
+            origin: stampedOrigin(origin),
+          }),
+        );
         if (appended.duplicate) {
           return emptyResponse({ cover: command.cover, snapshot: undefined, pages: [] });
         }
@@ -338,7 +345,10 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     const stored = response.books[0];
     const prefix = stored && options.synchronous && synchronousPrefix(stored);
     if (!prefix || !options.synchronous) return response;
-    const produced = await options.synchronous(prefix);
+    const synchronous = options.synchronous;
+    const produced = await inCommandStep('synchronous', prefix.cover?.domain ?? '', () =>
+      synchronous(prefix),
+    );
     return {
       books: [...response.books, ...produced.books],
       projections: [...response.projections, ...produced.projections],
@@ -346,7 +356,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
     };
   };
 
-  return {
+  return tracedCommandHandler({
     async handle(command, callOptions = {}) {
       const cover = validateCommandBook(command, limits);
       const encodedCommand = callOptions.encoded ?? CommandBook.encode(command).finish();
@@ -365,13 +375,15 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       const response = await locks.run(key, async () => {
         const cached = cache.get(key);
         cache.delete(key);
-        const appended = await store.append({
-          ...cover,
-          events: book.pages.map(toNewEvent),
-          snapshot: book.snapshot,
-          idempotencyKey: callOptions.idempotencyKey,
-          origin,
-        });
+        const appended = await inCommandStep('append', cover.domain, () =>
+          store.append({
+            ...cover,
+            events: book.pages.map(toNewEvent),
+            snapshot: book.snapshot,
+            idempotencyKey: callOptions.idempotencyKey,
+            origin: stampedOrigin(origin),
+          }),
+        );
         if (appended.duplicate) {
           if (cached !== undefined) cache.set(key, cached);
           return emptyResponse({ cover: book.cover, snapshot: undefined, pages: [] });
@@ -390,5 +402,5 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
       });
       return processSynchronously(response);
     },
-  };
+  });
 };

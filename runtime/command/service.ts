@@ -12,6 +12,7 @@ import { encodingOf } from './encoded.js';
 import type { CallOptions, CommandHandler } from './handler.js';
 import { ORIGIN_METADATA } from '../protocol/origin-metadata.js';
 import { originFromMetadata } from './origin.js';
+import { asCalledBy } from '../tracing/spans.js';
 
 /** A Handle request as received: the decoded CommandBook and the bytes it came in. */
 interface ReceivedCommand {
@@ -59,9 +60,13 @@ export const businessCoordinatorService = (handler: CommandHandler, logger: Logg
     handle: handleUnaryCall<ReceivedCommand, SynchronousProcessingResponse>;
   } = {
     handle: unary(logger, 'Handle', (received: ReceivedCommand, call) =>
-      handler.handle(received.book, { ...callOptionsOf(call), encoded: received.bytes }),
+      asCalledBy(call.metadata, () =>
+        handler.handle(received.book, { ...callOptionsOf(call), encoded: received.bytes }),
+      ),
     ),
-    record: unary(logger, 'Record', (book, call) => handler.record(book, callOptionsOf(call))),
+    record: unary(logger, 'Record', (book, call) =>
+      asCalledBy(call.metadata, () => handler.record(book, callOptionsOf(call))),
+    ),
   };
   return { name: 'evented.BusinessCoordinator', definition, implementation };
 };

@@ -13,8 +13,16 @@ import { tlsConnectOptions, type ClientTls } from './client-credentials.js';
  * (a ServiceError with the same status codes), so callers handle both alike.
  */
 export interface UnaryClient {
-  /** Calls `path` ("/package.Service/Method") with an encoded request; resolves with the encoded response. */
-  call(path: string, request: Uint8Array, timeoutMs: number): Promise<Buffer>;
+  /**
+   * Calls `path` ("/package.Service/Method") with an encoded request; resolves with the encoded response.
+   * `metadata`: custom headers sent with it (lower-case ASCII names and values, e.g. `traceparent`).
+   */
+  call(
+    path: string,
+    request: Uint8Array,
+    timeoutMs: number,
+    metadata?: Readonly<Record<string, string>>,
+  ): Promise<Buffer>;
   close(): void;
 }
 
@@ -145,7 +153,7 @@ export const createUnaryClient = (
   };
 
   return {
-    call(path, request, timeoutMs) {
+    call(path, request, timeoutMs, metadata) {
       return new Promise<Buffer>((resolve, reject) => {
         if (closed) {
           reject(serviceError(Status.UNAVAILABLE, 'the client is closed'));
@@ -173,6 +181,7 @@ export const createUnaryClient = (
             te: 'trailers',
             'grpc-timeout': grpcTimeout(timeoutMs),
             'user-agent': options.userAgent,
+            ...metadata,
           });
         } catch (err) {
           // The connection is closing or gone (GOAWAY, an error): nothing was sent.

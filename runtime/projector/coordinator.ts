@@ -17,6 +17,7 @@ import { startCall, type DeliveryLogPolicy } from '../subscriber/delivery-log.js
 import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
 import { callUntilHandled, type RetryPolicy } from '../subscriber/retry.js';
 import { cutBySize } from './call-size.js';
+import { inDelivery } from '../tracing/events.js';
 import type { ProjectorEndpoint } from './endpoint.js';
 
 /**
@@ -91,10 +92,12 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
     if (book !== undefined) {
       const call = { timeoutMs: callTimeoutMs, replay: delivery.replay };
       let clock = startCall();
-      const outcome = await callUntilHandled(() => {
-        clock = startCall();
-        return projector.handle(book, call);
-      }, activity.retry);
+      const outcome = await inDelivery(subscriber, [book], () =>
+        callUntilHandled(() => {
+          clock = startCall();
+          return projector.handle(book, call);
+        }, activity.retry),
+      );
       if (outcome.ok) {
         activity.countDelivered(book.pages.length);
         delivery.handled([book], clock());
@@ -133,12 +136,14 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
     if (batchCalls && books.length > 1) {
       const batch = { books, firstPosition: 0, lastPosition: 0 };
       let clock = startCall();
-      const outcome = await callUntilHandled(
-        () => {
-          clock = startCall();
-          return projector.handleBatch(batch, { timeoutMs: callTimeoutMs, replay: delivery.replay });
-        },
-        { ...activity.retry, policy: { ...policy, maxAttempts: 1 } },
+      const outcome = await inDelivery(subscriber, books, () =>
+        callUntilHandled(
+          () => {
+            clock = startCall();
+            return projector.handleBatch(batch, { timeoutMs: callTimeoutMs, replay: delivery.replay });
+          },
+          { ...activity.retry, policy: { ...policy, maxAttempts: 1 } },
+        ),
       );
       if (outcome.ok) {
         activity.countDelivered(books.reduce((n, book) => n + book.pages.length, 0));

@@ -10,6 +10,7 @@ import {
 import { classifyFailure } from '../grpc/failure.js';
 import { channelCredentials, type ClientTls } from '../grpc/client-credentials.js';
 import { createRedialingClient, type ReconnectPolicy } from '../grpc/redialing-client.js';
+import { inGrpcCall, withTraceMetadata } from '../tracing/spans.js';
 
 /** A user's projector, reached over gRPC (evented.Projector, port 1738 by default). */
 export interface ProjectorEndpoint {
@@ -61,20 +62,32 @@ export const connectProjector = (
     (options) => new ProjectorClient(address, secure.credentials, { ...options, ...secure.options }),
     reconnect,
   );
-  const call = (options: CallOptions) => ({ timeoutMs: options.timeoutMs, metadata: metadataFor(options) });
+  // Built inside the call's span, so that the metadata carries its traceparent.
+  const call = (options: CallOptions) => ({
+    timeoutMs: options.timeoutMs,
+    metadata: withTraceMetadata(metadataFor(options)),
+  });
+  /** Each call in a CLIENT span `evented.projector NAME`, a child of the delivery (or synchronous) span. */
+  const traced = <T>(method: string, run: () => Promise<T>): Promise<T> =>
+    inGrpcCall(
+      `evented.projector ${name}`,
+      { service: 'evented.Projector', method, address, attributes: { 'evented.projector': name } },
+      run,
+    );
   return {
     name,
     address,
     handle: async (book, options) => {
-      await client.call((c) => c.handle.bind(c), book, call(options));
+      await traced('Handle', () => client.call((c) => c.handle.bind(c), book, call(options)));
     },
     handleBatch: async (batch, options) => {
-      await client.call((c) => c.handleBatch.bind(c), batch, call(options));
+      await traced('HandleBatch', () => client.call((c) => c.handleBatch.bind(c), batch, call(options)));
     },
-    handleSync: (book, options) => client.call((c) => c.handleSync.bind(c), book, call(options)),
+    handleSync: (book, options) =>
+      traced('HandleSync', () => client.call((c) => c.handleSync.bind(c), book, call(options))),
     reset: async (options) => {
       try {
-        await client.call((c) => c.reset.bind(c), {}, call(options));
+        await traced('Reset', () => client.call((c) => c.reset.bind(c), {}, call(options)));
         return true;
       } catch (error) {
         if (classifyFailure(error) === 'unimplemented') return false;

@@ -4,6 +4,7 @@ import type { EventBus } from '../bus/port.js';
 import type { EventStore, Lease, StoredEvent } from '../store/port.js';
 import { backoff, createWakeup } from '../support/timing.js';
 import { toBatches } from '../bus/batches.js';
+import { inRelayPublish } from '../tracing/events.js';
 import { createLeaseKeeper, type LeaseTerm } from './lease-keeper.js';
 
 /**
@@ -175,7 +176,9 @@ export const startRelay = (options: RelayOptions): Relay => {
           const round = {
             last,
             count: events.length,
-            confirmed: bus.publish(toBatches(events, options.maxMessageBytes, options.partitions)),
+            confirmed: inRelayPublish(events, bus.kind, () =>
+              bus.publish(toBatches(events, options.maxMessageBytes, options.partitions)),
+            ),
             settled: false,
           };
           const settle = (): void => void (round.settled = true);

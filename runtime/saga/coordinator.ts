@@ -32,6 +32,7 @@ import {
 import { startCall, type DeliveryLogPolicy } from '../subscriber/delivery-log.js';
 import { backoff, sleep } from '../support/timing.js';
 import type { SagaEndpoint } from './endpoint.js';
+import { inDelivery } from '../tracing/events.js';
 import type { CommandGateway } from './gateway.js';
 
 /**
@@ -228,7 +229,7 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
         const event = { ...book, pages: [page] };
         // The call, for the delivery log: the saga's answer and its output applied.
         const clock = startCall();
-        const reaction = await reactTo(event, replay);
+        const reaction = await inDelivery(subscriber, [event], () => reactTo(event, replay));
         handled([event], reaction?.ok ? clock() : undefined);
       }
     }

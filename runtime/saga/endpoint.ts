@@ -8,6 +8,7 @@ import {
 } from '../protocol/gen/evented/evented.js';
 import { createRedialingClient, type ReconnectPolicy } from '../grpc/redialing-client.js';
 import { channelCredentials, type ClientTls } from '../grpc/client-credentials.js';
+import { inGrpcCall, withTraceMetadata } from '../tracing/spans.js';
 
 /** A user's saga, reached over gRPC (evented.Saga). evented calls HandleSync, whose answer carries its output. */
 export interface SagaEndpoint {
@@ -42,11 +43,16 @@ export const connectSaga = (
   return {
     name,
     address,
-    react: (book, { timeoutMs, replay }) => {
-      const metadata = new Metadata();
-      if (replay) metadata.set('evented-replay', 'true');
-      return client.call((c) => c.handleSync.bind(c), book, { timeoutMs, metadata });
-    },
+    react: (book, { timeoutMs, replay }) =>
+      inGrpcCall(
+        `evented.saga ${name}`,
+        { service: 'evented.Saga', method: 'HandleSync', address, attributes: { 'evented.saga': name } },
+        () => {
+          const metadata = withTraceMetadata(new Metadata());
+          if (replay) metadata.set('evented-replay', 'true');
+          return client.call((c) => c.handleSync.bind(c), book, { timeoutMs, metadata });
+        },
+      ),
     close: () => client.close(),
   };
 };

@@ -31,6 +31,8 @@ import { checkRoles } from './roles.js';
 import { valueOf } from '../config/from-env.js';
 import { loadSecurity, type RuntimeSecurity } from '../config/security.js';
 import type { ClientTls } from '../grpc/client-credentials.js';
+import { startTracing } from '../tracing/index.js';
+import { holdsEveryRole } from '../config/roles.js';
 
 /**
  * The replay rate a dry run assumes for a projector or saga not yet measured (no replay of it since the runtime
@@ -197,6 +199,17 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
   try {
     // 0. A split that could not work is refused before anything opens (what the caller opened is closed).
     checkRoles(config, roles);
+
+    // Traces, when the OTEL_* variables ask for them: started first and flushed last, after every server drained.
+    const tracing = await startTracing({
+      env,
+      project: config.name,
+      roles,
+      everyRole: holdsEveryRole(roles),
+      version: options.version,
+      logger,
+    });
+    stops.push(() => tracing.shutdown());
 
     // 1. The store: the single source of truth.
     const store = options.store ?? (await openEventStore(config.store, options.projectDir, env));

@@ -6,6 +6,7 @@ import { createRedialingClient, type ReconnectPolicy } from '../grpc/redialing-c
 import type { CommandGateway, GatewayOptions } from '../saga/gateway.js';
 import { setOriginMetadata } from '../command/origin.js';
 import { reconnectPolicy } from './delivery.js';
+import { inSpan, withTraceMetadata } from '../tracing/spans.js';
 
 /**
  * Where sagas' output goes: this deployment's command handler for the domains it serves — the one in this
@@ -33,7 +34,7 @@ export const remoteCommandHandler = (
     reconnect,
   );
   const metadata = ({ idempotencyKey, origin }: GatewayOptions): Metadata => {
-    const m = new Metadata();
+    const m = withTraceMetadata(new Metadata());
     m.set('evented-idempotency-key', idempotencyKey);
     setOriginMetadata(m, origin);
     return m;
@@ -61,9 +62,14 @@ export const createCommandGateway = (
     ]),
   );
   const route = (domain: string | undefined): CommandGateway => remote.get(domain ?? '') ?? own;
+  /** A saga's output in a span `evented.saga.command DOMAIN` (`.record`), a child of the event's delivery. */
+  const traced = <T>(what: 'command' | 'record', domain: string | undefined, run: () => Promise<T>) =>
+    inSpan(`evented.saga.${what} ${domain ?? ''}`, { attributes: { 'evented.domain': domain ?? '' } }, run);
   return {
-    handle: (command, options) => route(command.cover?.domain).handle(command, options),
-    record: (book, options) => route(book.cover?.domain).record(book, options),
+    handle: (command, options) =>
+      traced('command', command.cover?.domain, () => route(command.cover?.domain).handle(command, options)),
+    record: (book, options) =>
+      traced('record', book.cover?.domain, () => route(book.cover?.domain).record(book, options)),
     close() {
       for (const client of remote.values()) client.close();
     },

@@ -13,14 +13,14 @@ import { startProcess, type TestProcess } from './processes.js';
 
 /** The bundled sample business logic (templates/typescript), as the separate process a user would run. */
 export const startSampleBusinessLogic = async (
-  options: { snapshotEvery?: number; port?: number } = {},
+  options: { snapshotEvery?: number; port?: number; env?: Record<string, string> } = {},
 ): Promise<{ address: string; process: TestProcess }> => {
   const process = startProcess(
     globalThis.process.execPath,
     ['--import', 'tsx', 'src/business-logic.ts', '--port', String(options.port ?? 0)],
     {
       cwd: typescriptTemplate,
-      env: { SNAPSHOT_EVERY: String(options.snapshotEvery ?? 10) },
+      env: { SNAPSHOT_EVERY: String(options.snapshotEvery ?? 10), ...options.env },
     },
   );
   const [, address] = await process.waitFor(/listening on (\S+)/);

@@ -78,8 +78,9 @@ export const startServeAs = async (
   projectDir: string,
   roles: string,
   timeoutMs = 30_000,
+  env?: Record<string, string>,
 ): Promise<RoleProcess> => {
-  const process = evented(['serve', projectDir, '--role', roles]);
+  const process = evented(['serve', projectDir, '--role', roles], { env });
   const [, , held, servers] = await process.waitFor(SERVING_AS, timeoutMs);
   return {
     process,

@@ -4,23 +4,28 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { startTracing, stopTracing, traced } from './tracing.js';
 
-/** Starts a gRPC server for one service and stops it cleanly on SIGINT/SIGTERM. */
+/**
+ * Starts a gRPC server for one service and stops it cleanly on SIGINT/SIGTERM. With OTEL_* set (see
+ * tracing.ts), each call is a span continuing evented's trace, and buffered spans are exported before it exits.
+ */
 export const serve = async (
   name: string,
   definition: ServiceDefinition,
   implementation: UntypedServiceImplementation,
   address: string,
 ): Promise<Server> => {
+  await startTracing(name.replaceAll(' ', '-'));
   const server = new Server();
-  server.addService(definition, implementation);
+  server.addService(definition, traced(name, implementation));
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) =>
       err ? reject(err) : resolve(bound),
     ),
   );
   console.log(`${name} listening on ${address.replace(/:\d+$/, `:${port}`)}`);
-  const stop = (): void => server.tryShutdown(() => process.exit(0));
+  const stop = (): void => server.tryShutdown(() => void stopTracing().then(() => process.exit(0)));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   return server;

@@ -2,6 +2,7 @@
 package server
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 )
 
 // Grace is how long in-flight calls may take to finish once the service is told to stop.
@@ -46,7 +48,7 @@ func Run(name, address string, register func(*grpc.Server)) error {
 	if err != nil {
 		return fmt.Errorf("%s cannot listen on %s: %w", name, address, err)
 	}
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(grpc.UnaryInterceptor(keepTraceParent))
 	register(srv)
 	log.Printf("%s listening on %s", name, lis.Addr())
 
@@ -70,4 +72,25 @@ func Run(name, address string, register func(*grpc.Server)) error {
 		srv.Stop()
 	}
 	return nil
+}
+
+type traceParentKey struct{}
+
+// TraceParent is the W3C trace context evented sent with the call (its `traceparent` metadata: the span of
+// evented that made the call), or "" when tracing is off. Hand it to your OpenTelemetry SDK's propagator to
+// continue evented's trace in your service; this template exports no spans itself (no OTLP exporter for Go is
+// packaged where it is built).
+func TraceParent(ctx context.Context) string {
+	value, _ := ctx.Value(traceParentKey{}).(string)
+	return value
+}
+
+// keepTraceParent puts the call's traceparent where TraceParent finds it.
+func keepTraceParent(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if values := md.Get("traceparent"); len(values) > 0 {
+			ctx = context.WithValue(ctx, traceParentKey{}, values[0])
+		}
+	}
+	return handler(ctx, req)
 }

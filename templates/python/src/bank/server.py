@@ -44,3 +44,15 @@ def serve(name: str, register: Callable[[grpc.Server], None], address: str) -> N
         signal.signal(signum, lambda *_: stopping.set())
     stopping.wait()
     server.stop(GRACE_SECONDS).wait()
+
+
+def trace_parent(context: grpc.ServicerContext) -> str | None:
+    """The W3C trace context evented sent with this call (its ``traceparent`` metadata), or None when tracing is off.
+
+    Hand it to your OpenTelemetry SDK's propagator to continue evented's trace in your service: this template
+    exports no spans itself (the OpenTelemetry Python packages are not installed where it is built).
+    """
+    for key, value in context.invocation_metadata() or ():
+        if key == "traceparent":
+            return value if isinstance(value, str) else value.decode()
+    return None

@@ -2,6 +2,7 @@ package com.example.bank;
 
 import io.grpc.BindableService;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -39,7 +40,9 @@ public final class Main {
 
   private static void serve(String name, BindableService service, int port) throws Exception {
     String host = env("HOST", "127.0.0.1");
-    Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port)).addService(service).build();
+    Server server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+            .addService(ServerInterceptors.intercept(service, new TraceParent()))
+            .build();
     try {
       server.start();
     } catch (IOException e) {
