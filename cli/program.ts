@@ -7,6 +7,7 @@ import { registerReplay } from './commands/replay.js';
 import { registerSend } from './commands/send.js';
 import { registerStatus } from './commands/status.js';
 import { registerTail } from './commands/tail.js';
+import { registerTrace } from './commands/trace.js';
 import { registerUp } from './commands/up.js';
 import { registerDown } from './commands/down.js';
 import { registerDlq } from './commands/dlq.js';
@@ -39,6 +40,7 @@ export const createProgram = (context: CliContext, options: { json?: boolean } =
   registerStatus(program, context);
   registerSend(program, context);
   registerTail(program, context);
+  registerTrace(program, context);
   registerReplay(program, context);
   registerDlq(program, context);
   registerUp(program, context);

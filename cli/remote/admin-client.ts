@@ -17,6 +17,8 @@ import {
   type ReplayRequest,
   type RuntimeStatus,
   type TailRequest,
+  type TraceRequest,
+  type TraceTree,
 } from '../../runtime/protocol/gen/evented/evented.js';
 import { isServiceError } from '../../runtime/grpc/unary.js';
 import { channelCredentials, withToken } from '../../runtime/grpc/client-credentials.js';
@@ -41,6 +43,8 @@ export interface AdminConnection {
   /** Retry and skip deliver events and may take a while: no deadline, but `signal` cancels the call. */
   retryDeadLetters(request: DeadLetterRequest, signal: AbortSignal): Promise<DeadLetterList>;
   skipDeadLetters(request: DeadLetterRequest, signal: AbortSignal): Promise<DeadLetterList>;
+  /** One correlation's causal tree, read from the store (evented trace). */
+  trace(request: TraceRequest): Promise<TraceTree>;
   close(): void;
 }
 
@@ -187,6 +191,7 @@ export const connectAdmin = (
     getDeadLetter: (id) => call(client.getDeadLetter, { id }, { timeoutMs: STATUS_TIMEOUT_MS * 2 }),
     retryDeadLetters: (request, signal) => call(client.retryDeadLetters, request, { signal }),
     skipDeadLetters: (request, signal) => call(client.skipDeadLetters, request, { signal }),
+    trace: (request) => call(client.trace, request, { timeoutMs: STATUS_TIMEOUT_MS * 2 }),
     close: () => client.close(),
   };
 };

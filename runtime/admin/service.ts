@@ -10,6 +10,7 @@ import {
   type ReplayProgress,
   type ReplayRequest,
   type TailRequest,
+  type TraceRequest,
 } from '../protocol/gen/evented/evented.js';
 import type { HostedService } from '../grpc/server.js';
 import { serverStream, unary } from '../grpc/handlers.js';
@@ -25,6 +26,7 @@ import {
 import { replaySubscriber, type Replayable, type ReplaySources } from './replay.js';
 import { runtimeStatus, type StatusSources } from './status.js';
 import { tailLog } from './tail.js';
+import { traceCorrelation, type TracedSubscriber } from './trace.js';
 
 /**
  * evented.Admin over gRPC: what the CLI's status, tail, replay, rebuild and dlq talk to, so that they work the
@@ -44,6 +46,8 @@ export interface AdminSources
   replayOnly?: ReadonlyMap<string, Replayable> | undefined;
   /** How often a followed tail looks for events committed by other processes. */
   pollMs: number;
+  /** Every projector and saga of the project, wherever it runs: what a trace shows for each event. */
+  subscribers: readonly TracedSubscriber[];
 }
 
 /** Aborts when the call is cancelled by the client or when the runtime stops. */
@@ -108,6 +112,9 @@ export const adminService = (sources: AdminSources, stopping: AbortSignal, logge
       audit(logger, caller, 'dead-letter skip', describeRequest(request));
       return skipDeadLetters(sources, request, describeCaller(caller));
     }),
+    trace: unary(logger, 'Trace', (request: TraceRequest) =>
+      traceCorrelation(sources.store, sources.subscribers, request),
+    ),
   };
   return { name: 'evented.Admin', definition: AdminService, implementation };
 };

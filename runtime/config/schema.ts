@@ -239,6 +239,15 @@ const delivery = z.strictObject({
    * partitions of a process that died are taken over after this.
    */
   claimTtlMs: z.number().int().min(300).max(600_000).default(DEFAULT_CLAIM_TTL_MS),
+  /**
+   * How long the delivery log keeps which projector or saga applied which events, and when (what `evented trace`
+   * shows); older entries are deleted from time to time. 0 turns the log off.
+   */
+  deliveryLogRetentionHours: z
+    .number()
+    .min(0)
+    .max(24 * 366)
+    .default(24),
 });
 
 const connections = z.strictObject({

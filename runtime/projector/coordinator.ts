@@ -13,6 +13,7 @@ import {
 } from '../subscriber/dead-letter-decisions.js';
 import { createSubscriberDeadLetters } from '../subscriber/dead-letters.js';
 import type { Deliver, DeliverOptions } from '../subscriber/deliver.js';
+import { startCall, type DeliveryLogPolicy } from '../subscriber/delivery-log.js';
 import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
 import { callUntilHandled, type RetryPolicy } from '../subscriber/retry.js';
 import { cutBySize } from './call-size.js';
@@ -40,6 +41,8 @@ export interface ProjectorCoordinatorOptions {
   /** Deadline of one call to the projector. */
   callTimeoutMs: number;
   logger: Logger;
+  /** Whether and how long successful calls are logged (default: DEFAULT_DELIVERY_LOG). */
+  deliveryLog?: DeliveryLogPolicy | undefined;
 }
 
 export interface ProjectorStatus extends SubscriberStatus {
@@ -88,11 +91,17 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
     const [book] = await letters.admit([whole]);
     if (book !== undefined) {
       const call = { timeoutMs: callTimeoutMs, replay: delivery.replay };
+      let clock = startCall();
       const outcome = await inDelivery(subscriber, [book], () =>
-        callUntilHandled(() => projector.handle(book, call), activity.retry),
+        callUntilHandled(() => {
+          clock = startCall();
+          return projector.handle(book, call);
+        }, activity.retry),
       );
-      if (outcome.ok) activity.countDelivered(book.pages.length);
-      else if (book.pages.length > 1) {
+      if (outcome.ok) {
+        activity.countDelivered(book.pages.length);
+        delivery.handled([book], clock());
+      } else if (book.pages.length > 1) {
         for (const page of book.pages) await deliverBook({ ...book, pages: [page] }, delivery);
       } else {
         activity.setAside(outcome.reason);
@@ -126,15 +135,19 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
   const deliverCall = async (books: EventBook[], delivery: DeliverOptions): Promise<void> => {
     if (batchCalls && books.length > 1) {
       const batch = { books, firstPosition: 0, lastPosition: 0 };
+      let clock = startCall();
       const outcome = await inDelivery(subscriber, books, () =>
         callUntilHandled(
-          () => projector.handleBatch(batch, { timeoutMs: callTimeoutMs, replay: delivery.replay }),
+          () => {
+            clock = startCall();
+            return projector.handleBatch(batch, { timeoutMs: callTimeoutMs, replay: delivery.replay });
+          },
           { ...activity.retry, policy: { ...policy, maxAttempts: 1 } },
         ),
       );
       if (outcome.ok) {
         activity.countDelivered(books.reduce((n, book) => n + book.pages.length, 0));
-        delivery.handled(books);
+        delivery.handled(books, clock());
         return;
       }
       if (outcome.kind === 'unimplemented') {
@@ -180,6 +193,7 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
     concurrency: options.concurrency,
     logger,
     beforeHold: (owns) => letters.refresh(owns),
+    deliveryLog: options.deliveryLog,
   });
 
   return {
@@ -221,6 +235,7 @@ export const createProjectorCoordinator = (options: ProjectorCoordinatorOptions)
       redeliver,
       label,
       logger,
+      deliveryLog: options.deliveryLog,
     }),
     status: () => ({
       name: projector.name,

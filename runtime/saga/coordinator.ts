@@ -29,6 +29,7 @@ import {
   Stopping,
   type RetryPolicy,
 } from '../subscriber/retry.js';
+import { startCall, type DeliveryLogPolicy } from '../subscriber/delivery-log.js';
 import { backoff, sleep } from '../support/timing.js';
 import type { SagaEndpoint } from './endpoint.js';
 import { inDelivery } from '../tracing/events.js';
@@ -56,6 +57,8 @@ export interface SagaCoordinatorOptions {
   concurrency: number;
   callTimeoutMs: number;
   logger: Logger;
+  /** Whether and how long successful calls are logged (default: DEFAULT_DELIVERY_LOG). */
+  deliveryLog?: DeliveryLogPolicy | undefined;
 }
 
 export interface SagaStatus extends SubscriberStatus {
@@ -205,15 +208,15 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
    * One event delivered: parked when its aggregate is held back by a dead letter, set aside when the saga keeps
    * failing on it or its output is refused. Returns what its output produced, for synchronous callers.
    */
-  const reactTo = async (event: EventBook, replay = false): Promise<SynchronousProcessingResponse> => {
+  const reactTo = async (event: EventBook, replay = false): Promise<Reaction | undefined> => {
     const [admitted] = await letters.admit([event]);
-    if (admitted === undefined) return emptyResponse();
+    if (admitted === undefined) return undefined;
     const reaction = await react(admitted, true, replay);
     if (!reaction.ok) {
       activity.setAside(reaction.reason);
       await letters.setAside(admitted, { reason: reaction.error, attempts: reaction.attempts });
     }
-    return reaction.result;
+    return reaction;
   };
 
   /**
@@ -224,8 +227,10 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
     for (const book of books) {
       for (const page of book.pages) {
         const event = { ...book, pages: [page] };
-        await inDelivery(subscriber, [event], () => reactTo(event, replay));
-        handled([event]);
+        // The call, for the delivery log: the saga's answer and its output applied.
+        const clock = startCall();
+        const reaction = await inDelivery(subscriber, [event], () => reactTo(event, replay));
+        handled([event], reaction?.ok ? clock() : undefined);
       }
     }
   };
@@ -246,6 +251,7 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
     concurrency: options.concurrency,
     logger,
     beforeHold: (owns) => letters.refresh(owns),
+    deliveryLog: options.deliveryLog,
   });
 
   return {
@@ -264,7 +270,7 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
         const result: SynchronousProcessingResponse = { books: [], projections: [], commands: [] };
         const [pending] = await tracker.pending([book]);
         for (const page of pending?.pages ?? []) {
-          const produced = await reactTo({ ...book, pages: [page] });
+          const produced = (await reactTo({ ...book, pages: [page] }))?.result ?? emptyResponse();
           result.books.push(...produced.books);
           result.projections.push(...produced.projections);
         }
@@ -281,6 +287,7 @@ export const createSagaCoordinator = (options: SagaCoordinatorOptions): SagaCoor
       redeliver,
       label,
       logger,
+      deliveryLog: options.deliveryLog,
     }),
     status: () => ({
       name: saga.name,

@@ -156,6 +156,28 @@ export interface EventStore
 export interface ProgressRecord extends AggregateRef {
   /** The next sequence the subscriber expects: every event below it has been handled. */
   next: number;
+  /**
+   * The calls that applied events of this aggregate since the last save, kept in the delivery log by the same
+   * write as the progress (what `evented trace` shows: who applied an event, when). Absent: none to log.
+   */
+  applied?: readonly AppliedCall[] | undefined;
+}
+
+/** One successful call that applied a range of one aggregate's events to a subscriber. */
+export interface AppliedCall {
+  /** The sequences the call applied: `from` inclusive, `to` exclusive. */
+  from: number;
+  to: number;
+  /** When the call ended, in ms since the epoch. */
+  at: number;
+  /** How long the call took, in ms. */
+  tookMs: number;
+}
+
+/** An entry of the delivery log: a call that applied events of `domain`/`root` to `subscriber`. */
+export interface Delivery extends AggregateRef, AppliedCall {
+  /** "projector:NAME" or "saga:NAME". */
+  subscriber: string;
 }
 
 /**
@@ -181,6 +203,13 @@ export interface SubscriberProgress {
    * `<subscriber>/`). A rebuild starts from nothing.
    */
   resetProgress(subscriber: string): Promise<void>;
+  /**
+   * The delivery log's entries for one aggregate whose sequence range overlaps `range`, in no promised order.
+   * A rebuild does not forget them: they are what happened.
+   */
+  listDeliveries(aggregate: AggregateRef, range?: SequenceRange): Promise<Delivery[]>;
+  /** Forgets the delivery log's entries of calls that ended before `endedBefore` (ms since the epoch). */
+  pruneDeliveries(endedBefore: number): Promise<void>;
 }
 
 /**

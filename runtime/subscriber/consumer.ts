@@ -12,6 +12,7 @@ import type { Deliver } from './deliver.js';
 import { createPauseGate, PAUSE_TIMINGS, type PauseGate, type PauseTimings } from './pause-gate.js';
 import { replayUnderPause } from './pause.js';
 import { createProgressTracker, type ProgressTracker } from './progress.js';
+import type { CallTiming, DeliveryLogPolicy } from './delivery-log.js';
 import { replayLog, type ReplayHooks, type ReplayProgress, type ReplayRequest } from './replay.js';
 
 /**
@@ -52,6 +53,8 @@ export interface ConsumerOptions {
   logger: Logger;
   /** How often the pause is read, and how long reports and pauses last (defaults: PAUSE_TIMINGS). */
   pauseTimings?: PauseTimings | undefined;
+  /** Whether and how long successful calls are logged (default: DEFAULT_DELIVERY_LOG). */
+  deliveryLog?: DeliveryLogPolicy | undefined;
 }
 
 /** One of a subscriber's partitions: `index` of `count`. */
@@ -100,7 +103,12 @@ const STALL_CHECK_MS = 1000;
 export const createConsumer = (options: ConsumerOptions): Consumer => {
   const { store, bus, subscriber } = options;
   const partition = options.partition ?? { index: 0, count: 1 };
-  const tracker = createProgressTracker(store, subscriber, checkpointNameOf(subscriber, partition));
+  const tracker = createProgressTracker(
+    store,
+    subscriber,
+    checkpointNameOf(subscriber, partition),
+    options.deliveryLog,
+  );
   const lock = createKeyedLock();
   const domains = new Set(options.domains);
   /** Its domains and partition: what it delivers of a book, or of the log. */
@@ -161,8 +169,8 @@ export const createConsumer = (options: ConsumerOptions): Consumer => {
     if (pending.length > 0) await options.deliver(pending, { replay, handled });
     tracker.advance(pending);
   };
-  const handled = (books: readonly EventBook[]): void => {
-    tracker.advance(books);
+  const handled = (books: readonly EventBook[], call?: CallTiming): void => {
+    tracker.advance(books, call);
     saveSoon();
   };
 

@@ -4,6 +4,13 @@ import { formatAggregate } from '../protocol/cover.js';
 import type { EventBook } from '../protocol/gen/evented/evented.js';
 import type { AggregateRef, DeadLetter, EventStore } from '../store/port.js';
 import type { SubscriberDeadLetters } from './dead-letters.js';
+import {
+  appliedCall,
+  DEFAULT_DELIVERY_LOG,
+  startCall,
+  type CallTiming,
+  type DeliveryLogPolicy,
+} from './delivery-log.js';
 
 /**
  * What a person decides about a subscriber's dead letters (evented dlq retry / skip). The caller holds the
@@ -43,10 +50,23 @@ export const createDeadLetterDecisions = (options: {
   redeliver: Redelivery;
   label: string;
   logger: Logger;
+  /** Whether and how long successful calls are logged (default: DEFAULT_DELIVERY_LOG). */
+  deliveryLog?: DeliveryLogPolicy | undefined;
 }): DeadLetterDecisions => {
   const { store, letters, label, logger } = options;
   const { subscriber } = letters;
   const now = (): number => Date.now();
+
+  /**
+   * A letter delivered again goes to the delivery log like any successful call. Its progress moved past it when
+   * it was set aside, so the progress written with it changes nothing (progress only moves forward).
+   */
+  const logRedelivery = async (letter: DeadLetter, call: CallTiming): Promise<void> => {
+    if ((options.deliveryLog ?? DEFAULT_DELIVERY_LOG).retentionMs <= 0) return;
+    const { domain, root, sequence } = letter;
+    const applied = [appliedCall(sequence, sequence + 1, call)];
+    await store.saveProgress(subscriber, [{ domain, root, next: sequence + 1, applied }]);
+  };
 
   const get = async (id: number): Promise<DeadLetter> => {
     const letter = await store.getDeadLetter(id);
@@ -71,9 +91,11 @@ export const createDeadLetterDecisions = (options: {
   const redeliverInOrder = async (open: readonly DeadLetter[], by: string): Promise<number[]> => {
     const touched: number[] = [];
     for (const [index, letter] of open.entries()) {
+      const clock = startCall();
       const outcome = await options.redeliver(await letters.bookOf(letter));
       touched.push(letter.id);
       if (outcome.ok) {
+        await logRedelivery(letter, clock());
         await store.closeDeadLetter(letter.id, { state: 'retried', at: now(), by });
         continue;
       }

@@ -1,4 +1,5 @@
 import type { EventBook } from '../protocol/gen/evented/evented.js';
+import type { CallTiming } from './delivery-log.js';
 
 /**
  * How the consumer hands events to a projector or saga coordinator, which calls the user's service with them:
@@ -10,6 +11,9 @@ export type Deliver = (books: EventBook[], options: DeliverOptions) => Promise<v
 export interface DeliverOptions {
   /** Marks the calls `evented-replay: true`: the subscriber was given these events before. */
   replay: boolean;
-  /** Tells the consumer that these books are handled: their call succeeded, or they were set aside. */
-  handled(books: readonly EventBook[]): void;
+  /**
+   * Tells the consumer that these books are handled: their call succeeded (`call`: when it ended, how long it
+   * took, for the delivery log), or they were set aside or parked (no `call`).
+   */
+  handled(books: readonly EventBook[], call?: CallTiming): void;
 }

@@ -8,6 +8,7 @@ import { createKeyedLock } from '../support/keyed-lock.js';
 import { createConsumer, type Consumer } from './consumer.js';
 import type { Deliver } from './deliver.js';
 import { createProgressTracker, type ProgressTracker } from './progress.js';
+import type { CallTiming, DeliveryLogPolicy } from './delivery-log.js';
 import { replayLog, type ReplayHooks, type ReplayProgress, type ReplayRequest } from './replay.js';
 import { createSlots } from './slots.js';
 import { PAUSE_TIMINGS, type PauseTimings } from './pause-gate.js';
@@ -48,6 +49,8 @@ export interface PartitionedConsumerOptions {
    * subscriber keeps in memory about those aggregates (dead letters) must be read again from the store.
    */
   beforeHold?: (owns: (aggregate: { domain: string; root: Uint8Array }) => boolean) => Promise<void>;
+  /** Whether and how long successful calls are logged (default: DEFAULT_DELIVERY_LOG). */
+  deliveryLog?: DeliveryLogPolicy | undefined;
 }
 
 export interface PartitionedConsumer {
@@ -157,7 +160,7 @@ export const createPartitionedConsumer = (options: PartitionedConsumerOptions): 
     request: ReplayRequest,
     hooks: ReplayHooks,
   ): Promise<ReplayProgress> => {
-    const tracker = createProgressTracker(store, subscriber);
+    const tracker = createProgressTracker(store, subscriber, subscriber, options.deliveryLog);
     await tracker.open();
     let timer: NodeJS.Timeout | undefined;
     const saveSoon = (): void => {
@@ -194,6 +197,7 @@ export const createPartitionedConsumer = (options: PartitionedConsumerOptions): 
           deliver: deliverFor(partition, stillHeld),
           logger,
           pauseTimings: options.pauseTimings,
+          deliveryLog: options.deliveryLog,
         });
         await consumer.start();
         consumers.set(partition, consumer);
@@ -284,12 +288,12 @@ export const createPartitionedConsumer = (options: PartitionedConsumerOptions): 
           await consumer.handleBatch({ books, firstPosition: 0, lastPosition: 0 });
           continue;
         }
-        const tracker = createProgressTracker(store, subscriber);
+        const tracker = createProgressTracker(store, subscriber, subscriber, options.deliveryLog);
         await tracker.open();
         const pending = await tracker.pending(
           books.filter((book) => options.domains.includes(book.cover?.domain ?? '')),
         );
-        const handled = (done: readonly EventBook[]): void => tracker.advance(done);
+        const handled = (done: readonly EventBook[], call?: CallTiming): void => tracker.advance(done, call);
         if (pending.length > 0) await slots.run(() => options.deliver(pending, { replay: false, handled }));
         tracker.advance(pending);
         await tracker.save();
@@ -298,7 +302,7 @@ export const createPartitionedConsumer = (options: PartitionedConsumerOptions): 
     async withTracker(aggregate, task) {
       const consumer = consumers.get(partitionOf(aggregate.domain, aggregate.root, options.partitions));
       if (consumer !== undefined) return consumer.exclusive(() => task(consumer.tracker));
-      const tracker = createProgressTracker(store, subscriber);
+      const tracker = createProgressTracker(store, subscriber, subscriber, options.deliveryLog);
       await tracker.open();
       return task(tracker);
     },

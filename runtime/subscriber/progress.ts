@@ -1,8 +1,15 @@
 import { StoreError } from '../errors/index.js';
 import { aggregateKey, formatAggregate } from '../protocol/cover.js';
 import type { EventBook, EventPage } from '../protocol/gen/evented/evented.js';
-import type { EventStore, ProgressRecord } from '../store/port.js';
+import type { AppliedCall, EventStore, ProgressRecord } from '../store/port.js';
 import { toPage } from '../store/page.js';
+import {
+  appliedCall,
+  DEFAULT_DELIVERY_LOG,
+  pruneWhenDue,
+  type CallTiming,
+  type DeliveryLogPolicy,
+} from './delivery-log.js';
 
 /**
  * What makes delivery to a projector or saga idempotent and gap-free: per aggregate, the next sequence the
@@ -25,8 +32,11 @@ export interface ProgressTracker {
   pending(books: readonly EventBook[]): Promise<EventBook[]>;
   /** The books cut to the pages already handled (what a replay delivers again); books with none are left out. */
   handled(books: readonly EventBook[]): Promise<EventBook[]>;
-  /** Marks the books' pages as handled (in memory, until the next save). */
-  advance(books: readonly EventBook[]): void;
+  /**
+   * Marks the books' pages as handled (in memory, until the next save). With `call`, a successful call applied
+   * them: the pages not handled before go to the delivery log, saved with the progress (see delivery-log.ts).
+   */
+  advance(books: readonly EventBook[], call?: CallTiming): void;
   /** Every event up to `position` has been handled (in memory, until the next save). */
   reach(position: number): void;
   /** Saves what advanced since the last save, and the checkpoint when it moved (`checkpoint` is reach()ed first). */
@@ -59,11 +69,13 @@ const CACHED_AGGREGATES = 50_000;
  * `checkpointName`: where its checkpoint is kept (a partition's own: see partitions.ts); by default the
  * subscriber's. A partition without a checkpoint yet starts from the subscriber's (every event up to it was
  * handled, in every partition: what a project upgraded from one queue per subscriber, or a replay, left).
+ * `log`: whether and how long the calls that applied events are kept in the delivery log.
  */
 export const createProgressTracker = (
   store: EventStore,
   subscriber: string,
   checkpointName = subscriber,
+  log: DeliveryLogPolicy = DEFAULT_DELIVERY_LOG,
 ): ProgressTracker => {
   const next = new Map<string, number>();
   /** Progress advanced since the last save, by aggregate. */
@@ -138,15 +150,21 @@ export const createProgressTracker = (
     try {
       await store.saveProgress(subscriber, records, checkpoint, checkpointName);
     } catch (err) {
-      // Not saved: kept for the next save, unless an aggregate advanced further meanwhile.
+      // Not saved: kept for the next save, unless an aggregate advanced further meanwhile (its calls are kept).
       records.forEach((record, index) => {
-        if (!dirty.has(keys[index]!)) dirty.set(keys[index]!, record);
+        const later = dirty.get(keys[index]!);
+        dirty.set(
+          keys[index]!,
+          later === undefined ? record : { ...later, applied: joinCalls(record.applied, later.applied) },
+        );
       });
       throw err;
     } finally {
       for (const key of keys) writing.delete(key);
     }
     if (checkpoint !== undefined) savedCheckpoint = Math.max(savedCheckpoint, checkpoint);
+    // Not worth failing a save for: tried again when next due.
+    await pruneWhenDue(store, log).catch(() => undefined);
   };
 
   const reach = (position: number): void => {
@@ -203,17 +221,25 @@ export const createProgressTracker = (
       }
       return result;
     },
-    advance(books) {
+    advance(books, call) {
       for (const book of books) {
         const last = book.pages[book.pages.length - 1]?.num;
         if (last === undefined) continue;
         const { domain, root } = coverOf(book);
         const key = aggregateKey(domain, root);
         const before = next.get(key) ?? 0;
-        if (before > last) continue;
+        // A call's pages are logged even when handled before (a replay applies them again: that is news too).
+        const applied =
+          call !== undefined && log.retentionMs > 0
+            ? joinCalls(dirty.get(key)?.applied, [appliedCall(book.pages[0]?.num ?? last, last + 1, call)])
+            : dirty.get(key)?.applied;
+        if (before > last) {
+          if (applied !== undefined) dirty.set(key, { domain, root, next: before, applied });
+          continue;
+        }
         past += book.pages.filter((page) => (page.num ?? -1) >= before).length;
         next.set(key, last + 1);
-        dirty.set(key, { domain, root, next: last + 1 });
+        dirty.set(key, { domain, root, next: last + 1, applied });
       }
     },
     reach,
@@ -253,3 +279,9 @@ const coverOf = (book: EventBook): { domain: string; root: Uint8Array } => ({
   domain: book.cover?.domain ?? '',
   root: book.cover?.root?.value ?? new Uint8Array(),
 });
+
+const joinCalls = (
+  first: readonly AppliedCall[] | undefined,
+  second: readonly AppliedCall[] | undefined,
+): readonly AppliedCall[] | undefined =>
+  first === undefined ? second : second === undefined ? first : [...first, ...second];

@@ -5,6 +5,7 @@ import type { EventBook } from '../protocol/gen/evented/evented.js';
 import type { EventStore, StoredEvent } from '../store/port.js';
 import type { Deliver } from './deliver.js';
 import type { ProgressTracker } from './progress.js';
+import type { CallTiming } from './delivery-log.js';
 
 /**
  * Replay: the store's global log (never the bus) delivered again to one subscriber, from a position, with
@@ -100,8 +101,8 @@ export const replayLog = async (
   };
   report();
 
-  const handled = (books: readonly EventBook[]): void => {
-    tracker.advance(books);
+  const handled = (books: readonly EventBook[], call?: CallTiming): void => {
+    tracker.advance(books, call);
     options.saveSoon();
   };
   // Per batch: what the subscriber was given before, marked; then the rest, as live delivery would send it.

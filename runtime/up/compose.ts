@@ -25,6 +25,7 @@ import { sagaCoordinatorService } from '../saga/service.js';
 import { startDelivery, type Delivery, type DeliveryStatus } from './delivery.js';
 import { sagaGateway } from './gateway.js';
 import { adminService } from '../admin/service.js';
+import type { TracedSubscriber } from '../admin/trace.js';
 import type { Role } from '../config/roles.js';
 import { checkRoles } from './roles.js';
 import { valueOf } from '../config/from-env.js';
@@ -155,6 +156,16 @@ export const openEventStore = async (
  * How `evented status` reaches each component, by the name it lists it under: the runtime's own servers with
  * their certificate pinned (they are reached at the address they bound), the user's services as configured.
  */
+/** Every projector and saga the configuration names (a trace shows them all, wherever they run). */
+const tracedSubscribers = (config: ResolvedConfig): TracedSubscriber[] => [
+  ...Object.entries(config.projectors).map(([name, { domains }]) => ({
+    kind: 'projector' as const,
+    name,
+    domains,
+  })),
+  ...Object.entries(config.sagas).map(([name, { domains }]) => ({ kind: 'saga' as const, name, domains })),
+];
+
 const probeTlsOf = (
   config: ResolvedConfig,
   security: RuntimeSecurity,
@@ -405,6 +416,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
               },
               estimatedEventsPerSecond: DRY_RUN_EVENTS_PER_SECOND,
               pollMs: config.relay.idlePollMs,
+              subscribers: tracedSubscribers(config),
               probeTls: probeTlsOf(config, security),
             },
             stopping.signal,

@@ -26,6 +26,7 @@ import type { ReconnectPolicy } from '../grpc/redialing-client.js';
 import type { Role } from '../config/roles.js';
 import { FIRST_UNAVAILABLE_WAIT_MS } from '../subscriber/retry.js';
 import { processId as thisProcessId } from '../support/process-id.js';
+import { deliveryLogPolicy } from '../subscriber/delivery-log.js';
 import type { PartitionedConsumer } from '../subscriber/partitions.js';
 import { startClaims } from '../subscriber/claims.js';
 
@@ -153,6 +154,7 @@ export const startDelivery = async (options: {
     /** The bus, for a role this process holds. */
     const busFor = (role: Role): EventBus | undefined => (roles.includes(role) ? bus : undefined);
     const policy = config.delivery;
+    const deliveryLog = deliveryLogPolicy(policy.deliveryLogRetentionHours);
 
     // 2. Coordinators: subscribed (queues declared) before anything is published; they catch up in the background.
     const projectors = new Map<
@@ -180,6 +182,7 @@ export const startDelivery = async (options: {
         concurrency: projector.concurrency,
         callTimeoutMs: policy.callTimeoutMs,
         logger: logger.child({ component: `projector:${name}` }),
+        deliveryLog,
       });
       if (!projectorBus) {
         replayOnly.set(name, coordinator);
@@ -215,6 +218,7 @@ export const startDelivery = async (options: {
         concurrency: saga.concurrency,
         callTimeoutMs: policy.callTimeoutMs,
         logger: logger.child({ component: `saga:${name}` }),
+        deliveryLog,
       });
       await coordinator.start();
       stops.push(() => coordinator.stop());

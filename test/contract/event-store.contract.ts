@@ -4,6 +4,7 @@ import { claimsContract } from './claims.contract.js';
 import { concurrencyContract } from './concurrency.contract.js';
 import { deadLettersContract } from './dead-letters.contract.js';
 import { deliveryContract } from './delivery.contract.js';
+import { deliveryLogContract } from './delivery-log.contract.js';
 import { leasesContract } from './leases.contract.js';
 import { logContract } from './log.contract.js';
 import { originContract } from './origin.contract.js';
@@ -28,6 +29,7 @@ export type { StoreOpener } from './writers.js';
  * - log.contract.ts: the global log, checkpoints, close();
  * - concurrency.contract.ts: racing writers and a reader polling the global log while they write;
  * - delivery.contract.ts: subscriber progress, idempotency keys, append announcements;
+ * - delivery-log.contract.ts: the calls that applied events, saved with the progress, listed and pruned;
  * - dead-letters.contract.ts: dead letters (idempotent puts, listing, decisions);
  * - leases.contract.ts: leases (one holder, lapse, release, fencing) and forward-only, fenced checkpoints.
  * - pauses.contract.ts: subscriber pauses (one holder at a time, expiry) and the deliverers' reports.
@@ -42,6 +44,7 @@ export const describeEventStoreContract = (name: string, factory: StoreFactory):
     logContract(storage.fresh);
     concurrencyContract(storage.fresh);
     deliveryContract(storage.fresh);
+    deliveryLogContract(storage.fresh);
     deadLettersContract(storage.fresh);
     leasesContract(storage.fresh);
     pausesContract(storage.fresh);

@@ -1,16 +1,14 @@
-import { cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
-import { assertBuilt, isRunning, moveRuntimePorts, readRuntimeFile, runEvented } from '../helpers/cli.js';
+import { assertBuilt, isRunning, readRuntimeFile, runEvented } from '../helpers/cli.js';
 import { deleteAmqpTopology } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
-import { repoRoot, typescriptTemplate } from '../helpers/paths.js';
-import { freePort } from '../helpers/ports.js';
 import { readAccounts } from '../helpers/read-model.js';
+import { scaffoldSample } from '../helpers/sample-project.js';
 import { describeWith } from '../helpers/services.js';
-import { tempDir } from '../helpers/tmp.js';
 
 /**
  * The main job, as a user does it, only through the CLI (each command a real process): init → up → send → tail
@@ -21,31 +19,6 @@ import { tempDir } from '../helpers/tmp.js';
 const STACK_FRAME = /^\s+at /m;
 
 beforeAll(() => assertBuilt());
-
-/** `evented init` a project, made runnable as `npm install && npm run gen` would, on ports of its own. */
-const scaffold = async (): Promise<string> => {
-  const dir = join(tempDir(), 'bank');
-  const init = await runEvented(['init', dir, '--yes']);
-  expect(init.exitCode, init.stderr).toBe(0);
-  symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'));
-  cpSync(join(typescriptTemplate, 'src/gen'), join(dir, 'src/gen'), { recursive: true });
-
-  const config = parseDocument(readFileSync(join(dir, 'evented.yaml'), 'utf8'));
-  await moveRuntimePorts(config);
-  const services: [string, string[]][] = [
-    ['business-logic', ['domains', 'account', 'businessLogic']],
-    ['projector', ['projectors', 'accounts', 'address']],
-    ['saga', ['sagas', 'transfers', 'address']],
-  ];
-  for (const [process, addressKey] of services) {
-    const port = await freePort();
-    config.setIn(addressKey, `127.0.0.1:${port}`);
-    config.setIn(['processes', process, 'readyOn'], `127.0.0.1:${port}`);
-    config.setIn(['processes', process, 'env', 'PORT'], String(port));
-  }
-  writeFileSync(join(dir, 'evented.yaml'), config.toString());
-  return dir;
-};
 
 interface BusChoice {
   /** What evented.yaml says about the bus. */
@@ -58,7 +31,7 @@ interface BusChoice {
 /** The main job on the bus `busChoice()` gives (called once per test). */
 const mainJob = (busChoice: () => BusChoice): void => {
   it('init → up → send → tail → rebuild → replay → status → down, leaving nothing running', async () => {
-    const dir = await scaffold();
+    const dir = await scaffoldSample();
     const cli = async (...args: string[]) => {
       const result = await runEvented(args, { cwd: dir });
       expect(result.stderr).not.toMatch(STACK_FRAME);

@@ -54,6 +54,17 @@ export interface ProgressDoc {
   next: number;
 }
 
+/** An entry of the delivery log (see port.ts, Delivery). */
+export interface DeliveryDoc {
+  subscriber: string;
+  domain: string;
+  root: Buffer;
+  from: number;
+  to: number;
+  at: number;
+  tookMs: number;
+}
+
 export interface DeadLetterDoc {
   _id: number;
   subscriber: string;
@@ -99,6 +110,7 @@ export interface Collections {
   leases: Collection<LeaseDoc>;
   processes: Collection<{ _id: string; roles: string[]; expiresAt: number }>;
   claims: Collection<ClaimDoc>;
+  deliveries: Collection<DeliveryDoc>;
 }
 
 export interface LeaseDoc {
@@ -135,6 +147,7 @@ const COLLECTION_NAMES = {
   leases: 'leases',
   processes: 'processes',
   claims: 'partition_claims',
+  deliveries: 'deliveries',
 } as const;
 
 export const collectionsOf = (db: Db): Collections => ({
@@ -152,6 +165,7 @@ export const collectionsOf = (db: Db): Collections => ({
   leases: db.collection(COLLECTION_NAMES.leases),
   processes: db.collection(COLLECTION_NAMES.processes),
   claims: db.collection(COLLECTION_NAMES.claims),
+  deliveries: db.collection(COLLECTION_NAMES.deliveries),
 });
 
 const NAMESPACE_EXISTS = 48;
@@ -180,6 +194,8 @@ export const prepareCollections = async (db: Db, c: Collections): Promise<number
     { unique: true, name: 'by_event' },
   );
   await c.deadLetters.createIndex({ state: 1, subscriber: 1 }, { name: 'by_state' });
+  await c.deliveries.createIndex({ domain: 1, root: 1, from: 1 }, { name: 'by_aggregate' });
+  await c.deliveries.createIndex({ at: 1 }, { name: 'by_time' });
   await c.counters.updateOne({ _id: 'log' }, { $setOnInsert: { position: 0 } }, { upsert: true });
   const meta = await c.meta.findOneAndUpdate(
     { _id: 'schema' },

@@ -274,6 +274,8 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
     loadProgress: guarded(progress.loadProgress),
     saveProgress: guarded(progress.saveProgress),
     resetProgress: guarded(progress.resetProgress),
+    listDeliveries: guarded(progress.listDeliveries),
+    pruneDeliveries: guarded(progress.pruneDeliveries),
     ...guardEach(deadLetters, (call) => guarded(call)()),
     acquireLease: guarded(leases.acquireLease),
     releaseLease: guarded(leases.releaseLease),

@@ -1,5 +1,6 @@
 import type { ClientSession, MongoClient } from 'mongodb';
 import { aggregateKey } from '../batch-plan.js';
+import { deliveryRows, overlapBounds } from '../deliveries.js';
 import type { SubscriberProgress } from '../port.js';
 import type { Collections } from './collections.js';
 
@@ -7,7 +8,7 @@ const bytes = (value: Uint8Array): Buffer => Buffer.from(value.buffer, value.byt
 
 /**
  * Subscriber progress in MongoDB: one document per (subscriber, aggregate), moved only forward (`$max`), saved
- * with the subscriber's checkpoint in one transaction.
+ * with the subscriber's checkpoint and the delivery log's entries in one transaction.
  */
 export const createMongoProgress = (client: MongoClient, c: Collections): SubscriberProgress => {
   const inTransaction = async (work: (session: ClientSession) => Promise<void>): Promise<void> => {
@@ -42,6 +43,12 @@ export const createMongoProgress = (client: MongoClient, c: Collections): Subscr
             })),
             { session },
           );
+        const delivered = deliveryRows(subscriber, records);
+        if (delivered.length > 0)
+          await c.deliveries.insertMany(
+            delivered.map((d) => ({ ...d, root: bytes(d.root) })),
+            { session },
+          );
         if (checkpoint !== undefined)
           await c.checkpoints.updateOne(
             { _id: checkpointName },
@@ -49,6 +56,26 @@ export const createMongoProgress = (client: MongoClient, c: Collections): Subscr
             { session, upsert: true },
           );
       });
+    },
+
+    async listDeliveries({ domain, root }, range) {
+      const { from, to } = overlapBounds(range);
+      const docs = await c.deliveries
+        .find({ domain, root: bytes(root), from: { $lt: to }, to: { $gt: from } })
+        .toArray();
+      return docs.map((doc) => ({
+        subscriber: doc.subscriber,
+        domain: doc.domain,
+        root: doc.root,
+        from: doc.from,
+        to: doc.to,
+        at: doc.at,
+        tookMs: doc.tookMs,
+      }));
+    },
+
+    async pruneDeliveries(endedBefore) {
+      await c.deliveries.deleteMany({ at: { $lt: endedBefore } });
     },
 
     async resetProgress(subscriber) {

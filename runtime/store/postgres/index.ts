@@ -329,6 +329,8 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
     loadProgress: guarded(progress.loadProgress),
     saveProgress: guarded(progress.saveProgress),
     resetProgress: guarded(progress.resetProgress),
+    listDeliveries: guarded(progress.listDeliveries),
+    pruneDeliveries: guarded(progress.pruneDeliveries),
     ...guardEach(deadLetters, (call) => guarded(call)()),
     ...guardEach(pauses, (call) => guarded(call)()),
 

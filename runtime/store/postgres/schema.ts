@@ -5,7 +5,7 @@ import { ValidationError } from '../../errors/index.js';
  * (domain, root, sequence), so a duplicate or a gap in an aggregate cannot be stored; the unique index on
  * position is the global log. `log_head` is a single row holding the last position given out: the append
  * transaction moves it (see index.ts for why that makes the log safe to read while writers race). Tables added
- * later without changing earlier ones (dead_letters, leases, subscriber_pauses, subscriber_deliverers, processes, partition_claims) are created on open like the rest: same version.
+ * later without changing earlier ones (dead_letters, leases, subscriber_pauses, subscriber_deliverers, processes, partition_claims, deliveries) are created on open like the rest: same version.
  * So are the events' origin columns (`correlation_id`, `origin`: see store/origin.ts), added to a schema made
  * before them (ADD COLUMN IF NOT EXISTS); its older events read back without an origin.
  */
@@ -78,6 +78,17 @@ CREATE TABLE IF NOT EXISTS ${s}.subscriber_progress (
   next bigint NOT NULL,
   PRIMARY KEY (subscriber, domain, root)
 );
+CREATE TABLE IF NOT EXISTS ${s}.deliveries (
+  subscriber text COLLATE "C" NOT NULL,
+  domain text COLLATE "C" NOT NULL,
+  root bytea NOT NULL,
+  seq_from bigint NOT NULL,
+  seq_to bigint NOT NULL,
+  at bigint NOT NULL,
+  took_ms bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_aggregate ON ${s}.deliveries (domain, root, seq_from);
+CREATE INDEX IF NOT EXISTS deliveries_by_time ON ${s}.deliveries (at);
 CREATE TABLE IF NOT EXISTS ${s}.checkpoints (
   name text COLLATE "C" PRIMARY KEY,
   position bigint NOT NULL

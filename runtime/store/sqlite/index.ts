@@ -379,6 +379,16 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
       return progress.resetProgress(subscriber);
     },
 
+    async listDeliveries(aggregate, range) {
+      assertOpen();
+      return progress.listDeliveries(aggregate, range);
+    },
+
+    async pruneDeliveries(endedBefore) {
+      assertOpen();
+      return progress.pruneDeliveries(endedBefore);
+    },
+
     ...guardEach(deadLetters, async (call) => {
       assertOpen();
       return call();

@@ -4,7 +4,7 @@
  * (domain, root, sequence) enforces the sequence rule and serves aggregate loads (most of which the aggregate
  * cache answers anyway). Version 1 clustered by aggregate, which made every log read a random lookup per event.
  *
- * Tables added later without changing what earlier ones hold (dead_letters, leases, subscriber_pauses, subscriber_deliverers, processes, partition_claims) are created on open, like the rest,
+ * Tables added later without changing what earlier ones hold (dead_letters, leases, subscriber_pauses, subscriber_deliverers, processes, partition_claims, deliveries) are created on open, like the rest,
  * so a file of the same version gains them the first time this evented opens it: no new version, and an older
  * evented of version 2 still opens the file (it never reads them). The same for columns added later: the events'
  * origin (`correlation_id`, `origin`: see store/origin.ts) is added on open to a file that lacks it
@@ -113,6 +113,17 @@ CREATE TABLE IF NOT EXISTS partition_claims (
   epoch INTEGER NOT NULL,
   PRIMARY KEY (group_name, part)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS deliveries (
+  subscriber TEXT NOT NULL,
+  domain TEXT NOT NULL,
+  root BLOB NOT NULL,
+  seq_from INTEGER NOT NULL,
+  seq_to INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  took_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_by_aggregate ON deliveries (domain, root, seq_from);
+CREATE INDEX IF NOT EXISTS deliveries_by_time ON deliveries (at);
 `;
 
 /** Columns of `events` added after version 2 was released, added on open when missing (see openDatabase). */

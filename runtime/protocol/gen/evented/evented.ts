@@ -405,6 +405,76 @@ export interface DeadLetterRequest {
   aggregate?: Cover | undefined;
 }
 
+export interface TraceRequest {
+  /**
+   * The correlation to trace (Origin.correlationId); or, when empty, the correlation of the event `sequence` of
+   * the aggregate `aggregate`.
+   */
+  correlationId: string;
+  aggregate?: Cover | undefined;
+  sequence: number;
+  /** At most this many events (0: the runtime's default, 1000); a correlation with more is cut (`truncated`). */
+  limit: number;
+}
+
+export interface TraceTree {
+  correlationId: string;
+  /**
+   * The commands nothing in the tree caused (a client's; a saga's whose cause was cut off), in commit order, each
+   * with what followed from it.
+   */
+  commands: TracedCommand[];
+  /** The correlation has more events than the limit: the tree holds the first `events` of them. */
+  truncated: boolean;
+  events: number;
+}
+
+export interface TracedCommand {
+  /** Origin.commandId, commandType (empty for a Record call), causationId and saga of its events. */
+  commandId: string;
+  commandType: string;
+  /** The aggregate its events were stored on. */
+  cover?: Cover | undefined;
+  causationId: string;
+  saga: string;
+  /** When its first event was committed. */
+  at?: Timestamp | undefined;
+  events: TracedEvent[];
+}
+
+export interface TracedEvent {
+  position: number;
+  sequence: number;
+  /** The event's type URL. */
+  type: string;
+  committedAt?:
+    | Timestamp
+    | undefined;
+  /** One per projector and saga that takes its domain, in the configuration's order (projectors first). */
+  deliveries: TracedDelivery[];
+}
+
+export interface TracedDelivery {
+  /** The projector's or saga's name, and which of the two ("projector", "saga"). */
+  subscriber: string;
+  kind: string;
+  /**
+   * "applied" (a call applied it: `appliedAt`), "handled" (its progress is past it, with no call logged: delivered
+   * inside the command call, or the delivery log was pruned or off), "pending" (not yet), "dead-lettered" (an open
+   * dead letter: `error`), "retried" (a dead letter delivered again) or "skipped" (a dead letter given up on).
+   */
+  state: string;
+  /** When the call that applied it ended, how long after the event's commit, and how long the call took. */
+  appliedAt?: Timestamp | undefined;
+  msAfterCommit: number;
+  tookMs: number;
+  /** Its dead letter, when it has one, and the letter's last error. */
+  deadLetterId: number;
+  error: string;
+  /** For a saga: the commands it issued in reaction to this event (their causationId names it). */
+  commands: TracedCommand[];
+}
+
 function createBaseUUID(): UUID {
   return { value: new Uint8Array(0) };
 }
@@ -4070,6 +4140,757 @@ export const DeadLetterRequest: MessageFns<DeadLetterRequest> = {
   },
 };
 
+function createBaseTraceRequest(): TraceRequest {
+  return { correlationId: "", aggregate: undefined, sequence: 0, limit: 0 };
+}
+
+export const TraceRequest: MessageFns<TraceRequest> = {
+  encode(message: TraceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.correlationId !== "") {
+      writer.uint32(10).string(message.correlationId);
+    }
+    if (message.aggregate !== undefined) {
+      Cover.encode(message.aggregate, writer.uint32(18).fork()).join();
+    }
+    if (message.sequence !== 0) {
+      writer.uint32(24).uint32(message.sequence);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(32).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TraceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTraceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.correlationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.aggregate = Cover.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.sequence = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TraceRequest {
+    return {
+      correlationId: isSet(object.correlationId) ? globalThis.String(object.correlationId) : "",
+      aggregate: isSet(object.aggregate) ? Cover.fromJSON(object.aggregate) : undefined,
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: TraceRequest): unknown {
+    const obj: any = {};
+    if (message.correlationId !== "") {
+      obj.correlationId = message.correlationId;
+    }
+    if (message.aggregate !== undefined) {
+      obj.aggregate = Cover.toJSON(message.aggregate);
+    }
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TraceRequest>, I>>(base?: I): TraceRequest {
+    return TraceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TraceRequest>, I>>(object: I): TraceRequest {
+    const message = createBaseTraceRequest();
+    message.correlationId = object.correlationId ?? "";
+    message.aggregate = (object.aggregate !== undefined && object.aggregate !== null)
+      ? Cover.fromPartial(object.aggregate)
+      : undefined;
+    message.sequence = object.sequence ?? 0;
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseTraceTree(): TraceTree {
+  return { correlationId: "", commands: [], truncated: false, events: 0 };
+}
+
+export const TraceTree: MessageFns<TraceTree> = {
+  encode(message: TraceTree, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.correlationId !== "") {
+      writer.uint32(10).string(message.correlationId);
+    }
+    for (const v of message.commands) {
+      TracedCommand.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.truncated !== false) {
+      writer.uint32(24).bool(message.truncated);
+    }
+    if (message.events !== 0) {
+      writer.uint32(32).uint32(message.events);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TraceTree {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTraceTree();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.correlationId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.commands.push(TracedCommand.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.truncated = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.events = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TraceTree {
+    return {
+      correlationId: isSet(object.correlationId) ? globalThis.String(object.correlationId) : "",
+      commands: globalThis.Array.isArray(object?.commands)
+        ? object.commands.map((e: any) => TracedCommand.fromJSON(e))
+        : [],
+      truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+      events: isSet(object.events) ? globalThis.Number(object.events) : 0,
+    };
+  },
+
+  toJSON(message: TraceTree): unknown {
+    const obj: any = {};
+    if (message.correlationId !== "") {
+      obj.correlationId = message.correlationId;
+    }
+    if (message.commands?.length) {
+      obj.commands = message.commands.map((e) => TracedCommand.toJSON(e));
+    }
+    if (message.truncated !== false) {
+      obj.truncated = message.truncated;
+    }
+    if (message.events !== 0) {
+      obj.events = Math.round(message.events);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TraceTree>, I>>(base?: I): TraceTree {
+    return TraceTree.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TraceTree>, I>>(object: I): TraceTree {
+    const message = createBaseTraceTree();
+    message.correlationId = object.correlationId ?? "";
+    message.commands = object.commands?.map((e) => TracedCommand.fromPartial(e)) || [];
+    message.truncated = object.truncated ?? false;
+    message.events = object.events ?? 0;
+    return message;
+  },
+};
+
+function createBaseTracedCommand(): TracedCommand {
+  return { commandId: "", commandType: "", cover: undefined, causationId: "", saga: "", at: undefined, events: [] };
+}
+
+export const TracedCommand: MessageFns<TracedCommand> = {
+  encode(message: TracedCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.commandId !== "") {
+      writer.uint32(10).string(message.commandId);
+    }
+    if (message.commandType !== "") {
+      writer.uint32(18).string(message.commandType);
+    }
+    if (message.cover !== undefined) {
+      Cover.encode(message.cover, writer.uint32(26).fork()).join();
+    }
+    if (message.causationId !== "") {
+      writer.uint32(34).string(message.causationId);
+    }
+    if (message.saga !== "") {
+      writer.uint32(42).string(message.saga);
+    }
+    if (message.at !== undefined) {
+      Timestamp.encode(message.at, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.events) {
+      TracedEvent.encode(v!, writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TracedCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTracedCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.commandType = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.cover = Cover.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.causationId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.saga = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.at = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.events.push(TracedEvent.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TracedCommand {
+    return {
+      commandId: isSet(object.commandId) ? globalThis.String(object.commandId) : "",
+      commandType: isSet(object.commandType) ? globalThis.String(object.commandType) : "",
+      cover: isSet(object.cover) ? Cover.fromJSON(object.cover) : undefined,
+      causationId: isSet(object.causationId) ? globalThis.String(object.causationId) : "",
+      saga: isSet(object.saga) ? globalThis.String(object.saga) : "",
+      at: isSet(object.at) ? fromJsonTimestamp(object.at) : undefined,
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => TracedEvent.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: TracedCommand): unknown {
+    const obj: any = {};
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
+    if (message.commandType !== "") {
+      obj.commandType = message.commandType;
+    }
+    if (message.cover !== undefined) {
+      obj.cover = Cover.toJSON(message.cover);
+    }
+    if (message.causationId !== "") {
+      obj.causationId = message.causationId;
+    }
+    if (message.saga !== "") {
+      obj.saga = message.saga;
+    }
+    if (message.at !== undefined) {
+      obj.at = fromTimestamp(message.at).toISOString();
+    }
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => TracedEvent.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TracedCommand>, I>>(base?: I): TracedCommand {
+    return TracedCommand.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TracedCommand>, I>>(object: I): TracedCommand {
+    const message = createBaseTracedCommand();
+    message.commandId = object.commandId ?? "";
+    message.commandType = object.commandType ?? "";
+    message.cover = (object.cover !== undefined && object.cover !== null) ? Cover.fromPartial(object.cover) : undefined;
+    message.causationId = object.causationId ?? "";
+    message.saga = object.saga ?? "";
+    message.at = (object.at !== undefined && object.at !== null) ? Timestamp.fromPartial(object.at) : undefined;
+    message.events = object.events?.map((e) => TracedEvent.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTracedEvent(): TracedEvent {
+  return { position: 0, sequence: 0, type: "", committedAt: undefined, deliveries: [] };
+}
+
+export const TracedEvent: MessageFns<TracedEvent> = {
+  encode(message: TracedEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.position !== 0) {
+      writer.uint32(8).uint64(message.position);
+    }
+    if (message.sequence !== 0) {
+      writer.uint32(16).uint32(message.sequence);
+    }
+    if (message.type !== "") {
+      writer.uint32(26).string(message.type);
+    }
+    if (message.committedAt !== undefined) {
+      Timestamp.encode(message.committedAt, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.deliveries) {
+      TracedDelivery.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TracedEvent {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTracedEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.position = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sequence = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.committedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.deliveries.push(TracedDelivery.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TracedEvent {
+    return {
+      position: isSet(object.position) ? globalThis.Number(object.position) : 0,
+      sequence: isSet(object.sequence) ? globalThis.Number(object.sequence) : 0,
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      committedAt: isSet(object.committedAt) ? fromJsonTimestamp(object.committedAt) : undefined,
+      deliveries: globalThis.Array.isArray(object?.deliveries)
+        ? object.deliveries.map((e: any) => TracedDelivery.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: TracedEvent): unknown {
+    const obj: any = {};
+    if (message.position !== 0) {
+      obj.position = Math.round(message.position);
+    }
+    if (message.sequence !== 0) {
+      obj.sequence = Math.round(message.sequence);
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.committedAt !== undefined) {
+      obj.committedAt = fromTimestamp(message.committedAt).toISOString();
+    }
+    if (message.deliveries?.length) {
+      obj.deliveries = message.deliveries.map((e) => TracedDelivery.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TracedEvent>, I>>(base?: I): TracedEvent {
+    return TracedEvent.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TracedEvent>, I>>(object: I): TracedEvent {
+    const message = createBaseTracedEvent();
+    message.position = object.position ?? 0;
+    message.sequence = object.sequence ?? 0;
+    message.type = object.type ?? "";
+    message.committedAt = (object.committedAt !== undefined && object.committedAt !== null)
+      ? Timestamp.fromPartial(object.committedAt)
+      : undefined;
+    message.deliveries = object.deliveries?.map((e) => TracedDelivery.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTracedDelivery(): TracedDelivery {
+  return {
+    subscriber: "",
+    kind: "",
+    state: "",
+    appliedAt: undefined,
+    msAfterCommit: 0,
+    tookMs: 0,
+    deadLetterId: 0,
+    error: "",
+    commands: [],
+  };
+}
+
+export const TracedDelivery: MessageFns<TracedDelivery> = {
+  encode(message: TracedDelivery, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.subscriber !== "") {
+      writer.uint32(10).string(message.subscriber);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.state !== "") {
+      writer.uint32(26).string(message.state);
+    }
+    if (message.appliedAt !== undefined) {
+      Timestamp.encode(message.appliedAt, writer.uint32(34).fork()).join();
+    }
+    if (message.msAfterCommit !== 0) {
+      writer.uint32(40).int64(message.msAfterCommit);
+    }
+    if (message.tookMs !== 0) {
+      writer.uint32(48).uint32(message.tookMs);
+    }
+    if (message.deadLetterId !== 0) {
+      writer.uint32(56).uint64(message.deadLetterId);
+    }
+    if (message.error !== "") {
+      writer.uint32(66).string(message.error);
+    }
+    for (const v of message.commands) {
+      TracedCommand.encode(v!, writer.uint32(74).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TracedDelivery {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTracedDelivery();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.subscriber = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.appliedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.msAfterCommit = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.tookMs = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.deadLetterId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.commands.push(TracedCommand.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TracedDelivery {
+    return {
+      subscriber: isSet(object.subscriber) ? globalThis.String(object.subscriber) : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      appliedAt: isSet(object.appliedAt) ? fromJsonTimestamp(object.appliedAt) : undefined,
+      msAfterCommit: isSet(object.msAfterCommit) ? globalThis.Number(object.msAfterCommit) : 0,
+      tookMs: isSet(object.tookMs) ? globalThis.Number(object.tookMs) : 0,
+      deadLetterId: isSet(object.deadLetterId) ? globalThis.Number(object.deadLetterId) : 0,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      commands: globalThis.Array.isArray(object?.commands)
+        ? object.commands.map((e: any) => TracedCommand.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: TracedDelivery): unknown {
+    const obj: any = {};
+    if (message.subscriber !== "") {
+      obj.subscriber = message.subscriber;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.appliedAt !== undefined) {
+      obj.appliedAt = fromTimestamp(message.appliedAt).toISOString();
+    }
+    if (message.msAfterCommit !== 0) {
+      obj.msAfterCommit = Math.round(message.msAfterCommit);
+    }
+    if (message.tookMs !== 0) {
+      obj.tookMs = Math.round(message.tookMs);
+    }
+    if (message.deadLetterId !== 0) {
+      obj.deadLetterId = Math.round(message.deadLetterId);
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.commands?.length) {
+      obj.commands = message.commands.map((e) => TracedCommand.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TracedDelivery>, I>>(base?: I): TracedDelivery {
+    return TracedDelivery.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TracedDelivery>, I>>(object: I): TracedDelivery {
+    const message = createBaseTracedDelivery();
+    message.subscriber = object.subscriber ?? "";
+    message.kind = object.kind ?? "";
+    message.state = object.state ?? "";
+    message.appliedAt = (object.appliedAt !== undefined && object.appliedAt !== null)
+      ? Timestamp.fromPartial(object.appliedAt)
+      : undefined;
+    message.msAfterCommit = object.msAfterCommit ?? 0;
+    message.tookMs = object.tookMs ?? 0;
+    message.deadLetterId = object.deadLetterId ?? 0;
+    message.error = object.error ?? "";
+    message.commands = object.commands?.map((e) => TracedCommand.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * Implemented by the user: decide. Given the prior state and a command, return the new events
  * (and optionally a new snapshot). Reject a command with a gRPC status (FAILED_PRECONDITION,
@@ -4694,6 +5515,20 @@ export const AdminService = {
     responseSerialize: (value: DeadLetterList): Buffer => Buffer.from(DeadLetterList.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeadLetterList => DeadLetterList.decode(value),
   },
+  /**
+   * The causal tree of one correlation, read from the store (evented trace): each command, its events, each
+   * projector and saga that took them (when, how long after the commit, or pending, or dead-lettered), and the
+   * commands a saga issued in reaction, with theirs, and so on.
+   */
+  trace: {
+    path: "/evented.Admin/Trace" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TraceRequest): Buffer => Buffer.from(TraceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TraceRequest => TraceRequest.decode(value),
+    responseSerialize: (value: TraceTree): Buffer => Buffer.from(TraceTree.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TraceTree => TraceTree.decode(value),
+  },
 } as const;
 
 export interface AdminServer extends UntypedServiceImplementation {
@@ -4725,6 +5560,12 @@ export interface AdminServer extends UntypedServiceImplementation {
    * retry does, unless an earlier letter of their aggregate is still open. Answers the letters it touched.
    */
   skipDeadLetters: handleUnaryCall<DeadLetterRequest, DeadLetterList>;
+  /**
+   * The causal tree of one correlation, read from the store (evented trace): each command, its events, each
+   * projector and saga that took them (when, how long after the commit, or pending, or dead-lettered), and the
+   * commands a saga issued in reaction, with theirs, and so on.
+   */
+  trace: handleUnaryCall<TraceRequest, TraceTree>;
 }
 
 export interface AdminClient extends Client {
@@ -4828,6 +5669,23 @@ export interface AdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeadLetterList) => void,
+  ): ClientUnaryCall;
+  /**
+   * The causal tree of one correlation, read from the store (evented trace): each command, its events, each
+   * projector and saga that took them (when, how long after the commit, or pending, or dead-lettered), and the
+   * commands a saga issued in reaction, with theirs, and so on.
+   */
+  trace(request: TraceRequest, callback: (error: ServiceError | null, response: TraceTree) => void): ClientUnaryCall;
+  trace(
+    request: TraceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TraceTree) => void,
+  ): ClientUnaryCall;
+  trace(
+    request: TraceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TraceTree) => void,
   ): ClientUnaryCall;
 }
 

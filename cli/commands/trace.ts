@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import type { TraceRequest } from '../../runtime/protocol/gen/evented/evented.js';
+import { uuidToBytes } from '../../runtime/protocol/uuid.js';
+import type { CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import { formatTrace, traceJson } from '../output/trace.js';
+import { withAdmin, withRemoteOptions, type RemoteOptions } from '../remote/options.js';
+
+/**
+ * `evented trace <correlation-id | DOMAIN/ROOT/SEQ>`: what one piece of work did, read from the store by the
+ * runtime (Admin.Trace): each command, its events, each projector and saga that took them and when, and the
+ * commands sagas issued in reaction, and so on; dead letters marked.
+ */
+
+interface TraceOptions extends RemoteOptions {
+  json?: boolean;
+}
+
+const USAGE_HINT =
+  'give a correlation id (as `evented send --correlation-id` took it) or an event as DOMAIN/UUID/SEQUENCE';
+
+/** A correlation id, or an event whose correlation is traced ("account/3f2b…/4"). */
+export const parseTraceTarget = (text: string): TraceRequest => {
+  const request: TraceRequest = { correlationId: '', aggregate: undefined, sequence: 0, limit: 0 };
+  const event = /^([^/\s]+)\/([^/\s]+)\/(\d+)$/.exec(text);
+  if (event) {
+    const root = uuidToBytes(event[2]!);
+    const sequence = Number(event[3]);
+    if (!root || !Number.isSafeInteger(sequence) || sequence > 0xffffffff) {
+      throw new UsageError(`${text}: not an event: expected DOMAIN/UUID/SEQUENCE`, USAGE_HINT);
+    }
+    return { ...request, aggregate: { domain: event[1]!, root: { value: root } }, sequence };
+  }
+  if (text === '' || /[\s\u0000-\u001f]/.test(text)) {
+    throw new UsageError(`${JSON.stringify(text)}: not a correlation id nor an event`, USAGE_HINT);
+  }
+  return { ...request, correlationId: text };
+};
+
+export const registerTrace = (program: Command, context: CliContext): void => {
+  withRemoteOptions(
+    program
+      .command('trace')
+      .argument(
+        '<target>',
+        'a correlation id, or an event as DOMAIN/ROOT/SEQUENCE (its correlation is traced)',
+      )
+      .description(
+        'show what one command set off, from the store: its events, the projectors and sagas that took them and when, the commands sagas issued, and so on',
+      ),
+  )
+    .option('--json', 'print the tree as one JSON document')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 when the correlation was found, 1 otherwise.\n\nExamples:\n  evented trace order-42\n  evented trace account/3f2b5c1e-8d4a-4f7e-9b1c-2a6d0e5f7c3b/4 --json\n',
+    )
+    .action(async (target: string, options: TraceOptions) => {
+      const request = parseTraceTarget(target);
+      const tree = await withAdmin(context, options, (admin) => admin.trace(request));
+      context.stdout.write(
+        options.json ? `${JSON.stringify(traceJson(tree), null, 2)}\n` : formatTrace(tree),
+      );
+    });
+};
