@@ -152,10 +152,6 @@ export const openEventStore = async (
   }
 };
 
-/**
- * How `evented status` reaches each component, by the name it lists it under: the runtime's own servers with
- * their certificate pinned (they are reached at the address they bound), the user's services as configured.
- */
 /** Every projector and saga the configuration names (a trace shows them all, wherever they run). */
 const tracedSubscribers = (config: ResolvedConfig): TracedSubscriber[] => [
   ...Object.entries(config.projectors).map(([name, { domains }]) => ({
@@ -166,6 +162,10 @@ const tracedSubscribers = (config: ResolvedConfig): TracedSubscriber[] => [
   ...Object.entries(config.sagas).map(([name, { domains }]) => ({ kind: 'saga' as const, name, domains })),
 ];
 
+/**
+ * How `evented status` reaches each component, by the name it lists it under: the runtime's own servers with
+ * their certificate pinned (they are reached at the address they bound), the user's services as configured.
+ */
 const probeTlsOf = (
   config: ResolvedConfig,
   security: RuntimeSecurity,

@@ -118,8 +118,20 @@ describeWith('postgres', 'partitioned delivery', (postgresUrl) => {
         expect(counts).toEqual([5, 5, 6]);
       }, 30_000);
 
-      // When the process holding the most partitions is killed (SIGKILL: its claims stay until they expire)
+      // When the process holding the most partitions is killed (SIGKILL: its claims stay until they expire) once
+      // each of them has delivered (a process that joins a moment after another takes its share one or two claim
+      // heartbeats later),
       await eventually(() => expect(sent).toBeGreaterThan(100), 30_000);
+      await eventually(
+        () =>
+          expect(projectors.slice(0, 3).map((projector) => projector.calls.length > 0)).toEqual([
+            true,
+            true,
+            true,
+          ]),
+        30_000,
+        50,
+      );
       claimsNow = await store.listClaims(GROUP);
       const counts = [0, 1, 2].map((index) => holders(claimsNow).get(ownerOf(index))?.length ?? 0);
       const victim = counts.indexOf(Math.max(...counts));
@@ -173,8 +185,13 @@ describeWith('postgres', 'partitioned delivery', (postgresUrl) => {
         `partitions: SIGKILL of the holder of ${counts[victim]} partitions → taken over in ${takeoverMs} ms (claim TTL ${CLAIM_TTL_MS} ms); a joining process took its share in ${joinMs} ms`,
       );
 
-      // When the commands stop,
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      // The newcomer delivers its share while commands still flow (its first call: how long after it joined),
+      await eventually(() => expect(projectors[3]!.calls.length).toBeGreaterThan(0), 30_000, 50);
+      console.log(
+        `partitions: the joining process's first call ${Date.now() - joinedAt} ms after it started`,
+      );
+      // and when the commands stop,
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       flowing = false;
       await load;
       expect(failures).toEqual([]);
