@@ -6,7 +6,7 @@ import type {
   SynchronousProcessingResponse,
 } from '../../runtime/protocol/gen/evented/evented.js';
 import type { AdminConnection } from '../remote/admin-client.js';
-import { randomUUID, randomUuidBytes, uuidFromBytes, uuidToBytes } from '../../runtime/protocol/uuid.js';
+import { randomUuidBytes, timeOrderedUuid, uuidFromBytes, uuidToBytes } from '../../runtime/protocol/uuid.js';
 import { originValueProblem } from '../../runtime/protocol/origin-metadata.js';
 import type { CliContext } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
@@ -47,7 +47,7 @@ const rootOf = (text: string): Uint8Array => {
 };
 
 const correlationOf = (options: SendOptions): string => {
-  if (options.correlationId === undefined) return randomUUID();
+  if (options.correlationId === undefined) return timeOrderedUuid();
   const problem = originValueProblem(options.correlationId);
   if (problem !== undefined) throw new UsageError(`--correlation-id ${problem}`);
   return options.correlationId;

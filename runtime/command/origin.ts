@@ -2,7 +2,7 @@ import type { Metadata } from '@grpc/grpc-js';
 import { ValidationError } from '../errors/index.js';
 import type { Origin } from '../protocol/gen/evented/evented.js';
 import { ORIGIN_METADATA, originValueProblem } from '../protocol/origin-metadata.js';
-import { randomUUID } from '../protocol/uuid.js';
+import { timeOrderedUuid } from '../protocol/uuid.js';
 
 /**
  * Where a command's events come from (Origin in evented.proto): decided by the runtime, never by business logic.
@@ -26,8 +26,8 @@ const valueOf = (metadata: Metadata, field: keyof typeof ORIGIN_METADATA): strin
  * new UUID otherwise, and a new command id. Throws ValidationError for a value that is not acceptable.
  */
 export const originFromMetadata = (metadata: Metadata): Origin => ({
-  correlationId: valueOf(metadata, 'correlationId') ?? randomUUID(),
-  commandId: randomUUID(),
+  correlationId: valueOf(metadata, 'correlationId') ?? timeOrderedUuid(),
+  commandId: timeOrderedUuid(),
   commandType: '',
   causationId: valueOf(metadata, 'causationId') ?? '',
   saga: valueOf(metadata, 'saga') ?? '',
@@ -47,8 +47,8 @@ export const setOriginMetadata = (metadata: Metadata, origin: Origin): void => {
  * first page's type URL; empty for a Record). Made once per call, so the retries after a conflict keep it.
  */
 export const completeOrigin = (given: Origin | undefined, commandType: string): Origin => ({
-  correlationId: given?.correlationId || randomUUID(),
-  commandId: given?.commandId || randomUUID(),
+  correlationId: given?.correlationId || timeOrderedUuid(),
+  commandId: given?.commandId || timeOrderedUuid(),
   commandType,
   causationId: given?.causationId ?? '',
   saga: given?.saga ?? '',

@@ -1,4 +1,4 @@
-import { Metadata, type handleUnaryCall, type ServerUnaryCall } from '@grpc/grpc-js';
+import type { handleUnaryCall, Metadata, ServerUnaryCall } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
   BusinessCoordinatorService,
@@ -10,7 +10,6 @@ import type { HostedService } from '../grpc/server.js';
 import { unary } from '../grpc/handlers.js';
 import { encodingOf } from './encoded.js';
 import type { CallOptions, CommandHandler } from './handler.js';
-import { ORIGIN_METADATA } from '../protocol/origin-metadata.js';
 import { originFromMetadata } from './origin.js';
 import { asCalledBy } from '../tracing/spans.js';
 
@@ -43,14 +42,12 @@ const idempotencyKeyOf = (call: { metadata: Metadata }): string | undefined => {
 
 /**
  * What a call asks for through its metadata: an idempotency key, and its origin (origin.ts; a bad value is
- * INVALID_ARGUMENT). The correlation id goes back at once as response metadata, so that a caller learns it even
- * when the command is refused (the stored pages carry it too).
+ * INVALID_ARGUMENT). A caller learns the correlation id from the stored pages of the answer (Origin); it is not
+ * sent back as response metadata, which cost an early HEADERS frame per call and told nothing about a refused
+ * command (nothing is stored under it).
  */
 const callOptionsOf = (call: ServerUnaryCall<unknown, unknown>): CallOptions => {
   const origin = originFromMetadata(call.metadata);
-  const answer = new Metadata();
-  answer.set(ORIGIN_METADATA.correlationId, origin.correlationId);
-  call.sendMetadata(answer);
   return { idempotencyKey: idempotencyKeyOf(call), origin };
 };
 

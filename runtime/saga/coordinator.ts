@@ -11,7 +11,7 @@ import type {
   Origin,
   SynchronousProcessingResponse,
 } from '../protocol/gen/evented/evented.js';
-import { randomUUID, uuidFromBytes } from '../protocol/uuid.js';
+import { timeOrderedUuid, uuidFromBytes } from '../protocol/uuid.js';
 import type { EventStore } from '../store/port.js';
 import { createSubscriberActivity, type SubscriberStatus } from '../subscriber/activity.js';
 import type { ReplayHooks, ReplayProgress, ReplayRequest } from '../subscriber/replay.js';
@@ -308,7 +308,7 @@ export const originOfOutput = (event: EventBook, sagaName: string): Origin => {
   const last = event.pages.at(-1);
   const root = uuidFromBytes(event.cover?.root?.value ?? new Uint8Array(16));
   return {
-    correlationId: last?.origin?.correlationId || randomUUID(),
+    correlationId: last?.origin?.correlationId || timeOrderedUuid(),
     commandId: '',
     commandType: '',
     causationId: `${event.cover?.domain ?? ''}/${root}/${last?.num ?? 0}`,

@@ -1,8 +1,7 @@
-import { credentials, Metadata, status } from '@grpc/grpc-js';
+import { credentials, status } from '@grpc/grpc-js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   AdminClient,
-  BusinessCoordinatorClient,
   type EventBook,
   type LoggedEvent,
   type Origin,
@@ -121,21 +120,6 @@ describe('a command through gRPC', () => {
     expect(isUuidText(second.correlationId)).toBe(true);
     expect(second.correlationId).not.toBe(first.correlationId);
     expect(second.commandId).not.toBe(first.commandId);
-  });
-
-  it('sends the correlation id back as response metadata', async () => {
-    const client = new BusinessCoordinatorClient(
-      runtime.runtime.commandHandler.address,
-      credentials.createInsecure(),
-    );
-    const metadata = new Metadata();
-    metadata.set(CORRELATION, 'echo-me');
-    const answered = await new Promise<string>((resolve, reject) => {
-      const call = client.handle(command(newRoot(), open('ada')), metadata, (err) => err && reject(err));
-      call.on('metadata', (headers) => resolve(String(headers.get(CORRELATION)[0])));
-    });
-    client.close();
-    expect(answered).toBe('echo-me');
   });
 
   it('is refused with INVALID_ARGUMENT for a correlation id that is too long or empty, and stores nothing', async () => {
