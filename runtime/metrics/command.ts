@@ -49,10 +49,15 @@ export const measuredCommandHandler = (
     counts.eventsAppended += appendedIn(response);
     return response;
   };
+  /** A refused or failed command is handled too (as the metrics count it). */
+  const countedFailure = (err: unknown): never => {
+    counts.commandsHandled += 1;
+    throw err;
+  };
   if (metrics === undefined) {
     return {
-      handle: (command, options) => handler.handle(command, options).then(counted),
-      record: (book, options) => handler.record(book, options).then(counted),
+      handle: (command, options) => handler.handle(command, options).then(counted, countedFailure),
+      record: (book, options) => handler.record(book, options).then(counted, countedFailure),
     };
   }
   const measured = async (
@@ -67,9 +72,8 @@ export const measuredCommandHandler = (
       metrics.commandHandled(domain, 'ok', (performance.now() - started) / 1000);
       return response;
     } catch (err) {
-      counts.commandsHandled += 1;
       metrics.commandHandled(domain, outcomeOf(err), (performance.now() - started) / 1000);
-      throw err;
+      return countedFailure(err);
     }
   };
   return {

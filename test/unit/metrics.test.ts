@@ -98,6 +98,13 @@ describe('measuredCommandHandler', () => {
     expect(counts).toEqual({ commandsHandled: 9, eventsAppended: 2 });
   });
 
+  it('counts refused commands as handled with metrics off too (the live view reads the same counts)', async () => {
+    const counts: CommandCounts = { commandsHandled: 0, eventsAppended: 0 };
+    const handler = measuredCommandHandler(scripted([new NotFoundError('x')]), counts, undefined);
+    await expect(handler.handle(commandFor('account'))).rejects.toThrow('x');
+    expect(counts).toEqual({ commandsHandled: 1, eventsAppended: 0 });
+  });
+
   it('labels a domain that is not configured "other": whatever callers send, the series stay few', async () => {
     const prometheus = createPrometheusMetrics({ domains: ['account'], defaultMetrics: false });
     const handler = measuredCommandHandler(
