@@ -1,5 +1,5 @@
 // The main job on the embedded defaults, end to end, through the CLI exactly as a user types it:
-//   evented init → evented up --detach → evented send … → evented tail events → evented status
+//   evented init → evented up --detach → evented send … → evented tail events → evented trace → evented status
 //   → evented rebuild accounts → evented down
 // The project is scaffolded under .demo/ in this repository (so that its services find this repository's
 // node_modules: no `npm install`), and removed at the end. Run with `npm run demo`.
@@ -51,10 +51,14 @@ const main = async (): Promise<void> => {
       ada,
       'TransferMoney',
       JSON.stringify({ toAccount: bob, amount: 2500 }),
+      '--correlation-id',
+      'demo-transfer-1',
     ]);
     // The transfers saga credits Bob through the business logic, a moment later.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await evented(['tail', 'events', '--no-follow']);
+    // What the transfer caused, from the store: its event, the saga's command to Bob's account, who applied what.
+    await evented(['trace', 'demo-transfer-1']);
     await evented(['status']);
     await evented(['rebuild', 'accounts']);
     console.log('\nthe projector’s read model (read-model/accounts.json):');
