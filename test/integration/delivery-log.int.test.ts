@@ -1,46 +1,14 @@
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { randomUuidBytes } from '../../runtime/protocol/uuid.js';
-import { toPage } from '../../runtime/store/page.js';
-import type { EventStore } from '../../runtime/store/port.js';
-import { createSqliteEventStore } from '../../runtime/store/sqlite/index.js';
+import { describe, expect, it } from 'vitest';
 import { deliveryLogPolicy } from '../../runtime/subscriber/delivery-log.js';
 import { createProgressTracker } from '../../runtime/subscriber/progress.js';
-import { coverOf, payload } from '../helpers/books.js';
-import { tempDir } from '../helpers/tmp.js';
+import type { EventStore } from '../../runtime/store/port.js';
+import { storedAggregate } from '../helpers/stored-aggregate.js';
 
 /**
  * What the progress tracker puts in the delivery log (runtime/subscriber/progress.ts, delivery-log.ts), on a real
  * SQLite store: each successful call's range, with its time, in the save of the progress; nothing for books set
  * aside (no call); a call of pages handled before (a replay) too; nothing at all with the log off.
  */
-
-const stores: EventStore[] = [];
-afterEach(async () => {
-  await Promise.all(stores.splice(0).map((store) => store.close()));
-});
-
-const aggregateWith = async (events: number) => {
-  const store = createSqliteEventStore({ path: join(tempDir(), 'events.db') });
-  stores.push(store);
-  const root = randomUuidBytes();
-  const { events: stored } = await store.append({
-    domain: 'account',
-    root,
-    events: Array.from({ length: events }, (_, i) => ({
-      num: i,
-      event: payload('test/E'),
-      synchronous: false,
-    })),
-  });
-  const pages = stored.map(toPage);
-  const book = (...nums: number[]) => ({
-    cover: coverOf('account', root),
-    snapshot: undefined,
-    pages: nums.map((num) => pages[num]!),
-  });
-  return { store, ref: { domain: 'account', root }, book };
-};
 
 /** Calls end now-ish: older ones than the retention (24 h) are pruned by the save. */
 const T = Date.now();
@@ -50,7 +18,7 @@ const rangesOf = async (store: EventStore, ref: { domain: string; root: Uint8Arr
 
 describe('delivery log, as the progress tracker keeps it', () => {
   it('logs each successful call with the progress it saves; a book set aside (no call) is not logged', async () => {
-    const { store, ref, book } = await aggregateWith(5);
+    const { store, ref, book } = await storedAggregate(5);
     const tracker = createProgressTracker(store, 'projector:p');
     await tracker.open();
 
@@ -68,7 +36,7 @@ describe('delivery log, as the progress tracker keeps it', () => {
   });
 
   it('logs a call of events handled before (a replay), and keeps the progress where it was', async () => {
-    const { store, ref, book } = await aggregateWith(3);
+    const { store, ref, book } = await storedAggregate(3);
     const tracker = createProgressTracker(store, 'projector:p');
     await tracker.open();
     tracker.advance([book(0, 1, 2)], { endedAt: T, tookMs: 1 });
@@ -85,7 +53,7 @@ describe('delivery log, as the progress tracker keeps it', () => {
   });
 
   it('logs nothing with delivery.deliveryLogRetentionHours 0', async () => {
-    const { store, ref, book } = await aggregateWith(2);
+    const { store, ref, book } = await storedAggregate(2);
     const tracker = createProgressTracker(store, 'projector:p', 'projector:p', deliveryLogPolicy(0));
     await tracker.open();
     tracker.advance([book(0, 1)], { endedAt: T, tookMs: 1 });
@@ -95,7 +63,7 @@ describe('delivery log, as the progress tracker keeps it', () => {
   });
 
   it('forgets entries older than the retention when it saves (one prune per store, from time to time)', async () => {
-    const { store, ref, book } = await aggregateWith(3);
+    const { store, ref, book } = await storedAggregate(3);
     const dayAndAnHourAgo = T - 25 * 3_600_000;
     await store.saveProgress('saga:s', [
       { ...ref, next: 1, applied: [{ from: 0, to: 1, at: dayAndAnHourAgo, tookMs: 1 }] },
