@@ -1,13 +1,10 @@
 import { status } from '@grpc/grpc-js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { command, deposit, eventsOf, newRoot, open } from '../helpers/account.js';
-import { acceptWith, coverOf, eventBook, forced, payload, range, storedEvents } from '../helpers/books.js';
-import {
-  startForwardingBusinessLogic,
-  startSampleBusinessLogic,
-  startScriptedBusinessLogic,
-} from '../helpers/business-logic.js';
+import { range, storedEvents } from '../helpers/books.js';
+import { startForwardingBusinessLogic, startSampleBusinessLogic } from '../helpers/business-logic.js';
 import { commandClient, failure, type QueryClient } from '../helpers/clients.js';
+import { startInterloper } from '../helpers/interloper.js';
 import { startTestRuntime } from '../helpers/runtime.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -104,15 +101,8 @@ describe('concurrent commands on one aggregate', () => {
 
 describe('a command whose aggregate keeps changing under it', () => {
   it(`is ABORTED after conflictRetries + 1 attempts, and its own events are not written`, async () => {
-    const projectDir = tempDir();
-    const other = await startTestRuntime({}, { projectDir });
-    const root = newRoot();
-    const cover = coverOf('account', root);
-    // Business logic that, every time it is asked, lets another writer append first.
-    const logic = await startScriptedBusinessLogic(async (context) => {
-      await other.commands.record(eventBook(cover, [forced(payload('test/Interloper'))]));
-      return acceptWith(1, payload('test/Own'))(context);
-    });
+    // Business logic that, every time it is asked, lets another writer (another runtime on the store) append first.
+    const { projectDir, root, logic } = await startInterloper();
     const { commands, queries } = await startTestRuntime(
       { commandHandler: { conflictRetries: 3 }, domains: { account: { businessLogic: logic.address } } },
       { projectDir },

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { command, deposit, newRoot, open, withdraw } from '../helpers/account.js';
-import { acceptWith, coverOf, eventBook, forced, payload } from '../helpers/books.js';
-import { startSampleBusinessLogic, startScriptedBusinessLogic } from '../helpers/business-logic.js';
+import { startSampleBusinessLogic } from '../helpers/business-logic.js';
 import { adminCalls } from '../helpers/clients.js';
 import { startRecordingProjector } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
+import { startInterloper } from '../helpers/interloper.js';
 import { startTestRuntime } from '../helpers/runtime.js';
-import { tempDir } from '../helpers/tmp.js';
 
 /**
  * The metrics of a real runtime (in-process bus, SQLite, real gRPC services in the test process), read from its
@@ -76,15 +75,8 @@ describe('the metrics of a runtime', () => {
   });
 
   it('count each conflict and retry of a command whose aggregate keeps changing, and its outcome', async () => {
-    const projectDir = tempDir();
-    const other = await startTestRuntime({}, { projectDir });
-    const root = newRoot();
-    const cover = coverOf('account', root);
     // Business logic that, every time it is asked, lets another writer (another runtime on the store) append first.
-    const logic = await startScriptedBusinessLogic(async (context) => {
-      await other.commands.record(eventBook(cover, [forced(payload('test/Interloper'))]));
-      return acceptWith(1, payload('test/Own'))(context);
-    });
+    const { projectDir, root, logic } = await startInterloper();
     const { commands, runtime } = await startTestRuntime(
       {
         commandHandler: { conflictRetries: 3 },
