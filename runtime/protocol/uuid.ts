@@ -23,7 +23,7 @@ export const randomUuidBytes = (): Uint8Array => uuidToBytes(randomUUID())!;
  * A time-ordered UUID (version 7, RFC 9562): the first 48 bits are the Unix time in milliseconds, the rest random.
  * Ids the runtime makes up for correlations and commands are of this kind, so that the store's index on them
  * grows at its end like the log instead of at random places (a random key costs a random index page per
- * event: a third of SQLite's append rate, measured), and so that they sort by when they were made.
+ * event), and so that they sort by when they were made.
  */
 export const timeOrderedUuid = (now: number = Date.now()): string => {
   const time = now.toString(16).padStart(12, '0');
