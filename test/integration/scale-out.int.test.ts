@@ -1,3 +1,4 @@
+import { status } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { uuidFromBytes } from '../../runtime/protocol/uuid.js';
@@ -100,7 +101,11 @@ const startLoad = (accounts: readonly Uint8Array[], live: () => Serving[]) => {
           acknowledged.set(n, uuidFromBytes(root));
           break;
         } catch (err) {
-          if (!target.killed || attempt >= 5) {
+          // Resent, with the same idempotency key, when its process was killed, and when it was ABORTED (the
+          // aggregate kept changing under it: four command handlers and a saga write the same accounts), as the
+          // error tells a client to do; anything else is a failure.
+          const aborted = (err as { code?: number }).code === status.ABORTED;
+          if ((!target.killed && !aborted) || attempt >= 5) {
             failures.push(`command ${n} to process ${target.endpoint}: ${(err as Error).message}`);
             break;
           }
