@@ -130,8 +130,20 @@ const refuseIfRunning = async (projectDir: string, context: CliContext): Promise
   );
 };
 
-const outputMode = (options: UpOptions, context: CliContext): UpOutputMode =>
-  options.json ? 'json' : (context.stdout as { isTTY?: boolean }).isTTY === true ? 'ink' : 'plain';
+/**
+ * Set to anything but `0` or `false`, CI or CONTINUOUS_INTEGRATION make ink draw only its last frame, when the
+ * view closes (the rule of ink's is-in-ci): the ready line would never show. There `up` prints plain lines.
+ */
+const inCi = (env: NodeJS.ProcessEnv): boolean =>
+  ['CI', 'CONTINUOUS_INTEGRATION'].some(
+    (key) => env[key] !== undefined && env[key] !== '0' && env[key] !== 'false',
+  );
+
+const outputMode = (options: UpOptions, context: CliContext): UpOutputMode => {
+  if (options.json) return 'json';
+  const terminal = (context.stdout as { isTTY?: boolean }).isTTY === true;
+  return terminal && !inCi(context.env) ? 'ink' : 'plain';
+};
 
 const up = async (
   projectDir: string,

@@ -1,4 +1,4 @@
-import { beforeAll } from 'vitest';
+import { beforeAll, expect } from 'vitest';
 import { command, deposit, newRoot, open } from '../helpers/account.js';
 import { startSampleProjector } from '../helpers/business-logic.js';
 import {
@@ -23,6 +23,17 @@ import { tempDir } from '../helpers/tmp.js';
 
 beforeAll(() => assertBuilt());
 
+/** `evented up` on a pseudo-terminal 200 columns wide (a new one has none, and ink would draw a letter per line). */
+const upOnTerminal = (dir: string, env: Record<string, string | undefined>) =>
+  startProcess(
+    'script',
+    ['-qec', `stty cols 200 rows 60; exec ${process.execPath} ${eventedBin} up ${dir}`, '/dev/null'],
+    {
+      cwd: dir,
+      env,
+    },
+  );
+
 /** What ink draws between words (colours, bold): left out, so that patterns read like the screen. */
 const plain = (text: string): string => text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
 
@@ -39,12 +50,8 @@ itWith(
       projectors: { accounts: { address: projector.address, domains: ['account'] } },
       metrics: { port: metricsPort },
     });
-    // A terminal 200 columns wide (a new pseudo-terminal has none, and ink would draw a letter per line).
-    const up = startProcess(
-      'script',
-      ['-qec', `stty cols 200 rows 60; exec ${process.execPath} ${eventedBin} up ${dir}`, '/dev/null'],
-      { cwd: dir },
-    );
+    // Not in CI (CI set would make `up` print plain lines: the second test).
+    const up = upOnTerminal(dir, { CI: undefined, CONTINUOUS_INTEGRATION: undefined });
     const screen = {
       /** How much has been drawn so far: waitFor(…, from) looks only at what is drawn after. */
       drawn: (): number => plain(up.output()).length,
@@ -83,6 +90,23 @@ itWith(
 
     await expectStoppedByDown(dir, up);
     await projector.process.stop();
+  },
+  120_000,
+);
+
+itWith(
+  'script',
+  'in CI (CI=true), on a terminal too, prints plain lines: ink would draw nothing before the view closes',
+  async () => {
+    const logicPort = await freePort();
+    const { dir } = await newProject({
+      domains: { account: { businessLogic: `127.0.0.1:${logicPort}` } },
+      processes: { 'business-logic': sampleBusinessLogicProcess(logicPort) },
+    });
+    const up = upOnTerminal(dir, { CI: 'true' });
+    await up.waitFor(/bank is ready: commands on 127\.0\.0\.1:\d+/, 60_000);
+    expect(up.output()).not.toMatch(/commands\/s/);
+    await expectStoppedByDown(dir, up);
   },
   120_000,
 );
