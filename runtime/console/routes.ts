@@ -37,6 +37,8 @@ export interface ApiContext {
   logger: Logger;
   /** How often the status stream reads the status. */
   statusIntervalMs: number;
+  /** How often a stream sends a heartbeat comment. */
+  heartbeatMs: number;
 }
 
 class HttpError extends Error {
@@ -198,7 +200,7 @@ const streamEvents = async (
 ): Promise<void> => {
   const filter = tailFilter(query, false);
   const head = await headOf(context, context.stopping);
-  const stream = openEventStream(request, response, context.stopping);
+  const stream = openEventStream(request, response, context.stopping, context.heartbeatMs);
   try {
     for await (const event of context.clients.tail({ ...filter, after: head, follow: true }, stream.signal)) {
       stream.send('event', eventView(event, context.payloads()));
@@ -216,7 +218,7 @@ const streamStatus = async (
   response: ServerResponse,
 ): Promise<void> => {
   const reader = createStatusReader(() => context.clients.status());
-  const stream = openEventStream(request, response, context.stopping);
+  const stream = openEventStream(request, response, context.stopping, context.heartbeatMs);
   while (!stream.signal.aborted) {
     try {
       stream.send('status', await reader.read());
@@ -236,7 +238,7 @@ const streamStatus = async (
 };
 
 const streamReplays = (context: ApiContext, request: IncomingMessage, response: ServerResponse): void => {
-  const stream = openEventStream(request, response, context.stopping);
+  const stream = openEventStream(request, response, context.stopping, context.heartbeatMs);
   for (const view of context.replays.list().reverse()) stream.send('replay', view);
   const stop = context.replays.listen((view) => stream.send('replay', view));
   stream.signal.addEventListener('abort', stop, { once: true });

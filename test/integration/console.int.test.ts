@@ -368,6 +368,21 @@ describe('dead letters and replays from the console', () => {
   });
 });
 
+/** A console server of its own, on the test runtime's admin service and query handler. */
+const consoleOptions = () => ({
+  host: '127.0.0.1',
+  port: 0,
+  admin: test.runtime.admin.address,
+  query: test.runtime.queryHandler.address,
+  tls: undefined,
+  token: undefined,
+  bearer: undefined,
+  projectDir: test.projectDir,
+  project: 'bank',
+  version: '',
+  logger: pino({ level: 'silent' }),
+});
+
 describe('the console off loopback, and its pages', () => {
   it('wants the configured token on /api (header or cookie); the pages need none', async () => {
     const projectDir = tempDir();
@@ -393,6 +408,28 @@ describe('the console off loopback, and its pages', () => {
     await remote.runtime.close(100);
   });
 
+  it('keeps a quiet stream alive with heartbeats, and ends it when the console stops', async () => {
+    const started = await startConsoleServer({
+      ...consoleOptions(),
+      bundleDir: join(tempDir(), 'nothing-here'),
+      heartbeatMs: 100,
+    });
+    const response = await fetch(`${started.url}api/replays/stream`);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while ((text.match(/: heartbeat\n\n/g) ?? []).length < 3) text += (await reader.read()).value ?? '';
+    const closing = started.close();
+    const ended = await Promise.race([
+      (async () => {
+        while (!(await reader.read()).done);
+        return 'ended';
+      })(),
+      new Promise((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000)),
+    ]);
+    expect(ended).toBe('ended');
+    await closing;
+  });
+
   it('refuses to start off loopback when console.token cannot be read', async () => {
     await expect(
       startTestRuntime(
@@ -408,20 +445,7 @@ describe('the console off loopback, and its pages', () => {
     writeFileSync(join(bundleDir, 'index.html'), '<!doctype html><title>console</title>');
     writeFileSync(join(bundleDir, 'assets', 'app-1a2b.js'), 'console.log(1)');
     writeFileSync(join(bundleDir, 'assets', 'app-1a2b.css'), 'body{}');
-    const started = await startConsoleServer({
-      host: '127.0.0.1',
-      port: 0,
-      admin: test.runtime.admin.address,
-      query: test.runtime.queryHandler.address,
-      tls: undefined,
-      token: undefined,
-      bearer: undefined,
-      projectDir: test.projectDir,
-      project: 'bank',
-      version: '',
-      logger: pino({ level: 'silent' }),
-      bundleDir,
-    });
+    const started = await startConsoleServer({ ...consoleOptions(), bundleDir });
     try {
       for (const path of ['', 'events', 'aggregates/account/x']) {
         const page = await consoleRequest(`${started.url}${path}`);
@@ -450,17 +474,7 @@ describe('the console off loopback, and its pages', () => {
     }
 
     const unbuilt = await startConsoleServer({
-      host: '127.0.0.1',
-      port: 0,
-      admin: test.runtime.admin.address,
-      query: test.runtime.queryHandler.address,
-      tls: undefined,
-      token: undefined,
-      bearer: undefined,
-      projectDir: test.projectDir,
-      project: 'bank',
-      version: '',
-      logger: pino({ level: 'silent' }),
+      ...consoleOptions(),
       bundleDir: join(tempDir(), 'nothing-here'),
     });
     try {
