@@ -17,10 +17,12 @@ import { startConsoleServer } from '../../runtime/console/server.js';
 import { uuidFromBytes } from '../../runtime/protocol/uuid.js';
 import { command, deposit, newRoot, open } from '../helpers/account.js';
 import { startSampleBusinessLogic } from '../helpers/business-logic.js';
+import { adminCalls } from '../helpers/clients.js';
 import { actionHeaders, consoleRequest, readEventStream } from '../helpers/console.js';
 import { startRecordingProjector, type RecordingProjector } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
 import { typescriptTemplate } from '../helpers/paths.js';
+import { occupiedPort } from '../helpers/ports.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -428,6 +430,26 @@ describe('the console off loopback, and its pages', () => {
     ]);
     expect(ended).toBe('ended');
     await closing;
+  });
+
+  it('is not served with console.enabled: false, and status then names none', async () => {
+    const off = await startTestRuntime({ console: { enabled: false } });
+    expect(off.runtime.console).toBeUndefined();
+    const status = await adminCalls(off.runtime.admin.address).status();
+    expect(status.consoleUrl).toBe('');
+    expect(status.components.map((component) => component.name)).not.toContain('console');
+    await off.runtime.close(100);
+  });
+
+  it('a busy port is one line naming the address and the key to change', async () => {
+    const busy = await occupiedPort();
+    const started = startConsoleServer({ ...consoleOptions(), port: busy });
+    await expect(started).rejects.toThrow(
+      `the console cannot listen on 127.0.0.1:${busy}: the port is already in use`,
+    );
+    await expect(started).rejects.toMatchObject({
+      hint: 'stop the other process, or set console.port to another port in evented.yaml (console.enabled: false turns it off)',
+    });
   });
 
   it('refuses to start off loopback when console.token cannot be read', async () => {
