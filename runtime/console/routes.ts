@@ -246,7 +246,10 @@ const streamReplays = (context: ApiContext, request: IncomingMessage, response: 
 
 const aggregate = async (context: ApiContext, domain: string, root: string) => {
   const bytes = rootBytes(root);
-  const books = await context.clients.aggregate(domain, bytes);
+  const [books, snapshot] = await Promise.all([
+    context.clients.aggregate(domain, bytes),
+    context.clients.snapshot(domain, bytes),
+  ]);
   const count = books.reduce((sum, book) => sum + book.pages.length, 0);
   if (count === 0) {
     throw new HttpError(404, {
@@ -259,7 +262,7 @@ const aggregate = async (context: ApiContext, domain: string, root: string) => {
     context.clients.tail({ domain, root: { value: bytes }, last: count }, context.stopping),
   );
   const positions = new Map(logged.map((event) => [event.page?.num ?? 0, event.position]));
-  return aggregateView(domain, root, books, positions, context.payloads());
+  return aggregateView(domain, root, books, positions, snapshot, context.payloads());
 };
 
 const TRACE_HINT = 'give a correlation id, or an event as DOMAIN/ROOT/SEQUENCE';

@@ -55,7 +55,8 @@ beforeAll(async () => {
         ? 'the read model is full'
         : undefined,
   });
-  const logic = await startSampleBusinessLogic();
+  // A snapshot every 2 events: an aggregate's page marks it.
+  const logic = await startSampleBusinessLogic({ snapshotEvery: 2 });
   // A project folder with the sample's .proto files: payloads are shown as JSON.
   const projectDir = tempDir();
   cpSync(join(typescriptTemplate, 'proto'), join(projectDir, 'proto'), { recursive: true });
@@ -152,7 +153,7 @@ describe('the console server', () => {
     } satisfies Partial<EventView>);
   });
 
-  it('shows an aggregate: its events in order, with their positions and the commands that made them', async () => {
+  it('shows an aggregate: its events in order, with their positions, its snapshot and the commands that made them', async () => {
     const view = await api<AggregateView>(`/api/aggregates/account/${uuidFromBytes(ada)}`);
     expect(view.events.map((event) => [event.sequence, event.position, event.type])).toEqual([
       [0, 1, 'account.v1.AccountOpened'],
@@ -161,6 +162,12 @@ describe('the console server', () => {
     expect(view.commands).toEqual([
       expect.objectContaining({ correlationId: 'ada-opens', sequences: [0, 1] }),
     ]);
+    expect(view.snapshot).toMatchObject({ sequence: 2, payload: expect.objectContaining({ owner: 'ada' }) });
+    const carl = newRoot();
+    await test.commands.handle(command(carl, open('carl')));
+    const withoutSnapshot = await api<AggregateView>(`/api/aggregates/account/${uuidFromBytes(carl)}`);
+    expect(withoutSnapshot.events).toHaveLength(1);
+    expect(withoutSnapshot.snapshot).toBeUndefined();
     const missing = await consoleRequest(`${url}api/aggregates/account/${uuidFromBytes(newRoot())}`);
     expect(missing.status).toBe(404);
   });
@@ -191,7 +198,12 @@ describe('the console server', () => {
     expect(first!.project).toBe('bank');
     expect(Date.parse(second!.at) - Date.parse(first!.at)).toBeGreaterThanOrEqual(900);
     expect(second!.subscribers).toEqual([
-      expect.objectContaining({ name: 'recording', kind: 'projector', state: 'live', delivered: 4 }),
+      expect.objectContaining({
+        name: 'recording',
+        kind: 'projector',
+        state: 'live',
+        delivered: second!.head,
+      }),
     ]);
     expect(second!.commandsPerSecond).toBeGreaterThanOrEqual(0);
     expect(second!.components.map((component) => component.name)).toContain('store');
