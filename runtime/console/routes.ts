@@ -206,7 +206,7 @@ const streamEvents = async (
       stream.send('event', eventView(event, context.payloads()));
     }
   } catch (err) {
-    if (!stream.signal.aborted) stream.send('error', errorAnswer(err).body);
+    if (!stream.signal.aborted) stream.send('api-error', errorAnswer(err).body);
   } finally {
     stream.end();
   }
@@ -223,7 +223,7 @@ const streamStatus = async (
     try {
       stream.send('status', await reader.read());
     } catch (err) {
-      stream.send('error', errorAnswer(err).body);
+      stream.send('api-error', errorAnswer(err).body);
     }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, context.statusIntervalMs);
