@@ -19,14 +19,19 @@
  *   /api/dead-letters/retry   DeadLetterAction → { letters: DeadLetterView[] }
  *   /api/dead-letters/skip    DeadLetterAction → { letters: DeadLetterView[] }
  *   /api/replays              ReplayAction     → ReplayView (started; follow it on /api/replays/stream)
- * Errors: a status ≥ 400 with ApiError.
+ * Errors: a status ≥ 400 with ApiError (400 bad input, 401 the configured token missing, 403 an action refused,
+ * 404 unknown, 409 refused by the runtime's state, 421 a foreign Host, 503 the runtime unreachable). A stream
+ * that fails after it started sends an `api-error` event (ApiError) and goes on (status) or ends (events).
+ * POST /api/replays answers 202: the replay runs on, and its ReplayView changes on /api/replays/stream.
  *
  * Safety: every request's Host must name this server (127.0.0.1:PORT, localhost:PORT, [::1]:PORT, or the
  * configured host): a foreign Host (DNS rebinding) gets 421. An action needs an Origin equal to
  * `http://` + its Host (a page elsewhere cannot send one: CSRF) and the header `x-evented-token` with
  * Session.token (the per-run token, readable only by a same-origin page); else 403. Actions are logged with
- * their caller (the runtime's audit log). On a host other than loopback every request also needs
- * `authorization: Bearer <console.token>` (the configured token).
+ * their caller (the runtime's audit log). On a host other than loopback every request to /api also needs
+ * `authorization: Bearer <console.token>` (the configured token), or the same token in the cookie
+ * `evented-console-token` (an EventSource cannot set a header); the page's own files (no data in them) are served
+ * without it, so that a page can ask for the token.
  */
 
 /** GET /api/session: what the pages need first. */

@@ -12,7 +12,7 @@ import { applyServeFlags } from '../../runtime/up/serve-flags.js';
 const config = configSchema.parse({
   store: { kind: 'postgres', url: 'postgres://a@127.0.0.1/x', schema: 'bank', poolSize: 3 },
   queryHandler: { port: 0 },
-  health: { port: 1317 },
+  health: { port: 1319 },
   metrics: {},
 });
 
@@ -27,7 +27,8 @@ describe('applyServeFlags', () => {
       moved.admin.port,
       moved.health?.port,
       moved.metrics?.port,
-    ]).toEqual([1333, 0, 1335, 1768, 1336, 1337, 1338]);
+      moved.console.port,
+    ]).toEqual([1333, 0, 1335, 1768, 1336, 1339, 1338, 1337]);
     expect(applyServeFlags(config, {})).toBe(config);
   });
 
@@ -77,6 +78,12 @@ describe('serversFromLines', () => {
         '  admin on 127.0.0.1:1326; metrics on http://127.0.0.1:1328/metrics; bus memory (in-process)',
       ])?.metrics,
     ).toBe('http://127.0.0.1:1328/metrics');
+    expect(
+      serversFromLines([
+        'evented serving bank: commands on 127.0.0.1:1323, queries on 127.0.0.1:1324, store sqlite at /x',
+        '  admin on 127.0.0.1:1326; console on http://127.0.0.1:1327/; bus memory (in-process)',
+      ])?.console,
+    ).toBe('http://127.0.0.1:1327/');
   });
 
   it('finds the second serving line after a log line the runtime wrote between the two (same output)', () => {
