@@ -16,6 +16,7 @@ export const writeBenchProject = (dir: string, lines: readonly string[]): void =
       'projectorCoordinator: { port: 0 }',
       'sagaCoordinator: { port: 0 }',
       'admin: { port: 0 }',
+      'console: { port: 0 }',
       ...lines,
       '',
     ].join('\n'),
