@@ -7,6 +7,7 @@ import { registerReplay } from './commands/replay.js';
 import { registerSend } from './commands/send.js';
 import { registerStatus } from './commands/status.js';
 import { registerTail } from './commands/tail.js';
+import { registerConsole } from './commands/console.js';
 import { registerTrace } from './commands/trace.js';
 import { registerUp } from './commands/up.js';
 import { registerDown } from './commands/down.js';
@@ -38,6 +39,7 @@ export const createProgram = (context: CliContext, options: { json?: boolean } =
   registerServe(program, context);
   registerLoadConfig(program, context);
   registerStatus(program, context);
+  registerConsole(program, context);
   registerSend(program, context);
   registerTail(program, context);
   registerTrace(program, context);

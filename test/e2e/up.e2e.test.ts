@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import { commandClient, queryClient } from '../helpers/clients.js';
 import { freePort, occupiedPort } from '../helpers/ports.js';
 import { binFolder, groupAlive } from '../helpers/processes.js';
 import { itWith } from '../helpers/services.js';
+import { tempDir } from '../helpers/tmp.js';
 import { acceptsConnections } from '../../runtime/support/net.js';
 
 /**
@@ -100,6 +101,29 @@ describe('evented up / evented down', () => {
     const session = await fetch(`${consoleUrl}api/session`);
     expect(session.status).toBe(200);
     expect(await session.json()).toMatchObject({ project: 'bank', url: consoleUrl });
+    // `evented console` opens it with $BROWSER (here a script that writes down what it was given) …
+    const opened = join(tempDir(), 'opened');
+    const browser = join(tempDir(), 'browser');
+    writeFileSync(browser, `#!/bin/sh\necho "$@" > ${opened}\n`);
+    chmodSync(browser, 0o755);
+    const openedBy = await runEvented(['console', '--dir', projectDir], {
+      env: { BROWSER: `${browser} --new-window` },
+    });
+    expect(openedBy).toMatchObject({ exitCode: 0, stdout: `opened ${consoleUrl}\n` });
+    await expect
+      .poll(() => existsSync(opened) && readFileSync(opened, 'utf8'))
+      .toBe(`--new-window ${consoleUrl}\n`);
+    // … or, with no desktop to open it on, prints it and says so; --print only prints it.
+    const headless = await runEvented(['console', '--dir', projectDir], {
+      env: { BROWSER: '', DISPLAY: '', WAYLAND_DISPLAY: '' },
+    });
+    expect(headless).toMatchObject({ exitCode: 0, stdout: `${consoleUrl}\n` });
+    expect(headless.stderr).toMatch(/^no desktop here to open a browser on .*set BROWSER\n$/);
+    expect(await runEvented(['console', '--print', '--dir', projectDir])).toEqual({
+      exitCode: 0,
+      stdout: `${consoleUrl}\n`,
+      stderr: '',
+    });
 
     // and the main job works: a command goes through the runtime to the business logic and is stored.
     const account = newRoot();
