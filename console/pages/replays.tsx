@@ -1,0 +1,82 @@
+/** This server's replays and rebuilds, live: a progress bar, the rate, the ETA, and the error that stopped one. */
+import { useEffect, useState } from 'preact/hooks';
+import type { ReplayView } from '../../runtime/console/api.js';
+import { clock, duration, rate } from '../format.js';
+import { useRead, useStream } from '../hooks.js';
+import { ErrorBox } from '../parts/error-box.js';
+import { State } from '../parts/state.js';
+
+/** `started` changes when the page starts one: the list is read again (the stream may have missed its start). */
+export const Replays = ({ started }: { started: number }) => {
+  const read = useRead<{ replays: ReplayView[] }>('/api/replays');
+  const [byId, setById] = useState<Map<string, ReplayView>>(new Map());
+  useEffect(() => read.reload(), [started]);
+  useEffect(() => {
+    if (read.data)
+      setById((before) => new Map([...read.data!.replays.map((r) => [r.id, r] as const), ...before]));
+  }, [read.data]);
+  useStream<ReplayView>('/api/replays/stream', 'replay', (replay) =>
+    setById((before) => new Map(before).set(replay.id, replay)),
+  );
+  const replays = [...byId.values()].sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  if (replays.length === 0 && !read.error) return null;
+  return (
+    <>
+      <h2>Replays and rebuilds</h2>
+      <ErrorBox error={read.error} />
+      <div data-testid="replays">
+        {replays.map((replay) => (
+          <ReplayProgress key={replay.id} replay={replay} />
+        ))}
+      </div>
+    </>
+  );
+};
+
+const ReplayProgress = ({ replay }: { replay: ReplayView }) => {
+  const share =
+    replay.total > 0 ? Math.min(1, replay.events / replay.total) : replay.state === 'done' ? 1 : 0;
+  return (
+    <div
+      class={`panel replay ${replay.state}`}
+      data-testid="replay"
+      data-subscriber={replay.subscriber}
+      data-state={replay.state}
+    >
+      <div class="replay-head">
+        <strong>
+          {replay.rebuild ? 'rebuild' : 'replay'} of {replay.kind} {replay.subscriber}
+        </strong>
+        <State state={replay.state} testid="replay-state" />
+        <span class="muted">started {clock(replay.startedAt)}</span>
+        {replay.endedAt && <span class="muted">ended {clock(replay.endedAt)}</span>}
+      </div>
+      <div
+        class="bar"
+        role="progressbar"
+        aria-valuemin={0}
+        aria-valuemax={replay.total}
+        aria-valuenow={replay.events}
+        data-testid="replay-bar"
+        data-events={replay.events}
+        data-total={replay.total}
+      >
+        <div style={{ width: `${(share * 100).toFixed(1)}%` }} />
+      </div>
+      <div class="small" data-testid="replay-numbers">
+        {replay.events} / {replay.total} events ({Math.floor(share * 100)} %)
+        {replay.state === 'running' && (
+          <>
+            {' '}
+            · {rate(replay.eventsPerSecond)} · ETA {duration(replay.etaMs)}
+          </>
+        )}
+      </div>
+      {replay.error && (
+        <div data-testid="replay-error">
+          <ErrorBox error={{ error: replay.error }} />
+        </div>
+      )}
+    </div>
+  );
+};
