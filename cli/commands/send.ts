@@ -72,7 +72,10 @@ const positionsOf = async (
     const rootId = uuidFromBytes(root?.value ?? new Uint8Array(16));
     const wanted = book.pages.map((page) => eventKey(domain, rootId, page.num ?? 0));
     for (const last of [book.pages.length + 64, 0]) {
-      const request = { after: 0, since: undefined, domain, root, follow: false, last, correlation: '' };
+      const request = {
+        ...{ after: 0, since: undefined, domain, root, follow: false, last, correlation: '' },
+        ...{ before: 0, type: '', until: undefined },
+      };
       for await (const event of admin.tail(request, signal)) {
         positions.set(eventKey(domain, rootId, event.page?.num ?? 0), event.position);
       }

@@ -120,6 +120,10 @@ const relayLine = (status: RuntimeStatus): string => {
   return `relay: ${relay.detail.split('; ')[0]}\n`;
 };
 
+/** Where the web console is, when the process answering serves it. */
+const consoleLine = (status: RuntimeStatus): string =>
+  status.consoleUrl ? `console: ${status.consoleUrl}\n` : '';
+
 export const formatStatus = (status: RuntimeStatus): string => {
   const components = formatTable(
     ['COMPONENT', 'KIND', 'ADDRESS', 'STATE', 'DETAIL'],
@@ -127,7 +131,7 @@ export const formatStatus = (status: RuntimeStatus): string => {
   );
   const subscribers = subscribersSection(status);
   const version = status.version ? ` (evented ${status.version})` : '';
-  return `${status.name}${version}: store head at position ${status.head}\n${rolesLine(status)}${relayLine(status)}\n${components}\n\n${subscribers}\n`;
+  return `${status.name}${version}: store head at position ${status.head}\n${rolesLine(status)}${relayLine(status)}${consoleLine(status)}\n${components}\n\n${subscribers}\n`;
 };
 
 export const registerStatus = (program: Command, context: CliContext): void => {

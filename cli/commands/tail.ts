@@ -67,6 +67,9 @@ const requestOf = (options: TailOptions): TailRequest => {
     follow: options.follow,
     last,
     correlation: options.correlation ?? '',
+    before: 0,
+    type: '',
+    until: undefined,
   };
 };
 

@@ -49,6 +49,11 @@ export interface StatusSources {
   probeTls?: (component: string) => ClientTls | undefined;
   /** The URL Prometheus scrapes, when metrics are on. */
   metricsUrl?: string | undefined;
+  /**
+   * The web console's URL, when this process serves it. Read when asked: the console starts after the admin
+   * service, whose address it calls.
+   */
+  consoleUrl?: (() => string | undefined) | undefined;
   /** What the command handler of this process did since it started (role command). */
   activity?: (() => CommandCounts) | undefined;
 }
@@ -181,6 +186,7 @@ export const runtimeStatus = async (sources: StatusSources): Promise<RuntimeStat
       holdersOf(`${kind}:${view.name}`, view, claims, processId),
     );
   const relay = sources.relay();
+  const consoleUrl = sources.consoleUrl?.();
   const probe = (name: string, address: string, service: string): Promise<ComponentStatus> =>
     grpcComponent(name, address, service, sources.probeTls?.(name));
   const components: ComponentStatus[] = [
@@ -191,6 +197,7 @@ export const runtimeStatus = async (sources: StatusSources): Promise<RuntimeStat
     ...(sources.metricsUrl
       ? [{ name: 'metrics', kind: 'prometheus', address: sources.metricsUrl, state: 'ok', detail: '' }]
       : []),
+    ...(consoleUrl ? [{ name: 'console', kind: 'http', address: consoleUrl, state: 'ok', detail: '' }] : []),
     ...(await Promise.all([
       ...Object.entries(sources.servers).map(([name, address]) => probe(name, address, '')),
       ...Object.entries(sources.businessLogic).map(([domain, address]) =>
@@ -214,6 +221,7 @@ export const runtimeStatus = async (sources: StatusSources): Promise<RuntimeStat
     processId,
     head,
     activity: sources.activity && { ...sources.activity() },
+    consoleUrl: consoleUrl ?? '',
     components,
     subscribers: [
       ...[...sources.projectors.values()].map((it) => subscriber('projector', it.status())),

@@ -7,8 +7,8 @@ import { createWakeup } from '../support/timing.js';
 import { toPage } from '../store/page.js';
 
 /**
- * `evented tail events`: the stored events from a position (or a time, or the last N), filtered by domain,
- * aggregate and correlation, then, when following, each new event as it is committed. Commits through this
+ * `evented tail events`: the stored events from a position (or a time, or the last N, or the last N before a
+ * position: the console's paging back), filtered by domain, aggregate, correlation, type and time, then, when following, each new event as it is committed. Commits through this
  * runtime wake it at once; commits by other processes are found by polling. A correlation's stored events are
  * looked up by the store's index (EventStore.readCorrelation), not found by reading the whole log.
  */
@@ -42,23 +42,42 @@ const matcher = (request: TailRequest): ((event: StoredEvent) => boolean) => {
   if (root !== undefined && !request.domain) {
     throw new ValidationError('a root names an aggregate only together with its domain: give the domain too');
   }
+  if (request.follow && (request.before > 0 || request.until !== undefined)) {
+    throw new ValidationError('before and until bound a tail of stored events: leave them out to follow');
+  }
   const rootText = root && uuidFromBytes(root);
   const since = request.after === 0 ? request.since : undefined;
+  const { before, until } = request;
   return (event) =>
     (!request.correlation || event.origin?.correlationId === request.correlation) &&
     (!request.domain || event.domain === request.domain) &&
     (rootText === undefined || uuidFromBytes(event.root) === rootText) &&
-    (since === undefined || !isBefore(event.createdAt, since));
+    (since === undefined || !isBefore(event.createdAt, since)) &&
+    (until === undefined || isBefore(event.createdAt, until)) &&
+    (before === 0 || event.position < before) &&
+    (!request.type || isOfType(event.event?.typeUrl ?? '', request.type));
 };
+
+/** Whether a payload's type URL names `type`: its full name, or the last part of it ("Deposited"). */
+export const isOfType = (typeUrl: string, type: string): boolean => {
+  const name = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
+  return name === type || name.endsWith(`.${type}`);
+};
+
+/** Whether the request keeps only some events of the log (a walk back is then needed to find the last N). */
+const isFiltered = (request: TailRequest): boolean =>
+  Boolean(request.domain || request.type) || request.since !== undefined || request.until !== undefined;
 
 /** Where to start: `after`, or far enough back for the last `last` events (positions are dense per store). */
 const startingPosition = async (store: EventStore, request: TailRequest): Promise<number> => {
   if (request.after > 0 || request.last === 0) return request.after;
   const head = await store.headPosition();
-  if (!request.domain) return Math.max(head - request.last, 0);
+  // Positions are dense: the last N before `before` start N below it.
+  const end = request.before > 0 ? Math.min(request.before - 1, head) : head;
+  if (!isFiltered(request)) return Math.max(end - request.last, 0);
   // Filtered: walk back page by page until `last` matching events lie ahead.
   const matches = matcher(request);
-  let from = head;
+  let from = end;
   let found = 0;
   while (from > 0 && found < request.last) {
     const start = Math.max(from - PAGE_EVENTS * 10, 0);
@@ -131,6 +150,8 @@ export async function* tailLog(
       const events = await store.readLog(after, PAGE_EVENTS);
       for (const event of events) if (matches(event)) yield toLogged(event);
       if (events.length > 0) after = events[events.length - 1]!.position;
+      // Bounded by a position: nothing past it can match.
+      if (request.before > 0 && after >= request.before - 1) return;
       if (events.length === PAGE_EVENTS) continue;
       if (!request.follow) return;
       await wakeup.wait(options.pollMs);

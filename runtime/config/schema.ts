@@ -283,6 +283,15 @@ const server = (defaultPort: number) =>
 /** Where a process serves its metrics unless `metrics.port` says otherwise (1313–1317 are the runtime's). */
 export const DEFAULT_METRICS_PORT = 1318;
 
+/** Where the web console listens unless `console.port` says otherwise (issue 14). */
+export const DEFAULT_CONSOLE_PORT = 1317;
+
+/**
+ * Where the plaintext health server listens unless `health.port` says otherwise (a process whose servers speak
+ * TLS, or the relay alone): above the console's and the metrics' ports.
+ */
+export const DEFAULT_HEALTH_PORT = 1319;
+
 /** Loopback names and addresses: what only this machine can reach. */
 export const isLoopbackHost = (host: string): boolean => {
   const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
@@ -305,6 +314,26 @@ const metrics = z
     message:
       'the metrics endpoint has no authentication: to serve it on a host other than loopback (127.0.0.1, ::1), also set metrics.allowRemote: true',
     path: ['host'],
+  });
+
+/**
+ * The web console (runtime/console/): served over HTTP by the process holding the role admin, on loopback unless
+ * told otherwise. On any other host every request must carry `authorization: Bearer TOKEN` with `token` (read
+ * from a file or the environment, like the runtime's own token): a console on a network needs one.
+ */
+const consoleSection = z
+  .strictObject({
+    /** Serve it (only a process holding the role admin does). */
+    enabled: z.boolean().default(true),
+    host: host.default('127.0.0.1'),
+    port: port.default(DEFAULT_CONSOLE_PORT),
+    /** Required on a host other than loopback. */
+    token: token.optional(),
+  })
+  .refine((it) => !it.enabled || it.token !== undefined || isLoopbackHost(it.host), {
+    message:
+      'the console changes state (retry, skip, replay): to serve it on a host other than loopback (127.0.0.1, ::1), also set console.token (file: FILE or env: NAME), which every request must then carry',
+    path: ['token'],
   });
 
 const otherCommandHandler = z.strictObject({
@@ -375,11 +404,13 @@ export const configSchema = z.strictObject({
   /**
    * A plaintext server answering grpc.health.v1 only, for the whole process, for what a probe could not ask
    * otherwise: a runtime whose servers speak TLS (Kubernetes' `grpc:` probes do not) and a process that holds no
-   * server of its own (the relay alone; 127.0.0.1:1317 when this is not set). Otherwise not started.
+   * server of its own (the relay alone; 127.0.0.1:1319 when this is not set). Otherwise not started.
    */
-  health: server(1317).optional(),
+  health: server(DEFAULT_HEALTH_PORT).optional(),
   /** Prometheus metrics at http://HOST:PORT/metrics, one endpoint per process; off without this section. */
   metrics: metrics.optional(),
+  /** The web console at http://HOST:PORT/ (role admin; on by default, on 127.0.0.1:1317). */
+  console: consoleSection.prefault({}),
   /** How `evented deploy kubernetes` renders this project (see config/deploy.ts). */
   deploy: deploy.optional(),
 });
@@ -395,3 +426,4 @@ export type TargetTlsConfig = NonNullable<ResolvedConfig['domains'][string]['tls
 export type TokenConfig = NonNullable<ResolvedConfig['token']>;
 export type DeployConfig = NonNullable<ResolvedConfig['deploy']>;
 export type MetricsConfig = NonNullable<ResolvedConfig['metrics']>;
+export type ConsoleConfig = ResolvedConfig['console'];

@@ -116,20 +116,47 @@ export const loadSecurity = (
   };
 };
 
+/**
+ * A token of the configuration other than the runtime's own (`console.token`), read and checked as that one is:
+ * `key` names it in errors.
+ */
+export const loadToken = (
+  config: TokenConfig,
+  projectDir: string,
+  env: NodeJS.ProcessEnv,
+  key: string,
+): string =>
+  readToken(
+    config,
+    (path, fileKey) => {
+      const full = isAbsolute(path) ? path : join(projectDir, path);
+      try {
+        return readFileSync(full);
+      } catch (err) {
+        throw new ConfigError(`${fileKey}: cannot read ${full}: ${messageOf(err)}`, {
+          hint: 'a path relative to the project folder, or absolute (Kubernetes: where the Secret is mounted)',
+        });
+      }
+    },
+    env,
+    key,
+  );
+
 const readToken = (
   config: TokenConfig,
   read: (path: string, key: string) => Buffer,
   env: NodeJS.ProcessEnv,
+  name = 'token',
 ): string => {
   if (config.env !== undefined && env[config.env] === undefined) {
-    throw new ConfigError(`token.env: the environment variable ${config.env} is not set`, {
+    throw new ConfigError(`${name}.env: the environment variable ${config.env} is not set`, {
       hint: `set it to the token (Kubernetes: from a Secret, with secretKeyRef); ${MAKE_TOKEN}`,
     });
   }
   const [key, token] =
     config.file !== undefined
-      ? [`token.file (${config.file})`, read(config.file, 'token.file').toString('utf8').trim()]
-      : [`token.env (${config.env})`, (env[config.env!] ?? '').trim()];
+      ? [`${name}.file (${config.file})`, read(config.file, `${name}.file`).toString('utf8').trim()]
+      : [`${name}.env (${config.env})`, (env[config.env!] ?? '').trim()];
   if (token === '') {
     throw new ConfigError(`${key}: the token is empty`, { hint: MAKE_TOKEN });
   }

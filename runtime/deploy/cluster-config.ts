@@ -2,7 +2,13 @@ import { ConfigError } from '../errors/index.js';
 import { deploy as deploySchema } from '../config/deploy.js';
 import { ROLES, type Role } from '../config/roles.js';
 import { passwordOf, type FromEnv } from '../config/from-env.js';
-import { configSchema, type DeployConfig, type ResolvedConfig, type UserConfig } from '../config/schema.js';
+import {
+  configSchema,
+  DEFAULT_HEALTH_PORT,
+  type DeployConfig,
+  type ResolvedConfig,
+  type UserConfig,
+} from '../config/schema.js';
 
 /**
  * What a project becomes in a cluster: its configuration as every pod reads it (servers on all interfaces, TLS
@@ -20,7 +26,7 @@ export const CLUSTER_PATHS = {
 } as const;
 
 /** The port of the plaintext health server in every pod: the kubelet's grpc probes speak no TLS. */
-export const HEALTH_PORT = 1317;
+export const HEALTH_PORT = DEFAULT_HEALTH_PORT;
 
 /** The variables the store's and broker's URLs are read from when they come from Secrets. */
 export const URL_VARIABLES = { store: 'EVENTED_STORE_URL', bus: 'EVENTED_BUS_URL' } as const;

@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { format } from 'node:util';
 import { setLogger as setGrpcLogger } from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
-import type { ResolvedConfig, StoreConfig } from '../config/schema.js';
+import { DEFAULT_HEALTH_PORT, type ResolvedConfig, type StoreConfig } from '../config/schema.js';
 import { connectBusinessLogic, type BusinessLogic } from '../command/business-logic.js';
 import { createCommandHandler } from '../command/handler.js';
 import { businessCoordinatorService } from '../command/service.js';
@@ -45,7 +45,7 @@ import { startMetricsServer } from '../metrics/server.js';
 const DRY_RUN_EVENTS_PER_SECOND = 25_000;
 
 /** Where a process without a server of its own answers health checks when `health` does not say. */
-const DEFAULT_HEALTH = { host: '127.0.0.1', port: 1317 };
+const DEFAULT_HEALTH = { host: '127.0.0.1', port: DEFAULT_HEALTH_PORT };
 
 /**
  * The composition root: the only place that chooses adapters. It turns a resolved configuration into running
@@ -429,7 +429,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
     stops.push(() => stopping.abort());
     // Health alone, in plaintext, for what a probe could not ask otherwise: servers that speak TLS (Kubernetes'
     // probes do not) and a process without a server of its own (the relay alone). At `health`, else (the relay
-    // alone) 127.0.0.1:1317. Closed first, so that probes see the process go before its servers drain.
+    // alone) 127.0.0.1:1319. Closed first, so that probes see the process go before its servers drain.
     const noServer = Object.keys(servers).length === 0;
     const healthAt =
       config.tls !== undefined || noServer

@@ -28,6 +28,7 @@ export const frameworkPorts = (config: ResolvedConfig): Wanted[] => {
   if (Object.keys(config.sagas).length > 0)
     wanted.push({ key: 'sagaCoordinator.port', ...config.sagaCoordinator });
   if (config.metrics?.enabled) wanted.push({ key: 'metrics.port', ...config.metrics });
+  if (config.console.enabled) wanted.push({ key: 'console.port', ...config.console });
   return wanted.filter((w) => w.port !== 0);
 };
 

@@ -58,10 +58,11 @@ export const applyServeFlags = (config: ResolvedConfig, flags: ServeFlags): Reso
     admin: moved(result.admin, offset),
     health: result.health && moved(result.health, offset),
     metrics: result.metrics && moved(result.metrics, offset),
+    console: moved(result.console, offset),
   };
   const highest = Math.max(
     ...[result.commandHandler, result.queryHandler, result.projectorCoordinator, result.sagaCoordinator]
-      .concat(result.admin, result.health ?? [], result.metrics ?? [])
+      .concat(result.admin, result.health ?? [], result.metrics ?? [], result.console)
       .map((server) => server.port),
   );
   if (highest > 65535) {

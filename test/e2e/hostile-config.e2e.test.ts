@@ -41,6 +41,7 @@ describe('evented serve with a hostile evented.yaml', () => {
       'commandHandler: { port: 0 }',
       'queryHandler: { port: 0 }',
       'admin: { port: 0 }',
+      'console: { port: 0 }',
     ];
     lines.push(
       'domains:',

@@ -32,6 +32,7 @@ const SERVERS = {
   projectors: 'projectorCoordinator',
   sagas: 'sagaCoordinator',
   health: 'health',
+  console: 'console',
 } as const;
 
 /** A port for each server of the runtime. */
@@ -48,6 +49,7 @@ export const freeRuntimePorts = async (): Promise<RuntimePorts> => ({
   projectors: await freePort(),
   sagas: await freePort(),
   health: await freePort(),
+  console: await freePort(),
 });
 
 /** What `evented serve` prints once every server listens. */

@@ -309,7 +309,7 @@ export const adminCalls = (address: string): AdminCalls => {
     tail: (partial) =>
       collect(
         client.tail(
-          { after: 0, domain: '', follow: false, last: 0, correlation: '', ...partial },
+          { after: 0, domain: '', follow: false, last: 0, correlation: '', before: 0, type: '', ...partial },
           deadline(),
         ),
       ),

@@ -42,6 +42,7 @@ export const startTestRuntime = async (
     projectorCoordinator: { port: 0, ...config.projectorCoordinator },
     sagaCoordinator: { port: 0, ...config.sagaCoordinator },
     admin: { port: 0, ...config.admin },
+    console: { port: 0, ...config.console },
   });
   const runtime = asWholeRuntime(
     await startRuntime(resolved, { projectDir, logger: pino({ level: 'silent' }), env: options.env }),

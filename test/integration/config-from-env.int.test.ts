@@ -58,6 +58,7 @@ describeWith('postgres', 'URLs read from the environment', (postgresUrl) => {
       commandHandler: { port: 0 },
       queryHandler: { port: 0 },
       admin: { port: 0 },
+      console: { port: 0 },
     });
     const started = startRuntime(config, {
       projectDir: tempDir(),

@@ -266,7 +266,15 @@ describe('a saga’s commands', () => {
 describe('Admin Tail by correlation', () => {
   it('when following, sends the new events of that correlation only', async () => {
     const client = new AdminClient(runtime.runtime.admin.address, credentials.createInsecure());
-    const stream = client.tail({ after: 0, domain: '', follow: true, last: 0, correlation: 'followed' });
+    const stream = client.tail({
+      after: 0,
+      domain: '',
+      follow: true,
+      last: 0,
+      correlation: 'followed',
+      before: 0,
+      type: '',
+    });
     const received: LoggedEvent[] = [];
     stream.on('data', (event: LoggedEvent) => received.push(event));
     stream.on('error', () => undefined);

@@ -293,6 +293,7 @@ describeWith('postgres', 'a deployment split by role', (postgresUrl) => {
         projectorCoordinator: { port: 0 },
         sagaCoordinator: { port: 0 },
         admin: { port: 0 },
+        console: { port: 0 },
         health: { port: 0 },
       });
       const projectDir = tempDir();

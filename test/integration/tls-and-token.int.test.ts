@@ -242,6 +242,7 @@ describe('a wrong TLS or token configuration', () => {
         commandHandler: { port: 0 },
         queryHandler: { port: 0 },
         admin: { port: 0 },
+        console: { port: 0 },
       }),
       { projectDir: tempDir(), logger: pino({ level: 'silent' }), env },
     ).then(

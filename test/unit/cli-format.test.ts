@@ -121,6 +121,7 @@ describe('status', () => {
     head: 42,
     roles: ['command', 'query', 'relay', 'projectors', 'sagas', 'admin'],
     processId: 'box/100',
+    consoleUrl: '',
     components: [
       { name: 'store', kind: 'sqlite', address: '/tmp/x.db', state: 'ok', detail: 'head at position 42' },
       {
@@ -179,6 +180,13 @@ describe('status', () => {
     expect(formatStatus({ ...status, roles: [], subscribers: [] })).toMatch(
       /position 42\n\n[^]*\n\nNo projectors or sagas are configured\.\n$/,
     );
+  });
+
+  it("names the console's URL when the process answering serves it", () => {
+    expect(formatStatus({ ...status, consoleUrl: 'http://127.0.0.1:1317/' })).toMatch(
+      /\nroles: [^\n]*\nconsole: http:\/\/127\.0\.0\.1:1317\/\n\n/,
+    );
+    expect(formatStatus(status)).not.toContain('console:');
   });
 
   it('says whether the relay of this process publishes or stands by, and for whom; standing by is healthy', () => {

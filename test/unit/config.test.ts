@@ -87,6 +87,23 @@ describe('evented.yaml', () => {
     expect(config.health).toBeUndefined();
   });
 
+  it('serves the console on 127.0.0.1:1317 by default; another host needs console.token', () => {
+    expect(parseConfigText('', 'evented.yaml').console).toEqual({
+      enabled: true,
+      host: '127.0.0.1',
+      port: 1317,
+    });
+    expect(errorOf('console: { host: 0.0.0.0 }\n').message).toBe(
+      'evented.yaml:1: console.token: the console changes state (retry, skip, replay): to serve it on a host other than loopback (127.0.0.1, ::1), also set console.token (file: FILE or env: NAME), which every request must then carry',
+    );
+    const remote = parseConfigText(
+      'console: { host: 0.0.0.0, token: { env: CONSOLE_TOKEN } }\n',
+      'evented.yaml',
+    );
+    expect(remote.console).toMatchObject({ host: '0.0.0.0', token: { env: 'CONSOLE_TOKEN' } });
+    expect(parseConfigText('console: { host: "::1" }\n', 'evented.yaml').console.host).toBe('::1');
+  });
+
   it('reports YAML syntax errors with their line', () => {
     const err = errorOf('name: bank\ndomains:\n  account: [\n');
     expect(err.message).toMatch(/^evented\.yaml:\d+: not valid YAML/);

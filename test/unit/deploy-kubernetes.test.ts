@@ -134,11 +134,11 @@ describe('evented deploy kubernetes', () => {
       limits: { memory: '1Gi' },
     });
     for (const probe of [container.readinessProbe, container.livenessProbe, container.startupProbe]) {
-      expect(probe?.grpc).toEqual({ port: 1317 });
+      expect(probe?.grpc).toEqual({ port: 1319 });
     }
     expect(container.ports).toEqual([
       { name: 'grpc', containerPort: 1313 },
-      { name: 'health', containerPort: 1317 },
+      { name: 'health', containerPort: 1319 },
     ]);
     const admin = find<IDeployment>(objects, 'Deployment', 'bank-admin');
     expect(admin.spec!.replicas).toBe(1);
@@ -148,7 +148,7 @@ describe('evented deploy kubernetes', () => {
     });
     const relay = find<IDeployment>(objects, 'Deployment', 'bank-relay').spec!.template.spec!.containers[0]!;
     expect(relay.args).toEqual(['serve', '/etc/evented/config', '--role', 'relay']);
-    expect(relay.ports).toEqual([{ name: 'health', containerPort: 1317 }]);
+    expect(relay.ports).toEqual([{ name: 'health', containerPort: 1319 }]);
     const pod = command.spec!.template.spec!;
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
     expect(pod.automountServiceAccountToken).toBe(false);
@@ -164,7 +164,7 @@ describe('evented deploy kubernetes', () => {
       clientCa: '/etc/evented/tls/ca.crt',
     });
     expect(config.token).toEqual({ file: '/etc/evented/token/token' });
-    expect(config.health).toEqual({ host: '0.0.0.0', port: 1317 });
+    expect(config.health).toEqual({ host: '0.0.0.0', port: 1319 });
     for (const server of [
       'commandHandler',
       'queryHandler',

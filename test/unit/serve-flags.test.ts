@@ -12,7 +12,7 @@ import { applyServeFlags } from '../../runtime/up/serve-flags.js';
 const config = configSchema.parse({
   store: { kind: 'postgres', url: 'postgres://a@127.0.0.1/x', schema: 'bank', poolSize: 3 },
   queryHandler: { port: 0 },
-  health: { port: 1317 },
+  health: { port: 1319 },
   metrics: {},
 });
 
@@ -27,7 +27,8 @@ describe('applyServeFlags', () => {
       moved.admin.port,
       moved.health?.port,
       moved.metrics?.port,
-    ]).toEqual([1333, 0, 1335, 1768, 1336, 1337, 1338]);
+      moved.console.port,
+    ]).toEqual([1333, 0, 1335, 1768, 1336, 1339, 1338, 1337]);
     expect(applyServeFlags(config, {})).toBe(config);
   });
 

@@ -221,6 +221,18 @@ export interface TailRequest {
   last: number;
   /** Only events of this correlation (Origin.correlationId), when set. */
   correlation: string;
+  /**
+   * Only events with a position lower than this, when set (paging back: with `last`, the last N before it).
+   * Not with `follow`.
+   */
+  before: number;
+  /**
+   * Only events whose payload type is this: a full name ("account.v1.Deposited") or the last part of one
+   * ("Deposited"), when set.
+   */
+  type: string;
+  /** Only events committed before this time, when set. Not with `follow`. */
+  until?: Timestamp | undefined;
 }
 
 export interface ReplayRequest {
@@ -288,7 +300,11 @@ export interface RuntimeStatus {
    * computes commands/s and events/s from two readings. Absent from a process without the role command, and from
    * a runtime that predates it.
    */
-  activity?: RuntimeActivity | undefined;
+  activity?:
+    | RuntimeActivity
+    | undefined;
+  /** The web console's URL (http://HOST:PORT/), when this process serves it (role admin, console.enabled). */
+  consoleUrl: string;
 }
 
 /** Counts since the process started; they only grow (a restart starts them again from 0). */
@@ -2099,7 +2115,18 @@ export const LoggedEvent: MessageFns<LoggedEvent> = {
 };
 
 function createBaseTailRequest(): TailRequest {
-  return { after: 0, since: undefined, domain: "", root: undefined, follow: false, last: 0, correlation: "" };
+  return {
+    after: 0,
+    since: undefined,
+    domain: "",
+    root: undefined,
+    follow: false,
+    last: 0,
+    correlation: "",
+    before: 0,
+    type: "",
+    until: undefined,
+  };
 }
 
 export const TailRequest: MessageFns<TailRequest> = {
@@ -2124,6 +2151,15 @@ export const TailRequest: MessageFns<TailRequest> = {
     }
     if (message.correlation !== "") {
       writer.uint32(58).string(message.correlation);
+    }
+    if (message.before !== 0) {
+      writer.uint32(64).uint64(message.before);
+    }
+    if (message.type !== "") {
+      writer.uint32(74).string(message.type);
+    }
+    if (message.until !== undefined) {
+      Timestamp.encode(message.until, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -2197,6 +2233,30 @@ export const TailRequest: MessageFns<TailRequest> = {
             message.correlation = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.before = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.until = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2218,6 +2278,9 @@ export const TailRequest: MessageFns<TailRequest> = {
       follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
       last: isSet(object.last) ? globalThis.Number(object.last) : 0,
       correlation: isSet(object.correlation) ? globalThis.String(object.correlation) : "",
+      before: isSet(object.before) ? globalThis.Number(object.before) : 0,
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      until: isSet(object.until) ? fromJsonTimestamp(object.until) : undefined,
     };
   },
 
@@ -2244,6 +2307,15 @@ export const TailRequest: MessageFns<TailRequest> = {
     if (message.correlation !== "") {
       obj.correlation = message.correlation;
     }
+    if (message.before !== 0) {
+      obj.before = Math.round(message.before);
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.until !== undefined) {
+      obj.until = fromTimestamp(message.until).toISOString();
+    }
     return obj;
   },
 
@@ -2261,6 +2333,11 @@ export const TailRequest: MessageFns<TailRequest> = {
     message.follow = object.follow ?? false;
     message.last = object.last ?? 0;
     message.correlation = object.correlation ?? "";
+    message.before = object.before ?? 0;
+    message.type = object.type ?? "";
+    message.until = (object.until !== undefined && object.until !== null)
+      ? Timestamp.fromPartial(object.until)
+      : undefined;
     return message;
   },
 };
@@ -2632,6 +2709,7 @@ function createBaseRuntimeStatus(): RuntimeStatus {
     roles: [],
     processId: "",
     activity: undefined,
+    consoleUrl: "",
   };
 }
 
@@ -2663,6 +2741,9 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     }
     if (message.activity !== undefined) {
       RuntimeActivity.encode(message.activity, writer.uint32(74).fork()).join();
+    }
+    if (message.consoleUrl !== "") {
+      writer.uint32(82).string(message.consoleUrl);
     }
     return writer;
   },
@@ -2752,6 +2833,14 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
             message.activity = RuntimeActivity.decode(reader, reader.uint32());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.consoleUrl = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2779,6 +2868,7 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
       roles: globalThis.Array.isArray(object?.roles) ? object.roles.map((e: any) => globalThis.String(e)) : [],
       processId: isSet(object.processId) ? globalThis.String(object.processId) : "",
       activity: isSet(object.activity) ? RuntimeActivity.fromJSON(object.activity) : undefined,
+      consoleUrl: isSet(object.consoleUrl) ? globalThis.String(object.consoleUrl) : "",
     };
   },
 
@@ -2811,6 +2901,9 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     if (message.activity !== undefined) {
       obj.activity = RuntimeActivity.toJSON(message.activity);
     }
+    if (message.consoleUrl !== "") {
+      obj.consoleUrl = message.consoleUrl;
+    }
     return obj;
   },
 
@@ -2830,6 +2923,7 @@ export const RuntimeStatus: MessageFns<RuntimeStatus> = {
     message.activity = (object.activity !== undefined && object.activity !== null)
       ? RuntimeActivity.fromPartial(object.activity)
       : undefined;
+    message.consoleUrl = object.consoleUrl ?? "";
     return message;
   },
 };
