@@ -1,0 +1,366 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+import type { ReplayView } from '../../runtime/console/api.js';
+import { command, deposit, newRoot, open } from '../helpers/account.js';
+import {
+  launchChromium,
+  openConsole,
+  screenshot,
+  screenshotBothThemes,
+  type ConsolePage,
+} from '../helpers/browser.js';
+import { assertBuilt, readRuntimeFile, runEvented } from '../helpers/cli.js';
+import { commandClient } from '../helpers/clients.js';
+import { eventually } from '../helpers/eventually.js';
+import { freePort } from '../helpers/ports.js';
+import { readAccounts } from '../helpers/read-model.js';
+import { breakProjector, scaffoldSample } from '../helpers/sample-project.js';
+import { describeWith } from '../helpers/services.js';
+
+/**
+ * The web console in a real browser (Debian's chromium, headless, 1280×800), against a real `evented up` of the
+ * sample `evented init` makes (account domain, accounts projector, transfers saga), driven only through its pages
+ * and the CLI: a sent command shows on the Events page live, then on its aggregate's page and its trace; a
+ * projector's dead letter is shown, retried (the read model changes) and skipped (the decision recorded); a rebuild
+ * started from the page moves its progress bar to done, and one whose projector is killed shows why it stopped;
+ * a page elsewhere cannot drive an action. Screenshots of every page, light and dark, go to test-artifacts/console.
+ */
+
+const STACK_FRAME = /^\s+at /m;
+const rootOf = (stdout: string): string => /aggregate (\S+):/.exec(stdout)![1]!;
+/** The console's short form of a UUID (console/format.ts shortId). */
+const shortId = (id: string): string => `${id.slice(0, 8)}…${id.slice(-4)}`;
+
+/**
+ * The projector made slow on demand: while the file `slow` is in the project, each book it is given costs it
+ * 10 ms, so that a rebuild of a few hundred events lasts seconds and its progress can be watched.
+ */
+const slowDownProjector = (dir: string): void => {
+  const path = join(dir, 'src/projector.ts');
+  const pause = `
+const slow = (books: number): void => {
+  if (existsSync(${JSON.stringify(join(dir, 'slow'))})) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 * books);
+  }
+};
+
+export const accountsProjector`;
+  const patched = readFileSync(path, 'utf8')
+    .replace('export const accountsProjector', pause)
+    .replace(
+      'if (call.request.books.some(refuses)) return callback(REFUSED);',
+      'if (call.request.books.some(refuses)) return callback(REFUSED);\n      slow(call.request.books.length);',
+    )
+    .replace(
+      'if (refuses(call.request)) return callback(REFUSED);',
+      'if (refuses(call.request)) return callback(REFUSED);\n      slow(1);',
+    );
+  expect(patched.match(/slow\(/g)?.length).toBe(3);
+  writeFileSync(path, patched);
+};
+
+describeWith('chromium', 'the web console in a real browser', (chromiumPath) => {
+  let dir: string;
+  let consoleUrl: string;
+  let commands: string;
+  let browser: Browser;
+  const opened: ConsolePage[] = [];
+
+  const cli = async (...args: string[]) => {
+    const result = await runEvented(args, { cwd: dir });
+    expect(result.stderr).not.toMatch(STACK_FRAME);
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    return result;
+  };
+  const newAccount = async (owner: string): Promise<string> =>
+    rootOf((await cli('send', 'account', 'new', 'OpenAccount', JSON.stringify({ owner }))).stdout);
+
+  /** A page of the console at `hash`, its errors checked when the test ends. */
+  const show = async (hash: string, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> => {
+    const opening = await openConsole(browser, consoleUrl, colorScheme);
+    opened.push(opening);
+    await opening.page.goto(`/${hash}`);
+    return opening.page;
+  };
+  const expectNoPageErrors = () => {
+    for (const { problems } of opened.splice(0)) expect(problems).toEqual([]);
+  };
+
+  beforeAll(async () => {
+    assertBuilt();
+    dir = await scaffoldSample();
+    breakProjector(dir);
+    slowDownProjector(dir);
+    const config = parseDocument(readFileSync(join(dir, 'evented.yaml'), 'utf8'));
+    config.setIn(['delivery'], { maxAttempts: 2, retryDelayMs: 20, maxBackoffMs: 500 });
+    writeFileSync(join(dir, 'evented.yaml'), config.toString());
+    consoleUrl = `http://127.0.0.1:${String(config.getIn(['console', 'port']))}`;
+    commands = `127.0.0.1:${String(config.getIn(['commandHandler', 'port']))}`;
+    const up = await runEvented(['up', '--detach'], { cwd: dir });
+    expect(up.exitCode, up.stdout + up.stderr).toBe(0);
+    browser = await launchChromium(chromiumPath);
+  }, 180_000);
+  afterAll(async () => {
+    for (const { context } of opened) await context.close();
+    await browser?.close();
+    if (dir) await runEvented(['down'], { cwd: dir });
+  });
+
+  it('shows a command sent with `evented send` on the Events page within 1 s, without a reload; then its aggregate and its trace', async () => {
+    const page = await show('#/events');
+    await expect.poll(() => page.getByTestId('live-mark').getAttribute('data-state')).toBe('live');
+    await page.evaluate('window.notReloaded = true');
+
+    // When a command is sent from the CLI, its event is on the page within a second
+    const sent = await cli('send', 'account', 'new', 'OpenAccount', '{"owner":"ada"}');
+    const sentAt = Date.now();
+    const ada = rootOf(sent.stdout);
+    const row = page.locator(`[data-testid=event-row][data-root="${ada}"]`);
+    await row.waitFor({ timeout: 1000 });
+    expect(Date.now() - sentAt).toBeLessThan(1000);
+    expect(await page.evaluate('window.notReloaded')).toBe(true);
+    await expect.poll(() => row.getAttribute('data-type')).toBe('AccountOpened');
+
+    // … newest first, its payload as JSON on demand
+    await cli('send', 'account', ada, 'Deposit', '{"amount": 50}', '--correlation-id', 'console-1');
+    const rows = page.getByTestId('event-row');
+    await expect.poll(() => rows.first().getAttribute('data-type')).toBe('MoneyDeposited');
+    await rows.first().getByTestId('payload-toggle').click();
+    expect(JSON.parse(await rows.first().getByTestId('payload-json').innerText())).toEqual({
+      amount: 50,
+      balance: 50,
+    });
+    await screenshotBothThemes(page, 'events');
+
+    // Its aggregate: the events in order, the commands that made them
+    await row.getByTestId('event-aggregate').click();
+    expect(new URL(page.url()).hash).toBe(`#/aggregates/account/${ada}`);
+    const events = page.getByTestId('aggregate-event');
+    await expect.poll(() => events.count()).toBe(2);
+    expect(await events.allInnerTexts()).toEqual([
+      expect.stringMatching(/^0\s.*AccountOpened\s+OpenAccount/),
+      expect.stringMatching(/^1\s.*MoneyDeposited\s+Deposit/),
+    ]);
+    const madeBy = await page.getByTestId('aggregate-command').allInnerTexts();
+    expect(madeBy).toEqual([
+      expect.stringMatching(/^OpenAccount\s/),
+      expect.stringMatching(/^Deposit\s.*console-1\s+a client\s+1$/),
+    ]);
+    await screenshotBothThemes(page, 'aggregate');
+
+    // Its trace: the command, its event, the projector and the saga that applied it
+    await page.goto('/#/events');
+    await page
+      .locator(`[data-testid=event-row][data-type=MoneyDeposited][data-root="${ada}"]`)
+      .getByTestId('event-trace')
+      .click();
+    expect(new URL(page.url()).hash).toBe('#/trace/console-1');
+    await expect.poll(() => page.getByTestId('trace-correlation').innerText()).toBe('console-1');
+    expect(await page.getByTestId('trace-command').getAttribute('data-type')).toBe('Deposit');
+    const deliveries = page.getByTestId('trace-delivery');
+    await eventually(async () => {
+      await page.getByTestId('trace-refresh').click();
+      expect(
+        await Promise.all(
+          (await deliveries.all()).map(
+            async (d) => `${await d.getAttribute('data-subscriber')} ${await d.getAttribute('data-state')}`,
+          ),
+        ),
+      ).toEqual(['accounts applied', 'transfers applied']);
+    }, 30_000);
+    expect(await deliveries.first().innerText()).toMatch(/\+\d+ ms/);
+    await screenshotBothThemes(page, 'trace');
+    expectNoPageErrors();
+  });
+
+  it("shows a projector's dead letter; retry from the console delivers it and the read model changes; skip records the decision", async () => {
+    const carol = await newAccount('carol');
+    await cli('send', 'account', carol, 'Deposit', '{"amount": 13}', '--correlation-id', 'poison-1');
+    const page = await show('#/subscribers');
+
+    // The letter shows, with its error and its event
+    const letter = page.locator(`[data-testid=dead-letter]:has(a[title="account/${carol}"])`);
+    await eventually(async () => {
+      await page.getByTestId('dead-letters-refresh').click();
+      expect(await letter.getAttribute('data-state')).toBe('open');
+    }, 30_000);
+    const id = await letter.getAttribute('data-id');
+    await letter.getByTestId('dead-letter-show').click();
+    const detail = page.getByTestId('dead-letter-detail');
+    expect(await detail.innerText()).toContain('the projector cannot take a deposit of 13');
+    expect(await detail.locator('pre').innerText()).toMatch(/"amount": 13/);
+    await expect
+      .poll(() =>
+        page
+          .locator('[data-testid=subscriber-row][data-name=accounts] [data-testid=subscriber-dead-lettered]')
+          .innerText(),
+      )
+      .not.toBe('0');
+    await screenshotBothThemes(page, 'subscribers-dead-letter');
+
+    // Retry asks first, naming the letter; cancelled, nothing happens
+    await letter.getByTestId('dead-letter-retry').click();
+    expect(await page.getByTestId('confirm-question').innerText()).toBe(
+      `Retry dead letter #${id} of projector accounts (account/${shortId(carol)}/1)? Its event is delivered to accounts again.`,
+    );
+    await page.getByTestId('confirm-cancel').click();
+    expect(await page.getByTestId('confirm-dialog').count()).toBe(0);
+    expect(await letter.getAttribute('data-state')).toBe('open');
+
+    // Once the projector is fixed, a confirmed retry delivers it: the read model has the deposit
+    rmSync(join(dir, 'refuse-13'));
+    await letter.getByTestId('dead-letter-retry').click();
+    await page.getByTestId('confirm-ok').click();
+    await page.getByTestId('confirm-dialog').waitFor({ state: 'detached' });
+    await eventually(
+      () => expect(readAccounts(join(dir, 'read-model/accounts.json'))[carol]).toMatchObject({ balance: 13 }),
+      30_000,
+    );
+    await letter.waitFor({ state: 'detached' }); // no longer among the open ones
+
+    // Skip: another poisoned deposit, skipped from the console; the decision is recorded, by whom
+    writeFileSync(join(dir, 'refuse-13'), '');
+    const dave = await newAccount('dave');
+    await cli('send', 'account', dave, 'Deposit', '{"amount": 13}');
+    const daves = page.locator(`[data-testid=dead-letter]:has(a[title="account/${dave}"])`);
+    await eventually(async () => {
+      await page.getByTestId('dead-letters-refresh').click();
+      expect(await daves.getAttribute('data-state')).toBe('open');
+    }, 30_000);
+    const daveId = await daves.getAttribute('data-id');
+    await daves.getByTestId('dead-letter-skip').click();
+    expect(await page.getByTestId('confirm-question').innerText()).toMatch(
+      new RegExp(`^Skip dead letter #${daveId} of projector accounts \\(account/${shortId(dave)}/1\\)\\?`),
+    );
+    await page.getByTestId('confirm-ok').click();
+    await daves.waitFor({ state: 'detached' });
+    await page.getByTestId('dead-letters-state').selectOption('skipped');
+    expect(await daves.getAttribute('data-state')).toBe('skipped');
+    expect(await daves.getByTestId('dead-letter-decided').innerText()).toMatch(/^by \S+/);
+    expect(readAccounts(join(dir, 'read-model/accounts.json'))[dave]).toMatchObject({ balance: 0 });
+    rmSync(join(dir, 'refuse-13'));
+    expectNoPageErrors();
+  });
+
+  it('runs a rebuild started from the console to "done" with its progress bar moving; a projector stopped mid-way shows the error', async () => {
+    // Given a few hundred events, and a projector that takes 10 ms a book
+    const client = commandClient(commands);
+    const roots = Array.from({ length: 20 }, () => newRoot());
+    await Promise.all(
+      roots.map((root) => client.handle(command(root, open('bulk'), ...Array(19).fill(deposit(1))))),
+    );
+    client.close();
+    writeFileSync(join(dir, 'slow'), '');
+
+    // When a rebuild is started and confirmed
+    const page = await show('#/subscribers');
+    const accounts = page.locator('[data-testid=subscriber-row][data-name=accounts]');
+    await accounts.getByTestId('subscriber-rebuild').click();
+    expect(await page.getByTestId('confirm-question').innerText()).toMatch(
+      /^Rebuild projector accounts: reset its read model and replay the whole event log \(\d+ events\) to it\?$/,
+    );
+    await page.getByTestId('confirm-ok').click();
+
+    // Then its bar moves, and it ends done
+    const replay = page.getByTestId('replay').first();
+    await replay.waitFor();
+    const seen = new Set<string>();
+    let total = 0;
+    await eventually(
+      async () => {
+        const bar = replay.getByTestId('replay-bar');
+        seen.add((await bar.getAttribute('data-events'))!);
+        total = Number(await bar.getAttribute('data-total'));
+        expect(await replay.getAttribute('data-state')).toBe('done');
+      },
+      60_000,
+      100,
+    );
+    const between = [...seen].map(Number).filter((n) => n > 0 && n < total);
+    expect(between.length, `progress seen: ${[...seen].join(', ')} of ${total}`).toBeGreaterThanOrEqual(2);
+    expect(await replay.getByTestId('replay-numbers').innerText()).toContain(
+      `${total} / ${total} events (100 %)`,
+    );
+
+    // A second rebuild, its projector killed mid-way: it fails, and says why
+    await accounts.getByTestId('subscriber-rebuild').click();
+    await page.getByTestId('confirm-ok').click();
+    const second = page.locator('[data-testid=replay][data-state=running]').first();
+    await expect.poll(() => second.getByTestId('replay-bar').getAttribute('data-events')).not.toBe('0');
+    await screenshotBothThemes(page, 'subscribers-rebuild');
+    const projector = readRuntimeFile(dir).components.find((c) => c.name === 'projector');
+    process.kill(projector!.pid!, 'SIGKILL');
+    const failed = page.locator('[data-testid=replay][data-state=failed]').first();
+    await failed.waitFor({ timeout: 30_000 });
+    expect(await failed.getByTestId('replay-error').innerText()).not.toBe('');
+    await screenshot(page, 'subscribers-rebuild-failed-light');
+    rmSync(join(dir, 'slow'));
+    expectNoPageErrors();
+  }, 120_000);
+
+  it('lists every component with its state, address and roles, in the system theme until the toggle chooses', async () => {
+    const page = await show('#/components', 'dark');
+    const rows = page.getByTestId('component-row');
+    await expect.poll(() => rows.count()).toBeGreaterThan(3);
+    expect(
+      await page.locator('[data-testid=component-row][data-name="command handler"]').innerText(),
+    ).toContain(commands);
+    const background = () => page.evaluate('getComputedStyle(document.body).backgroundColor');
+    expect(await background()).toBe('rgb(13, 17, 23)');
+    await screenshotBothThemes(page, 'components'); // ends on light, chosen with the toggle
+    await page.reload();
+    await page.getByTestId('component-row').first().waitFor();
+    expect(await background()).toBe('rgb(247, 247, 248)');
+    expectNoPageErrors();
+  });
+
+  it('cannot be driven by a page on another origin', async () => {
+    // A page served from elsewhere tries to start a rebuild, both ways a browser lets it post
+    const port = await freePort();
+    const elsewhere: Server = createServer((_request, response) => {
+      response.setHeader('content-type', 'text/html');
+      response.end('<!doctype html><title>elsewhere</title>');
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(port, '127.0.0.1', resolve));
+    try {
+      const page = await show('#/subscribers');
+      const before = (await (await fetch(`${consoleUrl}/api/replays`)).json()) as { replays: ReplayView[] };
+      await page.goto(`http://localhost:${port}/`);
+      const tried = await page.evaluate(async (url: string) => {
+        const body = JSON.stringify({ subscriber: 'accounts', kind: 'projector', rebuild: true });
+        const outcomes: string[] = [];
+        // JSON: the preflight is not answered, so the browser sends nothing
+        await fetch(`${url}/api/replays`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        })
+          .then((r) => outcomes.push(`json: ${r.status}`))
+          .catch(() => outcomes.push('json: refused'));
+        // A "simple" request goes without a preflight: the server must refuse it by its Origin
+        await fetch(`${url}/api/replays`, { method: 'POST', mode: 'no-cors', body })
+          .then((r) => outcomes.push(`simple: ${r.type}`))
+          .catch(() => outcomes.push('simple: refused'));
+        // And the session (with its token) cannot be read from here
+        await fetch(`${url}/api/session`)
+          .then((r) => outcomes.push(`session: ${r.status}`))
+          .catch(() => outcomes.push('session: unreadable'));
+        return outcomes;
+      }, consoleUrl);
+      expect(tried).toEqual([
+        'json: refused',
+        expect.stringMatching(/^simple: (opaque|refused)$/),
+        'session: unreadable',
+      ]);
+      const after = (await (await fetch(`${consoleUrl}/api/replays`)).json()) as { replays: ReplayView[] };
+      expect(after.replays.length).toBe(before.replays.length);
+    } finally {
+      elsewhere.close();
+    }
+    expectNoPageErrors();
+  });
+});
