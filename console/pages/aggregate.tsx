@@ -59,7 +59,7 @@ export const AggregatePage = ({ domain, root }: { domain: string; root: string }
           <table class="grid" data-testid="aggregate-events">
             <thead>
               <tr>
-                <th class="num">seq</th>
+                <th>seq</th>
                 <th class="num">#</th>
                 <th>committed</th>
                 <th>type</th>
@@ -113,8 +113,8 @@ const AggregateEventRow = ({
   const folded = snapshot !== undefined && event.sequence < snapshot;
   return (
     <tr class={folded ? 'folded' : undefined} data-testid="aggregate-event" data-sequence={event.sequence}>
-      <td class="num">
-        {event.sequence}
+      <td>
+        <code>{event.sequence}</code>
         {snapshot === event.sequence && (
           <span class="badge busy" title="the snapshot was taken here" data-testid="snapshot-mark">
             snapshot

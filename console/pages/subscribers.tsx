@@ -135,7 +135,7 @@ const SubscriberRow = ({
     </tr>
     {subscriber.lastError && (
       <tr class="error-row">
-        <td colSpan={9} data-testid="subscriber-error">
+        <td colSpan={9} class="error-text" data-testid="subscriber-error">
           last error: {subscriber.lastError}
         </td>
       </tr>
