@@ -50,6 +50,12 @@ export const EventsPage = ({ params }: { params: URLSearchParams }) => {
     setFresh((before) => new Set(before).add(event.position));
   });
 
+  // Read the list again whenever the stream (re)connects: what was committed between the read and the stream's
+  // start, or while it was down, is in the list then (merge keeps each position once).
+  useEffect(() => {
+    if (stream === 'live') first.reload();
+  }, [stream]);
+
   const older = async () => {
     const last = events[events.length - 1];
     if (!last) return;

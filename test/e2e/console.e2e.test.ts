@@ -318,6 +318,17 @@ describeWith('chromium', 'the web console in a real browser', (chromiumPath) => 
     expectNoPageErrors();
   });
 
+  it("shows the API's error as it said it, with its hint, when a read is refused", async () => {
+    const page = await show('#/aggregates/account/not-a-uuid');
+    const error = page.getByTestId('api-error');
+    await error.waitFor();
+    expect(await error.innerText()).toMatch(/not-a-uuid/);
+    // The refused read is the only thing the browser complains of
+    expect(opened.splice(0).flatMap(({ problems }) => problems)).toEqual([
+      expect.stringMatching(/Failed to load resource: the server responded with a status of 4\d\d/),
+    ]);
+  });
+
   it('cannot be driven by a page on another origin', async () => {
     // A page served from elsewhere tries to start a rebuild, both ways a browser lets it post
     const port = await freePort();
