@@ -36,15 +36,16 @@ const rootOf = (stdout: string): string => /aggregate (\S+):/.exec(stdout)![1]!;
 const shortId = (id: string): string => `${id.slice(0, 8)}…${id.slice(-4)}`;
 
 /**
- * The projector made slow on demand: while the file `slow` is in the project, each book it is given costs it
+ * The projector made slow on demand: while the file `slow` is in the project, each event it is given costs it
  * 10 ms, so that a rebuild of a few hundred events lasts seconds and its progress can be watched.
  */
 const slowDownProjector = (dir: string): void => {
   const path = join(dir, 'src/projector.ts');
   const pause = `
-const slow = (books: number): void => {
+const slow = (books: EventBook[]): void => {
   if (existsSync(${JSON.stringify(join(dir, 'slow'))})) {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 * books);
+    const events = books.reduce((n, book) => n + book.pages.length, 0);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 * events);
   }
 };
 
@@ -53,11 +54,11 @@ export const accountsProjector`;
     .replace('export const accountsProjector', pause)
     .replace(
       'if (call.request.books.some(refuses)) return callback(REFUSED);',
-      'if (call.request.books.some(refuses)) return callback(REFUSED);\n      slow(call.request.books.length);',
+      'if (call.request.books.some(refuses)) return callback(REFUSED);\n      slow(call.request.books);',
     )
     .replace(
       'if (refuses(call.request)) return callback(REFUSED);',
-      'if (refuses(call.request)) return callback(REFUSED);\n      slow(1);',
+      'if (refuses(call.request)) return callback(REFUSED);\n      slow([call.request]);',
     );
   expect(patched.match(/slow\(/g)?.length).toBe(3);
   writeFileSync(path, patched);
@@ -137,7 +138,10 @@ describeWith('chromium', 'the web console in a real browser', (chromiumPath) => 
     await screenshotBothThemes(page, 'events');
 
     // Its aggregate: the events in order, the commands that made them
-    await row.getByTestId('event-aggregate').click();
+    await page
+      .locator(`[data-testid=event-row][data-root="${ada}"][data-type=AccountOpened]`)
+      .getByTestId('event-aggregate')
+      .click();
     expect(new URL(page.url()).hash).toBe(`#/aggregates/account/${ada}`);
     const events = page.getByTestId('aggregate-event');
     await expect.poll(() => events.count()).toBe(2);
