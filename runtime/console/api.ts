@@ -25,8 +25,10 @@
  * configured host): a foreign Host (DNS rebinding) gets 421. An action needs an Origin equal to
  * `http://` + its Host (a page elsewhere cannot send one: CSRF) and the header `x-evented-token` with
  * Session.token (the per-run token, readable only by a same-origin page); else 403. Actions are logged with
- * their caller (the runtime's audit log). On a host other than loopback every request also needs
- * `authorization: Bearer <console.token>` (the configured token).
+ * their caller (the runtime's audit log). On a host other than loopback every request to /api also needs
+ * `authorization: Bearer <console.token>` (the configured token), or the same token in the cookie
+ * `evented-console-token` (an EventSource cannot set a header); the page's own files (no data in them) are served
+ * without it, so that a page can ask for the token.
  */
 
 /** GET /api/session: what the pages need first. */

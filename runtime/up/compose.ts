@@ -29,13 +29,14 @@ import type { TracedSubscriber } from '../admin/trace.js';
 import type { Role } from '../config/roles.js';
 import { checkRoles } from './roles.js';
 import { valueOf } from '../config/from-env.js';
-import { loadSecurity, type RuntimeSecurity } from '../config/security.js';
+import { loadSecurity, loadToken, type RuntimeSecurity } from '../config/security.js';
 import type { ClientTls } from '../grpc/client-credentials.js';
 import { startTracing } from '../tracing/index.js';
 import { holdsEveryRole } from '../config/roles.js';
 import { createPrometheusMetrics } from '../metrics/prometheus.js';
 import { measuredBusinessLogic, measuredCommandHandler, type CommandCounts } from '../metrics/command.js';
 import { startMetricsServer } from '../metrics/server.js';
+import { startConsoleServer, type ConsoleServer } from '../console/server.js';
 
 /**
  * The replay rate a dry run assumes for a projector or saga not yet measured (no replay of it since the runtime
@@ -92,6 +93,8 @@ export interface Runtime {
   readonly health: { address: string } | undefined;
   /** The Prometheus endpoint (`metrics` in the configuration): host:port, and the URL to scrape. */
   readonly metrics: { address: string; url: string } | undefined;
+  /** The web console (`console` in the configuration; role admin): host:port, and the URL to open. */
+  readonly console: { address: string; url: string } | undefined;
   /** The bus, the relay and every projector and saga of this process: state, position, counts. */
   deliveryStatus(): DeliveryStatus;
   /** Resolves once every projector and saga has caught up with the store as it was when they started. */
@@ -201,6 +204,8 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
   const env = options.env ?? process.env;
   // TLS files and the token are read and checked before anything opens: a wrong path is one line, at once.
   const security = loadSecurity(config, options.projectDir, env);
+  const consoleToken =
+    config.console.token && loadToken(config.console.token, options.projectDir, env, 'console.token');
   // Metrics off: no registry, and the services are given nothing to call (see metrics/port.ts).
   const prometheus = config.metrics?.enabled
     ? createPrometheusMetrics({ domains: Object.keys(config.domains) })
@@ -247,7 +252,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
 
     // 3. The command handler; synchronous pages go through the synchronous projectors and sagas (step 4).
     // Built in step 4; the command handler reaches it only after the runtime has started.
-    const late: { delivery?: Delivery } = {};
+    const late: { delivery?: Delivery; console?: ConsoleServer } = {};
     const handler = holds('command')
       ? measuredCommandHandler(
           createCommandHandler({
@@ -402,6 +407,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
               relay: () => delivery.status().relay,
               servers: listed,
               metricsUrl: metricsServer?.url,
+              consoleUrl: () => late.console?.url,
               metrics,
               activity: () => counts,
               businessLogic: Object.fromEntries(
@@ -427,6 +433,27 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
       true,
     );
     stops.push(() => stopping.abort());
+    // The web console, a client of the admin service just started (and of the query handler): stopped before it.
+    const consoleServer =
+      adminServer && config.console.enabled
+        ? await startConsoleServer({
+            host: config.console.host,
+            port: config.console.port,
+            admin: adminServer.address,
+            query: queryServer?.address ?? `${config.queryHandler.host}:${config.queryHandler.port}`,
+            tls: security.self,
+            token: security.token,
+            bearer: consoleToken,
+            projectDir: options.projectDir,
+            project: config.name,
+            version: options.version ?? '',
+            logger: logger.child({ component: 'console' }),
+          })
+        : undefined;
+    if (consoleServer) {
+      late.console = consoleServer;
+      stops.push(() => consoleServer.close());
+    }
     // Health alone, in plaintext, for what a probe could not ask otherwise: servers that speak TLS (Kubernetes'
     // probes do not) and a process without a server of its own (the relay alone). At `health`, else (the relay
     // alone) 127.0.0.1:1319. Closed first, so that probes see the process go before its servers drain.
@@ -457,6 +484,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
         admin: adminServer?.address,
         health: healthServer?.address,
         metrics: metricsServer?.url,
+        console: consoleServer?.url,
       },
       'evented runtime started',
     );
@@ -472,6 +500,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
       admin: addressOf(adminServer),
       health: addressOf(healthServer),
       metrics: metricsServer && { address: metricsServer.address, url: metricsServer.url },
+      console: consoleServer && { address: consoleServer.address, url: consoleServer.url },
       deliveryStatus: () => delivery.status(),
       caughtUp: () => delivery.caughtUp(),
       close(grace = 5000) {
