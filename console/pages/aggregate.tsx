@@ -16,8 +16,9 @@ const path = (domain: string, root: string) =>
 export const AggregatePage = ({ domain, root }: { domain: string; root: string }) => {
   const valid = domain !== '' && root !== '';
   const read = useRead<AggregateView>(valid ? path(domain, root) : undefined);
+  // Followed once read: an aggregate the server refuses has nothing to follow.
   const stream = useStream(
-    valid
+    read.data
       ? `/api/events/stream?domain=${encodeURIComponent(domain)}&root=${encodeURIComponent(root)}`
       : undefined,
     'event',

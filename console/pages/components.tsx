@@ -57,8 +57,8 @@ export const ComponentsPage = () => {
                 <code>{component.address}</code>
               </td>
               <td class="small">{component.process}</td>
-              <td class="small">{component.roles.join(', ')}</td>
-              <td class="small">{component.detail}</td>
+              <td class="small wrap">{component.roles.join(', ')}</td>
+              <td class="small wrap">{component.detail}</td>
             </tr>
           ))}
         </tbody>

@@ -74,7 +74,7 @@ export const EventsPage = ({ params }: { params: URLSearchParams }) => {
       <div class="heading">
         <h1>Events</h1>
         <LiveMark state={stream} />
-        {first.data && <span class="muted">head #{first.data.head}</span>}
+        {first.data && <span class="muted">head #{Math.max(first.data.head, events[0]?.position ?? 0)}</span>}
       </div>
       <FilterForm filter={filter} />
       <ErrorBox error={first.error} />

@@ -5,8 +5,10 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import type { ReplayView } from '../../runtime/console/api.js';
+import type { AccountCommand } from '../../templates/typescript/src/domain.js';
 import { command, deposit, newRoot, open } from '../helpers/account.js';
 import {
+  chooseTheme,
   launchChromium,
   openConsole,
   screenshot,
@@ -31,13 +33,16 @@ import { describeWith } from '../helpers/services.js';
  */
 
 const STACK_FRAME = /^\s+at /m;
+/** How long a page may take to show what it is waited for (expect.poll's own default is 1 s). */
+const POLL = { timeout: 15_000 };
 const rootOf = (stdout: string): string => /aggregate (\S+):/.exec(stdout)![1]!;
 /** The console's short form of a UUID (console/format.ts shortId). */
 const shortId = (id: string): string => `${id.slice(0, 8)}…${id.slice(-4)}`;
 
 /**
  * The projector made slow on demand: while the file `slow` is in the project, each event it is given costs it
- * 10 ms, so that a rebuild of a few hundred events lasts seconds and its progress can be watched.
+ * 0.3 ms, so that a rebuild of some 30,000 events lasts seconds (it reports its progress once per 10,000-event
+ * page of the log) and its progress can be watched.
  */
 const slowDownProjector = (dir: string): void => {
   const path = join(dir, 'src/projector.ts');
@@ -45,7 +50,7 @@ const slowDownProjector = (dir: string): void => {
 const slow = (books: EventBook[]): void => {
   if (existsSync(${JSON.stringify(join(dir, 'slow'))})) {
     const events = books.reduce((n, book) => n + book.pages.length, 0);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 * events);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 0.3 * events);
   }
 };
 
@@ -60,7 +65,7 @@ export const accountsProjector`;
       'if (refuses(call.request)) return callback(REFUSED);',
       'if (refuses(call.request)) return callback(REFUSED);\n      slow([call.request]);',
     );
-  expect(patched.match(/slow\(/g)?.length).toBe(3);
+  expect(patched.match(/ slow\(/g)?.length).toBe(2);
   writeFileSync(path, patched);
 };
 
@@ -113,7 +118,7 @@ describeWith('chromium', 'the web console in a real browser', (chromiumPath) => 
 
   it('shows a command sent with `evented send` on the Events page within 1 s, without a reload; then its aggregate and its trace', async () => {
     const page = await show('#/events');
-    await expect.poll(() => page.getByTestId('live-mark').getAttribute('data-state')).toBe('live');
+    await expect.poll(() => page.getByTestId('live-mark').getAttribute('data-state'), POLL).toBe('live');
     await page.evaluate('window.notReloaded = true');
 
     // When a command is sent from the CLI, its event is on the page within a second
@@ -124,16 +129,17 @@ describeWith('chromium', 'the web console in a real browser', (chromiumPath) => 
     await row.waitFor({ timeout: 1000 });
     expect(Date.now() - sentAt).toBeLessThan(1000);
     expect(await page.evaluate('window.notReloaded')).toBe(true);
-    await expect.poll(() => row.getAttribute('data-type')).toBe('AccountOpened');
+    await expect.poll(() => row.getAttribute('data-type'), POLL).toBe('AccountOpened');
 
     // … newest first, its payload as JSON on demand
     await cli('send', 'account', ada, 'Deposit', '{"amount": 50}', '--correlation-id', 'console-1');
     const rows = page.getByTestId('event-row');
-    await expect.poll(() => rows.first().getAttribute('data-type')).toBe('MoneyDeposited');
+    await expect.poll(() => rows.first().getAttribute('data-type'), POLL).toBe('MoneyDeposited');
     await rows.first().getByTestId('payload-toggle').click();
+    // (int64 fields are strings in proto3's JSON mapping)
     expect(JSON.parse(await rows.first().getByTestId('payload-json').innerText())).toEqual({
-      amount: 50,
-      balance: 50,
+      amount: '50',
+      balance: '50',
     });
     await screenshotBothThemes(page, 'events');
 
@@ -144,7 +150,7 @@ describeWith('chromium', 'the web console in a real browser', (chromiumPath) => 
       .click();
     expect(new URL(page.url()).hash).toBe(`#/aggregates/account/${ada}`);
     const events = page.getByTestId('aggregate-event');
-    await expect.poll(() => events.count()).toBe(2);
+    await expect.poll(() => events.count(), POLL).toBe(2);
     expect(await events.allInnerTexts()).toEqual([
       expect.stringMatching(/^0\s.*AccountOpened\s+OpenAccount/),
       expect.stringMatching(/^1\s.*MoneyDeposited\s+Deposit/),
@@ -163,7 +169,7 @@ describeWith('chromium', 'the web console in a real browser', (chromiumPath) => 
       .getByTestId('event-trace')
       .click();
     expect(new URL(page.url()).hash).toBe('#/trace/console-1');
-    await expect.poll(() => page.getByTestId('trace-correlation').innerText()).toBe('console-1');
+    await expect.poll(() => page.getByTestId('trace-correlation').innerText(), POLL).toBe('console-1');
     expect(await page.getByTestId('trace-command').getAttribute('data-type')).toBe('Deposit');
     const deliveries = page.getByTestId('trace-delivery');
     await eventually(async () => {
@@ -196,12 +202,16 @@ describeWith('chromium', 'the web console in a real browser', (chromiumPath) => 
     await letter.getByTestId('dead-letter-show').click();
     const detail = page.getByTestId('dead-letter-detail');
     expect(await detail.innerText()).toContain('the projector cannot take a deposit of 13');
-    expect(await detail.locator('pre').innerText()).toMatch(/"amount": 13/);
+    expect(await detail.locator('pre').innerText()).toMatch(/"amount": "13"/);
     await expect
-      .poll(() =>
-        page
-          .locator('[data-testid=subscriber-row][data-name=accounts] [data-testid=subscriber-dead-lettered]')
-          .innerText(),
+      .poll(
+        () =>
+          page
+            .locator(
+              '[data-testid=subscriber-row][data-name=accounts] [data-testid=subscriber-dead-lettered]',
+            )
+            .innerText(),
+        POLL,
       )
       .not.toBe('0');
     await screenshotBothThemes(page, 'subscribers-dead-letter');
@@ -251,18 +261,23 @@ describeWith('chromium', 'the web console in a real browser', (chromiumPath) => 
   });
 
   it('runs a rebuild started from the console to "done" with its progress bar moving; a projector stopped mid-way shows the error', async () => {
-    // Given a few hundred events, and a projector that takes 10 ms a book
+    // Given some 30,000 events (300 accounts of 100), all delivered, and then a projector that takes 0.3 ms an event
     const client = commandClient(commands);
-    const roots = Array.from({ length: 20 }, () => newRoot());
-    await Promise.all(
-      roots.map((root) => client.handle(command(root, open('bulk'), ...Array(19).fill(deposit(1))))),
-    );
+    const bulk = (): AccountCommand[] => [open('bulk'), ...Array.from({ length: 99 }, () => deposit(1))];
+    for (let round = 0; round < 15; round++) {
+      await Promise.all(
+        Array.from({ length: 20 }, () => client.handle(command(newRoot(), ...bulk()), 30_000)),
+      );
+    }
     client.close();
+    const page = await show('#/subscribers');
+    const accounts = page.locator('[data-testid=subscriber-row][data-name=accounts]');
+    await expect
+      .poll(() => accounts.getByTestId('subscriber-lag').innerText(), { timeout: 60_000 })
+      .toBe('0');
     writeFileSync(join(dir, 'slow'), '');
 
     // When a rebuild is started and confirmed
-    const page = await show('#/subscribers');
-    const accounts = page.locator('[data-testid=subscriber-row][data-name=accounts]');
     await accounts.getByTestId('subscriber-rebuild').click();
     expect(await page.getByTestId('confirm-question').innerText()).toMatch(
       /^Rebuild projector accounts: reset its read model and replay the whole event log \(\d+ events\) to it\?$/,
@@ -294,7 +309,9 @@ describeWith('chromium', 'the web console in a real browser', (chromiumPath) => 
     await accounts.getByTestId('subscriber-rebuild').click();
     await page.getByTestId('confirm-ok').click();
     const second = page.locator('[data-testid=replay][data-state=running]').first();
-    await expect.poll(() => second.getByTestId('replay-bar').getAttribute('data-events')).not.toBe('0');
+    await expect
+      .poll(() => second.getByTestId('replay-bar').getAttribute('data-events'), { timeout: 30_000 })
+      .not.toBe('0');
     await screenshotBothThemes(page, 'subscribers-rebuild');
     const projector = readRuntimeFile(dir).components.find((c) => c.name === 'projector');
     process.kill(projector!.pid!, 'SIGKILL');
@@ -309,13 +326,14 @@ describeWith('chromium', 'the web console in a real browser', (chromiumPath) => 
   it('lists every component with its state, address and roles, in the system theme until the toggle chooses', async () => {
     const page = await show('#/components', 'dark');
     const rows = page.getByTestId('component-row');
-    await expect.poll(() => rows.count()).toBeGreaterThan(3);
+    await expect.poll(() => rows.count(), POLL).toBeGreaterThan(3);
     expect(
       await page.locator('[data-testid=component-row][data-name="command handler"]').innerText(),
     ).toContain(commands);
     const background = () => page.evaluate('getComputedStyle(document.body).backgroundColor');
     expect(await background()).toBe('rgb(13, 17, 23)');
-    await screenshotBothThemes(page, 'components'); // ends on light, chosen with the toggle
+    await screenshotBothThemes(page, 'components');
+    await chooseTheme(page, 'light');
     await page.reload();
     await page.getByTestId('component-row').first().waitFor();
     expect(await background()).toBe('rgb(247, 247, 248)');
@@ -373,9 +391,12 @@ describeWith('chromium', 'the web console in a real browser', (chromiumPath) => 
       ]);
       const after = (await (await fetch(`${consoleUrl}/api/replays`)).json()) as { replays: ReplayView[] };
       expect(after.replays.length).toBe(before.replays.length);
+      // What the browser said: blocked by CORS, and the simple request refused by the server (403)
+      const problems = opened.splice(0).flatMap((opening) => opening.problems);
+      expect(problems).toContainEqual(expect.stringMatching(/has been blocked by CORS policy/));
+      expect(problems).toContainEqual(expect.stringMatching(/status of 403 \(Forbidden\)/));
     } finally {
       elsewhere.close();
     }
-    expectNoPageErrors();
   });
 });
