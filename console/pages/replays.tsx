@@ -1,13 +1,20 @@
-/** This server's replays and rebuilds, live: a progress bar, the rate, the ETA, and the error that stopped one. */
+/**
+ * This server's replays and rebuilds, live: a progress bar, the rate, the ETA, and the error that stopped one —
+ * the one that ended it (failed), or the one its subscriber keeps failing with while the replay waits for it (a
+ * projector that is down is waited for, not given up on: the replay goes on once it answers).
+ */
 import { useEffect, useState } from 'preact/hooks';
-import type { ReplayView } from '../../runtime/console/api.js';
+import type { ReplayView, SubscriberView } from '../../runtime/console/api.js';
 import { clock, duration, rate } from '../format.js';
 import { useRead, useStream } from '../hooks.js';
 import { ErrorBox } from '../parts/error-box.js';
 import { State } from '../parts/state.js';
 
-/** `started` changes when the page starts one: the list is read again (the stream may have missed its start). */
-export const Replays = ({ started }: { started: number }) => {
+/**
+ * `started` changes when the page starts one: the list is read again (the stream may have missed its start).
+ * `subscribers` (live) say why a running replay is stuck.
+ */
+export const Replays = ({ started, subscribers }: { started: number; subscribers: SubscriberView[] }) => {
   const read = useRead<{ replays: ReplayView[] }>('/api/replays');
   const [byId, setById] = useState<Map<string, ReplayView>>(new Map());
   useEffect(() => read.reload(), [started]);
@@ -26,14 +33,22 @@ export const Replays = ({ started }: { started: number }) => {
       <ErrorBox error={read.error} />
       <div data-testid="replays">
         {replays.map((replay) => (
-          <ReplayProgress key={replay.id} replay={replay} />
+          <ReplayProgress
+            key={replay.id}
+            replay={replay}
+            stuck={
+              replay.state === 'running'
+                ? subscribers.find((s) => s.name === replay.subscriber && s.kind === replay.kind)?.lastError
+                : undefined
+            }
+          />
         ))}
       </div>
     </>
   );
 };
 
-const ReplayProgress = ({ replay }: { replay: ReplayView }) => {
+const ReplayProgress = ({ replay, stuck }: { replay: ReplayView; stuck: string | undefined }) => {
   const share =
     replay.total > 0 ? Math.min(1, replay.events / replay.total) : replay.state === 'done' ? 1 : 0;
   return (
@@ -75,6 +90,16 @@ const ReplayProgress = ({ replay }: { replay: ReplayView }) => {
       {replay.error && (
         <div data-testid="replay-error">
           <ErrorBox error={{ error: replay.error }} />
+        </div>
+      )}
+      {stuck && (
+        <div data-testid="replay-error">
+          <ErrorBox
+            error={{
+              error: `stopped: ${stuck}`,
+              hint: `the ${replay.rebuild ? 'rebuild' : 'replay'} goes on once ${replay.kind} ${replay.subscriber} answers again`,
+            }}
+          />
         </div>
       )}
     </div>

@@ -75,7 +75,7 @@ export const SubscribersPage = () => {
       {status && status.subscribers.length === 0 && (
         <p class="empty">No projector or saga is configured (evented.yaml: projectors, sagas).</p>
       )}
-      <Replays started={replays} />
+      <Replays started={replays} subscribers={status?.subscribers ?? []} />
       <DeadLetters changed={deadLettered} ask={setPending} />
       {pending && <ConfirmDialog action={pending} onClose={() => setPending(undefined)} />}
     </section>
