@@ -67,7 +67,7 @@ export const DeadLetters = ({ changed, ask }: { changed: number; ask: (action: P
         </button>
       </div>
       <ErrorBox error={read.error} />
-      <table class="grid" data-testid="dead-letters">
+      <table class="grid" data-testid="dead-letters" hidden={letters.length === 0}>
         <thead>
           <tr>
             <th class="num">id</th>

@@ -36,16 +36,18 @@ export const Replays = ({ started, subscribers }: { started: number; subscribers
           <ReplayProgress
             key={replay.id}
             replay={replay}
-            stuck={
-              replay.state === 'running'
-                ? subscribers.find((s) => s.name === replay.subscriber && s.kind === replay.kind)?.lastError
-                : undefined
-            }
+            stuck={replay.state === 'running' ? waitedFor(subscribers, replay) : undefined}
           />
         ))}
       </div>
     </>
   );
+};
+
+/** Why the replay's subscriber cannot be reached, while the replay waits for it (its state is then "waiting"). */
+const waitedFor = (subscribers: SubscriberView[], replay: ReplayView): string | undefined => {
+  const subscriber = subscribers.find((s) => s.name === replay.subscriber && s.kind === replay.kind);
+  return subscriber?.state === 'waiting' ? subscriber.lastError || 'it does not answer' : undefined;
 };
 
 const ReplayProgress = ({ replay, stuck }: { replay: ReplayView; stuck: string | undefined }) => {
@@ -55,6 +57,7 @@ const ReplayProgress = ({ replay, stuck }: { replay: ReplayView; stuck: string |
     <div
       class={`panel replay ${replay.state}`}
       data-testid="replay"
+      data-id={replay.id}
       data-subscriber={replay.subscriber}
       data-state={replay.state}
     >

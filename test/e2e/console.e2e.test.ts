@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
-import type { ReplayView } from '../../runtime/console/api.js';
+import type { ReplayView, StatusView } from '../../runtime/console/api.js';
 import type { AccountCommand } from '../../templates/typescript/src/domain.js';
 import { command, deposit, newRoot, open } from '../helpers/account.js';
 import {
@@ -14,7 +14,7 @@ import {
   screenshotBothThemes,
   type ConsolePage,
 } from '../helpers/browser.js';
-import { assertBuilt, readRuntimeFile, runEvented } from '../helpers/cli.js';
+import { assertBuilt, runEvented } from '../helpers/cli.js';
 import { commandClient } from '../helpers/clients.js';
 import { eventually } from '../helpers/eventually.js';
 import { freePort } from '../helpers/ports.js';
@@ -39,13 +39,16 @@ const rootOf = (stdout: string): string => /aggregate (\S+):/.exec(stdout)![1]!;
 const shortId = (id: string): string => `${id.slice(0, 8)}…${id.slice(-4)}`;
 
 /**
- * The projector made slow on demand: while the file `slow` is in the project, each event it is given costs it
- * 0.3 ms, so that a rebuild of some 30,000 events lasts seconds (it reports its progress once per 10,000-event
- * page of the log) and its progress can be watched.
+ * The projector slowed or stopped on demand. While the file `slow` is in the project, each event it is given costs
+ * it 0.3 ms, so that a rebuild of some 30,000 events lasts seconds (it reports its progress once per 10,000-event
+ * page of the log) and its progress can be watched. While the file `down` is there, it answers UNAVAILABLE, as a
+ * projector that is stopped (killing its process would not do: `evented up` starts it again at once).
  */
-const slowDownProjector = (dir: string): void => {
+const controlProjector = (dir: string): void => {
   const path = join(dir, 'src/projector.ts');
-  const pause = `
+  const control = `
+const DOWN = { code: 14, details: 'the accounts projector is stopped' };
+const stopped = (): boolean => existsSync(${JSON.stringify(join(dir, 'down'))});
 const slow = (books: EventBook[]): void => {
   if (existsSync(${JSON.stringify(join(dir, 'slow'))})) {
     const events = books.reduce((n, book) => n + book.pages.length, 0);
@@ -55,16 +58,17 @@ const slow = (books: EventBook[]): void => {
 
 export const accountsProjector`;
   const patched = readFileSync(path, 'utf8')
-    .replace('export const accountsProjector', pause)
+    .replace('export const accountsProjector', control)
     .replace(
       'if (call.request.books.some(refuses)) return callback(REFUSED);',
-      'if (call.request.books.some(refuses)) return callback(REFUSED);\n      slow(call.request.books);',
+      'if (call.request.books.some(refuses)) return callback(REFUSED);\n      if (stopped()) return callback(DOWN);\n      slow(call.request.books);',
     )
     .replace(
       'if (refuses(call.request)) return callback(REFUSED);',
-      'if (refuses(call.request)) return callback(REFUSED);\n      slow([call.request]);',
+      'if (refuses(call.request)) return callback(REFUSED);\n      if (stopped()) return callback(DOWN);\n      slow([call.request]);',
     );
   expect(patched.match(/ slow\(/g)?.length).toBe(2);
+  expect(patched.match(/callback\(DOWN\)/g)?.length).toBe(2);
   writeFileSync(path, patched);
 };
 
@@ -99,7 +103,7 @@ describeWith('chromium', 'the web console in a real browser', (chromiumPath) => 
     assertBuilt();
     dir = await scaffoldSample();
     breakProjector(dir);
-    slowDownProjector(dir);
+    controlProjector(dir);
     const config = parseDocument(readFileSync(join(dir, 'evented.yaml'), 'utf8'));
     config.setIn(['delivery'], { maxAttempts: 2, retryDelayMs: 20, maxBackoffMs: 500 });
     writeFileSync(join(dir, 'evented.yaml'), config.toString());
@@ -304,23 +308,35 @@ describeWith('chromium', 'the web console in a real browser', (chromiumPath) => 
       `${total} / ${total} events (100 %)`,
     );
 
-    // A second rebuild, its projector killed mid-way: it stops, and says why (the replay waits for a projector
-    // that is down, and goes on once it is back)
+    // A second rebuild, its projector stopped mid-way: the rebuild stops, and says why; it goes on, to done, once
+    // the projector is back
     await accounts.getByTestId('subscriber-rebuild').click();
     await page.getByTestId('confirm-ok').click();
-    const second = page.getByTestId('replay').first();
+    const running = page.locator('[data-testid=replay][data-state=running]');
+    await running.waitFor();
+    const second = page.locator(`[data-testid=replay][data-id="${await running.getAttribute('data-id')}"]`);
     await expect
       .poll(() => second.getByTestId('replay-bar').getAttribute('data-events'), { timeout: 30_000 })
       .not.toBe('0');
-    expect(await second.getAttribute('data-state')).toBe('running');
     await screenshotBothThemes(page, 'subscribers-rebuild');
-    const projector = readRuntimeFile(dir).components.find((c) => c.name === 'projector');
-    process.kill(projector!.pid!, 'SIGKILL');
+    writeFileSync(join(dir, 'down'), '');
     const error = second.getByTestId('replay-error');
-    await error.waitFor({ timeout: 30_000 });
-    expect(await error.innerText()).toMatch(/^stopped: .+/);
-    expect(await second.getAttribute('data-state')).not.toBe('done');
+    await eventually(async () => {
+      // (what the API says, should the page not show it)
+      const status = (await (await fetch(`${consoleUrl}/api/status`)).json()) as StatusView;
+      const replays = (await (await fetch(`${consoleUrl}/api/replays`)).json()) as { replays: ReplayView[] };
+      const seen = {
+        subscriber: status.subscribers.find((s) => s.name === 'accounts'),
+        replay: replays.replays[0],
+      };
+      expect(await error.count(), JSON.stringify(seen)).toBe(1);
+    }, 30_000);
+    expect(await error.innerText()).toMatch(/^stopped: .*the accounts projector is stopped/);
+    expect(await second.getAttribute('data-state')).toBe('running');
     await screenshotBothThemes(page, 'subscribers-rebuild-stopped');
+    rmSync(join(dir, 'down'));
+    await expect.poll(() => second.getAttribute('data-state'), { timeout: 60_000 }).toBe('done');
+    expect(await error.count()).toBe(0);
     rmSync(join(dir, 'slow'));
     expectNoPageErrors();
   }, 120_000);
