@@ -52,7 +52,7 @@ export const TracePage = ({ target }: { target: string }) => {
         <div data-testid="trace-tree">
           <p>
             correlation <code data-testid="trace-correlation">{read.data.correlationId}</code>:{' '}
-            {read.data.events} events
+            {read.data.events} {read.data.events === 1 ? 'event' : 'events'}
             {read.data.truncated && <span class="badge busy">truncated</span>}{' '}
             <a href={links.events({ correlation: read.data.correlationId })}>in the event log</a>
           </p>
