@@ -19,8 +19,9 @@ export const Replays = ({ started, subscribers }: { started: number; subscribers
   const [byId, setById] = useState<Map<string, ReplayView>>(new Map());
   useEffect(() => read.reload(), [started]);
   useEffect(() => {
+    // What was read is newer than what the stream said before it: it wins.
     if (read.data)
-      setById((before) => new Map([...read.data!.replays.map((r) => [r.id, r] as const), ...before]));
+      setById((before) => new Map([...before, ...read.data!.replays.map((r) => [r.id, r] as const)]));
   }, [read.data]);
   useStream<ReplayView>('/api/replays/stream', 'replay', (replay) =>
     setById((before) => new Map(before).set(replay.id, replay)),
