@@ -8,7 +8,7 @@
 // BENCH_METRICS=1 (the default), another runtime has its Prometheus endpoint on, scraped every second as a
 // Prometheus would: the column "metrics" and the ratio metrics on/off, against the target ≥ 0.97.
 // Settings come from environment variables (printed at the start); see `settings` below.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,7 @@ import { cpuSeconds, machineBusySeconds, peakRssKiB, resetPeakRss } from './lib/
 import { runBenchmark, startProcess, type BenchProcess } from './lib/processes.js';
 import { fmtMiB, fmtMs, fmtRate, pad, padLeft, percentile } from './lib/stats.js';
 import { numberEnv, packageVersion } from './lib/settings.js';
+import { writeBenchProject } from './lib/project-file.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const HANDLE_PATH = '/evented.BusinessCoordinator/Handle';
@@ -224,23 +225,12 @@ const startRuntime = async (
 ): Promise<MeasuredRuntime> => {
   const projectDir = mkdtempSync(join(tmpdir(), 'evented-bench-'));
   projectDirs.push(projectDir);
-  writeFileSync(
-    join(projectDir, 'evented.yaml'),
-    [
-      'name: bench',
-      // Every server on a free port: the benchmark never meets a running `evented up` (1313-1316, 1748).
-      'commandHandler: { port: 0 }',
-      'queryHandler: { port: 0 }',
-      'projectorCoordinator: { port: 0 }',
-      'sagaCoordinator: { port: 0 }',
-      'admin: { port: 0 }',
-      ...config,
-      ...(settings.synchronous ? [`store: { kind: sqlite, synchronous: ${settings.synchronous} }`] : []),
-      'domains:',
-      `  account: { businessLogic: "${logicAddress}" }`,
-      '',
-    ].join('\n'),
-  );
+  writeBenchProject(projectDir, [
+    ...config,
+    ...(settings.synchronous ? [`store: { kind: sqlite, synchronous: ${settings.synchronous} }`] : []),
+    'domains:',
+    `  account: { businessLogic: "${logicAddress}" }`,
+  ]);
   const serveArgs = [
     ...settings.serveNodeArgs,
     ...(settings.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${settings.cpuProfDir}`] : []),

@@ -16,7 +16,7 @@
 // --runs N (or BENCH_RUNS) repeats both, each on fresh processes and a fresh store, printing the machine's load
 // average before and after each run, then min / median / max over the runs.
 // Settings come from environment variables (printed at the start); see `settings` below.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +40,7 @@ import { runBenchmark, startProcess, type BenchProcess } from './lib/processes.j
 import { fmtMiB, fmtMs, fmtRate, median, padLeft, percentile, spread } from './lib/stats.js';
 import { intFlag, loadAverage, numberEnv, packageVersion } from './lib/settings.js';
 import { wallClockMs } from './lib/wall-clock.js';
+import { writeBenchProject } from './lib/project-file.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const HANDLE_PATH = '/evented.BusinessCoordinator/Handle';
@@ -207,26 +208,16 @@ const startStack = async (options: {
   const [, projectorAddress] = await projector.waitFor(/listening on (\S+)/);
   const exchange = `evented-bench-${randomUUID()}`;
   exchanges.push(exchange);
-  writeFileSync(
-    join(dir, 'evented.yaml'),
-    [
-      'name: bench',
-      'commandHandler: { port: 0 }',
-      'queryHandler: { port: 0 }',
-      'projectorCoordinator: { port: 0 }',
-      'sagaCoordinator: { port: 0 }',
-      'admin: { port: 0 }',
-      `bus: { kind: amqp, url: "${settings.amqpUrl}", exchange: "${exchange}", prefetch: ${settings.prefetch} }`,
-      `relay: { batchSize: ${settings.relayBatch} }`,
-      ...(settings.partitions > 0 ? [`delivery: { partitions: ${settings.partitions} }`] : []),
-      ...(options.metrics ? ['metrics: { port: 0 }'] : []),
-      'domains:',
-      `  account: { businessLogic: "${options.logicAddress}" }`,
-      'projectors:',
-      `  ${PROJECTOR}: { address: "${projectorAddress}", domains: [account] }`,
-      '',
-    ].join('\n'),
-  );
+  writeBenchProject(dir, [
+    `bus: { kind: amqp, url: "${settings.amqpUrl}", exchange: "${exchange}", prefetch: ${settings.prefetch} }`,
+    `relay: { batchSize: ${settings.relayBatch} }`,
+    ...(settings.partitions > 0 ? [`delivery: { partitions: ${settings.partitions} }`] : []),
+    ...(options.metrics ? ['metrics: { port: 0 }'] : []),
+    'domains:',
+    `  account: { businessLogic: "${options.logicAddress}" }`,
+    'projectors:',
+    `  ${PROJECTOR}: { address: "${projectorAddress}", domains: [account] }`,
+  ]);
   const runtime = watch(
     startProcess(
       `evented serve (${label})`,

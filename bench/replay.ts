@@ -11,7 +11,7 @@
 // Settings: BENCH_EVENTS (1,000,000), BENCH_AGGREGATES (100,000), BENCH_LAYOUTS (books,interleaved),
 // BENCH_KEEP=1 keeps the folders.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,7 @@ import { peakRssKiB, rssKiB } from './lib/proc-stats.js';
 import { runBenchmark, startProcess, type BenchProcess } from './lib/processes.js';
 import { fmtMiB, fmtRate, pad, padLeft } from './lib/stats.js';
 import { loadAverage, numberEnv } from './lib/settings.js';
+import { writeBenchProject } from './lib/project-file.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 type Layout = 'books' | 'interleaved';
@@ -143,23 +144,13 @@ const measure = async (layout: Layout): Promise<Measured> => {
   );
   processes.push(ack);
   const [, ackAddress] = await ack.waitFor(/listening on (\S+)/);
-  writeFileSync(
-    join(dir, 'evented.yaml'),
-    [
-      'name: bench',
-      'log: { level: warn }',
-      'commandHandler: { port: 0 }',
-      'queryHandler: { port: 0 }',
-      'projectorCoordinator: { port: 0 }',
-      'sagaCoordinator: { port: 0 }',
-      'admin: { port: 0 }',
-      'domains: { account: { businessLogic: "127.0.0.1:1" } }',
-      'projectors:',
-      `  accounts: { address: "${projectorAddress}", domains: [account] }`,
-      `  ack: { address: "${ackAddress}", domains: [account] }`,
-      '',
-    ].join('\n'),
-  );
+  writeBenchProject(dir, [
+    'log: { level: warn }',
+    'domains: { account: { businessLogic: "127.0.0.1:1" } }',
+    'projectors:',
+    `  accounts: { address: "${projectorAddress}", domains: [account] }`,
+    `  ack: { address: "${ackAddress}", domains: [account] }`,
+  ]);
   const serve = startProcess(
     'evented serve',
     process.execPath,

@@ -4,13 +4,14 @@
 // by the built CLI as a subprocess: the time from its start to its "evented serving" line, and the time it takes
 // to exit on a SIGTERM sent while it is still loading (BENCH_SIGTERM_AFTER_MS after its start, default 1500).
 // Start-up should grow linearly: each row's cost per domain above the first row is printed, so that rows compare.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runBenchmark, startProcess, type BenchProcess } from './lib/processes.js';
 import { numberEnv } from './lib/settings.js';
 import { fmtMs } from './lib/stats.js';
+import { writeBenchProject } from './lib/project-file.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const SERVING = /evented serving/;
@@ -27,15 +28,9 @@ let current: BenchProcess | undefined;
 const project = (domains: number): string => {
   const dir = mkdtempSync(join(tmpdir(), 'evented-bench-startup-'));
   dirs.push(dir);
-  const lines = [
-    'name: bench',
-    'commandHandler: { port: 0 }',
-    'queryHandler: { port: 0 }',
-    'admin: { port: 0 }',
-  ];
-  lines.push('log: { level: warn }', domains === 0 ? 'domains: {}' : 'domains:');
+  const lines = ['log: { level: warn }', domains === 0 ? 'domains: {}' : 'domains:'];
   for (let i = 0; i < domains; i++) lines.push(`  d${i}: { businessLogic: 127.0.0.1:1737 }`);
-  writeFileSync(join(dir, 'evented.yaml'), `${lines.join('\n')}\n`);
+  writeBenchProject(dir, lines);
   return dir;
 };
 

@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeBenchProject } from './project-file.js';
 import { DEFAULT_CLAIM_TTL_MS } from '../../runtime/config/schema.js';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
@@ -133,23 +134,13 @@ export const newExchange = (part: string): string => {
 export const newProject = (schema: string, lines: string[], exchange = 'evented'): string => {
   const dir = mkdtempSync(join(tmpdir(), 'evented-bench-scale-'));
   folders.push(dir);
-  writeFileSync(
-    join(dir, 'evented.yaml'),
-    [
-      'name: bench',
-      `store: { kind: postgres, url: "${scaleSettings.postgresUrl}", schema: ${schema}, poolSize: 10 }`,
-      `bus: { kind: amqp, url: "${scaleSettings.amqpUrl}", exchange: ${exchange} }`,
-      // Every server on a free port: the benchmark never meets a running `evented up`.
-      'commandHandler: { port: 0 }',
-      'queryHandler: { port: 0 }',
-      'projectorCoordinator: { port: 0 }',
-      'sagaCoordinator: { port: 0 }',
-      'admin: { port: 0 }',
-      'health: { port: 0 }',
-      ...lines,
-      '',
-    ].join('\n'),
-  );
+  writeBenchProject(dir, [
+    `store: { kind: postgres, url: "${scaleSettings.postgresUrl}", schema: ${schema}, poolSize: 10 }`,
+    `bus: { kind: amqp, url: "${scaleSettings.amqpUrl}", exchange: ${exchange} }`,
+    // The relay-only processes' health server, on a free port too.
+    'health: { port: 0 }',
+    ...lines,
+  ]);
   return dir;
 };
 

@@ -46,6 +46,7 @@ const describeDelivery = (runtime: Runtime): string => {
   return [
     runtime.admin && holdsEveryRole(runtime.roles) && `admin on ${runtime.admin.address}`,
     runtime.metrics && `metrics on ${runtime.metrics.url}`,
+    runtime.console && `console on ${runtime.console.url}`,
     bus && `bus ${bus.kind} (${bus.location})`,
     runtime.roles.includes('projectors') && `projectors: ${names(projectors)}`,
     runtime.roles.includes('sagas') && `sagas: ${names(sagas)}`,

@@ -225,6 +225,7 @@ const up = async (
     queryHandler: environment.queryHandler,
     admin: environment.admin,
     metrics: environment.metrics,
+    console: environment.console,
     runtimeFile: runtimeFilePath(projectDir),
     instances: instancesOf(environment.components()),
   });

@@ -21,6 +21,8 @@ export interface UpSummary {
   admin: string;
   /** The URL Prometheus scrapes (the first instance's), when metrics are on. */
   metrics?: string | undefined;
+  /** The web console's URL (the first instance's), when it is on. */
+  console?: string | undefined;
   runtimeFile: string;
   /** With `up --instances N`: each instance and its servers (the addresses above are the first one's). */
   instances: { name: string; pid: number; servers: Record<string, string> }[];
@@ -71,12 +73,12 @@ export const lastLines = (path: string, count: number): string[] => {
 
 const readyLine = (s: UpSummary): string =>
   s.instances.length === 0
-    ? `${s.name} is ready: commands on ${s.commandHandler}, queries on ${s.queryHandler}, admin on ${s.admin}${s.metrics ? `, metrics on ${s.metrics}` : ''}. Ctrl-C or \`evented down\` stops everything.`
+    ? `${s.name} is ready: commands on ${s.commandHandler}, queries on ${s.queryHandler}, admin on ${s.admin}${s.metrics ? `, metrics on ${s.metrics}` : ''}${s.console ? `, console on ${s.console}` : ''}. Ctrl-C or \`evented down\` stops everything.`
     : `${s.name} is ready, ${s.instances.length} instances: ${s.instances.map(instanceSummary).join('; ')}. Ctrl-C or \`evented down\` stops everything.`;
 
 /** "instance-2 commands on 127.0.0.1:1323, queries on …, admin on …" */
 const instanceSummary = (instance: UpSummary['instances'][number]): string =>
-  `${instance.name} ${['commands', 'queries', 'admin', 'metrics']
+  `${instance.name} ${['commands', 'queries', 'admin', 'metrics', 'console']
     .filter((label) => instance.servers[label] !== undefined)
     .map((label) => `${label} on ${instance.servers[label]!}`)
     .join(', ')}`;

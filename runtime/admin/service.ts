@@ -11,7 +11,10 @@ import {
   type ReplayRequest,
   type TailRequest,
   type TraceRequest,
+  type Cover,
+  type Snapshot,
 } from '../protocol/gen/evented/evented.js';
+import { validateCover } from '../protocol/validate.js';
 import type { HostedService } from '../grpc/server.js';
 import { serverStream, unary } from '../grpc/handlers.js';
 import { formatCover } from '../protocol/cover.js';
@@ -115,6 +118,10 @@ export const adminService = (sources: AdminSources, stopping: AbortSignal, logge
     trace: unary(logger, 'Trace', (request: TraceRequest) =>
       traceCorrelation(sources.store, sources.subscribers, request),
     ),
+    getSnapshot: unary(logger, 'GetSnapshot', async (cover: Cover): Promise<Snapshot> => {
+      const { snapshot } = await sources.store.load(validateCover(cover, 'aggregate'));
+      return snapshot ?? { sequence: 0, state: undefined };
+    }),
   };
   return { name: 'evented.Admin', definition: AdminService, implementation };
 };

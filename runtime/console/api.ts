@@ -19,7 +19,10 @@
  *   /api/dead-letters/retry   DeadLetterAction → { letters: DeadLetterView[] }
  *   /api/dead-letters/skip    DeadLetterAction → { letters: DeadLetterView[] }
  *   /api/replays              ReplayAction     → ReplayView (started; follow it on /api/replays/stream)
- * Errors: a status ≥ 400 with ApiError.
+ * Errors: a status ≥ 400 with ApiError (400 bad input, 401 the configured token missing, 403 an action refused,
+ * 404 unknown, 409 refused by the runtime's state, 421 a foreign Host, 503 the runtime unreachable). A stream
+ * that fails after it started sends an `api-error` event (ApiError) and goes on (status) or ends (events).
+ * POST /api/replays answers 202: the replay runs on, and its ReplayView changes on /api/replays/stream.
  *
  * Safety: every request's Host must name this server (127.0.0.1:PORT, localhost:PORT, [::1]:PORT, or the
  * configured host): a foreign Host (DNS rebinding) gets 421. An action needs an Origin equal to

@@ -17,6 +17,7 @@ import {
   type ReplayProgress,
   type ReplayRequest,
   type RuntimeStatus,
+  type Snapshot,
   type TailRequest,
   type TraceRequest,
   type TraceTree,
@@ -40,6 +41,8 @@ export interface ConsoleClients {
   retryDeadLetters(request: DeadLetterRequest, caller: string): Promise<DeadLetterList>;
   skipDeadLetters(request: DeadLetterRequest, caller: string): Promise<DeadLetterList>;
   trace(request: TraceRequest): Promise<TraceTree>;
+  /** One aggregate's latest snapshot (Admin.GetSnapshot): without state when it has none. */
+  snapshot(domain: string, root: Uint8Array): Promise<Snapshot>;
   /** One aggregate's events, in sequence order (EventQuery.GetEvents). */
   aggregate(domain: string, root: Uint8Array): Promise<EventBook[]>;
   close(): void;
@@ -100,6 +103,7 @@ export const connectConsoleClients = (options: {
     retryDeadLetters: (request, caller) => call(admin.retryDeadLetters, request, caller, undefined),
     skipDeadLetters: (request, caller) => call(admin.skipDeadLetters, request, caller, undefined),
     trace: (request) => call(admin.trace, request),
+    snapshot: (domain, root) => call(admin.getSnapshot, { domain, root: { value: root } }),
     aggregate: async (domain, root) => {
       const books: EventBook[] = [];
       const stream = query.getEvents(

@@ -3,23 +3,26 @@ import { status as Status } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { isServiceError } from '../grpc/unary.js';
 import { messageOf } from '../errors/index.js';
-import type { DeadLetterRequest, TailRequest, TraceRequest } from '../protocol/gen/evented/evented.js';
 import type { PayloadRegistry } from '../protocol/payload-types.js';
-import { timestampFromDate } from '../protocol/timestamp.js';
-import { uuidToBytes } from '../protocol/uuid.js';
-import type {
-  ApiError,
-  DeadLetterAction,
-  DeadLetterDetailView,
-  EventList,
-  ReplayAction,
-  Session,
-} from './api.js';
+import type { ApiError, DeadLetterDetailView, EventList, Session } from './api.js';
 import type { ConsoleClients } from './clients.js';
 import type { Replays } from './replays.js';
 import { openEventStream } from './sse.js';
 import { createStatusReader } from './status-view.js';
 import { aggregateView, deadLetterView, eventView, traceView } from './views.js';
+import {
+  DEFAULT_LIMIT,
+  deadLetterRequestOf,
+  HttpError,
+  idOf,
+  integerParam,
+  MAX_LIMIT,
+  readJson,
+  replayActionOf,
+  rootBytes,
+  tailFilter,
+  traceRequestOf,
+} from './requests.js';
 
 /**
  * The console's HTTP API (api.ts): each route asks the Admin or Query API and answers the pages' views. Bad input
@@ -37,19 +40,9 @@ export interface ApiContext {
   logger: Logger;
   /** How often the status stream reads the status. */
   statusIntervalMs: number;
+  /** How often a stream sends a heartbeat comment. */
+  heartbeatMs: number;
 }
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: ApiError,
-  ) {
-    super(body.error);
-  }
-}
-
-const badRequest = (error: string, hint?: string): HttpError =>
-  new HttpError(400, { error, ...(hint !== undefined && { hint }) });
 
 const HTTP_OF_GRPC: Partial<Record<Status, number>> = {
   [Status.INVALID_ARGUMENT]: 400,
@@ -91,75 +84,6 @@ export const callerOf = (request: IncomingMessage): string => {
   return `console ${host}:${request.socket.remotePort ?? 0}`;
 };
 
-const MAX_BODY_BYTES = 64 * 1024;
-
-const readJson = async (request: IncomingMessage): Promise<unknown> => {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw badRequest(`the request body is over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  try {
-    return JSON.parse(text === '' ? '{}' : text);
-  } catch {
-    throw badRequest('the request body is not JSON', 'send a JSON object (content-type: application/json)');
-  }
-};
-
-const rootBytes = (root: string): Uint8Array => {
-  const bytes = uuidToBytes(root);
-  if (!bytes)
-    throw badRequest(`root ${JSON.stringify(root)} is not a UUID`, 'give it as 8-4-4-4-12 hex digits');
-  return bytes;
-};
-
-const timeParam = (name: string, text: string | null) => {
-  if (text === null || text === '') return undefined;
-  const date = new Date(text);
-  if (Number.isNaN(date.getTime())) {
-    throw badRequest(
-      `${name} ${JSON.stringify(text)} is not a time`,
-      'give an ISO 8601 time, e.g. 2026-12-03T15:00:00Z',
-    );
-  }
-  return timestampFromDate(date);
-};
-
-const integerParam = (name: string, text: string | null, min: number, max: number): number | undefined => {
-  if (text === null || text === '') return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw badRequest(`${name} ${JSON.stringify(text)} must be a whole number from ${min} to ${max}`);
-  }
-  return value;
-};
-
-const DEFAULT_LIMIT = 100;
-const MAX_LIMIT = 1000;
-
-/** An EventFilter (api.ts) as a TailRequest; `bounded` keeps before and until (not for a followed stream). */
-const tailFilter = (query: URLSearchParams, bounded: boolean): Partial<TailRequest> => {
-  const domain = query.get('domain') ?? '';
-  const root = query.get('root') ?? '';
-  if (root !== '' && domain === '') {
-    throw badRequest('root names an aggregate only together with its domain', 'give domain too');
-  }
-  return {
-    domain,
-    ...(root !== '' && { root: { value: rootBytes(root) } }),
-    type: query.get('type') ?? '',
-    correlation: query.get('correlation') ?? '',
-    since: timeParam('since', query.get('since')),
-    ...(bounded && {
-      until: timeParam('until', query.get('until')),
-      before: integerParam('before', query.get('before'), 1, Number.MAX_SAFE_INTEGER) ?? 0,
-    }),
-  };
-};
-
 const collect = async <T>(items: AsyncIterable<T>): Promise<T[]> => {
   const all: T[] = [];
   for await (const item of items) all.push(item);
@@ -198,13 +122,13 @@ const streamEvents = async (
 ): Promise<void> => {
   const filter = tailFilter(query, false);
   const head = await headOf(context, context.stopping);
-  const stream = openEventStream(request, response, context.stopping);
+  const stream = openEventStream(request, response, context.stopping, context.heartbeatMs);
   try {
     for await (const event of context.clients.tail({ ...filter, after: head, follow: true }, stream.signal)) {
       stream.send('event', eventView(event, context.payloads()));
     }
   } catch (err) {
-    if (!stream.signal.aborted) stream.send('error', errorAnswer(err).body);
+    if (!stream.signal.aborted) stream.send('api-error', errorAnswer(err).body);
   } finally {
     stream.end();
   }
@@ -216,12 +140,12 @@ const streamStatus = async (
   response: ServerResponse,
 ): Promise<void> => {
   const reader = createStatusReader(() => context.clients.status());
-  const stream = openEventStream(request, response, context.stopping);
+  const stream = openEventStream(request, response, context.stopping, context.heartbeatMs);
   while (!stream.signal.aborted) {
     try {
       stream.send('status', await reader.read());
     } catch (err) {
-      stream.send('error', errorAnswer(err).body);
+      stream.send('api-error', errorAnswer(err).body);
     }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, context.statusIntervalMs);
@@ -236,7 +160,7 @@ const streamStatus = async (
 };
 
 const streamReplays = (context: ApiContext, request: IncomingMessage, response: ServerResponse): void => {
-  const stream = openEventStream(request, response, context.stopping);
+  const stream = openEventStream(request, response, context.stopping, context.heartbeatMs);
   for (const view of context.replays.list().reverse()) stream.send('replay', view);
   const stop = context.replays.listen((view) => stream.send('replay', view));
   stream.signal.addEventListener('abort', stop, { once: true });
@@ -244,7 +168,10 @@ const streamReplays = (context: ApiContext, request: IncomingMessage, response: 
 
 const aggregate = async (context: ApiContext, domain: string, root: string) => {
   const bytes = rootBytes(root);
-  const books = await context.clients.aggregate(domain, bytes);
+  const [books, snapshot] = await Promise.all([
+    context.clients.aggregate(domain, bytes),
+    context.clients.snapshot(domain, bytes),
+  ]);
   const count = books.reduce((sum, book) => sum + book.pages.length, 0);
   if (count === 0) {
     throw new HttpError(404, {
@@ -257,79 +184,7 @@ const aggregate = async (context: ApiContext, domain: string, root: string) => {
     context.clients.tail({ domain, root: { value: bytes }, last: count }, context.stopping),
   );
   const positions = new Map(logged.map((event) => [event.page?.num ?? 0, event.position]));
-  return aggregateView(domain, root, books, positions, context.payloads());
-};
-
-const TRACE_HINT = 'give a correlation id, or an event as DOMAIN/ROOT/SEQUENCE';
-
-/** A correlation id, or an event whose correlation is traced ("account/3f2b…/4"), as `evented trace` takes it. */
-export const traceRequestOf = (target: string): TraceRequest => {
-  const request: TraceRequest = { correlationId: '', aggregate: undefined, sequence: 0, limit: 0 };
-  const event = /^([^/\s]+)\/([^/\s]+)\/(\d+)$/.exec(target);
-  if (event) {
-    const sequence = Number(event[3]);
-    if (!Number.isSafeInteger(sequence) || sequence > 0xffffffff) {
-      throw badRequest(`${target}: not an event: expected DOMAIN/ROOT/SEQUENCE`, TRACE_HINT);
-    }
-    return { ...request, aggregate: { domain: event[1]!, root: { value: rootBytes(event[2]!) } }, sequence };
-  }
-  if (target === '' || /[\s\u0000-\u001f/]/.test(target)) {
-    throw badRequest(`${JSON.stringify(target)} is not a correlation id nor an event`, TRACE_HINT);
-  }
-  return { ...request, correlationId: target };
-};
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-export const deadLetterRequestOf = (body: unknown): DeadLetterRequest => {
-  if (!isObject(body)) throw badRequest('expected a JSON object: { ids } or { subscriber, aggregate? }');
-  const action = body as DeadLetterAction;
-  const ids = action.ids ?? [];
-  if (!Array.isArray(ids) || !ids.every((id) => Number.isSafeInteger(id) && id > 0)) {
-    throw badRequest('ids must be a list of dead-letter ids (whole numbers above 0)');
-  }
-  const subscriber = action.subscriber ?? '';
-  if (typeof subscriber !== 'string') throw badRequest('subscriber must be a name');
-  if (ids.length === 0 && subscriber === '') {
-    throw badRequest('say which letters: ids, or a subscriber (and an aggregate)', 'e.g. { "ids": [3] }');
-  }
-  const target = action.aggregate;
-  if (target !== undefined && (!isObject(target) || typeof target.domain !== 'string')) {
-    throw badRequest('aggregate must be { domain, root }');
-  }
-  return {
-    ids,
-    subscriber,
-    aggregate: target && { domain: target.domain, root: { value: rootBytes(String(target.root)) } },
-  };
-};
-
-export const replayActionOf = (body: unknown): ReplayAction => {
-  if (!isObject(body))
-    throw badRequest('expected a JSON object: { subscriber, kind, rebuild?, after?, domain? }');
-  const { subscriber, kind, rebuild, after, domain } = body;
-  if (typeof subscriber !== 'string' || subscriber === '') throw badRequest('subscriber: give its name');
-  if (kind !== 'projector' && kind !== 'saga') throw badRequest('kind must be "projector" or "saga"');
-  if (rebuild !== undefined && typeof rebuild !== 'boolean')
-    throw badRequest('rebuild must be true or false');
-  if (after !== undefined && !(Number.isSafeInteger(after) && (after as number) >= 0)) {
-    throw badRequest('after must be a position (a whole number, 0 for the beginning)');
-  }
-  if (domain !== undefined && typeof domain !== 'string') throw badRequest('domain must be a name');
-  return {
-    subscriber,
-    kind,
-    ...(rebuild !== undefined && { rebuild }),
-    ...(after !== undefined && { after: after as number }),
-    ...(domain !== undefined && { domain }),
-  };
-};
-
-const idOf = (text: string): number => {
-  const id = Number(text);
-  if (!Number.isSafeInteger(id) || id <= 0) throw badRequest(`${text} is not a dead-letter id`);
-  return id;
+  return aggregateView(domain, root, books, positions, snapshot, context.payloads());
 };
 
 /** Answers one /api request; `path` is its path, `query` its query string. */

@@ -9,6 +9,7 @@ import { connectConsoleClients } from './clients.js';
 import { createReplays } from './replays.js';
 import { errorAnswer, handleApi, sendJson, type ApiContext } from './routes.js';
 import { consoleGuard } from './security.js';
+import { HEARTBEAT_MS } from './sse.js';
 import { defaultBundleDir, serveStatic } from './static-files.js';
 
 /**
@@ -48,6 +49,8 @@ export interface ConsoleServerOptions {
   bundleDir?: string;
   /** How often /api/status/stream reads the status (default every second). */
   statusIntervalMs?: number;
+  /** How often a stream sends a heartbeat comment (default every 15 s). */
+  heartbeatMs?: number;
 }
 
 /** host:port with an IPv6 host in brackets. */
@@ -164,6 +167,7 @@ export const startConsoleServer = async (options: ConsoleServerOptions): Promise
     stopping: stopping.signal,
     logger,
     statusIntervalMs: options.statusIntervalMs ?? 1000,
+    heartbeatMs: options.heartbeatMs ?? HEARTBEAT_MS,
   };
   logger.info({ url }, 'console listening');
   let closing: Promise<void> | undefined;

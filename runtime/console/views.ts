@@ -3,6 +3,7 @@ import type {
   EventBook,
   LoggedEvent,
   Origin,
+  Snapshot,
   TracedCommand,
   TraceTree,
 } from '../protocol/gen/evented/evented.js';
@@ -59,13 +60,15 @@ export const eventView = (event: LoggedEvent, payloads: PayloadRegistry | undefi
 
 /**
  * An aggregate as GetEvents returns it (every event, in order), with each event's global position from the log
- * (`positions`, by sequence), and the commands that produced its events, from their origin.
+ * (`positions`, by sequence), its latest snapshot (Admin.GetSnapshot), and the commands that produced its events,
+ * from their origin.
  */
 export const aggregateView = (
   domain: string,
   root: string,
   books: readonly EventBook[],
   positions: ReadonlyMap<number, number>,
+  snapshot: Snapshot | undefined,
   payloads: PayloadRegistry | undefined,
 ): AggregateView => {
   const events = books.flatMap((book) =>
@@ -81,7 +84,21 @@ export const aggregateView = (
     if (known) known.sequences.push(event.sequence);
     else commands.set(origin.commandId, { ...origin, sequences: [event.sequence] });
   }
-  return { domain, root, events, commands: [...commands.values()] };
+  const state = snapshot?.state;
+  const decoded = state && payloads?.decode(state);
+  return {
+    domain,
+    root,
+    events,
+    ...(state && {
+      snapshot: {
+        sequence: snapshot.sequence,
+        type: typeNameOf(state.typeUrl),
+        ...(decoded !== undefined && { payload: decoded }),
+      },
+    }),
+    commands: [...commands.values()],
+  };
 };
 
 export const deadLetterView = (letter: DeadLetter): DeadLetterView => ({

@@ -117,6 +117,8 @@ export interface Environment {
   readonly admin: string;
   /** The URL Prometheus scrapes (the first instance's), when metrics are on. */
   readonly metrics: string | undefined;
+  /** The web console's URL (the first instance's), when it is on. */
+  readonly console: string | undefined;
   /** Stops everything it started, in reverse order. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -128,6 +130,7 @@ const RUNTIME_COMPONENTS = [
   'saga coordinator',
   'admin',
   'metrics',
+  'console',
 ];
 
 export const startEnvironment = async (options: EnvironmentOptions): Promise<Environment> => {
@@ -294,12 +297,13 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
         queryHandler: started.queries ?? '',
         admin: started.admin ?? '',
         metrics: started.metrics,
+        console: started.console,
         components: () => [...components.values()].map((c) => ({ ...c })),
         close: () => (closing ??= stopAll()),
       };
     }
     for (const name of runtimeComponents(resolved))
-      set({ name, kind: name === 'metrics' ? 'http' : 'grpc', state: 'starting' });
+      set({ name, kind: name === 'metrics' || name === 'console' ? 'http' : 'grpc', state: 'starting' });
     let runtime: WholeRuntime;
     try {
       opened.handedOver = true;
@@ -328,6 +332,7 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
       'saga coordinator': runtime.sagaCoordinator?.address,
       admin,
       metrics: runtime.metrics?.url,
+      console: runtime.console?.url,
     };
     const started = runtimeComponents(resolved);
     stops.push({
@@ -349,6 +354,7 @@ export const startEnvironment = async (options: EnvironmentOptions): Promise<Env
       queryHandler: runtime.queryHandler.address,
       admin,
       metrics: runtime.metrics?.url,
+      console: runtime.console?.url,
       components: () => [...components.values()].map((c) => ({ ...c })),
       close: () => (closing ??= stopAll()),
     };
@@ -412,7 +418,8 @@ const runtimeComponents = (config: ResolvedConfig): string[] =>
     (name) =>
       (name !== 'projector coordinator' || Object.keys(config.projectors).length > 0) &&
       (name !== 'saga coordinator' || Object.keys(config.sagas).length > 0) &&
-      (name !== 'metrics' || config.metrics?.enabled === true),
+      (name !== 'metrics' || config.metrics?.enabled === true) &&
+      (name !== 'console' || config.console.enabled),
   );
 
 const readConfiguration = async (

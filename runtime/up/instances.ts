@@ -101,7 +101,7 @@ export const spawnInstance = (
 const SERVING = /^evented serving \S+?(?: as \S+)?: (.*)$/;
 /** The serving line's second line: `  admin on 127.0.0.1:1316; bus …`. */
 const CONTINUATION = /^\s+\w+ on \S/;
-const SERVER_LABELS = ['commands', 'queries', 'projectors', 'sagas', 'admin', 'health', 'metrics'];
+const SERVER_LABELS = ['commands', 'queries', 'projectors', 'sagas', 'admin', 'health', 'metrics', 'console'];
 
 /** The servers an instance's serving lines name: { commands: "127.0.0.1:1323", queries: …, admin: … }. */
 export const serversFromLines = (lines: readonly string[]): Record<string, string> | undefined => {

@@ -25,7 +25,7 @@ import { describeWith, describeWithToolchain } from '../helpers/services.js';
  * time differs) is never signalled.
  */
 
-const READY = /(\S+) is ready: commands on (\S+), queries on (\S+), admin on (\S+)\./;
+const READY = /(\S+) is ready: commands on ([^\s,]+), queries on ([^\s,]+), admin on ([^\s,]+?)[.,] /;
 
 beforeAll(() => assertBuilt());
 

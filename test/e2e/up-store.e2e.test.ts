@@ -31,7 +31,7 @@ import { tempDir } from '../helpers/tmp.js';
  * mongod reports a failed start — to show that a MongoDB that cannot start is one clear line and leaves nothing.
  */
 
-const READY = /(\S+) is ready: commands on (\S+), queries on (\S+), admin on (\S+)\./;
+const READY = /(\S+) is ready: commands on ([^\s,]+), queries on ([^\s,]+), admin on ([^\s,]+?)[.,] /;
 const STACK_FRAME = /^\s+at /m;
 const VERSION = '7.0.24';
 

@@ -28,7 +28,7 @@ import { acceptsConnections } from '../../runtime/support/net.js';
  * runtime.json — and the data still there.
  */
 
-const READY = /(\S+) is ready: commands on (\S+), queries on (\S+), admin on (\S+)\./;
+const READY = /(\S+) is ready: commands on ([^\s,]+), queries on ([^\s,]+), admin on ([^\s,]+?)[.,] /;
 const STACK_FRAME = /^\s+at /m;
 
 beforeAll(() => assertBuilt());
@@ -91,6 +91,15 @@ describe('evented up / evented down', () => {
       expect(c.log).toBe(join(projectDir, '.evented', 'logs', `${c.name}.log`));
     }
     expect(readFileSync(processes[1]!.log!, 'utf8')).toContain(`listening on ${otherPort}`);
+
+    // and the web console: its URL in the ready line and in `evented status`, where it answers.
+    const consoleUrl = `http://127.0.0.1:${ports.console}/`;
+    expect(up.output()).toContain(`, console on ${consoleUrl}. Ctrl-C`);
+    const status = await runEvented(['status', '--dir', projectDir]);
+    expect(status.stdout).toContain(`\nconsole: ${consoleUrl}\n`);
+    const session = await fetch(`${consoleUrl}api/session`);
+    expect(session.status).toBe(200);
+    expect(await session.json()).toMatchObject({ project: 'bank', url: consoleUrl });
 
     // and the main job works: a command goes through the runtime to the business logic and is stored.
     const account = newRoot();

@@ -17,10 +17,12 @@ import { startConsoleServer } from '../../runtime/console/server.js';
 import { uuidFromBytes } from '../../runtime/protocol/uuid.js';
 import { command, deposit, newRoot, open } from '../helpers/account.js';
 import { startSampleBusinessLogic } from '../helpers/business-logic.js';
+import { adminCalls } from '../helpers/clients.js';
 import { actionHeaders, consoleRequest, readEventStream } from '../helpers/console.js';
 import { startRecordingProjector, type RecordingProjector } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
 import { typescriptTemplate } from '../helpers/paths.js';
+import { occupiedPort } from '../helpers/ports.js';
 import { startTestRuntime, type TestRuntime } from '../helpers/runtime.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -53,7 +55,8 @@ beforeAll(async () => {
         ? 'the read model is full'
         : undefined,
   });
-  const logic = await startSampleBusinessLogic();
+  // A snapshot every 2 events: an aggregate's page marks it.
+  const logic = await startSampleBusinessLogic({ snapshotEvery: 2 });
   // A project folder with the sample's .proto files: payloads are shown as JSON.
   const projectDir = tempDir();
   cpSync(join(typescriptTemplate, 'proto'), join(projectDir, 'proto'), { recursive: true });
@@ -150,7 +153,7 @@ describe('the console server', () => {
     } satisfies Partial<EventView>);
   });
 
-  it('shows an aggregate: its events in order, with their positions and the commands that made them', async () => {
+  it('shows an aggregate: its events in order, with their positions, its snapshot and the commands that made them', async () => {
     const view = await api<AggregateView>(`/api/aggregates/account/${uuidFromBytes(ada)}`);
     expect(view.events.map((event) => [event.sequence, event.position, event.type])).toEqual([
       [0, 1, 'account.v1.AccountOpened'],
@@ -159,6 +162,12 @@ describe('the console server', () => {
     expect(view.commands).toEqual([
       expect.objectContaining({ correlationId: 'ada-opens', sequences: [0, 1] }),
     ]);
+    expect(view.snapshot).toMatchObject({ sequence: 2, payload: expect.objectContaining({ owner: 'ada' }) });
+    const carl = newRoot();
+    await test.commands.handle(command(carl, open('carl')));
+    const withoutSnapshot = await api<AggregateView>(`/api/aggregates/account/${uuidFromBytes(carl)}`);
+    expect(withoutSnapshot.events).toHaveLength(1);
+    expect(withoutSnapshot.snapshot).toBeUndefined();
     const missing = await consoleRequest(`${url}api/aggregates/account/${uuidFromBytes(newRoot())}`);
     expect(missing.status).toBe(404);
   });
@@ -189,7 +198,12 @@ describe('the console server', () => {
     expect(first!.project).toBe('bank');
     expect(Date.parse(second!.at) - Date.parse(first!.at)).toBeGreaterThanOrEqual(900);
     expect(second!.subscribers).toEqual([
-      expect.objectContaining({ name: 'recording', kind: 'projector', state: 'live', delivered: 4 }),
+      expect.objectContaining({
+        name: 'recording',
+        kind: 'projector',
+        state: 'live',
+        delivered: second!.head,
+      }),
     ]);
     expect(second!.commandsPerSecond).toBeGreaterThanOrEqual(0);
     expect(second!.components.map((component) => component.name)).toContain('store');
@@ -368,6 +382,21 @@ describe('dead letters and replays from the console', () => {
   });
 });
 
+/** A console server of its own, on the test runtime's admin service and query handler. */
+const consoleOptions = () => ({
+  host: '127.0.0.1',
+  port: 0,
+  admin: test.runtime.admin.address,
+  query: test.runtime.queryHandler.address,
+  tls: undefined,
+  token: undefined,
+  bearer: undefined,
+  projectDir: test.projectDir,
+  project: 'bank',
+  version: '',
+  logger: pino({ level: 'silent' }),
+});
+
 describe('the console off loopback, and its pages', () => {
   it('wants the configured token on /api (header or cookie); the pages need none', async () => {
     const projectDir = tempDir();
@@ -393,6 +422,48 @@ describe('the console off loopback, and its pages', () => {
     await remote.runtime.close(100);
   });
 
+  it('keeps a quiet stream alive with heartbeats, and ends it when the console stops', async () => {
+    const started = await startConsoleServer({
+      ...consoleOptions(),
+      bundleDir: join(tempDir(), 'nothing-here'),
+      heartbeatMs: 100,
+    });
+    const response = await fetch(`${started.url}api/replays/stream`);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while ((text.match(/: heartbeat\n\n/g) ?? []).length < 3) text += (await reader.read()).value ?? '';
+    const closing = started.close();
+    const ended = await Promise.race([
+      (async () => {
+        while (!(await reader.read()).done);
+        return 'ended';
+      })(),
+      new Promise((resolve) => setTimeout(() => resolve('still open after 5 s'), 5000)),
+    ]);
+    expect(ended).toBe('ended');
+    await closing;
+  });
+
+  it('is not served with console.enabled: false, and status then names none', async () => {
+    const off = await startTestRuntime({ console: { enabled: false } });
+    expect(off.runtime.console).toBeUndefined();
+    const status = await adminCalls(off.runtime.admin.address).status();
+    expect(status.consoleUrl).toBe('');
+    expect(status.components.map((component) => component.name)).not.toContain('console');
+    await off.runtime.close(100);
+  });
+
+  it('a busy port is one line naming the address and the key to change', async () => {
+    const busy = await occupiedPort();
+    const started = startConsoleServer({ ...consoleOptions(), port: busy });
+    await expect(started).rejects.toThrow(
+      `the console cannot listen on 127.0.0.1:${busy}: the port is already in use`,
+    );
+    await expect(started).rejects.toMatchObject({
+      hint: 'stop the other process, or set console.port to another port in evented.yaml (console.enabled: false turns it off)',
+    });
+  });
+
   it('refuses to start off loopback when console.token cannot be read', async () => {
     await expect(
       startTestRuntime(
@@ -408,20 +479,7 @@ describe('the console off loopback, and its pages', () => {
     writeFileSync(join(bundleDir, 'index.html'), '<!doctype html><title>console</title>');
     writeFileSync(join(bundleDir, 'assets', 'app-1a2b.js'), 'console.log(1)');
     writeFileSync(join(bundleDir, 'assets', 'app-1a2b.css'), 'body{}');
-    const started = await startConsoleServer({
-      host: '127.0.0.1',
-      port: 0,
-      admin: test.runtime.admin.address,
-      query: test.runtime.queryHandler.address,
-      tls: undefined,
-      token: undefined,
-      bearer: undefined,
-      projectDir: test.projectDir,
-      project: 'bank',
-      version: '',
-      logger: pino({ level: 'silent' }),
-      bundleDir,
-    });
+    const started = await startConsoleServer({ ...consoleOptions(), bundleDir });
     try {
       for (const path of ['', 'events', 'aggregates/account/x']) {
         const page = await consoleRequest(`${started.url}${path}`);
@@ -450,17 +508,7 @@ describe('the console off loopback, and its pages', () => {
     }
 
     const unbuilt = await startConsoleServer({
-      host: '127.0.0.1',
-      port: 0,
-      admin: test.runtime.admin.address,
-      query: test.runtime.queryHandler.address,
-      tls: undefined,
-      token: undefined,
-      bearer: undefined,
-      projectDir: test.projectDir,
-      project: 'bank',
-      version: '',
-      logger: pino({ level: 'silent' }),
+      ...consoleOptions(),
       bundleDir: join(tempDir(), 'nothing-here'),
     });
     try {

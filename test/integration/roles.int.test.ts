@@ -165,7 +165,8 @@ describeWith('postgres', 'a deployment split by role', (postgresUrl) => {
         subscribers: unknown[];
       };
       expect(held.roles).toEqual(['admin']);
-      expect(held.components.map((c) => c.name)).toEqual(['store']);
+      // The store, and the web console it serves (role admin).
+      expect(held.components.map((c) => c.name)).toEqual(['store', 'console']);
       expect(held.subscribers).toEqual([]);
       const table = await runEvented(['status', '--address', admin!.servers.admin!]);
       expect(table.stdout).toMatch(/^bank \(evented \S+\): store head at position 5\nroles: admin\n/);
@@ -351,6 +352,7 @@ describeWith('postgres', 'a deployment split by role', (postgresUrl) => {
             expect(status.components.map((it) => it.name).sort(), what).toEqual(
               [
                 'store',
+                'console',
                 ...(delivery.bus ? ['bus'] : []),
                 ...(holds('relay') ? ['relay'] : []),
                 ...(holds('command') ? ['command handler', 'business logic account'] : []),

@@ -15,12 +15,14 @@ import {
   type ComponentStatus,
   type RuntimeStatus,
 } from '../../runtime/protocol/gen/evented/evented.js';
+import type { StatusView } from '../../runtime/console/api.js';
 import { callUnary } from '../../runtime/grpc/unary.js';
 import { channelCredentials, withToken, type ClientTls } from '../../runtime/grpc/client-credentials.js';
 import { command, events, newRoot, open, opened } from '../helpers/account.js';
 import { startScriptedBusinessLogic } from '../helpers/business-logic.js';
 import { makeTestPki, type TestPki } from '../helpers/certificates.js';
 import { commandClient, rawCall } from '../helpers/clients.js';
+import { consoleRequest } from '../helpers/console.js';
 import { startRecordingProjector, type RecordingProjector } from '../helpers/delivery.js';
 import { eventually } from '../helpers/eventually.js';
 import { healthCheck } from '../helpers/health.js';
@@ -189,6 +191,20 @@ describe('a runtime with TLS, its business logic and projector over TLS, and a t
     });
   });
 
+  it('serves the console, which reads through its own admin service and query handler over TLS, with the token', async () => {
+    const root = newRoot();
+    await commandClient(test.runtime.commandHandler.address, { tls: trusting() })
+      .handle(command(root, open()))
+      .catch(() => undefined);
+    const statusAnswer = await consoleRequest<StatusView>(`${test.runtime.console!.url}api/status`);
+    expect(statusAnswer.status, statusAnswer.text).toBe(200);
+    expect(statusAnswer.body.components).toContainEqual(
+      expect.objectContaining({ name: 'command handler', kind: 'grpc+tls', state: 'ok' }),
+    );
+    const events = await consoleRequest(`${test.runtime.console!.url}api/events`);
+    expect(events.status, events.text).toBe(200);
+  });
+
   it('does not ask the command and query handlers’ callers for the token: they are the application’s API', async () => {
     const root = newRoot();
     await expect(
@@ -230,6 +246,9 @@ describe('mutual TLS', () => {
       ),
     ).rejects.toMatchObject({ code: status.NOT_FOUND }); // served: no business logic is configured for "account"
     const status_ = await statusOf(test.runtime.admin.address, trusting(true));
+    // The console is such a client too: it presents the runtime's certificate.
+    const fromConsole = await consoleRequest(`${test.runtime.console!.url}api/status`);
+    expect(fromConsole.status, fromConsole.text).toBe(200);
     expect(component(status_, 'command handler')).toMatchObject({ kind: 'grpc+tls', state: 'ok' });
   });
 });

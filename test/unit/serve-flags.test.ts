@@ -78,6 +78,12 @@ describe('serversFromLines', () => {
         '  admin on 127.0.0.1:1326; metrics on http://127.0.0.1:1328/metrics; bus memory (in-process)',
       ])?.metrics,
     ).toBe('http://127.0.0.1:1328/metrics');
+    expect(
+      serversFromLines([
+        'evented serving bank: commands on 127.0.0.1:1323, queries on 127.0.0.1:1324, store sqlite at /x',
+        '  admin on 127.0.0.1:1326; console on http://127.0.0.1:1327/; bus memory (in-process)',
+      ])?.console,
+    ).toBe('http://127.0.0.1:1327/');
   });
 
   it('finds the second serving line after a log line the runtime wrote between the two (same output)', () => {

@@ -1,9 +1,10 @@
 import { writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { createElement } from 'react';
 import { render } from 'ink-testing-library';
 import { describe, expect, it } from 'vitest';
-import { viewProps, type UpViewState } from '../../cli/output/up-reporter.js';
+import { createUpReporter, viewProps, type UpViewState } from '../../cli/output/up-reporter.js';
 import { UpView, type UpViewComponent, type UpViewProps } from '../../cli/ui/UpView.js';
 import { activityOf, formatRate, type ActivityReading } from '../../cli/ui/activity.js';
 import { readingOf } from '../../cli/output/up-activity.js';
@@ -257,5 +258,38 @@ describe('the activity of the live view', () => {
       eventsAppended: 32,
       subscribers: [{ kind: 'projector', name: 'accounts', lag: 8 }],
     });
+  });
+});
+
+describe('the ready line names the console', () => {
+  const summary = {
+    name: 'bank',
+    commandHandler: '127.0.0.1:1313',
+    queryHandler: '127.0.0.1:1314',
+    admin: '127.0.0.1:1316',
+    console: 'http://127.0.0.1:1317/',
+    runtimeFile: '/work/bank/.evented/runtime.json',
+    instances: [],
+  };
+  const printed = async (mode: 'plain' | 'json'): Promise<string> => {
+    const chunks: string[] = [];
+    const stdout = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk.toString());
+        done();
+      },
+    });
+    const reporter = await createUpReporter({ mode, stdout, projectDir: '/work/bank', project: 'bank' });
+    reporter.ready(summary);
+    reporter.close();
+    return chunks.join('');
+  };
+
+  it('in plain lines, after the admin service; in --json, as `console`', async () => {
+    expect(await printed('plain')).toContain(
+      'bank is ready: commands on 127.0.0.1:1313, queries on 127.0.0.1:1314, admin on 127.0.0.1:1316, console on http://127.0.0.1:1317/. Ctrl-C',
+    );
+    const ready = (await printed('json')).split('\n').find((line) => line.includes('"ready"'))!;
+    expect(JSON.parse(ready)).toMatchObject({ type: 'ready', console: 'http://127.0.0.1:1317/' });
   });
 });

@@ -5623,6 +5623,19 @@ export const AdminService = {
     responseSerialize: (value: TraceTree): Buffer => Buffer.from(TraceTree.encode(value).finish()),
     responseDeserialize: (value: Buffer): TraceTree => TraceTree.decode(value),
   },
+  /**
+   * The latest snapshot of one aggregate, as the command handler loads it (what the console marks among the
+   * aggregate's events); a Snapshot without state when the aggregate has none.
+   */
+  getSnapshot: {
+    path: "/evented.Admin/GetSnapshot" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: Cover): Buffer => Buffer.from(Cover.encode(value).finish()),
+    requestDeserialize: (value: Buffer): Cover => Cover.decode(value),
+    responseSerialize: (value: Snapshot): Buffer => Buffer.from(Snapshot.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Snapshot => Snapshot.decode(value),
+  },
 } as const;
 
 export interface AdminServer extends UntypedServiceImplementation {
@@ -5660,6 +5673,11 @@ export interface AdminServer extends UntypedServiceImplementation {
    * commands a saga issued in reaction, with theirs, and so on.
    */
   trace: handleUnaryCall<TraceRequest, TraceTree>;
+  /**
+   * The latest snapshot of one aggregate, as the command handler loads it (what the console marks among the
+   * aggregate's events); a Snapshot without state when the aggregate has none.
+   */
+  getSnapshot: handleUnaryCall<Cover, Snapshot>;
 }
 
 export interface AdminClient extends Client {
@@ -5780,6 +5798,22 @@ export interface AdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TraceTree) => void,
+  ): ClientUnaryCall;
+  /**
+   * The latest snapshot of one aggregate, as the command handler loads it (what the console marks among the
+   * aggregate's events); a Snapshot without state when the aggregate has none.
+   */
+  getSnapshot(request: Cover, callback: (error: ServiceError | null, response: Snapshot) => void): ClientUnaryCall;
+  getSnapshot(
+    request: Cover,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Snapshot) => void,
+  ): ClientUnaryCall;
+  getSnapshot(
+    request: Cover,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Snapshot) => void,
   ): ClientUnaryCall;
 }
 
