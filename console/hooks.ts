@@ -34,28 +34,41 @@ export const useRead = <T>(path: string | undefined): Read<T> => {
 /** Whether a stream is connected: EventSource reconnects by itself, and the page says while it does. */
 export type StreamState = 'connecting' | 'live' | 'reconnecting';
 
+export interface Stream {
+  state: StreamState;
+  /** What the server said went wrong with the stream (its `api-error` event), until its next message. */
+  error?: ApiError;
+}
+
 /**
  * The server-sent events named `name` of `path`, each parsed as JSON and handed to `onMessage` (the latest
- * function given, so the caller needs no memo); undefined follows nothing.
+ * function given, so the caller needs no memo); undefined follows nothing. The server's `api-error` events are
+ * the stream's error (EventSource keeps `error` for its connection).
  */
 export const useStream = <T>(
   path: string | undefined,
   name: string,
   onMessage: (value: T) => void,
-): StreamState => {
+): Stream => {
   const [state, setState] = useState<StreamState>('connecting');
+  const [error, setError] = useState<ApiError>();
   const handler = useRef(onMessage);
   handler.current = onMessage;
   useEffect(() => {
     if (path === undefined) return undefined;
     setState('connecting');
+    setError(undefined);
     const source = new EventSource(path);
     source.onopen = () => setState('live');
     source.onerror = () => setState('reconnecting');
-    source.addEventListener(name, (event) =>
-      handler.current(JSON.parse((event as MessageEvent<string>).data) as T),
+    source.addEventListener(name, (event) => {
+      setError(undefined);
+      handler.current(JSON.parse((event as MessageEvent<string>).data) as T);
+    });
+    source.addEventListener('api-error', (event) =>
+      setError(JSON.parse((event as MessageEvent<string>).data) as ApiError),
     );
     return () => source.close();
   }, [path, name]);
-  return state;
+  return { state, error };
 };

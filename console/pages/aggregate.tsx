@@ -43,9 +43,10 @@ export const AggregatePage = ({ domain, root }: { domain: string; root: string }
         <h1>
           Aggregate <code>{domain}</code>/<code data-testid="aggregate-root">{root}</code>
         </h1>
-        <LiveMark state={stream} />
+        <LiveMark state={stream.state} />
         <a href={links.events({ domain, root })}>in the event log</a>
       </div>
+      <ErrorBox error={stream.error} />
       <ErrorBox error={read.error} />
       {view?.snapshot && (
         <div class="panel" data-testid="aggregate-snapshot">

@@ -16,7 +16,7 @@ export const ComponentsPage = () => {
     <section data-testid="components-page">
       <div class="heading">
         <h1>Components</h1>
-        <LiveMark state={stream} />
+        <LiveMark state={stream.state} />
         {status && (
           <span class="muted">
             {status.project} {status.version} · head #{status.head}
@@ -25,6 +25,7 @@ export const ComponentsPage = () => {
           </span>
         )}
       </div>
+      <ErrorBox error={stream.error} />
       <ErrorBox error={first.error} />
       <table class="grid" data-testid="components-table">
         <thead>

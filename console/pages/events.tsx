@@ -53,8 +53,8 @@ export const EventsPage = ({ params }: { params: URLSearchParams }) => {
   // Read the list again whenever the stream (re)connects: what was committed between the read and the stream's
   // start, or while it was down, is in the list then (merge keeps each position once).
   useEffect(() => {
-    if (stream === 'live') first.reload();
-  }, [stream]);
+    if (stream.state === 'live') first.reload();
+  }, [stream.state]);
 
   const older = async () => {
     const last = events[events.length - 1];
@@ -73,9 +73,10 @@ export const EventsPage = ({ params }: { params: URLSearchParams }) => {
     <section data-testid="events-page">
       <div class="heading">
         <h1>Events</h1>
-        <LiveMark state={stream} />
+        <LiveMark state={stream.state} />
         {first.data && <span class="muted">head #{Math.max(first.data.head, events[0]?.position ?? 0)}</span>}
       </div>
+      <ErrorBox error={stream.error} />
       <FilterForm filter={filter} />
       <ErrorBox error={first.error} />
       <table class="grid" data-testid="events-table">

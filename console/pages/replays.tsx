@@ -23,7 +23,7 @@ export const Replays = ({ started, subscribers }: { started: number; subscribers
     if (read.data)
       setById((before) => new Map([...before, ...read.data!.replays.map((r) => [r.id, r] as const)]));
   }, [read.data]);
-  useStream<ReplayView>('/api/replays/stream', 'replay', (replay) =>
+  const stream = useStream<ReplayView>('/api/replays/stream', 'replay', (replay) =>
     setById((before) => new Map(before).set(replay.id, replay)),
   );
   const replays = [...byId.values()].sort((a, b) => b.startedAt.localeCompare(a.startedAt));
@@ -32,6 +32,7 @@ export const Replays = ({ started, subscribers }: { started: number; subscribers
     <>
       <h2>Replays and rebuilds</h2>
       <ErrorBox error={read.error} />
+      <ErrorBox error={stream.error} />
       <div data-testid="replays">
         {replays.map((replay) => (
           <ReplayProgress

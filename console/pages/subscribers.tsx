@@ -44,9 +44,10 @@ export const SubscribersPage = () => {
     <section data-testid="subscribers-page">
       <div class="heading">
         <h1>Subscribers</h1>
-        <LiveMark state={stream} />
+        <LiveMark state={stream.state} />
         {status && <span class="muted">head #{status.head}</span>}
       </div>
+      <ErrorBox error={stream.error} />
       <ErrorBox error={first.error} />
       <table class="grid" data-testid="subscribers-table">
         <thead>
