@@ -187,6 +187,19 @@ describeWith('chromium', 'the web console in a real browser', (chromiumPath) => 
     }, 30_000);
     expect(await deliveries.first().innerText()).toMatch(/\+\d+ ms/);
     await screenshotBothThemes(page, 'trace');
+
+    // A transfer's trace: the saga's command to the other account, nested under the saga, and its own deliveries
+    const bob = await newAccount('bob');
+    const transfer = JSON.stringify({ toAccount: bob, amount: 30 });
+    await cli('send', 'account', ada, 'TransferMoney', transfer, '--correlation-id', 'console-2');
+    await page.goto('/#/trace/console-2');
+    await eventually(async () => {
+      await page.getByTestId('trace-refresh').click();
+      const received = page.locator('[data-testid=trace-command][data-type=ReceiveTransfer]');
+      expect(await received.count()).toBe(1);
+      expect(await page.locator('[data-testid=trace-delivery][data-state=applied]').count()).toBe(4);
+    }, 30_000);
+    await screenshotBothThemes(page, 'trace-transfer');
     expectNoPageErrors();
   });
 
