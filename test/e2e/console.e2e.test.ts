@@ -188,6 +188,19 @@ describeWith('chromium', 'the web console in a real browser', (chromiumPath) => 
     expect(await deliveries.first().innerText()).toMatch(/\+\d+ ms/);
     await screenshotBothThemes(page, 'trace');
 
+    // The log filtered by aggregate and type: only ada's deposits, the filter in the address
+    await page.goto('/#/events');
+    await page.getByTestId('filter-domain').fill('account');
+    await page.getByTestId('filter-root').fill(ada);
+    await page.getByTestId('filter-type').fill('MoneyDeposited');
+    await page.getByTestId('filter-apply').click();
+    expect(new URL(page.url()).hash).toBe(`#/events?domain=account&root=${ada}&type=MoneyDeposited`);
+    await expect.poll(() => rows.count(), POLL).toBe(1);
+    expect([await rows.getAttribute('data-root'), await rows.getAttribute('data-type')]).toEqual([
+      ada,
+      'MoneyDeposited',
+    ]);
+
     // A transfer's trace: the saga's command to the other account, nested under the saga, and its own deliveries
     const bob = await newAccount('bob');
     const transfer = JSON.stringify({ toAccount: bob, amount: 30 });
