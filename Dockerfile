@@ -19,6 +19,7 @@ COPY proto proto
 COPY scripts scripts
 COPY runtime runtime
 COPY cli cli
+COPY console console
 COPY templates templates
 RUN npm run gen && npm run build
 # Exactly the files of the package, unpacked into /package.

@@ -142,4 +142,29 @@ export default tseslint.config(
       ]),
     },
   },
+  {
+    // The pages run in a browser: they see the server only through its HTTP API, whose types they share.
+    files: ['console/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': restrict([
+        {
+          group: [
+            '**/runtime/*',
+            '**/runtime/*/**',
+            '**/cli/**',
+            '!**/runtime/console',
+            '!**/runtime/console/api.js',
+          ],
+          message:
+            'console/ talks to the server over HTTP: it imports types from runtime/console/api.ts only.',
+        },
+        {
+          group: ['**/runtime/console/api.js'],
+          allowTypeImports: true,
+          message: 'types only: the pages share the API contract, not the runtime.',
+        },
+        { group: [...driverPackages, ...uiPackages, 'node:*'] },
+      ]),
+    },
+  },
 );

@@ -34,3 +34,39 @@ export const scaffoldSample = async (): Promise<string> => {
   writeFileSync(join(dir, 'evented.yaml'), config.toString());
   return dir;
 };
+
+/**
+ * The sample's projector with a bug its user could make: while the file `refuse-13` is in the project, it refuses
+ * any book holding a deposit of 13 (Handle and HandleBatch alike), so that event ends up a dead letter.
+ */
+export const breakProjector = (dir: string): void => {
+  writeFileSync(join(dir, 'refuse-13'), '');
+  const path = join(dir, 'src/projector.ts');
+  const source = readFileSync(path, 'utf8');
+  const refusal = `
+const refuses = (book: EventBook): boolean =>
+  existsSync(${JSON.stringify(join(dir, 'refuse-13'))}) &&
+  book.pages.some((page) => {
+    const event = page.Event && decodeEvent(page.Event);
+    return event?.type === 'MoneyDeposited' && event.amount === 13;
+  });
+const REFUSED = { code: 13, details: 'the projector cannot take a deposit of 13' };
+
+export const accountsProjector`;
+  const patched = source
+    .replace(
+      "import { encodeState, uuidFromBytes } from './codec.js';",
+      "import { existsSync } from 'node:fs';\nimport { decodeEvent, encodeState, uuidFromBytes } from './codec.js';",
+    )
+    .replace('export const accountsProjector', refusal)
+    .replace(
+      'handle(call: ServerUnaryCall<EventBook, Empty>, callback: sendUnaryData<Empty>) {',
+      'handle(call: ServerUnaryCall<EventBook, Empty>, callback: sendUnaryData<Empty>) {\n      if (refuses(call.request)) return callback(REFUSED);',
+    )
+    .replace(
+      'handleBatch(call: ServerUnaryCall<EventBatch, Empty>, callback: sendUnaryData<Empty>) {',
+      'handleBatch(call: ServerUnaryCall<EventBatch, Empty>, callback: sendUnaryData<Empty>) {\n      if (call.request.books.some(refuses)) return callback(REFUSED);',
+    );
+  expect(patched.match(/callback\(REFUSED\)/g)?.length).toBe(2);
+  writeFileSync(path, patched);
+};

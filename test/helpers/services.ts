@@ -33,7 +33,7 @@ declare module 'vitest' {
 
 /** Everything a test here may need, by the name EVENTED_TEST_REQUIRE uses. */
 export type Requirement =
-  'rabbitmq' | 'postgres' | 'mongodb' | 'consul' | 'rabbitmq-server' | 'script' | 'prometheus';
+  'rabbitmq' | 'postgres' | 'mongodb' | 'consul' | 'rabbitmq-server' | 'script' | 'prometheus' | 'chromium';
 
 type Found = { value: string } | { missing: string };
 
@@ -105,6 +105,16 @@ const requirements: Record<Requirement, () => Found> = {
           missing:
             `install prometheus (Debian: apt-get install prometheus); not found in ${searched.join(':')}. ` +
             'The tests start their own server from it, on a free port, with its data in a temporary folder',
+        };
+  },
+  chromium: () => {
+    const { path, searched } = findProgram('chromium');
+    return path !== undefined
+      ? { value: path }
+      : {
+          missing:
+            `install chromium (Debian: apt-get install chromium); not found in ${searched.join(':')}. ` +
+            'The console tests drive it headless with playwright-core (no browser download works here)',
         };
   },
   script: () => {
