@@ -121,22 +121,26 @@ const subscriberStatus = (
   head: number,
   deadLetters: Map<string, number>,
   holders: PartitionHolder[],
-): SubscriberStatus => ({
-  name: view.name,
-  kind,
-  address: view.address,
-  domains: [...view.domains],
-  state: view.state,
-  checkpoint: view.checkpoint,
-  deliveredPastCheckpoint: view.deliveredPastCheckpoint,
-  // What is not delivered yet: the batch in progress moves the checkpoint only once it is all done.
-  lag: Math.max(head - view.checkpoint - view.deliveredPastCheckpoint, 0),
-  delivered: view.delivered,
-  deadLettered: deadLetters.get(`${kind}:${view.name}`) ?? 0,
-  lastError: view.lastError ?? '',
-  partitionCount: view.partitionCount,
-  holders,
-});
+): SubscriberStatus => {
+  const openLetters = deadLetters.get(`${kind}:${view.name}`) ?? 0;
+  return {
+    name: view.name,
+    kind,
+    address: view.address,
+    domains: [...view.domains],
+    state: view.state,
+    checkpoint: view.checkpoint,
+    deliveredPastCheckpoint: view.deliveredPastCheckpoint,
+    // What is not delivered yet: the batch in progress moves the checkpoint only once it is all done.
+    lag: Math.max(head - view.checkpoint - view.deliveredPastCheckpoint, 0),
+    delivered: view.delivered,
+    deadLettered: openLetters,
+    // While it matters: the service is not answering, or letters it set aside are still open.
+    lastError: view.state === 'waiting' || openLetters > 0 ? (view.lastError ?? '') : '',
+    partitionCount: view.partitionCount,
+    holders,
+  };
+};
 
 /** The bus as the relay of this process finds it (a process without the relay only consumes from it). */
 const busComponent = (

@@ -152,7 +152,7 @@ export interface SubscriberView {
   lag: number;
   delivered: number;
   deadLettered: number;
-  /** The last delivery error, while it keeps failing. */
+  /** Why delivery is stuck, while it is (the service does not answer, or a dead letter is open); else empty. */
   lastError: string;
   /** Events per second delivered, from the last two readings. */
   rate: number;

@@ -344,6 +344,10 @@ export interface SubscriberStatus {
   delivered: number;
   /** Open dead letters in the store (set aside, or parked behind one). */
   deadLettered: number;
+  /**
+   * Why delivery is stuck, while it is: the service is not answering (state "waiting"), or the error that set
+   * aside a letter that is still open. Empty otherwise.
+   */
   lastError: string;
   /**
    * Events after the checkpoint already handled: the checkpoint moves when the batch in progress is all done,
