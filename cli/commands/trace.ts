@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { TraceRequest } from '../../runtime/protocol/gen/evented/evented.js';
-import { uuidToBytes } from '../../runtime/protocol/uuid.js';
+import { TRACE_TARGET_HINT, traceTargetOf } from '../../runtime/protocol/trace-target.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { formatTrace, traceJson } from '../output/trace.js';
@@ -16,25 +16,11 @@ interface TraceOptions extends RemoteOptions {
   json?: boolean;
 }
 
-const USAGE_HINT =
-  'give a correlation id (as `evented send --correlation-id` took it) or an event as DOMAIN/UUID/SEQUENCE';
-
 /** A correlation id, or an event whose correlation is traced ("account/3f2b…/4"). */
 export const parseTraceTarget = (text: string): TraceRequest => {
-  const request: TraceRequest = { correlationId: '', aggregate: undefined, sequence: 0, limit: 0 };
-  const event = /^([^/\s]+)\/([^/\s]+)\/(\d+)$/.exec(text);
-  if (event) {
-    const root = uuidToBytes(event[2]!);
-    const sequence = Number(event[3]);
-    if (!root || !Number.isSafeInteger(sequence) || sequence > 0xffffffff) {
-      throw new UsageError(`${text}: not an event: expected DOMAIN/UUID/SEQUENCE`, USAGE_HINT);
-    }
-    return { ...request, aggregate: { domain: event[1]!, root: { value: root } }, sequence };
-  }
-  if (text === '' || /[\s\u0000-\u001f]/.test(text)) {
-    throw new UsageError(`${JSON.stringify(text)}: not a correlation id nor an event`, USAGE_HINT);
-  }
-  return { ...request, correlationId: text };
+  const target = traceTargetOf(text);
+  if ('problem' in target) throw new UsageError(target.problem, TRACE_TARGET_HINT);
+  return target.request;
 };
 
 export const registerTrace = (program: Command, context: CliContext): void => {

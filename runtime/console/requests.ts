@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { DeadLetterRequest, TailRequest, TraceRequest } from '../protocol/gen/evented/evented.js';
+import { TRACE_TARGET_HINT, traceTargetOf } from '../protocol/trace-target.js';
 import { timestampFromDate } from '../protocol/timestamp.js';
 import { uuidToBytes } from '../protocol/uuid.js';
 import type { ApiError, DeadLetterAction, ReplayAction } from './api.js';
@@ -95,23 +96,11 @@ export const tailFilter = (query: URLSearchParams, bounded: boolean): Partial<Ta
   };
 };
 
-const TRACE_HINT = 'give a correlation id, or an event as DOMAIN/ROOT/SEQUENCE';
-
 /** A correlation id, or an event whose correlation is traced ("account/3f2b…/4"), as `evented trace` takes it. */
-export const traceRequestOf = (target: string): TraceRequest => {
-  const request: TraceRequest = { correlationId: '', aggregate: undefined, sequence: 0, limit: 0 };
-  const event = /^([^/\s]+)\/([^/\s]+)\/(\d+)$/.exec(target);
-  if (event) {
-    const sequence = Number(event[3]);
-    if (!Number.isSafeInteger(sequence) || sequence > 0xffffffff) {
-      throw badRequest(`${target}: not an event: expected DOMAIN/ROOT/SEQUENCE`, TRACE_HINT);
-    }
-    return { ...request, aggregate: { domain: event[1]!, root: { value: rootBytes(event[2]!) } }, sequence };
-  }
-  if (target === '' || /[\s\u0000-\u001f/]/.test(target)) {
-    throw badRequest(`${JSON.stringify(target)} is not a correlation id nor an event`, TRACE_HINT);
-  }
-  return { ...request, correlationId: target };
+export const traceRequestOf = (text: string): TraceRequest => {
+  const target = traceTargetOf(text);
+  if ('problem' in target) throw badRequest(target.problem, TRACE_TARGET_HINT);
+  return target.request;
 };
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
