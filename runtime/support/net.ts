@@ -13,10 +13,23 @@ export const freePort = async (): Promise<number> => {
   if (low - floor >= 1000) {
     for (let attempt = 0; attempt < 20; attempt++) {
       const port = floor + Math.floor(Math.random() * (low - floor));
-      if (await canListen('127.0.0.1', port)) return port;
+      if (!handedOut.has(port) && (await canListen('127.0.0.1', port))) return handOut(port);
     }
   }
-  return systemPort();
+  return handOut(await systemPort());
+};
+
+/**
+ * The ports freePort gave lately in this process: none is given twice while it may still be about to be taken
+ * (the several servers of one configuration, chosen one after another, would otherwise meet on one port now and
+ * then). The oldest are forgotten past RECENT_PORTS.
+ */
+const handedOut = new Set<number>();
+const RECENT_PORTS = 2000;
+const handOut = (port: number): number => {
+  handedOut.add(port);
+  if (handedOut.size > RECENT_PORTS) handedOut.delete(handedOut.values().next().value!);
+  return port;
 };
 
 /** The kernel's ephemeral port range (Linux's ip_local_port_range; elsewhere the IANA range). */
