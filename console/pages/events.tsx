@@ -173,8 +173,20 @@ const FilterForm = ({ filter }: { filter: Filter }) => {
   useEffect(() => setDraft(filter), [filter]);
   const set = (field: Field) => (e: Event) =>
     setDraft({ ...draft, [field]: (e.currentTarget as HTMLInputElement).value || undefined });
-  const setTime = (field: 'since' | 'until') => (e: Event) =>
-    setDraft({ ...draft, [field]: fromLocalInput((e.currentTarget as HTMLInputElement).value) });
+  const time = (field: 'since' | 'until') => (
+    <label>
+      {field}
+      <input
+        type="datetime-local"
+        step={1}
+        value={toLocalInput(draft[field])}
+        onInput={(e) =>
+          setDraft({ ...draft, [field]: fromLocalInput((e.currentTarget as HTMLInputElement).value) })
+        }
+        data-testid={`filter-${field}`}
+      />
+    </label>
+  );
   const apply = (e: Event) => {
     e.preventDefault();
     location.hash = links.events(draft);
@@ -197,26 +209,8 @@ const FilterForm = ({ filter }: { filter: Filter }) => {
       {text('root', 'aggregate', 'root UUID')}
       {text('type', 'type', 'Deposited')}
       {text('correlation', 'correlation', 'id')}
-      <label>
-        since
-        <input
-          type="datetime-local"
-          step={1}
-          value={toLocalInput(draft.since)}
-          onInput={setTime('since')}
-          data-testid="filter-since"
-        />
-      </label>
-      <label>
-        until
-        <input
-          type="datetime-local"
-          step={1}
-          value={toLocalInput(draft.until)}
-          onInput={setTime('until')}
-          data-testid="filter-until"
-        />
-      </label>
+      {time('since')}
+      {time('until')}
       <button type="submit" class="primary" data-testid="filter-apply">
         Filter
       </button>
