@@ -283,7 +283,7 @@ const server = (defaultPort: number) =>
 /** Where a process serves its metrics unless `metrics.port` says otherwise (1313–1317 are the runtime's). */
 export const DEFAULT_METRICS_PORT = 1318;
 
-/** Where the web console listens unless `console.port` says otherwise (issue 14). */
+/** Where the web console listens unless `console.port` says otherwise. */
 export const DEFAULT_CONSOLE_PORT = 1317;
 
 /**

@@ -13,7 +13,7 @@ import { HEARTBEAT_MS } from './sse.js';
 import { defaultBundleDir, serveStatic } from './static-files.js';
 
 /**
- * The web console (issue 14), served by the process holding the role admin: the pages (the built bundle) and
+ * The web console, served by the process holding the role admin: the pages (the built bundle) and
  * their HTTP API (api.ts), every answer built from the Admin and Query APIs over gRPC, as the CLI's are. It
  * listens on loopback unless evented.yaml says otherwise (then with a token); every request's Host is checked,
  * and actions need this server's Origin and the per-run token (security.ts).
