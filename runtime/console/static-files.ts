@@ -81,6 +81,14 @@ export const serveStatic = async (
   const wanted = resolve(bundleDir, `.${decoded}`);
   // Never outside the bundle (/../../etc/passwd), and a folder is a page route.
   if (wanted.startsWith(resolve(bundleDir) + sep) && isFile(wanted)) file = wanted;
+  else if (IMMUTABLE.test(decoded)) {
+    // A script or style sheet that is not there (a page of an earlier build): not the page in its place, which a
+    // browser would try to run as a script.
+    response
+      .writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' })
+      .end(head ? undefined : `not found: ${decoded} (the console was built again since: reload the page)\n`);
+    return;
+  }
   const body = await readFile(file);
   response
     .writeHead(200, {

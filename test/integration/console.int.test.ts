@@ -505,6 +505,13 @@ describe('the console off loopback, and its pages', () => {
       expect(script.headers['cache-control']).toMatch(/immutable/);
       const css = await consoleRequest(`${started.url}assets/app-1a2b.css`);
       expect(css.headers['content-type']).toBe('text/css; charset=utf-8');
+      // An asset that is not there (an earlier build's) is a 404, not the page in its place.
+      const gone = await consoleRequest(`${started.url}assets/app-0f0f.js`);
+      expect([gone.status, gone.headers['cache-control'], gone.text]).toEqual([
+        404,
+        'no-cache',
+        'not found: /assets/app-0f0f.js (the console was built again since: reload the page)\n',
+      ]);
       const outside = await consoleRequest(`${started.url}..%2F..%2F..%2Fetc%2Fpasswd`);
       expect(outside.text).toBe('<!doctype html><title>console</title>');
       const put = await consoleRequest(`${started.url}events`, { method: 'PUT' });
