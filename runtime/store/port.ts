@@ -56,6 +56,12 @@ export interface AppendRequest extends AggregateRef {
   idempotencyKey?: string | undefined;
   /** Stored with every event of the append (see Origin in evented.proto). */
   origin?: Origin | undefined;
+  /**
+   * The command this append is the decision of (`commandLog: true`): logged as accepted, with the append's
+   * events, in the same transaction, so that the log and the events never disagree. Not logged when the append
+   * writes nothing (a conflict, a duplicate idempotency key).
+   */
+  decision?: CommandDecision | undefined;
 }
 
 export interface Appended {
@@ -91,7 +97,13 @@ export interface SequenceRange {
 }
 
 export interface EventStore
-  extends SubscriberProgress, SubscriberPauses, DeadLetterStore, LeaseStore, PartitionClaims {
+  extends
+    SubscriberProgress,
+    SubscriberPauses,
+    DeadLetterStore,
+    LeaseStore,
+    PartitionClaims,
+    CommandLog {
   /** What kind of store this is, for status lines ("sqlite", "postgres", …). */
   readonly kind: string;
   /** A human description of where the data is (a file path, a server URL without credentials). */
@@ -461,4 +473,60 @@ export interface PartitionClaims {
   releasePartitions(group: string, owner: string, partitions: readonly number[]): Promise<void>;
   /** The claims of `group`, or of every group, expired ones included, by group and partition. */
   listClaims(group?: string): Promise<PartitionClaim[]>;
+}
+
+/** A command the command handler decided, as the decision log takes it (see AppendRequest.decision). */
+export interface CommandDecision {
+  /** The command book as the command handler received it, encoded (evented.CommandBook). */
+  command: Uint8Array;
+  /** Its first page's type URL. */
+  commandType: string;
+  /** The aggregate's next sequence in the state it was decided on (its events 0 to decidedOn - 1). */
+  decidedOn: number;
+  /** When, in ms since the epoch. */
+  at: number;
+  correlationId: string;
+  commandId: string;
+}
+
+/** What became of a decided command: accepted with `eventCount` events (from `decidedOn`), or refused. */
+export type CommandOutcome =
+  | { outcome: 'accepted'; eventCount: number }
+  | { outcome: 'refused'; errorCode: number; errorMessage: string };
+
+/** A decision logged outside an append: a refusal, or an acceptance that wrote nothing. */
+export type NewLoggedCommand = AggregateRef & CommandDecision & CommandOutcome;
+
+/** A logged decision, as stored. */
+export type LoggedCommand = NewLoggedCommand & {
+  /** Given by the store, increasing in the order decisions were logged; never reused. */
+  id: number;
+};
+
+export interface CommandLogFilter {
+  domain?: string | undefined;
+  /** Only this aggregate's (with `domain`). */
+  root?: Uint8Array | undefined;
+  /** Only decisions at or after this time (ms since the epoch). */
+  since?: number | undefined;
+  /** Decisions with an id greater than this (for paging). */
+  afterId?: number | undefined;
+  /** At most this many, the first ones. */
+  limit?: number | undefined;
+  /** Only the last this many (still returned in id order). */
+  last?: number | undefined;
+}
+
+/**
+ * The decision log (`commandLog: true`): every command business logic accepted or refused, with the state it
+ * was decided on and its outcome, kept in the store beside the events. Accepted commands are logged by append
+ * (AppendRequest.decision), in the events' transaction; the rest by logCommand.
+ */
+export interface CommandLog {
+  /** Logs a decision that appended nothing. Resolves once it is durable. */
+  logCommand(entry: NewLoggedCommand): Promise<void>;
+  /** The decisions that match, in id order. */
+  readCommandLog(filter: CommandLogFilter): Promise<LoggedCommand[]>;
+  /** How many decisions match (`limit` and `last` aside). */
+  countCommandLog(filter: CommandLogFilter): Promise<number>;
 }

@@ -495,6 +495,59 @@ export interface TracedDelivery {
   commands: TracedCommand[];
 }
 
+export interface CommandLogRequest {
+  /** Only this domain, when set. */
+  domain: string;
+  /** Only this aggregate (with `domain`), when set. */
+  root?:
+    | UUID
+    | undefined;
+  /** Only commands decided at or after this time, when set. */
+  since?:
+    | Timestamp
+    | undefined;
+  /** Only commands with an id greater than this (paging on). */
+  after: number;
+  /** At most this many, the first ones (0: all). */
+  limit: number;
+  /** Only the last this many (0: all), still sent oldest first. */
+  last: number;
+  /** Send each command's `history`: the events it was decided on. */
+  withHistory: boolean;
+}
+
+export interface LoggedCommand {
+  /** Given by the store, increasing in the order commands were decided; never reused. */
+  id: number;
+  /** The command as the command handler received it (its cover names the aggregate). */
+  command?:
+    | CommandBook
+    | undefined;
+  /**
+   * The aggregate's next sequence when it was decided: it was decided on the aggregate's events 0 to decidedOn - 1
+   * (loaded as the latest snapshot and the events after it), and an accepted command's events start there.
+   */
+  decidedOn: number;
+  decidedAt?:
+    | Timestamp
+    | undefined;
+  /** Accepted: the events it produced, as stored (none when business logic returned none). */
+  accepted: boolean;
+  events: EventPage[];
+  /** Refused by business logic: its gRPC status code and message. */
+  errorCode: number;
+  errorMessage: string;
+  /** Origin.correlationId and Origin.commandId of the call. */
+  correlationId: string;
+  commandId: string;
+  /** With `withHistory`: the aggregate's events 0 to decidedOn - 1. */
+  history: EventPage[];
+}
+
+export interface CommandCount {
+  commands: number;
+}
+
 function createBaseUUID(): UUID {
   return { value: new Uint8Array(0) };
 }
@@ -4989,6 +5042,485 @@ export const TracedDelivery: MessageFns<TracedDelivery> = {
   },
 };
 
+function createBaseCommandLogRequest(): CommandLogRequest {
+  return { domain: "", root: undefined, since: undefined, after: 0, limit: 0, last: 0, withHistory: false };
+}
+
+export const CommandLogRequest: MessageFns<CommandLogRequest> = {
+  encode(message: CommandLogRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.domain !== "") {
+      writer.uint32(10).string(message.domain);
+    }
+    if (message.root !== undefined) {
+      UUID.encode(message.root, writer.uint32(18).fork()).join();
+    }
+    if (message.since !== undefined) {
+      Timestamp.encode(message.since, writer.uint32(26).fork()).join();
+    }
+    if (message.after !== 0) {
+      writer.uint32(32).uint64(message.after);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(40).uint32(message.limit);
+    }
+    if (message.last !== 0) {
+      writer.uint32(48).uint32(message.last);
+    }
+    if (message.withHistory !== false) {
+      writer.uint32(56).bool(message.withHistory);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommandLogRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommandLogRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.domain = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.root = UUID.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.since = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.after = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.last = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.withHistory = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommandLogRequest {
+    return {
+      domain: isSet(object.domain) ? globalThis.String(object.domain) : "",
+      root: isSet(object.root) ? UUID.fromJSON(object.root) : undefined,
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+      after: isSet(object.after) ? globalThis.Number(object.after) : 0,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      last: isSet(object.last) ? globalThis.Number(object.last) : 0,
+      withHistory: isSet(object.withHistory) ? globalThis.Boolean(object.withHistory) : false,
+    };
+  },
+
+  toJSON(message: CommandLogRequest): unknown {
+    const obj: any = {};
+    if (message.domain !== "") {
+      obj.domain = message.domain;
+    }
+    if (message.root !== undefined) {
+      obj.root = UUID.toJSON(message.root);
+    }
+    if (message.since !== undefined) {
+      obj.since = fromTimestamp(message.since).toISOString();
+    }
+    if (message.after !== 0) {
+      obj.after = Math.round(message.after);
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    if (message.last !== 0) {
+      obj.last = Math.round(message.last);
+    }
+    if (message.withHistory !== false) {
+      obj.withHistory = message.withHistory;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommandLogRequest>, I>>(base?: I): CommandLogRequest {
+    return CommandLogRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommandLogRequest>, I>>(object: I): CommandLogRequest {
+    const message = createBaseCommandLogRequest();
+    message.domain = object.domain ?? "";
+    message.root = (object.root !== undefined && object.root !== null) ? UUID.fromPartial(object.root) : undefined;
+    message.since = (object.since !== undefined && object.since !== null)
+      ? Timestamp.fromPartial(object.since)
+      : undefined;
+    message.after = object.after ?? 0;
+    message.limit = object.limit ?? 0;
+    message.last = object.last ?? 0;
+    message.withHistory = object.withHistory ?? false;
+    return message;
+  },
+};
+
+function createBaseLoggedCommand(): LoggedCommand {
+  return {
+    id: 0,
+    command: undefined,
+    decidedOn: 0,
+    decidedAt: undefined,
+    accepted: false,
+    events: [],
+    errorCode: 0,
+    errorMessage: "",
+    correlationId: "",
+    commandId: "",
+    history: [],
+  };
+}
+
+export const LoggedCommand: MessageFns<LoggedCommand> = {
+  encode(message: LoggedCommand, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0) {
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.command !== undefined) {
+      CommandBook.encode(message.command, writer.uint32(18).fork()).join();
+    }
+    if (message.decidedOn !== 0) {
+      writer.uint32(24).uint32(message.decidedOn);
+    }
+    if (message.decidedAt !== undefined) {
+      Timestamp.encode(message.decidedAt, writer.uint32(34).fork()).join();
+    }
+    if (message.accepted !== false) {
+      writer.uint32(40).bool(message.accepted);
+    }
+    for (const v of message.events) {
+      EventPage.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.errorCode !== 0) {
+      writer.uint32(56).uint32(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      writer.uint32(66).string(message.errorMessage);
+    }
+    if (message.correlationId !== "") {
+      writer.uint32(74).string(message.correlationId);
+    }
+    if (message.commandId !== "") {
+      writer.uint32(82).string(message.commandId);
+    }
+    for (const v of message.history) {
+      EventPage.encode(v!, writer.uint32(90).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LoggedCommand {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLoggedCommand();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.command = CommandBook.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.decidedOn = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.decidedAt = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.accepted = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.events.push(EventPage.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.errorCode = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.errorMessage = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.correlationId = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.commandId = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.history.push(EventPage.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LoggedCommand {
+    return {
+      id: isSet(object.id) ? globalThis.Number(object.id) : 0,
+      command: isSet(object.command) ? CommandBook.fromJSON(object.command) : undefined,
+      decidedOn: isSet(object.decidedOn) ? globalThis.Number(object.decidedOn) : 0,
+      decidedAt: isSet(object.decidedAt) ? fromJsonTimestamp(object.decidedAt) : undefined,
+      accepted: isSet(object.accepted) ? globalThis.Boolean(object.accepted) : false,
+      events: globalThis.Array.isArray(object?.events) ? object.events.map((e: any) => EventPage.fromJSON(e)) : [],
+      errorCode: isSet(object.errorCode) ? globalThis.Number(object.errorCode) : 0,
+      errorMessage: isSet(object.errorMessage) ? globalThis.String(object.errorMessage) : "",
+      correlationId: isSet(object.correlationId) ? globalThis.String(object.correlationId) : "",
+      commandId: isSet(object.commandId) ? globalThis.String(object.commandId) : "",
+      history: globalThis.Array.isArray(object?.history) ? object.history.map((e: any) => EventPage.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: LoggedCommand): unknown {
+    const obj: any = {};
+    if (message.id !== 0) {
+      obj.id = Math.round(message.id);
+    }
+    if (message.command !== undefined) {
+      obj.command = CommandBook.toJSON(message.command);
+    }
+    if (message.decidedOn !== 0) {
+      obj.decidedOn = Math.round(message.decidedOn);
+    }
+    if (message.decidedAt !== undefined) {
+      obj.decidedAt = fromTimestamp(message.decidedAt).toISOString();
+    }
+    if (message.accepted !== false) {
+      obj.accepted = message.accepted;
+    }
+    if (message.events?.length) {
+      obj.events = message.events.map((e) => EventPage.toJSON(e));
+    }
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    if (message.errorMessage !== "") {
+      obj.errorMessage = message.errorMessage;
+    }
+    if (message.correlationId !== "") {
+      obj.correlationId = message.correlationId;
+    }
+    if (message.commandId !== "") {
+      obj.commandId = message.commandId;
+    }
+    if (message.history?.length) {
+      obj.history = message.history.map((e) => EventPage.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LoggedCommand>, I>>(base?: I): LoggedCommand {
+    return LoggedCommand.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LoggedCommand>, I>>(object: I): LoggedCommand {
+    const message = createBaseLoggedCommand();
+    message.id = object.id ?? 0;
+    message.command = (object.command !== undefined && object.command !== null)
+      ? CommandBook.fromPartial(object.command)
+      : undefined;
+    message.decidedOn = object.decidedOn ?? 0;
+    message.decidedAt = (object.decidedAt !== undefined && object.decidedAt !== null)
+      ? Timestamp.fromPartial(object.decidedAt)
+      : undefined;
+    message.accepted = object.accepted ?? false;
+    message.events = object.events?.map((e) => EventPage.fromPartial(e)) || [];
+    message.errorCode = object.errorCode ?? 0;
+    message.errorMessage = object.errorMessage ?? "";
+    message.correlationId = object.correlationId ?? "";
+    message.commandId = object.commandId ?? "";
+    message.history = object.history?.map((e) => EventPage.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCommandCount(): CommandCount {
+  return { commands: 0 };
+}
+
+export const CommandCount: MessageFns<CommandCount> = {
+  encode(message: CommandCount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.commands !== 0) {
+      writer.uint32(8).uint64(message.commands);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommandCount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommandCount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.commands = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommandCount {
+    return { commands: isSet(object.commands) ? globalThis.Number(object.commands) : 0 };
+  },
+
+  toJSON(message: CommandCount): unknown {
+    const obj: any = {};
+    if (message.commands !== 0) {
+      obj.commands = Math.round(message.commands);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommandCount>, I>>(base?: I): CommandCount {
+    return CommandCount.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommandCount>, I>>(object: I): CommandCount {
+    const message = createBaseCommandCount();
+    message.commands = object.commands ?? 0;
+    return message;
+  },
+};
+
 /**
  * Implemented by the user: decide. Given the prior state and a command, return the new events
  * (and optionally a new snapshot). Reject a command with a gRPC status (FAILED_PRECONDITION,
@@ -5640,6 +6172,30 @@ export const AdminService = {
     responseSerialize: (value: Snapshot): Buffer => Buffer.from(Snapshot.encode(value).finish()),
     responseDeserialize: (value: Buffer): Snapshot => Snapshot.decode(value),
   },
+  /**
+   * The decision log (evented.yaml `commandLog: true`): the commands the command handler decided, in the order it
+   * decided them, each with the sequence it was decided on and its outcome (what `evented verify` re-decides and
+   * `evented test --record` turns into a spec). Empty when the log is off and always was.
+   */
+  listCommands: {
+    path: "/evented.Admin/ListCommands" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: CommandLogRequest): Buffer => Buffer.from(CommandLogRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CommandLogRequest => CommandLogRequest.decode(value),
+    responseSerialize: (value: LoggedCommand): Buffer => Buffer.from(LoggedCommand.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LoggedCommand => LoggedCommand.decode(value),
+  },
+  /** How many commands ListCommands would send for the same request (its `limit` and `last` aside). */
+  countCommands: {
+    path: "/evented.Admin/CountCommands" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CommandLogRequest): Buffer => Buffer.from(CommandLogRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CommandLogRequest => CommandLogRequest.decode(value),
+    responseSerialize: (value: CommandCount): Buffer => Buffer.from(CommandCount.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CommandCount => CommandCount.decode(value),
+  },
 } as const;
 
 export interface AdminServer extends UntypedServiceImplementation {
@@ -5682,6 +6238,14 @@ export interface AdminServer extends UntypedServiceImplementation {
    * aggregate's events); a Snapshot without state when the aggregate has none.
    */
   getSnapshot: handleUnaryCall<Cover, Snapshot>;
+  /**
+   * The decision log (evented.yaml `commandLog: true`): the commands the command handler decided, in the order it
+   * decided them, each with the sequence it was decided on and its outcome (what `evented verify` re-decides and
+   * `evented test --record` turns into a spec). Empty when the log is off and always was.
+   */
+  listCommands: handleServerStreamingCall<CommandLogRequest, LoggedCommand>;
+  /** How many commands ListCommands would send for the same request (its `limit` and `last` aside). */
+  countCommands: handleUnaryCall<CommandLogRequest, CommandCount>;
 }
 
 export interface AdminClient extends Client {
@@ -5818,6 +6382,33 @@ export interface AdminClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Snapshot) => void,
+  ): ClientUnaryCall;
+  /**
+   * The decision log (evented.yaml `commandLog: true`): the commands the command handler decided, in the order it
+   * decided them, each with the sequence it was decided on and its outcome (what `evented verify` re-decides and
+   * `evented test --record` turns into a spec). Empty when the log is off and always was.
+   */
+  listCommands(request: CommandLogRequest, options?: Partial<CallOptions>): ClientReadableStream<LoggedCommand>;
+  listCommands(
+    request: CommandLogRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<LoggedCommand>;
+  /** How many commands ListCommands would send for the same request (its `limit` and `last` aside). */
+  countCommands(
+    request: CommandLogRequest,
+    callback: (error: ServiceError | null, response: CommandCount) => void,
+  ): ClientUnaryCall;
+  countCommands(
+    request: CommandLogRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CommandCount) => void,
+  ): ClientUnaryCall;
+  countCommands(
+    request: CommandLogRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CommandCount) => void,
   ): ClientUnaryCall;
 }
 
