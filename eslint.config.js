@@ -20,6 +20,7 @@ const runtimeForCli = [
   'support/signals.js',
   'support/process-id.js',
   'support/ranges.js',
+  'support/rate.js',
   'config/sources', // the folder itself, so that the files below can be let through (gitignore rules)
   'config/sources/consul-defaults.js',
   'config/sources/file.js',

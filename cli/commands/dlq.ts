@@ -3,15 +3,10 @@ import type { DeadLetterList, DeadLetterRequest } from '../../runtime/protocol/g
 import { uuidToBytes } from '../../runtime/protocol/uuid.js';
 import type { CliContext } from '../context.js';
 import { CliError, ReportedError, UsageError } from '../errors.js';
-import {
-  formatLetter,
-  formatLetterTable,
-  formatOutcome,
-  letterView,
-  type LetterView,
-} from '../output/dead-letters.js';
+import { formatLetter, formatLetterTable, formatOutcome } from '../output/dead-letters.js';
 import { projectDirOf, withAdmin, withRemoteOptions, type RemoteOptions } from '../remote/options.js';
-import { describeEvent, viewOf } from './tail.js';
+import { describeEvent } from './tail.js';
+import { deadLetterView, eventView, type DeadLetterView } from '../../runtime/protocol/json-views.js';
 
 /**
  * `evented dlq list|show|retry|skip`: the dead letters a running runtime keeps in its store (events a projector
@@ -57,7 +52,7 @@ export const parseAggregate = (text: string): { domain: string; root: Uint8Array
 };
 
 const printDecisions = (context: CliContext, options: DlqOptions, answer: DeadLetterList, what: string) => {
-  const views = answer.letters.map(letterView);
+  const views = answer.letters.map(deadLetterView);
   const failed = views.filter((view) => view.state === 'open');
   if (options.json) context.stdout.write(`${JSON.stringify({ letters: views })}\n`);
   else context.stdout.write(views.length === 0 ? `no open dead letters to ${what}\n` : formatOutcome(views));
@@ -124,7 +119,7 @@ export const registerDlq = (program: Command, context: CliContext): void => {
         state: options.state === 'all' ? '' : options.state,
       };
       const { letters } = await withAdmin(context, options, (admin) => admin.listDeadLetters(query));
-      const views: LetterView[] = letters.map(letterView);
+      const views: DeadLetterView[] = letters.map(deadLetterView);
       if (options.json) context.stdout.write(`${JSON.stringify({ letters: views })}\n`);
       else if (views.length === 0) {
         const state = options.state === 'all' ? '' : `${options.state} `;
@@ -145,8 +140,8 @@ export const registerDlq = (program: Command, context: CliContext): void => {
       const detail = await withAdmin(context, options, (admin) => admin.getDeadLetter(id));
       const { loadPayloadTypes } = await import('../protos/payloads.js');
       const types = loadPayloadTypes(projectDirOf(context, options));
-      const view = letterView(detail.letter!);
-      const event = detail.event && viewOf(detail.event, types);
+      const view = deadLetterView(detail.letter!);
+      const event = detail.event && eventView(detail.event, types);
       if (options.json) context.stdout.write(`${JSON.stringify({ ...view, event })}\n`);
       else context.stdout.write(formatLetter(view, event && describeEvent(event)));
     });

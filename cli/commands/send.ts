@@ -12,7 +12,8 @@ import type { CliContext } from '../context.js';
 import { CliError, UsageError } from '../errors.js';
 import type { PayloadTypes } from '../protos/payloads.js';
 import { projectDirOf, withAdmin, withRemoteOptions, type RemoteOptions } from '../remote/options.js';
-import { describeEvent, viewOf } from './tail.js';
+import { describeEvent } from './tail.js';
+import { eventView } from '../../runtime/protocol/json-views.js';
 
 /**
  * `evented send <domain> <root|new> <Type> <json>`: one command through the runtime's command handler, built
@@ -94,7 +95,7 @@ const report = (
   types: PayloadTypes,
 ): string => {
   const events = response.books.flatMap((book) =>
-    book.pages.map((page) => describeEvent(viewOf({ position: 0, cover: book.cover, page }, types))),
+    book.pages.map((page) => describeEvent(eventView({ position: 0, cover: book.cover, page }, types))),
   );
   const lines = [`accepted; aggregate ${root}: ${events.length} event${events.length === 1 ? '' : 's'}`];
   lines.push(...events.map((line) => `  ${line}`));
@@ -159,7 +160,7 @@ export const registerSend = (program: Command, context: CliContext): void => {
             const id = uuidFromBytes(b.cover?.root?.value ?? new Uint8Array(16));
             return b.pages.map((page) => {
               const position = positions.get(eventKey(b.cover?.domain ?? '', id, page.num ?? 0))!;
-              return viewOf({ position, cover: b.cover, page }, types);
+              return eventView({ position, cover: b.cover, page }, types);
             });
           });
           context.stdout.write(

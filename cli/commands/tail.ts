@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import type { LoggedEvent, Origin, TailRequest } from '../../runtime/protocol/gen/evented/evented.js';
-import { timestampFromDate, timestampToIso } from '../../runtime/protocol/timestamp.js';
-import { uuidFromBytes, uuidToBytes } from '../../runtime/protocol/uuid.js';
+import type { TailRequest } from '../../runtime/protocol/gen/evented/evented.js';
+import { timestampFromDate } from '../../runtime/protocol/timestamp.js';
+import { uuidToBytes } from '../../runtime/protocol/uuid.js';
+import { eventView, type EventView } from '../../runtime/protocol/json-views.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
-import type { PayloadTypes } from '../protos/payloads.js';
 import { projectDirOf, withAdmin, withRemoteOptions, type RemoteOptions } from '../remote/options.js';
 import { parsePosition } from './positions.js';
 
@@ -73,38 +73,11 @@ const requestOf = (options: TailOptions): TailRequest => {
   };
 };
 
-export interface EventView {
-  position: number;
-  time: string;
-  domain: string;
-  root: string;
-  sequence: number;
-  type: string;
-  payload?: unknown;
-  size?: number;
-  /** Where it came from (correlation, command, causation, saga); absent for events stored without one. */
-  origin?: Origin;
-}
-
-export const viewOf = (event: LoggedEvent, types: PayloadTypes): EventView => {
-  const any = event.page?.Event;
-  const payload = any && types.decode(any);
-  return {
-    position: event.position,
-    time: event.page?.createdAt ? timestampToIso(event.page.createdAt) : '',
-    domain: event.cover?.domain ?? '',
-    root: uuidFromBytes(event.cover?.root?.value ?? new Uint8Array(16)),
-    sequence: event.page?.num ?? 0,
-    type: any ? any.typeUrl.slice(any.typeUrl.lastIndexOf('/') + 1) : '(no payload)',
-    ...(payload !== undefined ? { payload } : { size: any?.value.length ?? 0 }),
-    ...(event.page?.origin !== undefined ? { origin: event.page.origin } : {}),
-  };
-};
-
 /** time, aggregate, sequence, type and payload: an event without its place in the log. */
 export const describeEvent = (view: EventView): string => {
   const body = view.payload !== undefined ? JSON.stringify(view.payload) : `(${view.size} bytes)`;
-  return `${view.time}  ${view.domain}/${view.root}  #${view.sequence}  ${view.type} ${body}`;
+  const type = view.type || '(no payload)';
+  return `${view.committedAt}  ${view.domain}/${view.root}  #${view.sequence}  ${type} ${body}`;
 };
 
 /** The correlation id, last on the line, so the columns before it stay where they were. */
@@ -148,7 +121,7 @@ export const registerTail = (program: Command, context: CliContext): void => {
       const types = loadPayloadTypes(projectDirOf(context, options));
       await withAdmin(context, options, async (admin) => {
         for await (const event of admin.tail(request, context.signal)) {
-          const view = viewOf(event, types);
+          const view = eventView(event, types);
           context.stdout.write(`${options.json ? JSON.stringify(view) : formatEventLine(view)}\n`);
         }
       });

@@ -3,7 +3,8 @@ import type { TraceRequest } from '../../runtime/protocol/gen/evented/evented.js
 import { TRACE_TARGET_HINT, traceTargetOf } from '../../runtime/protocol/trace-target.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
-import { formatTrace, traceJson } from '../output/trace.js';
+import { formatTrace } from '../output/trace.js';
+import { traceView } from '../../runtime/protocol/json-views.js';
 import { withAdmin, withRemoteOptions, type RemoteOptions } from '../remote/options.js';
 
 /**
@@ -44,7 +45,7 @@ export const registerTrace = (program: Command, context: CliContext): void => {
       const request = parseTraceTarget(target);
       const tree = await withAdmin(context, options, (admin) => admin.trace(request));
       context.stdout.write(
-        options.json ? `${JSON.stringify(traceJson(tree), null, 2)}\n` : formatTrace(tree),
+        options.json ? `${JSON.stringify(traceView(tree), null, 2)}\n` : formatTrace(tree),
       );
     });
 };

@@ -1,47 +1,14 @@
-import type { DeadLetter } from '../../runtime/protocol/gen/evented/evented.js';
-import { timestampToIso } from '../../runtime/protocol/timestamp.js';
-import { uuidFromBytes } from '../../runtime/protocol/uuid.js';
+import type { DeadLetterView } from '../../runtime/protocol/json-views.js';
 import { formatTable } from './table.js';
 
-/** What `evented dlq` prints: a dead letter as JSON, as a table row, in full, and what a retry or skip did. */
+/**
+ * What `evented dlq` prints: a dead letter as a table row, in full, and what a retry or skip did. As JSON it is
+ * the view the console's API gives (runtime/protocol/json-views.ts).
+ */
 
-export interface LetterView {
-  id: number;
-  subscriber: string;
-  kind: string;
-  domain: string;
-  root: string;
-  sequence: number;
-  position: number;
-  attempts: number;
-  lastError: string;
-  state: string;
-  createdAt: string;
-  updatedAt: string;
-  decidedAt?: string;
-  decidedBy?: string;
-}
+const aggregateOf = (view: DeadLetterView): string => `${view.domain}/${view.root}`;
 
-export const letterView = (letter: DeadLetter): LetterView => ({
-  id: letter.id,
-  subscriber: letter.subscriber,
-  kind: letter.kind,
-  domain: letter.cover?.domain ?? '',
-  root: uuidFromBytes(letter.cover?.root?.value ?? new Uint8Array(16)),
-  sequence: letter.sequence,
-  position: letter.position,
-  attempts: letter.attempts,
-  lastError: letter.lastError,
-  state: letter.state,
-  createdAt: letter.createdAt ? timestampToIso(letter.createdAt) : '',
-  updatedAt: letter.updatedAt ? timestampToIso(letter.updatedAt) : '',
-  ...(letter.decidedAt ? { decidedAt: timestampToIso(letter.decidedAt) } : {}),
-  ...(letter.decidedBy ? { decidedBy: letter.decidedBy } : {}),
-});
-
-const aggregateOf = (view: LetterView): string => `${view.domain}/${view.root}`;
-
-export const formatLetterTable = (views: readonly LetterView[]): string =>
+export const formatLetterTable = (views: readonly DeadLetterView[]): string =>
   formatTable(
     [
       'ID',
@@ -70,7 +37,7 @@ export const formatLetterTable = (views: readonly LetterView[]): string =>
   );
 
 /** One letter in full; `stored` is its event as stored, one line as `tail` prints it. */
-export const formatLetter = (view: LetterView, stored: string | undefined): string => {
+export const formatLetter = (view: DeadLetterView, stored: string | undefined): string => {
   const rows: [string, string][] = [
     ['subscriber', `${view.kind} ${view.subscriber}`],
     ['event', `${aggregateOf(view)} #${view.sequence} at position ${view.position}`],
@@ -86,7 +53,7 @@ export const formatLetter = (view: LetterView, stored: string | undefined): stri
 };
 
 /** What a retry or skip did, one line per letter it touched: delivered, skipped, or failed again. */
-export const formatOutcome = (views: readonly LetterView[]): string =>
+export const formatOutcome = (views: readonly DeadLetterView[]): string =>
   views
     .map((view) => {
       const what =

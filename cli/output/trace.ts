@@ -86,39 +86,3 @@ export const formatTrace = (tree: TraceTree): string => {
   ];
   return `${lines.join('\n')}\n`;
 };
-
-const isoOf = (ts: Timestamp | undefined): string | undefined => (ts ? timestampToIso(ts) : undefined);
-
-const commandJson = (command: TracedCommand): unknown => ({
-  commandId: command.commandId,
-  commandType: command.commandType,
-  aggregate: aggregateOf(command.cover),
-  causationId: command.causationId || undefined,
-  saga: command.saga || undefined,
-  at: isoOf(command.at),
-  events: command.events.map((event) => ({
-    position: event.position,
-    sequence: event.sequence,
-    type: event.type,
-    committedAt: isoOf(event.committedAt),
-    deliveries: event.deliveries.map((delivery) => ({
-      subscriber: delivery.subscriber,
-      kind: delivery.kind,
-      state: delivery.state,
-      appliedAt: isoOf(delivery.appliedAt),
-      msAfterCommit: delivery.appliedAt ? delivery.msAfterCommit : undefined,
-      tookMs: delivery.appliedAt ? delivery.tookMs : undefined,
-      deadLetterId: delivery.deadLetterId || undefined,
-      error: delivery.error || undefined,
-      commands: delivery.commands.length > 0 ? delivery.commands.map(commandJson) : undefined,
-    })),
-  })),
-});
-
-/** The tree as one JSON document: aggregates as DOMAIN/UUID, times as ISO text. */
-export const traceJson = (tree: TraceTree): unknown => ({
-  correlationId: tree.correlationId,
-  events: tree.events,
-  truncated: tree.truncated,
-  commands: tree.commands.map(commandJson),
-});

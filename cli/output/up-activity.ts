@@ -1,7 +1,8 @@
 import type { RuntimeStatus } from '../../runtime/protocol/gen/evented/evented.js';
 import { connectAdmin, type AdminConnection } from '../remote/admin-client.js';
 import type { ConnectionSecurity } from '../remote/security.js';
-import type { ActivityReading } from '../ui/activity.js';
+import { ratePerSecond } from '../../runtime/support/rate.js';
+import type { ActivityReading, UpViewActivity } from '../ui/activity.js';
 
 /**
  * The readings behind the live view's activity line: every `everyMs`, the status of each runtime process (its
@@ -70,5 +71,21 @@ export const watchActivity = (options: {
     clearTimeout(timer);
     for (const admin of connections.values()) admin.close();
     connections.clear();
+  };
+};
+
+/** Commands/s and events/s between the two latest readings (undefined until there are two), and the lags. */
+export const activityOf = (
+  previous: ActivityReading | undefined,
+  latest: ActivityReading,
+): UpViewActivity => {
+  const ms = previous === undefined ? 0 : latest.at - previous.at;
+  const known = previous !== undefined && ms > 0;
+  return {
+    commandsPerSecond: known
+      ? ratePerSecond(previous.commandsHandled, latest.commandsHandled, ms)
+      : undefined,
+    eventsPerSecond: known ? ratePerSecond(previous.eventsAppended, latest.eventsAppended, ms) : undefined,
+    subscribers: latest.subscribers,
   };
 };

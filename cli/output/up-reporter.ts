@@ -4,7 +4,8 @@ import type { Writable } from 'node:stream';
 import type { ComponentState, EnvironmentEvent } from '../../runtime/index.js';
 import type { renderUpView as RenderUpView } from '../ui/up.js';
 import type { UpViewChoice, UpViewProps } from '../ui/UpView.js';
-import { activityOf, type ActivityReading } from '../ui/activity.js';
+import type { ActivityReading } from '../ui/activity.js';
+import { activityOf } from './up-activity.js';
 
 /**
  * What `evented up` prints, from one stream of EnvironmentEvents, in one of three forms: the live ink view on

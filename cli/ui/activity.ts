@@ -1,7 +1,7 @@
 /**
  * What the live view of `evented up` shows of the work flowing through: commands/s and events/s from two
  * readings of the runtime's counters (Admin Status), and each projector's and saga's lag from the latest. Data
- * only: cli/output/up-activity.ts takes the readings.
+ * only: cli/output/up-activity.ts takes the readings and computes the rates.
  */
 
 /** One reading of every runtime process, added up. */
@@ -21,23 +21,6 @@ export interface UpViewActivity {
   eventsPerSecond: number | undefined;
   subscribers: { kind: string; name: string; lag: number }[];
 }
-
-/** Per second between two readings; a counter that went back (a process restarted) counts from 0. */
-const rate = (before: number, after: number, seconds: number): number =>
-  (after >= before ? after - before : after) / seconds;
-
-export const activityOf = (
-  previous: ActivityReading | undefined,
-  latest: ActivityReading,
-): UpViewActivity => {
-  const seconds = previous === undefined ? 0 : (latest.at - previous.at) / 1000;
-  const known = previous !== undefined && seconds > 0;
-  return {
-    commandsPerSecond: known ? rate(previous.commandsHandled, latest.commandsHandled, seconds) : undefined,
-    eventsPerSecond: known ? rate(previous.eventsAppended, latest.eventsAppended, seconds) : undefined,
-    subscribers: latest.subscribers,
-  };
-};
 
 /** "12.5", "0", "1,234": one decimal below 100, none above. */
 export const formatRate = (perSecond: number | undefined): string => {

@@ -177,7 +177,7 @@ const LetterDetail = ({ id }: { id: number }) => {
       <dt>error</dt>
       <dd class="error-text">{letter.lastError}</dd>
       <dt>first failed</dt>
-      <dd>{dateTime(letter.firstFailedAt)}</dd>
+      <dd>{dateTime(letter.createdAt)}</dd>
       {event && (
         <>
           <dt>event</dt>

@@ -34,6 +34,20 @@
  * without it, so that a page can ask for the token.
  */
 
+import type { DeadLetterView, EventView } from '../protocol/json-views.js';
+
+// The views of events, aggregates, dead letters and traces are the CLI's `--json` too: one per concept.
+export type {
+  AggregateView,
+  CommandView,
+  DeadLetterView,
+  EventView,
+  OriginView,
+  TracedCommandView,
+  TraceDeliveryState,
+  TraceView,
+} from '../protocol/json-views.js';
+
 /** GET /api/session: what the pages need first. */
 export interface Session {
   project: string;
@@ -49,33 +63,6 @@ export interface ApiError {
   error: string;
   /** How to fix it, when there is a way. */
   hint?: string;
-}
-
-/** Where an event came from (evented's Origin), as strings. */
-export interface OriginView {
-  correlationId: string;
-  commandId: string;
-  commandType: string;
-  /** "DOMAIN/ROOT/SEQ" of the event that caused the command (a saga's), or empty. */
-  causationId: string;
-  saga: string;
-}
-
-export interface EventView {
-  position: number;
-  domain: string;
-  /** The aggregate's root, as a UUID string. */
-  root: string;
-  sequence: number;
-  /** The payload's full type name ("account.v1.Deposited"), from its type URL. */
-  type: string;
-  /** ISO 8601. */
-  committedAt: string;
-  /** The payload as JSON (proto3 JSON mapping), when the project's .proto files define its type. */
-  payload?: unknown;
-  /** The payload's size in bytes. */
-  size: number;
-  origin?: OriginView;
 }
 
 /** Query parameters of /api/events and /api/events/stream; all optional. */
@@ -101,27 +88,6 @@ export interface EventList {
   head: number;
   /** There are older events matching the filter: page with before = the last event's position. */
   more: boolean;
-}
-
-/** The commands that produced an aggregate's events (from their Origin). */
-export interface CommandView {
-  commandId: string;
-  commandType: string;
-  correlationId: string;
-  causationId: string;
-  saga: string;
-  /** The sequences of the events it produced. */
-  sequences: number[];
-}
-
-export interface AggregateView {
-  domain: string;
-  root: string;
-  /** Every event, in sequence order. */
-  events: EventView[];
-  /** The sequence a snapshot was taken at (events up to it are folded into it), when there is one. */
-  snapshot?: { sequence: number; type: string; payload?: unknown };
-  commands: CommandView[];
 }
 
 export interface ComponentView {
@@ -173,24 +139,6 @@ export interface StatusView {
   eventsPerSecond?: number;
 }
 
-export interface DeadLetterView {
-  id: number;
-  subscriber: string;
-  kind: 'projector' | 'saga';
-  domain: string;
-  root: string;
-  sequence: number;
-  position: number;
-  attempts: number;
-  lastError: string;
-  /** "open", "retried" or "skipped". */
-  state: string;
-  /** Who retried or skipped it, and when (ISO 8601). */
-  decidedBy?: string;
-  decidedAt?: string;
-  firstFailedAt?: string;
-}
-
 export interface DeadLetterDetailView {
   letter: DeadLetterView;
   event?: EventView;
@@ -231,41 +179,4 @@ export interface ReplayView {
   endedAt?: string;
   /** What stopped it (state failed). */
   error?: string;
-}
-
-export type TraceDeliveryState = 'applied' | 'handled' | 'pending' | 'dead-lettered' | 'retried' | 'skipped';
-
-export interface TraceView {
-  correlationId: string;
-  truncated: boolean;
-  events: number;
-  commands: TracedCommandView[];
-}
-
-export interface TracedCommandView {
-  commandId: string;
-  commandType: string;
-  domain: string;
-  root: string;
-  causationId: string;
-  saga: string;
-  at: string;
-  events: {
-    position: number;
-    sequence: number;
-    type: string;
-    committedAt: string;
-    deliveries: {
-      subscriber: string;
-      kind: 'projector' | 'saga';
-      state: TraceDeliveryState;
-      appliedAt?: string;
-      msAfterCommit?: number;
-      tookMs?: number;
-      deadLetterId?: number;
-      error?: string;
-      /** Commands this saga issued in reaction to the event. */
-      commands: TracedCommandView[];
-    }[];
-  }[];
 }

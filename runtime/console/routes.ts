@@ -9,7 +9,7 @@ import type { ConsoleClients } from './clients.js';
 import type { Replays } from './replays.js';
 import { openEventStream } from './sse.js';
 import { createStatusReader } from './status-view.js';
-import { aggregateView, deadLetterView, eventView, traceView } from './views.js';
+import { aggregateView, deadLetterView, eventView, traceView } from '../protocol/json-views.js';
 import {
   DEFAULT_LIMIT,
   deadLetterRequestOf,

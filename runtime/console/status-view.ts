@@ -1,5 +1,6 @@
 import type { RuntimeStatus } from '../protocol/gen/evented/evented.js';
 import { formatRanges } from '../support/ranges.js';
+import { ratePerSecond } from '../support/rate.js';
 import type { StatusView, SubscriberView } from './api.js';
 
 /**
@@ -16,9 +17,6 @@ export interface StatusReading {
 
 /** Readings closer than this give no rate of their own: the last one computed stands. */
 const MIN_INTERVAL_MS = 500;
-
-const perSecond = (now: number, before: number, ms: number): number =>
-  ms <= 0 ? 0 : Math.max(((now - before) * 1000) / ms, 0);
 
 const subscriberKey = (kind: string, name: string): string => `${kind}:${name}`;
 
@@ -41,7 +39,7 @@ export const statusView = (reading: StatusReading, previous: StatusReading | und
       delivered: s.delivered,
       deadLettered: s.deadLettered,
       lastError: s.lastError,
-      rate: delivered === undefined ? 0 : perSecond(s.delivered, delivered, ms),
+      rate: delivered === undefined ? 0 : ratePerSecond(delivered, s.delivered, ms),
       holders: s.holders.map((holder) => ({
         process: holder.process,
         partitions: formatRanges(holder.partitions),
@@ -66,8 +64,8 @@ export const statusView = (reading: StatusReading, previous: StatusReading | und
     })),
     subscribers,
     ...(activity && {
-      commandsPerSecond: earlier ? perSecond(activity.commandsHandled, earlier.commandsHandled, ms) : 0,
-      eventsPerSecond: earlier ? perSecond(activity.eventsAppended, earlier.eventsAppended, ms) : 0,
+      commandsPerSecond: earlier ? ratePerSecond(earlier.commandsHandled, activity.commandsHandled, ms) : 0,
+      eventsPerSecond: earlier ? ratePerSecond(earlier.eventsAppended, activity.eventsAppended, ms) : 0,
     }),
   };
 };

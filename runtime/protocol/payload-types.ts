@@ -24,14 +24,18 @@ import type { Any } from './gen/google/protobuf/any.js';
  * also builds them: cli/protos/payloads.ts) and by the web console. The runtime never needs them to work: without
  * .proto files, payloads show as type and size.
  */
-export interface PayloadRegistry {
+/** What turns a packed payload into JSON (the registry below, and the CLI's PayloadTypes). */
+export interface PayloadDecoder {
+  /** A packed Any → JSON, or undefined when its type is not among the project's (or its bytes do not parse). */
+  decode(any: Any): JsonValue | undefined;
+}
+
+export interface PayloadRegistry extends PayloadDecoder {
   /** Where the .proto files were read. */
   readonly protoDir: string;
   readonly registry: FileRegistry;
   /** The project's message types (the well-known google.* ones left out). */
   readonly messages: readonly DescMessage[];
-  /** A packed Any → JSON, or undefined when its type is not among the project's (or its bytes do not parse). */
-  decode(any: Any): JsonValue | undefined;
 }
 
 export const TYPE_URL_PREFIX = 'type.googleapis.com/';

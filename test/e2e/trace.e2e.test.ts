@@ -37,9 +37,10 @@ interface EventJson {
 interface CommandJson {
   commandId: string;
   commandType: string;
-  aggregate: string;
-  causationId?: string;
-  saga?: string;
+  domain: string;
+  root: string;
+  causationId: string;
+  saga: string;
   at: string;
   events: EventJson[];
 }
@@ -107,12 +108,13 @@ describe('evented trace', () => {
     expect(tree.commands).toHaveLength(1);
     const [transfer] = tree.commands;
     expect(transfer).toMatchObject({
-      commandType: 'type.googleapis.com/account.v1.TransferMoney',
-      aggregate: `account/${ada}`,
+      commandType: 'account.v1.TransferMoney',
+      domain: 'account',
+      root: ada,
     });
     expect(transfer!.events).toHaveLength(1);
     const out = transfer!.events[0]!;
-    expect(out).toMatchObject({ sequence: 2, type: 'type.googleapis.com/account.v1.MoneyTransferredOut' });
+    expect(out).toMatchObject({ sequence: 2, type: 'account.v1.MoneyTransferredOut' });
     expect(out.deliveries.map((d) => [d.kind, d.subscriber, d.state])).toEqual([
       ['projector', 'accounts', 'applied'],
       ['saga', 'transfers', 'applied'],
@@ -125,14 +127,13 @@ describe('evented trace', () => {
     expect(saga.commands).toHaveLength(1);
     const receive = saga.commands![0]!;
     expect(receive).toMatchObject({
-      commandType: 'type.googleapis.com/account.v1.ReceiveTransfer',
-      aggregate: `account/${bob}`,
+      commandType: 'account.v1.ReceiveTransfer',
+      domain: 'account',
+      root: bob,
       saga: 'transfers',
       causationId: `account/${ada}/2`,
     });
-    expect(receive.events.map((e) => [e.sequence, e.type])).toEqual([
-      [1, 'type.googleapis.com/account.v1.TransferReceived'],
-    ]);
+    expect(receive.events.map((e) => [e.sequence, e.type])).toEqual([[1, 'account.v1.TransferReceived']]);
     expect(receive.events[0]!.position).toBeGreaterThan(out.position);
 
     // … the same in text: indented, with times after the commit

@@ -9,7 +9,8 @@ import type { DeadLetter, RuntimeStatus } from '../../runtime/protocol/gen/event
 import { uuidToBytes } from '../../runtime/protocol/uuid.js';
 import { parseAggregate, parseLetterId } from '../../cli/commands/dlq.js';
 import { CliError, formatJsonError, UsageError } from '../../cli/errors.js';
-import { formatLetter, formatLetterTable, formatOutcome, letterView } from '../../cli/output/dead-letters.js';
+import { formatLetter, formatLetterTable, formatOutcome } from '../../cli/output/dead-letters.js';
+import { deadLetterView } from '../../runtime/protocol/json-views.js';
 
 /** What the remote commands print, decided without a runtime: durations, progress, tables, health, letters. */
 
@@ -277,7 +278,7 @@ describe('dlq', () => {
   });
 
   it('prints letters as a table and in full, and what a retry did', () => {
-    const view = letterView(letter);
+    const view = deadLetterView(letter);
     expect(view).toMatchObject({
       root: 'd61f5d97-7a51-4ac7-8fd5-6f0527e2f69d',
       createdAt: '2026-11-29T08:00:00.000Z',
@@ -290,7 +291,7 @@ describe('dlq', () => {
       ].join('\n'),
     );
     expect(formatLetter(view, undefined)).toContain('  stored      (not in the store)');
-    const skipped = letterView({
+    const skipped = deadLetterView({
       ...letter,
       state: 'skipped',
       decidedAt: { seconds: 1_795_939_300, nanos: 0 },

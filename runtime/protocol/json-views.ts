@@ -6,26 +6,124 @@ import type {
   Snapshot,
   TracedCommand,
   TraceTree,
-} from '../protocol/gen/evented/evented.js';
-import type { Timestamp } from '../protocol/gen/google/protobuf/timestamp.js';
-import { timestampToIso } from '../protocol/timestamp.js';
-import { uuidFromBytes } from '../protocol/uuid.js';
-import { typeNameOf, type PayloadRegistry } from '../protocol/payload-types.js';
-import type {
-  AggregateView,
-  CommandView,
-  DeadLetterView,
-  EventView,
-  OriginView,
-  TracedCommandView,
-  TraceDeliveryState,
-  TraceView,
-} from './api.js';
+} from './gen/evented/evented.js';
+import type { Timestamp } from './gen/google/protobuf/timestamp.js';
+import { timestampToIso } from './timestamp.js';
+import { uuidFromBytes } from './uuid.js';
+import { typeNameOf, type PayloadDecoder } from './payload-types.js';
 
 /**
- * The Admin and Query APIs' messages as the console's pages read them (api.ts): strings for UUIDs and times,
- * payloads decoded to JSON with the project's .proto files when they define the type.
+ * The Admin and Query APIs' messages as JSON: one view per concept, for the CLI's `--json` and the web console's
+ * API alike (runtime/console/api.ts) — strings for UUIDs and times, payloads decoded to JSON with the project's
+ * .proto files when they define the type.
  */
+
+/** Where an event came from (evented's Origin), as strings. */
+export interface OriginView {
+  correlationId: string;
+  commandId: string;
+  commandType: string;
+  /** "DOMAIN/ROOT/SEQ" of the event that caused the command (a saga's), or empty. */
+  causationId: string;
+  saga: string;
+  /** W3C trace context of the span that stored it, when tracing was on. */
+  traceparent?: string;
+}
+
+export interface EventView {
+  position: number;
+  domain: string;
+  /** The aggregate's root, as a UUID string. */
+  root: string;
+  sequence: number;
+  /** The payload's full type name ("account.v1.Deposited"), from its type URL. */
+  type: string;
+  /** ISO 8601. */
+  committedAt: string;
+  /** The payload as JSON (proto3 JSON mapping), when the project's .proto files define its type. */
+  payload?: unknown;
+  /** The payload's size in bytes. */
+  size: number;
+  origin?: OriginView;
+}
+
+/** The commands that produced an aggregate's events (from their Origin). */
+export interface CommandView {
+  commandId: string;
+  commandType: string;
+  correlationId: string;
+  causationId: string;
+  saga: string;
+  /** The sequences of the events it produced. */
+  sequences: number[];
+}
+
+export interface AggregateView {
+  domain: string;
+  root: string;
+  /** Every event, in sequence order. */
+  events: EventView[];
+  /** The sequence a snapshot was taken at (events up to it are folded into it), when there is one. */
+  snapshot?: { sequence: number; type: string; payload?: unknown };
+  commands: CommandView[];
+}
+
+export interface DeadLetterView {
+  id: number;
+  subscriber: string;
+  kind: 'projector' | 'saga';
+  domain: string;
+  root: string;
+  sequence: number;
+  position: number;
+  attempts: number;
+  lastError: string;
+  /** "open", "retried" or "skipped". */
+  state: string;
+  /** ISO 8601: when it was first set aside, and when it last changed (an attempt, a decision, a reopening). */
+  createdAt: string;
+  updatedAt: string;
+  /** Who retried or skipped it, and when (ISO 8601). */
+  decidedBy?: string;
+  decidedAt?: string;
+}
+
+export type TraceDeliveryState = 'applied' | 'handled' | 'pending' | 'dead-lettered' | 'retried' | 'skipped';
+
+export interface TraceView {
+  correlationId: string;
+  truncated: boolean;
+  events: number;
+  commands: TracedCommandView[];
+}
+
+export interface TracedCommandView {
+  commandId: string;
+  commandType: string;
+  domain: string;
+  root: string;
+  causationId: string;
+  saga: string;
+  at: string;
+  events: {
+    position: number;
+    sequence: number;
+    type: string;
+    committedAt: string;
+    deliveries: {
+      subscriber: string;
+      kind: 'projector' | 'saga';
+      state: TraceDeliveryState;
+      appliedAt?: string;
+      msAfterCommit?: number;
+      tookMs?: number;
+      deadLetterId?: number;
+      error?: string;
+      /** Commands this saga issued in reaction to the event. */
+      commands: TracedCommandView[];
+    }[];
+  }[];
+}
 
 const iso = (ts: Timestamp | undefined): string => (ts ? timestampToIso(ts) : '');
 const isoOrUndefined = (ts: Timestamp | undefined): string | undefined =>
@@ -39,9 +137,10 @@ const originView = (origin: Origin | undefined): OriginView | undefined =>
     commandType: origin.commandType ? typeNameOf(origin.commandType) : '',
     causationId: origin.causationId,
     saga: origin.saga,
+    ...(origin.traceparent && { traceparent: origin.traceparent }),
   };
 
-export const eventView = (event: LoggedEvent, payloads: PayloadRegistry | undefined): EventView => {
+export const eventView = (event: LoggedEvent, payloads: PayloadDecoder | undefined): EventView => {
   const page = event.page;
   const payload = page?.Event;
   const decoded = payload && payloads?.decode(payload);
@@ -69,7 +168,7 @@ export const aggregateView = (
   books: readonly EventBook[],
   positions: ReadonlyMap<number, number>,
   snapshot: Snapshot | undefined,
-  payloads: PayloadRegistry | undefined,
+  payloads: PayloadDecoder | undefined,
 ): AggregateView => {
   const events = books.flatMap((book) =>
     book.pages.map((page) =>
@@ -112,9 +211,10 @@ export const deadLetterView = (letter: DeadLetter): DeadLetterView => ({
   attempts: letter.attempts,
   lastError: letter.lastError,
   state: letter.state,
+  createdAt: iso(letter.createdAt),
+  updatedAt: iso(letter.updatedAt),
   ...(letter.decidedBy && { decidedBy: letter.decidedBy }),
   ...(letter.decidedAt && { decidedAt: iso(letter.decidedAt) }),
-  ...(letter.createdAt && { firstFailedAt: iso(letter.createdAt) }),
 });
 
 const DELIVERY_STATES = new Set<TraceDeliveryState>([
