@@ -57,11 +57,13 @@ const rejection = async (promise: Promise<unknown>): Promise<ServiceError> =>
 describe('with commandLog: true', () => {
   let runtime: TestRuntime;
   let admin: AdminCalls;
+  let logicAddress: string;
   beforeAll(async () => {
     const logic = await startScriptedBusinessLogic(decideByType);
+    logicAddress = logic.address;
     runtime = await startTestRuntime({
       commandLog: true,
-      domains: { account: { businessLogic: logic.address } },
+      domains: { account: { businessLogic: logicAddress } },
     });
     admin = adminCalls(runtime.runtime.admin.address);
   });
@@ -99,6 +101,28 @@ describe('with commandLog: true', () => {
     const [last] = await admin.commands({ domain: 'account', root: { value: root }, last: 1 });
     expect(last!.id).toBe(logged[3]!.id);
     expect(last!.history).toEqual([]);
+  });
+
+  it('logs a refusal given on a stale cached state not at all, only the decision made again on the store’s', async () => {
+    const other = await startTestRuntime(
+      { commandLog: true, domains: { account: { businessLogic: logicAddress } } },
+      { projectDir: runtime.projectDir },
+    );
+    const root = randomUuidBytes();
+    // This runtime caches the aggregate at next 1; the other one moves it to 2;
+    await runtime.commands.handle(onAggregate(root, 'Guard'));
+    await other.commands.handle(onAggregate(root, 'Add1'));
+
+    // Guard on the cached state (next 1) is refused, then decided again on the store's (next 2) and accepted.
+    const response = await runtime.commands.handle(onAggregate(root, 'Guard'));
+
+    expect(response.books[0]!.pages.map((page) => page.num)).toEqual([2]);
+    const logged = await admin.commands({ domain: 'account', root: { value: root } });
+    expect(logged.map((c) => [c.command?.pages[0]?.command?.typeUrl, c.decidedOn, c.accepted])).toEqual([
+      ['test/Guard', 0, true],
+      ['test/Add1', 1, true],
+      ['test/Guard', 2, true],
+    ]);
   });
 
   it('logs no business logic failure, no duplicate and no Record', async () => {
