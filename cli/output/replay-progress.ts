@@ -85,7 +85,7 @@ export const progressReporter = (
   return {
     update(progress) {
       if (tty) {
-        out.write(`\r\x1b[2K${formatProgress(progress, { ...shape, columns: out.columns ?? 80 })}`);
+        out.write(`\r\x1b[2K${formatProgress(progress, { ...shape, columns: out.columns || 80 })}`);
         drawn = true;
       } else if (Date.now() - lastPlain >= every) {
         out.write(`${formatProgress(progress, shape)}\n`);
@@ -97,7 +97,7 @@ export const progressReporter = (
       drawn = false;
     },
     finish(progress) {
-      if (tty) out.write(`\r\x1b[2K${formatProgress(progress, { ...shape, columns: out.columns ?? 80 })}\n`);
+      if (tty) out.write(`\r\x1b[2K${formatProgress(progress, { ...shape, columns: out.columns || 80 })}\n`);
       else out.write(`${formatProgress(progress, shape)}\n`);
       drawn = false;
     },

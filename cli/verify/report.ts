@@ -60,7 +60,7 @@ const summaryLine = (report: VerifyReport): string => {
   const verdict =
     report.differ === 0
       ? 'every decision is the same'
-      : `${count(report.differ)} decision${report.differ === 1 ? '' : 's'} differ`;
+      : `${count(report.differ)} decision${report.differ === 1 ? ' differs' : 's differ'}`;
   return `${checked}: ${verdict}`;
 };
 
