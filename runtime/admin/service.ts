@@ -13,12 +13,15 @@ import {
   type TraceRequest,
   type Cover,
   type Snapshot,
+  type CommandLogRequest,
+  type LoggedCommand,
 } from '../protocol/gen/evented/evented.js';
 import { validateCover } from '../protocol/validate.js';
 import type { HostedService } from '../grpc/server.js';
 import { serverStream, unary } from '../grpc/handlers.js';
 import { formatCover } from '../protocol/cover.js';
 import { audit, callerOf, describeCaller } from './audit.js';
+import { countCommands, listCommands } from './command-log.js';
 import {
   getDeadLetter,
   listDeadLetters,
@@ -122,6 +125,12 @@ export const adminService = (sources: AdminSources, stopping: AbortSignal, logge
       const { snapshot } = await sources.store.load(validateCover(cover, 'aggregate'));
       return snapshot ?? { sequence: 0, state: undefined };
     }),
+    listCommands: serverStream(logger, 'ListCommands', (request: CommandLogRequest) =>
+      listCommands(sources.store, request),
+    ) as (call: ServerWritableStream<CommandLogRequest, LoggedCommand>) => void,
+    countCommands: unary(logger, 'CountCommands', (request: CommandLogRequest) =>
+      countCommands(sources.store, request),
+    ),
   };
   return { name: 'evented.Admin', definition: AdminService, implementation };
 };

@@ -38,6 +38,7 @@ import {
 } from './validate.js';
 import { toPage } from '../store/page.js';
 import { completeOrigin } from './origin.js';
+import { decisionOf, emptyAcceptanceOf, refusalOf } from './decision.js';
 import { inCommandStep, stampedOrigin, tracedCommandHandler } from '../tracing/command.js';
 import type { RuntimeMetrics } from '../metrics/port.js';
 
@@ -77,6 +78,13 @@ export interface CommandHandlerOptions {
   synchronous?: (book: EventBook) => Promise<SynchronousProcessingResponse>;
   /** Told of conflicts and retries, when metrics are on (the outcome and time are measured around the handler). */
   metrics?: RuntimeMetrics | undefined;
+  /**
+   * The decision log (`commandLog: true`): every final decision of business logic is kept in the store — an
+   * acceptance by its append (in the events' transaction), an empty acceptance and a refusal by logCommand, before
+   * the caller is answered. Not logged: a rejection on a stale cached state (decided again), business logic
+   * failures, conflicts past the retries, duplicates, Records. Off: no store call more than without it.
+   */
+  commandLog?: boolean | undefined;
 }
 
 export interface CallOptions {
@@ -276,8 +284,12 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
           cache.delete(key);
           continue;
         }
+        if (err instanceof BusinessRejection && options.commandLog) {
+          await store.logCommand(refusalOf(cover, decisionOf(encodedCommand, state.next, origin), err));
+        }
         throw err;
       }
+      const logged = options.commandLog ? decisionOf(encodedCommand, state.next, origin) : undefined;
       try {
         validateDecision(decision, cover, state);
       } catch (err) {
@@ -292,6 +304,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
           cache.delete(key);
           continue;
         }
+        if (logged) await store.logCommand(emptyAcceptanceOf(cover, logged));
         cache.set(key, state);
         return emptyResponse({ cover: command.cover, snapshot: undefined, pages: [] });
       }
@@ -306,6 +319,7 @@ export const createCommandHandler = (options: CommandHandlerOptions): CommandHan
             snapshot: decision.snapshot,
             idempotencyKey,
             origin: stampedOrigin(origin),
+            decision: logged,
           }),
         );
         if (appended.duplicate) {

@@ -372,6 +372,11 @@ export const configSchema = z.strictObject({
     .prefault({}),
   store: store.prefault({ kind: 'sqlite' }),
   commandHandler: commandHandler.prefault({}),
+  /**
+   * The decision log: every command business logic accepted or refused, kept in the store with the state it was
+   * decided on and its outcome (what `evented verify` decides again). Off by default: a row more per command.
+   */
+  commandLog: z.boolean().default(false),
   queryHandler: queryHandler.prefault({}),
   domains: z
     .record(domainName, domain)

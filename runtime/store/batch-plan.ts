@@ -3,7 +3,7 @@ import { aggregateKey as keyOf, formatAggregate } from '../protocol/cover.js';
 import { timestampNow } from '../protocol/timestamp.js';
 import type { Snapshot } from '../protocol/gen/evented/evented.js';
 import type { Outcome } from './group-commit.js';
-import type { AggregateRef, AppendRequest, Appended, StoredEvent } from './port.js';
+import type { AggregateRef, AppendRequest, Appended, NewLoggedCommand, StoredEvent } from './port.js';
 import { assertExpectedNext, assertSnapshotFits, assignSequences } from './sequence.js';
 
 /**
@@ -40,6 +40,8 @@ export interface BatchPlan {
   snapshots: Map<string, { ref: AggregateRef; snapshot: Snapshot }>;
   /** The idempotency keys of the appends that succeeded, with their aggregate. */
   keys: { key: string; ref: AggregateRef }[];
+  /** The decisions of the appends that succeeded (AppendRequest.decision), accepted with their events. */
+  commands: NewLoggedCommand[];
 }
 
 /** The aggregates and idempotency keys a batch touches, each once. */
@@ -58,7 +60,14 @@ export const batchInputs = (
 export const planBatch = (requests: readonly AppendRequest[], state: BatchState): BatchPlan => {
   const nexts = new Map<string, number>(state.nexts);
   const applied = new Set(state.appliedKeys);
-  const plan: BatchPlan = { outcomes: [], events: [], nexts: new Map(), snapshots: new Map(), keys: [] };
+  const plan: BatchPlan = {
+    outcomes: [],
+    events: [],
+    nexts: new Map(),
+    snapshots: new Map(),
+    keys: [],
+    commands: [],
+  };
   const now = timestampNow();
   for (const request of requests) {
     const { domain, root, idempotencyKey } = request;
@@ -96,6 +105,8 @@ export const planBatch = (requests: readonly AppendRequest[], state: BatchState)
         applied.add(idempotencyKey);
         plan.keys.push({ key: idempotencyKey, ref });
       }
+      if (request.decision !== undefined)
+        plan.commands.push({ ...ref, ...request.decision, outcome: 'accepted', eventCount: events.length });
       plan.outcomes.push({ ok: true, value: { events, next: newNext } });
     } catch (error) {
       plan.outcomes.push({ ok: false, error });

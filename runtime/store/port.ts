@@ -97,13 +97,7 @@ export interface SequenceRange {
 }
 
 export interface EventStore
-  extends
-    SubscriberProgress,
-    SubscriberPauses,
-    DeadLetterStore,
-    LeaseStore,
-    PartitionClaims,
-    CommandLog {
+  extends SubscriberProgress, SubscriberPauses, DeadLetterStore, LeaseStore, PartitionClaims, CommandLog {
   /** What kind of store this is, for status lines ("sqlite", "postgres", …). */
   readonly kind: string;
   /** A human description of where the data is (a file path, a server URL without credentials). */

@@ -259,6 +259,7 @@ export const startRuntime = async (config: ResolvedConfig, options: RuntimeOptio
             store,
             businessLogic,
             ...config.commandHandler,
+            commandLog: config.commandLog,
             synchronous: (book) => late.delivery!.synchronous(book),
             metrics,
           }),

@@ -1,6 +1,7 @@
 import { describe } from 'vitest';
 import { appendContract } from './append.contract.js';
 import { claimsContract } from './claims.contract.js';
+import { commandLogContract } from './command-log.contract.js';
 import { concurrencyContract } from './concurrency.contract.js';
 import { deadLettersContract } from './dead-letters.contract.js';
 import { deliveryContract } from './delivery.contract.js';
@@ -35,6 +36,7 @@ export type { StoreOpener } from './writers.js';
  * - pauses.contract.ts: subscriber pauses (one holder at a time, expiry) and the deliverers' reports.
  * - claims.contract.ts: the process registry and partition claims.
  * - origin.contract.ts: each event's origin on every read, and a correlation's events (readCorrelation).
+ * - command-log.contract.ts: the decision log (accepted commands logged by their append, the rest by logCommand).
  */
 export const describeEventStoreContract = (name: string, factory: StoreFactory): void => {
   describe(`event store contract: ${name}`, () => {
@@ -50,5 +52,6 @@ export const describeEventStoreContract = (name: string, factory: StoreFactory):
     pausesContract(storage.fresh);
     claimsContract(storage.fresh);
     originContract(storage.fresh);
+    commandLogContract(storage.fresh);
   });
 };

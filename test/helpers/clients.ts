@@ -8,6 +8,8 @@ import {
   SagaCoordinatorClient,
   type AggregateRoot,
   type CommandBook,
+  type CommandLogRequest,
+  type LoggedCommand,
   type DeadLetter,
   type DeadLetterList,
   type DeadLetterQuery,
@@ -273,6 +275,9 @@ export interface AdminCalls {
   status(): Promise<RuntimeStatus>;
   /** The stored events a Tail without `follow` sends. */
   tail(request: Partial<TailRequest>): Promise<LoggedEvent[]>;
+  /** The decision log as ListCommands sends it, and CountCommands. */
+  commands(request?: Partial<CommandLogRequest>): Promise<LoggedCommand[]>;
+  countCommands(request?: Partial<CommandLogRequest>): Promise<number>;
 }
 
 /** The admin service (evented.Admin) of the runtime at `address`, as the CLI uses it. */
@@ -298,7 +303,22 @@ export const adminCalls = (address: string): AdminCalls => {
   const request: DeadLetterRequest = { ids: [], subscriber: '', aggregate: undefined };
   const retry = call<DeadLetterRequest, DeadLetterList>('retryDeadLetters', request);
   const skip = call<DeadLetterRequest, DeadLetterList>('skipDeadLetters', request);
+  const commandLog = (partial: Partial<CommandLogRequest>): CommandLogRequest => ({
+    domain: '',
+    after: 0,
+    limit: 0,
+    last: 0,
+    withHistory: false,
+    ...partial,
+  });
   return {
+    commands: (partial = {}) => collect(client.listCommands(commandLog(partial), deadline())),
+    countCommands: (partial = {}) =>
+      new Promise((resolve, reject) =>
+        client.countCommands(commandLog(partial), new Metadata(), deadline(), (err, count) =>
+          err ? reject(err) : resolve(count.commands),
+        ),
+      ),
     deadLetters: async (query = {}) => (await list(query)).letters,
     retry: async (partial) => (await retry(partial)).letters,
     skip: async (ids) => (await skip({ ids })).letters,

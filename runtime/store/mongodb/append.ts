@@ -4,12 +4,14 @@ import type { AggregateRef, AppendRequest } from '../port.js';
 import type { Origin } from '../../protocol/gen/evented/evented.js';
 import { encodeOrigin } from '../origin.js';
 import type { Collections, EventDoc } from './collections.js';
+import { insertCommands } from './command-log.js';
 
 /**
  * One group-commit batch in one MongoDB transaction (snapshot read concern, majority write concern):
  * read the batch's aggregates and stored idempotency keys, decide every append with the port's rules
  * (batch-plan.ts), then write keys, snapshots, the aggregates' next, and — last — move the log counter and
- * insert the events numbered from it.
+ * insert the events numbered from it; then the decisions of the batch's commands (the decision log, when on),
+ * numbered from a counter of their own moved the same way (see command-log.ts).
  *
  * Global positions: `counters {_id: 'log'}` is one document, and every batch that adds events increments it
  * (`$inc`) inside its transaction. MongoDB lets only one transaction at a time hold a write to a document:
@@ -102,6 +104,7 @@ const runBatch = async (
       { session },
     );
   }
+  if (plan.commands.length > 0) await insertCommands(c, plan.commands, session);
   return plan;
 };
 

@@ -13,6 +13,8 @@ import { MongoServerError, type Collection, type Db } from 'mongodb';
  * - meta: `{ _id: 'schema', version }`;
  * - leases: `_id` = the lease's name (see leases.ts).
  * - processes (`_id` = process id) and partition_claims (`_id` = `<group>/<partition>`): see claims.ts.
+ * - command_log: the decision log, `_id` = the decision's id from `counters {_id: 'command_log'}` (see
+ *   command-log.ts), indexed by aggregate.
  * Byte fields (root, payload, state, origin) are BSON binary; the client is opened with promoteBuffers. An
  * event's origin (store/origin.ts) is `correlationId` (indexed: by_correlation) and `origin`; events stored before
  * evented recorded origins lack both fields.
@@ -65,6 +67,22 @@ export interface DeliveryDoc {
   tookMs: number;
 }
 
+/** A decision of the decision log (see port.ts, LoggedCommand): errorCode null when accepted. */
+export interface CommandDoc {
+  _id: number;
+  domain: string;
+  root: Buffer;
+  command: Buffer;
+  commandType: string;
+  decidedOn: number;
+  at: number;
+  correlationId: string;
+  commandId: string;
+  eventCount: number | null;
+  errorCode: number | null;
+  errorMessage: string | null;
+}
+
 export interface DeadLetterDoc {
   _id: number;
   subscriber: string;
@@ -111,6 +129,7 @@ export interface Collections {
   processes: Collection<{ _id: string; roles: string[]; expiresAt: number }>;
   claims: Collection<ClaimDoc>;
   deliveries: Collection<DeliveryDoc>;
+  commands: Collection<CommandDoc>;
 }
 
 export interface LeaseDoc {
@@ -148,6 +167,7 @@ const COLLECTION_NAMES = {
   processes: 'processes',
   claims: 'partition_claims',
   deliveries: 'deliveries',
+  commands: 'command_log',
 } as const;
 
 export const collectionsOf = (db: Db): Collections => ({
@@ -166,6 +186,7 @@ export const collectionsOf = (db: Db): Collections => ({
   processes: db.collection(COLLECTION_NAMES.processes),
   claims: db.collection(COLLECTION_NAMES.claims),
   deliveries: db.collection(COLLECTION_NAMES.deliveries),
+  commands: db.collection(COLLECTION_NAMES.commands),
 });
 
 const NAMESPACE_EXISTS = 48;
@@ -196,6 +217,7 @@ export const prepareCollections = async (db: Db, c: Collections): Promise<number
   await c.deadLetters.createIndex({ state: 1, subscriber: 1 }, { name: 'by_state' });
   await c.deliveries.createIndex({ domain: 1, root: 1, from: 1 }, { name: 'by_aggregate' });
   await c.deliveries.createIndex({ at: 1 }, { name: 'by_time' });
+  await c.commands.createIndex({ domain: 1, root: 1, _id: 1 }, { name: 'by_aggregate' });
   await c.counters.updateOne({ _id: 'log' }, { $setOnInsert: { position: 0 } }, { upsert: true });
   const meta = await c.meta.findOneAndUpdate(
     { _id: 'schema' },

@@ -4,6 +4,7 @@ import { assertRoot } from '../batch-plan.js';
 import { createGroupCommit, type Outcome } from '../group-commit.js';
 import { createAppendedListeners } from '../appended.js';
 import { createMongoClaims } from './claims.js';
+import { createMongoCommandLog } from './command-log.js';
 import { guardEach } from '../guard.js';
 import { loadedAggregate } from '../loaded.js';
 import type { AggregateRef, Appended, AppendRequest, EventStore, StoredEvent } from '../port.js';
@@ -119,6 +120,7 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
   const leases = createMongoLeases(c);
   const pauses = createMongoPauses(c);
   const claims = createMongoClaims(c);
+  const commands = createMongoCommandLog(c);
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -283,6 +285,7 @@ export const createMongoEventStore = async (options: MongoStoreOptions): Promise
     onLeaseLost: leases.onLeaseLost,
     ...guardEach(pauses, (call) => guarded(call)()),
     ...guardEach(claims, (call) => guarded(call)()),
+    ...guardEach(commands, (call) => guarded(call)()),
 
     close() {
       closed = true;

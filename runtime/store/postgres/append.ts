@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { assignPositions, aggregateKey, batchInputs, planBatch, type BatchPlan } from '../batch-plan.js';
 import { encodeOrigin } from '../origin.js';
+import { insertCommands } from './command-log.js';
 import type { AggregateRef, AppendRequest } from '../port.js';
 
 /**
@@ -11,7 +12,8 @@ import type { AggregateRef, AppendRequest } from '../port.js';
  *   2. read their next sequences and which of the batch's idempotency keys are stored;
  *   3. decide every append in JS with the port's rules (batch-plan.ts); the ones that break a rule fail alone;
  *   4. store the new idempotency keys (ascending), then, in one statement: move the log head, insert the events
- *      numbered from it, move the aggregates' next, upsert the snapshots; 5. commit.
+ *      numbered from it, move the aggregates' next, upsert the snapshots; then the decisions of the batch's
+ *      commands (the decision log, when on: see command-log.ts); 5. commit.
  *
  * Global positions: `log_head` is one row, and step 4 updates it (`position = position + n`), so its row lock
  * is held from there to the commit. A second batch's step 4 waits for the first to commit (or roll back) and
@@ -42,6 +44,7 @@ export const isRetryable = (err: unknown): boolean =>
   typeof err === 'object' && err !== null && RETRYABLE.has((err as { code?: string }).code ?? '');
 
 export const appendStatements = (s: string) => ({
+  schema: s,
   nexts: `SELECT domain, root, next FROM ${s}.aggregates
           WHERE (domain, root) IN (SELECT * FROM unnest($1::text[], $2::bytea[]))`,
   applied: `SELECT key FROM ${s}.applied_keys WHERE key = ANY($1::text[])`,
@@ -101,6 +104,12 @@ const decide = async (client: PoolClient, sql: Statements, requests: AppendReque
 
 /** Step 4: everything the plan writes. */
 const write = async (client: PoolClient, sql: Statements, plan: BatchPlan): Promise<void> => {
+  await writeEvents(client, sql, plan);
+  if (plan.commands.length > 0) await insertCommands(client, sql.schema, plan.commands);
+};
+
+/** The keys, then the head, events, nexts and snapshots in one statement. */
+const writeEvents = async (client: PoolClient, sql: Statements, plan: BatchPlan): Promise<void> => {
   if (plan.keys.length > 0) {
     const keys = [...plan.keys].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     await client.query({

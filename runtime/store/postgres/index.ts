@@ -14,6 +14,7 @@ import { createPostgresLeases } from './leases.js';
 import { createPostgresPauses } from './pauses.js';
 import { createPostgresProgress } from './progress.js';
 import { createPostgresClaims } from './claims.js';
+import { createPostgresCommandLog } from './command-log.js';
 import { EVENT_COLUMNS, SCHEMA_VERSION, quoteSchema, schemaSql, type EventRow } from './schema.js';
 
 export interface PostgresStoreOptions {
@@ -184,6 +185,7 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
   const leases = createPostgresLeases({ url: options.url, pool, s, schema: options.schema ?? 'evented' });
   const pauses = createPostgresPauses(pool, s);
   const claims = createPostgresClaims(pool, s);
+  const commands = createPostgresCommandLog(pool, s);
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -339,6 +341,7 @@ export const createPostgresEventStore = async (options: PostgresStoreOptions): P
     listLeases: guarded(leases.listLeases),
     onLeaseLost: leases.onLeaseLost,
     ...guardEach(claims, (call) => guarded(call)()),
+    ...guardEach(commands, (call) => guarded(call)()),
 
     close() {
       closed = true;

@@ -5,7 +5,7 @@ import { ValidationError } from '../../errors/index.js';
  * (domain, root, sequence), so a duplicate or a gap in an aggregate cannot be stored; the unique index on
  * position is the global log. `log_head` is a single row holding the last position given out: the append
  * transaction moves it (see index.ts for why that makes the log safe to read while writers race). Tables added
- * later without changing earlier ones (dead_letters, leases, subscriber_pauses, subscriber_deliverers, processes, partition_claims, deliveries) are created on open like the rest: same version.
+ * later without changing earlier ones (dead_letters, leases, subscriber_pauses, subscriber_deliverers, processes, partition_claims, deliveries, command_log) are created on open like the rest: same version.
  * So are the events' origin columns (`correlation_id`, `origin`: see store/origin.ts), added to a schema made
  * before them (ADD COLUMN IF NOT EXISTS); its older events read back without an origin.
  */
@@ -137,6 +137,21 @@ CREATE TABLE IF NOT EXISTS ${s}.processes (
   roles text NOT NULL,
   expires_at bigint NOT NULL
 );
+CREATE TABLE IF NOT EXISTS ${s}.command_log (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  domain text COLLATE "C" NOT NULL,
+  root bytea NOT NULL,
+  command bytea NOT NULL,
+  command_type text NOT NULL,
+  decided_on bigint NOT NULL,
+  at bigint NOT NULL,
+  correlation_id text NOT NULL,
+  command_id text NOT NULL,
+  event_count integer,
+  error_code integer,
+  error_message text
+);
+CREATE INDEX IF NOT EXISTS command_log_by_aggregate ON ${s}.command_log (domain, root, id);
 CREATE TABLE IF NOT EXISTS ${s}.partition_claims (
   group_name text COLLATE "C" NOT NULL,
   part integer NOT NULL,

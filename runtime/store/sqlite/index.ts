@@ -31,6 +31,7 @@ import { createSqliteLeases } from './leases.js';
 import { createSqlitePauses } from './pauses.js';
 import { createSqliteProgress } from './progress.js';
 import { createSqliteClaims } from './claims.js';
+import { createSqliteCommandLog } from './command-log.js';
 import { decodeOrigin, encodeOrigin } from '../origin.js';
 import {
   EVENT_COLUMNS,
@@ -236,6 +237,7 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
       );
     }
     for (const { key, ref } of plan.keys) sql.apply.run(key, ref.domain, ref.root);
+    for (const entry of plan.commands) commands.insert(entry);
     return plan;
   };
 
@@ -247,6 +249,7 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
   const leases = createSqliteLeases(db);
   const pauses = createSqlitePauses(db);
   const claims = createSqliteClaims(db);
+  const commands = createSqliteCommandLog(db);
   // Keeps the automatic checkpoint inside writeBatch short (see checkpointer.ts).
   const checkpointer = startCheckpointer({
     path: resolve(options.path),
@@ -394,6 +397,10 @@ export const createSqliteEventStore = (options: SqliteStoreOptions): EventStore 
       return call();
     }),
     ...guardEach(claims, async (call) => {
+      assertOpen();
+      return call();
+    }),
+    ...guardEach(commands.log, async (call) => {
       assertOpen();
       return call();
     }),

@@ -4,7 +4,7 @@
  * (domain, root, sequence) enforces the sequence rule and serves aggregate loads (most of which the aggregate
  * cache answers anyway). Version 1 clustered by aggregate, which made every log read a random lookup per event.
  *
- * Tables added later without changing what earlier ones hold (dead_letters, leases, subscriber_pauses, subscriber_deliverers, processes, partition_claims, deliveries) are created on open, like the rest,
+ * Tables added later without changing what earlier ones hold (dead_letters, leases, subscriber_pauses, subscriber_deliverers, processes, partition_claims, deliveries, command_log) are created on open, like the rest,
  * so a file of the same version gains them the first time this evented opens it: no new version, and an older
  * evented of version 2 still opens the file (it never reads them). The same for columns added later: the events'
  * origin (`correlation_id`, `origin`: see store/origin.ts) is added on open to a file that lacks it
@@ -124,6 +124,21 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 CREATE INDEX IF NOT EXISTS deliveries_by_aggregate ON deliveries (domain, root, seq_from);
 CREATE INDEX IF NOT EXISTS deliveries_by_time ON deliveries (at);
+CREATE TABLE IF NOT EXISTS command_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  domain TEXT NOT NULL,
+  root BLOB NOT NULL,
+  command BLOB NOT NULL,
+  command_type TEXT NOT NULL,
+  decided_on INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  correlation_id TEXT NOT NULL,
+  command_id TEXT NOT NULL,
+  event_count INTEGER,
+  error_code INTEGER,
+  error_message TEXT
+);
+CREATE INDEX IF NOT EXISTS command_log_by_aggregate ON command_log (domain, root, id);
 `;
 
 /** Columns of `events` added after version 2 was released, added on open when missing (see openDatabase). */
