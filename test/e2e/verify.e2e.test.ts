@@ -1,18 +1,14 @@
 import { cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { credentials, Metadata } from '@grpc/grpc-js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  AdminClient,
-  type CommandLogRequest,
-  type LoggedCommand,
-} from '../../runtime/protocol/gen/evented/evented.js';
+import type { LoggedCommand } from '../../runtime/protocol/gen/evented/evented.js';
 import { uuidFromBytes } from '../../runtime/protocol/uuid.js';
 import { decodeCommand, decodeEvent } from '../../templates/typescript/src/codec.js';
 import type { AccountCommand } from '../../templates/typescript/src/domain.js';
 import { command, newRoot, open } from '../helpers/account.js';
 import { startSampleBusinessLogic } from '../helpers/business-logic.js';
+import { adminCalls } from '../helpers/clients.js';
 import { assertBuilt, configYaml, runEvented, writeConfig } from '../helpers/cli.js';
 import { repoRoot, typescriptTemplate } from '../helpers/paths.js';
 import { startTestRuntime, storePath, type TestRuntime } from '../helpers/runtime.js';
@@ -68,23 +64,6 @@ const recordCommands = async (runtime: TestRuntime): Promise<void> => {
       const toAccount = uuidFromBytes(roots[between(0, ACCOUNTS - 1)]!);
       await send(root, { type: 'TransferMoney', toAccount, amount: between(100, 3000) });
     }
-  }
-};
-
-/** The whole decision log, with histories, read as any gRPC client reads it. */
-const readLog = async (adminAddress: string): Promise<LoggedCommand[]> => {
-  const client = new AdminClient(adminAddress, credentials.createInsecure());
-  const request: CommandLogRequest = {
-    ...{ domain: '', root: undefined, since: undefined, after: 0, limit: 0, last: 0 },
-    withHistory: true,
-  };
-  try {
-    const logged: LoggedCommand[] = [];
-    for await (const entry of client.listCommands(request, new Metadata()))
-      logged.push(entry as LoggedCommand);
-    return logged;
-  } finally {
-    client.close();
   }
 };
 
@@ -152,7 +131,7 @@ describe('evented verify', () => {
       { projectDir },
     );
     await recordCommands(runtime);
-    const log = await readLog(runtime.runtime.admin.address);
+    const log = await adminCalls(runtime.runtime.admin.address).commands({ withHistory: true });
     expect(log).toHaveLength(COMMANDS);
     const expected = changedByOverdraft(log);
     const refusedForFunds = log.filter((logged) => /insufficient funds/.test(logged.errorMessage));
