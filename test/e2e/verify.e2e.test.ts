@@ -170,6 +170,20 @@ describe('evented verify', () => {
     expect(text.stdout).toMatch(/^ {2}stored: refused FAILED_PRECONDITION: insufficient funds/m);
     expect(text.stderr).toBe('');
 
+    // A sample: 100 of them, at random, said to be a sample; what it reports is among the expected.
+    const sample = await runEvented([
+      'verify',
+      ...admin,
+      '--business-logic',
+      candidate.address,
+      '--sample',
+      '100',
+    ]);
+    expect(sample.stdout).toMatch(/^checked a random sample of 100 of 1,000 recorded commands: /m);
+    const sampled = [...sample.stdout.matchAll(/^decision (\d+): /gm)].map((match) => Number(match[1]));
+    expect(sample.exitCode).toBe(sampled.length > 0 ? 1 : 0);
+    expect(expected).toEqual(expect.arrayContaining(sampled));
+
     // Nothing was written: the same rows in every table (events, the log, positions, …).
     expect(tableCounts(projectDir)).toEqual(before);
 
