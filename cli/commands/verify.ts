@@ -3,6 +3,7 @@ import type { BusinessLogic } from '../../runtime/index.js';
 import type { CommandLogRequest } from '../../runtime/protocol/gen/evented/evented.js';
 import { timestampFromDate } from '../../runtime/protocol/timestamp.js';
 import type { CliContext } from '../context.js';
+import { UnavailableError } from '../../runtime/errors/index.js';
 import { CliError, InterruptedError, ReportedError, UsageError } from '../errors.js';
 import type { AdminConnection } from '../remote/admin-client.js';
 import { projectDirOf, withAdmin, withRemoteOptions, type RemoteOptions } from '../remote/options.js';
@@ -46,8 +47,27 @@ const parseSample = (text: string | undefined): number | undefined => {
   return n;
 };
 
+/** What to read from the log: the commands of the domain verified, since --since; all of them or --sample N. */
+interface Selection {
+  filter: CommandLogRequest;
+  sample: number | undefined;
+  /** As given, to name it in messages. */
+  since: string | undefined;
+}
+
+/** Checks the flags before anything is read: a mistake is a usage error, exit 2. */
+const selectionOf = (options: VerifyOptions, targets: Targets): Selection => ({
+  filter: {
+    ...{ domain: targets.domain ?? '', root: undefined, after: 0, limit: 0, last: 0, withHistory: false },
+    since: options.since === undefined ? undefined : timestampFromDate(parseSince(options.since)),
+  },
+  sample: parseSample(options.sample),
+  since: options.since,
+});
+
 /** Says what matched nothing: an empty log (then how to fill it), or a filter that leaves nothing. */
-const nothingToVerify = async (admin: AdminConnection, filter: CommandLogRequest): Promise<CliError> => {
+const nothingToVerify = async (admin: AdminConnection, selection: Selection): Promise<CliError> => {
+  const { filter } = selection;
   const filtered = filter.domain !== '' || filter.since !== undefined;
   const all = filtered
     ? (await admin.countCommands({ ...filter, domain: '', since: undefined })).commands
@@ -57,7 +77,10 @@ const nothingToVerify = async (admin: AdminConnection, filter: CommandLogRequest
       'no recorded commands: set commandLog: true in evented.yaml and restart the runtime; it logs the commands it decides from then on',
     );
   }
-  const which = [filter.domain && `of domain ${filter.domain}`, filter.since && 'since then'].filter(Boolean);
+  const which = [
+    filter.domain && `of domain ${filter.domain}`,
+    selection.since !== undefined && `since ${selection.since}`,
+  ].filter(Boolean);
   return new CliError(`no recorded commands ${which.join(' ')}: the log holds ${all} others`);
 };
 
@@ -72,16 +95,12 @@ const verify = async (
   context: CliContext,
   admin: AdminConnection,
   targets: Targets,
-  options: VerifyOptions,
-  projectDir: string,
+  selection: Selection,
+  options: { json?: boolean; projectDir: string },
 ): Promise<VerifyReport> => {
-  const filter: CommandLogRequest = {
-    ...{ domain: targets.domain ?? '', root: undefined, after: 0, limit: 0, last: 0, withHistory: false },
-    since: options.since === undefined ? undefined : timestampFromDate(parseSince(options.since)),
-  };
-  const sample = parseSample(options.sample);
+  const { filter, sample } = selection;
   const total = (await admin.countCommands(filter)).commands;
-  if (total === 0) throw await nothingToVerify(admin, filter);
+  if (total === 0) throw await nothingToVerify(admin, selection);
   const sampled = sample !== undefined && sample < total;
 
   const [
@@ -109,7 +128,7 @@ const verify = async (
         if (!found) throw noTargetFor(domain, targets);
         return found;
       },
-      types: loadPayloadTypes(projectDir),
+      types: loadPayloadTypes(options.projectDir),
       timeoutMs: targets.timeoutMs,
       onProgress: progress.update,
       signal: context.signal,
@@ -123,15 +142,14 @@ const verify = async (
     };
   } catch (err) {
     progress.clear();
-    throw await unreachable(err);
+    throw unreachable(err);
   } finally {
     for (const it of logic.values()) it.close();
   }
 };
 
 /** Business logic that cannot be reached, as one line that says which and what to do. */
-const unreachable = async (err: unknown): Promise<unknown> => {
-  const { UnavailableError } = await import('../../runtime/errors/index.js');
+const unreachable = (err: unknown): unknown => {
   if (!(err instanceof UnavailableError)) return err;
   return new CliError(
     err.message.replace(/ is unavailable: .*$/s, ' is not reachable'),
@@ -156,13 +174,12 @@ export const registerVerify = (program: Command, context: CliContext): void => {
     .option('--json', 'one JSON document: the summary and every difference')
     .addHelpText('after', HELP)
     .action(async (options: VerifyOptions) => {
-      parseSample(options.sample);
-      if (options.since !== undefined) parseSince(options.since);
       const projectDir = projectDirOf(context, options);
       const { resolveTargets } = await import('../verify/targets.js');
       const targets = await resolveTargets(projectDir, options);
+      const selection = selectionOf(options, targets);
       const report = await withAdmin(context, options, (admin) =>
-        verify(context, admin, targets, options, projectDir),
+        verify(context, admin, targets, selection, { json: options.json, projectDir }),
       );
       const { formatReport, reportJson } = await import('../verify/report.js');
       context.stdout.write(options.json ? `${reportJson(report)}\n` : formatReport(report));
