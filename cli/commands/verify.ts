@@ -87,7 +87,10 @@ const nothingToVerify = async (admin: AdminConnection, selection: Selection): Pr
 const connectAll = async (targets: Targets): Promise<Map<string, BusinessLogic>> => {
   const { connectBusinessLogic } = await import('../../runtime/index.js');
   return new Map(
-    [...targets.addresses].map(([domain, address]) => [domain, connectBusinessLogic(domain, address)]),
+    [...targets.addresses].map(([domain, { address, tls }]) => [
+      domain,
+      connectBusinessLogic(domain, address, undefined, tls),
+    ]),
   );
 };
 
@@ -176,7 +179,7 @@ export const registerVerify = (program: Command, context: CliContext): void => {
     .action(async (options: VerifyOptions) => {
       const projectDir = projectDirOf(context, options);
       const { resolveTargets } = await import('../verify/targets.js');
-      const targets = await resolveTargets(projectDir, options);
+      const targets = await resolveTargets(projectDir, options, context.env);
       const selection = selectionOf(options, targets);
       const report = await withAdmin(context, options, (admin) =>
         verify(context, admin, targets, selection, { json: options.json, projectDir }),

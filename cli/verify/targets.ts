@@ -1,16 +1,24 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ClientTls } from '../../runtime/grpc/client-credentials.js';
 import { CliError, UsageError } from '../errors.js';
 
 /**
  * Which business logic decides a domain's commands again: the one `--business-logic HOST:PORT` names (a candidate
  * version running beside the live one), or the one evented.yaml `domains.D.businessLogic` names (the version now
- * running). Settled before anything is read, so that a wrong domain or a missing address fails at once.
+ * running), reached as evented.yaml's `domains.D.tls` says (the candidate: plaintext). Settled before anything
+ * is read, so that a wrong domain or a missing address fails at once.
  */
+
+export interface Target {
+  address: string;
+  /** Undefined: plaintext. */
+  tls: ClientTls | undefined;
+}
 
 export interface Targets {
   /** Where each domain's business logic listens; `*`: every domain the log holds. */
-  addresses: ReadonlyMap<string, string>;
+  addresses: ReadonlyMap<string, Target>;
   /** The domain whose commands are read from the log; undefined: every domain's. */
   domain: string | undefined;
   /** How long one decision may take (evented.yaml commandHandler.businessLogicTimeoutMs). */
@@ -22,16 +30,26 @@ const DEFAULT_TIMEOUT_MS = 5000;
 const ADDRESS = /^[^\s:]+:\d{1,5}$/;
 
 interface ProjectDomains {
-  domains: Record<string, { businessLogic: string }>;
+  domains: Record<string, Target>;
   timeoutMs: number;
 }
 
-const readProject = async (projectDir: string): Promise<ProjectDomains | undefined> => {
+const readProject = async (
+  projectDir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<ProjectDomains | undefined> => {
   const path = join(projectDir, 'evented.yaml');
   if (!existsSync(path)) return undefined;
   const { readConfigFile } = await import('../../runtime/config/sources/file.js');
+  const { loadSecurity } = await import('../../runtime/config/security.js');
   const config = await readConfigFile(path);
-  return { domains: config.domains, timeoutMs: config.commandHandler.businessLogicTimeoutMs };
+  // The runtime's token is not needed to reach business logic: its TLS only.
+  const security = loadSecurity({ tls: config.tls, token: undefined }, projectDir, env);
+  const domains = Object.entries(config.domains).map(([domain, { businessLogic, tls }]) => [
+    domain,
+    { address: businessLogic, tls: security.target(tls, `domains.${domain}`) },
+  ]);
+  return { domains: Object.fromEntries(domains), timeoutMs: config.commandHandler.businessLogicTimeoutMs };
 };
 
 const unknownDomain = (domain: string, known: string[]): CliError =>
@@ -45,8 +63,9 @@ const unknownDomain = (domain: string, known: string[]): CliError =>
 export const resolveTargets = async (
   projectDir: string,
   options: { domain?: string; businessLogic?: string },
+  env: NodeJS.ProcessEnv,
 ): Promise<Targets> => {
-  const project = await readProject(projectDir);
+  const project = await readProject(projectDir, env);
   const known = Object.keys(project?.domains ?? {});
   const timeoutMs = project?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   if (options.domain !== undefined && project !== undefined && !known.includes(options.domain)) {
@@ -64,7 +83,8 @@ export const resolveTargets = async (
       );
     }
     const domain = options.domain ?? known[0];
-    return { addresses: new Map([[domain ?? ANY_DOMAIN, options.businessLogic]]), domain, timeoutMs };
+    const candidate = { address: options.businessLogic, tls: undefined };
+    return { addresses: new Map([[domain ?? ANY_DOMAIN, candidate]]), domain, timeoutMs };
   }
   if (project === undefined) {
     throw new UsageError(
@@ -75,7 +95,7 @@ export const resolveTargets = async (
   const domains = options.domain === undefined ? known : [options.domain];
   if (domains.length === 0) throw unknownDomain('(any)', known);
   return {
-    addresses: new Map(domains.map((domain) => [domain, project.domains[domain]!.businessLogic])),
+    addresses: new Map(domains.map((domain) => [domain, project.domains[domain]!])),
     domain: options.domain,
     timeoutMs,
   };
