@@ -6,7 +6,9 @@
 // (bench/lib/otlp-sink.ts, a subprocess), measured in the same rounds: the column "traced" and the ratio
 // traced/untraced, against the target ≥ 0.9 (tracing costs at most a tenth of the throughput). With
 // BENCH_METRICS=1 (the default), another runtime has its Prometheus endpoint on, scraped every second as a
-// Prometheus would: the column "metrics" and the ratio metrics on/off, against the target ≥ 0.97.
+// Prometheus would: the column "metrics" and the ratio metrics on/off, against the target ≥ 0.97. With
+// BENCH_COMMAND_LOG=1 (the default), another runtime has the decision log on (`commandLog: true`): the column
+// "logged" and the ratio command log on/off, against the target ≥ 0.9; its store check also counts the log.
 // Settings come from environment variables (printed at the start); see `settings` below.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
@@ -54,6 +56,8 @@ const settings = {
   tracing: process.env.BENCH_TRACING !== '0',
   /** 0: no runtime with metrics on (no "metrics" column). */
   metrics: process.env.BENCH_METRICS !== '0',
+  /** 0: no runtime with the decision log on (no "logged" column). */
+  commandLog: process.env.BENCH_COMMAND_LOG !== '0',
 };
 
 const TARGET_RATIO = { concurrency: 64, ratio: 0.35 };
@@ -62,6 +66,8 @@ const TARGET_P99 = { concurrency: 16, p99Ms: 20 };
 const TARGET_TRACING = { concurrency: 64, ratio: 0.9 };
 /** Metrics on (the endpoint scraped every SCRAPE_EVERY_MS) keeps at least this share of the throughput without. */
 const TARGET_METRICS = { concurrency: 64, ratio: 0.97 };
+/** The decision log on (a row per command, in the append's transaction) keeps at least this share of the throughput. */
+const TARGET_COMMAND_LOG = { concurrency: 64, ratio: 0.9 };
 /** How often the metrics-on runtime is scraped (Prometheus's default is 1 min: 1 s is harsh). */
 const SCRAPE_EVERY_MS = 1000;
 
@@ -201,6 +207,8 @@ const cleanup = async (): Promise<void> => {
   }
 };
 
+const COMMAND_LOG_ON = 'commandLog: true';
+
 /** A runtime under load: its process, its store, and its command caller counting what it acknowledged. */
 interface MeasuredRuntime {
   label: string;
@@ -210,6 +218,8 @@ interface MeasuredRuntime {
   commands: UnaryCaller;
   acknowledged: number;
   failed: number;
+  /** Whether its decision log is on (`commandLog: true`): its store check counts the log too. */
+  commandLog: boolean;
 }
 
 /**
@@ -268,6 +278,7 @@ const startRuntime = async (
     },
     acknowledged: 0,
     failed: 0,
+    commandLog: config.includes(COMMAND_LOG_ON),
   };
   callers.push(measured.commands);
   return measured;
@@ -291,7 +302,8 @@ const main = async (): Promise<void> => {
         ? ` BENCH_SERVE_NODE_ARGS="${settings.serveNodeArgs.join(' ')}"`
         : '') +
       (settings.logDir ? ` BENCH_LOG_DIR=${settings.logDir}` : '') +
-      ` BENCH_TRACING=${settings.tracing ? 1 : 0} BENCH_METRICS=${settings.metrics ? 1 : 0}`,
+      ` BENCH_TRACING=${settings.tracing ? 1 : 0} BENCH_METRICS=${settings.metrics ? 1 : 0}` +
+      ` BENCH_COMMAND_LOG=${settings.commandLog ? 1 : 0}`,
   );
 
   const roots = Array.from({ length: settings.accounts }, () => uuidToBytes(randomUUID())!);
@@ -359,6 +371,11 @@ const main = async (): Promise<void> => {
         'metrics: { port: 0 }',
       ])
     : undefined;
+  const logged = settings.commandLog
+    ? await startRuntime('evented serve command log', logicAddress!, { OTEL_SDK_DISABLED: 'true' }, [
+        COMMAND_LOG_ON,
+      ])
+    : undefined;
   const [, metricsUrl] = metered ? await metered.process.waitFor(/metrics on (\S+?);/) : [];
   if (metricsUrl !== undefined) {
     // Scraped as Prometheus would, for as long as the benchmark runs.
@@ -395,6 +412,17 @@ const main = async (): Promise<void> => {
           },
         ]
       : []),
+    ...(logged
+      ? [
+          {
+            name: 'logged',
+            runtime: logged,
+            alsoCharged: [],
+            target: TARGET_COMMAND_LOG,
+            what: 'command log on/off',
+          },
+        ]
+      : []),
   ];
   const runtimes = [runtime, ...variants.map((variant) => variant.runtime)];
   const facts = new Database(runtime.dbPath, { readonly: true, fileMustExist: true });
@@ -407,6 +435,7 @@ const main = async (): Promise<void> => {
     console.log(
       `metrics runtime: ${metered.line}, its endpoint ${metricsUrl} scraped every ${SCRAPE_EVERY_MS} ms`,
     );
+  if (logged) console.log(`command log runtime: ${logged.line}, with ${COMMAND_LOG_ON}`);
   console.log(
     `store: ${sqliteFacts}, WAL, synchronous=${settings.synchronous || 'full'}` +
       `${settings.synchronous ? '' : ' (the default)'}, file under ${tmpdir()}` +
@@ -614,7 +643,7 @@ const main = async (): Promise<void> => {
   // 5. After the runtimes have stopped: every acknowledged command is in its store, with no gaps.
   for (const measured of runtimes)
     storeChecks.push(() => {
-      const { label, dbPath, acknowledged, failed } = measured;
+      const { label, dbPath, acknowledged, failed, commandLog } = measured;
       const db = new Database(dbPath, { readonly: true, fileMustExist: true });
       try {
         const events = db.prepare('SELECT count(*) FROM events').pluck().get() as number;
@@ -626,13 +655,25 @@ const main = async (): Promise<void> => {
           )
           .pluck()
           .get() as number;
+        // Every command of the load is accepted with one event: with the log on, one accepted row per event.
+        const log = commandLog
+          ? (db
+              .prepare(
+                'SELECT count(*) AS rows, coalesce(sum(event_count), 0) AS logged FROM command_log WHERE error_code IS NULL',
+              )
+              .get() as { rows: number; logged: number })
+          : undefined;
+        const logOk = log === undefined || (log.rows === events && log.logged === events);
         // A failed call (a deadline, say) may or may not have been written; an acknowledged one must be.
-        const ok = gaps === 0 && events >= acknowledged && events <= acknowledged + failed;
+        const ok = gaps === 0 && events >= acknowledged && events <= acknowledged + failed && logOk;
         console.log(
           `${label}: store check ${ok ? 'ok' : 'FAILED'}: ${events.toLocaleString('en-US')} events for ` +
             `${acknowledged.toLocaleString('en-US')} acknowledged commands` +
             `${failed > 0 ? ` (+ ${failed} failed)` : ''} in ${roots.length} aggregates, ` +
-            `${gaps === 0 ? 'sequences 0…next-1 without gaps' : `${gaps} aggregates with gaps or a wrong next`}`,
+            `${gaps === 0 ? 'sequences 0…next-1 without gaps' : `${gaps} aggregates with gaps or a wrong next`}` +
+            (log === undefined
+              ? ''
+              : `, ${log.rows.toLocaleString('en-US')} commands logged accepted with ${log.logged.toLocaleString('en-US')} events`),
         );
         if (!ok) process.exitCode = 1;
       } finally {

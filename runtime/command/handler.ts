@@ -82,7 +82,8 @@ export interface CommandHandlerOptions {
    * The decision log (`commandLog: true`): every final decision of business logic is kept in the store — an
    * acceptance by its append (in the events' transaction), an empty acceptance and a refusal by logCommand, before
    * the caller is answered. Not logged: a rejection on a stale cached state (decided again), business logic
-   * failures, conflicts past the retries, duplicates, Records. Off: no store call more than without it.
+   * failures, conflicts past the retries, duplicates, Records. A decision that cannot be logged fails the call
+   * with the store's error. Off: no store call more than without it.
    */
   commandLog?: boolean | undefined;
 }

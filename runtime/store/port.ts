@@ -493,7 +493,11 @@ export type NewLoggedCommand = AggregateRef & CommandDecision & CommandOutcome;
 
 /** A logged decision, as stored. */
 export type LoggedCommand = NewLoggedCommand & {
-  /** Given by the store, increasing in the order decisions were logged; never reused. */
+  /**
+   * Given by the store, increasing in the order decisions were logged; never reused. Accepted commands' ids follow
+   * the commit order of their appends; a decision logged by logCommand while others commit may take an id below
+   * one already readable (a reader paging a live log by afterId can miss it until it reads again from the start).
+   */
   id: number;
 };
 
