@@ -13,6 +13,7 @@ import { registerUp } from './commands/up.js';
 import { registerDown } from './commands/down.js';
 import { registerDlq } from './commands/dlq.js';
 import { registerDeploy } from './commands/deploy.js';
+import { registerVerify } from './commands/verify.js';
 import { version } from './version.js';
 
 /**
@@ -44,6 +45,7 @@ export const createProgram = (context: CliContext, options: { json?: boolean } =
   registerTail(program, context);
   registerTrace(program, context);
   registerReplay(program, context);
+  registerVerify(program, context);
   registerDlq(program, context);
   registerUp(program, context);
   registerDown(program, context);

@@ -50,6 +50,8 @@ export { isValidDomainName } from './protocol/validate.js';
 export * from './errors/index.js';
 export { toGrpcStatus } from './errors/to-grpc-status.js';
 export { callUnary, isServiceError } from './grpc/unary.js';
+/** A domain's business logic over gRPC (evented.BusinessLogic), as the command handler calls it (`evented verify`). */
+export { connectBusinessLogic, type BusinessLogic } from './command/business-logic.js';
 export type { ReplayProgress } from './subscriber/replay.js';
 /** `evented deploy kubernetes`: a project's manifests, rendered from its resolved configuration (pure). */
 export {

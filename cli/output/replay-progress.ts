@@ -4,8 +4,15 @@ import type { Writable } from 'node:stream';
 /**
  * A replay's progress: on a terminal, one line redrawn in place (a bar, events, rate, ETA); elsewhere, a plain
  * line every few seconds, so that logs stay readable. `clear()` removes the bar before an error is printed, so
- * that nothing hides behind it.
+ * that nothing hides behind it. Other long runs over a known number of items (`evented verify`: commands) show
+ * theirs the same way, in their own unit and without a position.
  */
+
+/** What is counted ("events", "commands"), and whether the line ends with the global position reached. */
+export interface ProgressUnit {
+  unit?: string;
+  position?: boolean;
+}
 
 const count = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -25,22 +32,23 @@ export const formatDuration = (ms: number): string => {
  */
 export const formatProgress = (
   progress: ReplayProgress,
-  options: { barWidth?: number; columns?: number } = {},
+  options: { barWidth?: number; columns?: number } & ProgressUnit = {},
 ): string => {
+  const unit = options.unit ?? 'events';
   const total = Math.max(progress.total, progress.events);
   const share = total === 0 ? 1 : progress.events / total;
   const bar = (cells: number): string => {
     const filled = Math.round(share * cells);
     return `[${'#'.repeat(filled)}${'-'.repeat(cells - filled)}] `;
   };
-  const counts = `${count(progress.events)}/${count(total)} events`;
-  const rate = `${count(progress.eventsPerSecond)} events/s`;
+  const counts = `${count(progress.events)}/${count(total)} ${unit}`;
+  const rate = `${count(progress.eventsPerSecond)} ${unit}/s`;
   const eta = progress.done ? 'done' : `ETA ${formatDuration(progress.etaMs)}`;
   const position = `(position ${progress.position})`;
   const widest = options.barWidth ?? 24;
   const room = options.columns === undefined ? Infinity : options.columns - 1;
   const layouts: { bar: boolean; parts: string[] }[] = [
-    { bar: true, parts: [counts, rate, eta, position] },
+    ...(options.position === false ? [] : [{ bar: true, parts: [counts, rate, eta, position] }]),
     { bar: true, parts: [counts, rate, eta] },
     { bar: true, parts: [counts, eta] },
     { bar: false, parts: [counts, eta] },
@@ -66,8 +74,9 @@ export interface ProgressReporter {
 
 export const progressReporter = (
   out: Writable & { isTTY?: boolean; columns?: number },
-  options: { plainEveryMs?: number } = {},
+  options: { plainEveryMs?: number } & ProgressUnit = {},
 ): ProgressReporter => {
+  const shape: ProgressUnit = { unit: options.unit, position: options.position };
   const tty = out.isTTY === true;
   const every = options.plainEveryMs ?? 2000;
   let drawn = false;
@@ -76,10 +85,10 @@ export const progressReporter = (
   return {
     update(progress) {
       if (tty) {
-        out.write(`\r\x1b[2K${formatProgress(progress, { columns: out.columns ?? 80 })}`);
+        out.write(`\r\x1b[2K${formatProgress(progress, { ...shape, columns: out.columns || 80 })}`);
         drawn = true;
       } else if (Date.now() - lastPlain >= every) {
-        out.write(`${formatProgress(progress)}\n`);
+        out.write(`${formatProgress(progress, shape)}\n`);
         lastPlain = Date.now();
       }
     },
@@ -88,8 +97,8 @@ export const progressReporter = (
       drawn = false;
     },
     finish(progress) {
-      if (tty) out.write(`\r\x1b[2K${formatProgress(progress, { columns: out.columns ?? 80 })}\n`);
-      else out.write(`${formatProgress(progress)}\n`);
+      if (tty) out.write(`\r\x1b[2K${formatProgress(progress, { ...shape, columns: out.columns || 80 })}\n`);
+      else out.write(`${formatProgress(progress, shape)}\n`);
       drawn = false;
     },
   };

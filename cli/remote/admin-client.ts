@@ -8,10 +8,13 @@ import {
 } from '@grpc/grpc-js';
 import {
   AdminClient,
+  type CommandCount,
+  type CommandLogRequest,
   type DeadLetterDetail,
   type DeadLetterList,
   type DeadLetterQuery,
   type DeadLetterRequest,
+  type LoggedCommand,
   type LoggedEvent,
   type ReplayProgress,
   type ReplayRequest,
@@ -45,6 +48,9 @@ export interface AdminConnection {
   skipDeadLetters(request: DeadLetterRequest, signal: AbortSignal): Promise<DeadLetterList>;
   /** One correlation's causal tree, read from the store (evented trace). */
   trace(request: TraceRequest): Promise<TraceTree>;
+  /** The decision log (evented verify): the commands the command handler decided, oldest first. */
+  listCommands(request: CommandLogRequest, signal: AbortSignal): AsyncIterable<LoggedCommand>;
+  countCommands(request: CommandLogRequest): Promise<CommandCount>;
   close(): void;
 }
 
@@ -192,6 +198,8 @@ export const connectAdmin = (
     retryDeadLetters: (request, signal) => call(client.retryDeadLetters, request, { signal }),
     skipDeadLetters: (request, signal) => call(client.skipDeadLetters, request, { signal }),
     trace: (request) => call(client.trace, request, { timeoutMs: STATUS_TIMEOUT_MS * 2 }),
+    listCommands: (request, signal) => streamOf(client.listCommands(request, metadata()), signal, location),
+    countCommands: (request) => call(client.countCommands, request, { timeoutMs: STATUS_TIMEOUT_MS * 2 }),
     close: () => client.close(),
   };
 };

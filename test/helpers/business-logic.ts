@@ -11,15 +11,18 @@ import type { UserConfig } from '../../runtime/config/schema.js';
 import { typescriptTemplate } from './paths.js';
 import { startProcess, type TestProcess } from './processes.js';
 
-/** The bundled sample business logic (templates/typescript), as the separate process a user would run. */
+/**
+ * The bundled sample business logic (templates/typescript), as the separate process a user would run; `dir`: a
+ * copy of the template (changed, say) instead.
+ */
 export const startSampleBusinessLogic = async (
-  options: { snapshotEvery?: number; port?: number; env?: Record<string, string> } = {},
+  options: { snapshotEvery?: number; port?: number; env?: Record<string, string>; dir?: string } = {},
 ): Promise<{ address: string; process: TestProcess }> => {
   const process = startProcess(
     globalThis.process.execPath,
     ['--import', 'tsx', 'src/business-logic.ts', '--port', String(options.port ?? 0)],
     {
-      cwd: typescriptTemplate,
+      cwd: options.dir ?? typescriptTemplate,
       env: { SNAPSHOT_EVERY: String(options.snapshotEvery ?? 10), ...options.env },
     },
   );
