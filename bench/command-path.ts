@@ -16,10 +16,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { CommandBook, SynchronousProcessingResponse } from '../runtime/protocol/gen/evented/evented.js';
+import { SynchronousProcessingResponse } from '../runtime/protocol/gen/evented/evented.js';
 import { uuidToBytes } from '../runtime/protocol/uuid.js';
-import { encodeCommand, encodeEvent, encodeState } from '../templates/typescript/src/codec.js';
-import type { AccountCommand } from '../templates/typescript/src/domain.js';
+import { encodeEvent, encodeState } from '../templates/typescript/src/codec.js';
 import { ECHO_PATH } from './lib/echo.js';
 import { runClosedLoop, sendAll, unaryCaller, type UnaryCaller } from './lib/load.js';
 import { cpuSeconds, machineBusySeconds, peakRssKiB, resetPeakRss } from './lib/proc-stats.js';
@@ -27,6 +26,7 @@ import { runBenchmark, startProcess, type BenchProcess } from './lib/processes.j
 import { fmtMiB, fmtMs, fmtRate, pad, padLeft, percentile } from './lib/stats.js';
 import { numberEnv, packageVersion } from './lib/settings.js';
 import { writeBenchProject } from './lib/project-file.js';
+import { commandBook } from './lib/command-book.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const HANDLE_PATH = '/evented.BusinessCoordinator/Handle';
@@ -137,14 +137,6 @@ const BUSY_MACHINE = 0.25;
 
 /** Unmeasured time at the start of every measured slice, so that each path runs at its pace before counting. */
 const SETTLE_MS = 500;
-
-const commandBook = (root: Uint8Array, command: AccountCommand): Buffer =>
-  Buffer.from(
-    CommandBook.encode({
-      cover: { domain: 'account', root: { value: root } },
-      pages: [{ sequence: 0, synchronous: false, command: encodeCommand(command) }],
-    }).finish(),
-  );
 
 /** The size of the runtime's answer to a Deposit (one stored page; every tenth also carries a snapshot). */
 const typicalResponseBytes = (root: Uint8Array): number =>

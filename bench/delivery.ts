@@ -27,11 +27,9 @@ import type { Options } from 'amqplib';
 import { encodeBatch } from '../runtime/bus/amqp/codec.js';
 import { toBatches } from '../runtime/bus/batches.js';
 import { DEFAULT_PREFETCH } from '../runtime/bus/validate.js';
-import { CommandBook, SynchronousProcessingResponse } from '../runtime/protocol/gen/evented/evented.js';
+import { SynchronousProcessingResponse } from '../runtime/protocol/gen/evented/evented.js';
 import { uuidToBytes } from '../runtime/protocol/uuid.js';
 import { createSqliteEventStore } from '../runtime/store/sqlite/index.js';
-import { encodeCommand } from '../templates/typescript/src/codec.js';
-import type { AccountCommand } from '../templates/typescript/src/domain.js';
 import { seedAccounts } from './lib/seed.js';
 import { amqpDrain, amqpDrainBatches, amqpLatency, steadily } from './lib/amqp-baseline.js';
 import { sendAll, unaryCaller, type UnaryCaller } from './lib/load.js';
@@ -41,6 +39,7 @@ import { fmtMiB, fmtMs, fmtRate, median, padLeft, percentile, spread } from './l
 import { intFlag, loadAverage, numberEnv, packageVersion } from './lib/settings.js';
 import { wallClockMs } from './lib/wall-clock.js';
 import { writeBenchProject } from './lib/project-file.js';
+import { commandBook } from './lib/command-book.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const HANDLE_PATH = '/evented.BusinessCoordinator/Handle';
@@ -500,14 +499,6 @@ const drain = async (logicAddress: string): Promise<DrainResult> => {
   const traced = tracedEnv ? await variant('drain-traced', 'evented, traced', false, tracedEnv) : undefined;
   return { rate, fair: fair.eventsPerSecond, perMessage: perMessage.eventsPerSecond, metricsOn, traced };
 };
-
-const commandBook = (root: Uint8Array, command: AccountCommand): Buffer =>
-  Buffer.from(
-    CommandBook.encode({
-      cover: { domain: 'account', root: { value: root } },
-      pages: [{ sequence: 0, synchronous: false, command: encodeCommand(command) }],
-    }).finish(),
-  );
 
 interface LatencyResult {
   fromCreated: Float64Array;

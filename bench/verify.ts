@@ -12,14 +12,13 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { CommandBook } from '../runtime/protocol/gen/evented/evented.js';
 import { uuidToBytes } from '../runtime/protocol/uuid.js';
-import { encodeCommand } from '../templates/typescript/src/codec.js';
 import type { AccountCommand } from '../templates/typescript/src/domain.js';
 import { unaryCaller, type UnaryCaller } from './lib/load.js';
 import { runBenchmark, startProcess, type BenchProcess } from './lib/processes.js';
 import { numberEnv, packageVersion } from './lib/settings.js';
 import { writeBenchProject } from './lib/project-file.js';
+import { commandBook } from './lib/command-book.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const HANDLE_PATH = '/evented.BusinessCoordinator/Handle';
@@ -40,14 +39,6 @@ const perSecond = (rate: number): string => `${Math.round(rate).toLocaleString('
 const processes: BenchProcess[] = [];
 const callers: UnaryCaller[] = [];
 const folders: string[] = [];
-
-const commandBook = (root: Uint8Array, command: AccountCommand): Buffer =>
-  Buffer.from(
-    CommandBook.encode({
-      cover: { domain: 'account', root: { value: root } },
-      pages: [{ sequence: 0, synchronous: false, command: encodeCommand(command) }],
-    }).finish(),
-  );
 
 /** Per account: opened, then deposits and withdrawals at random, so that some withdrawals are refused. */
 const workload = (): Buffer[][] => {

@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CommandBook } from '../../runtime/protocol/gen/evented/evented.js';
 import { uuidToBytes } from '../../runtime/protocol/uuid.js';
-import { encodeCommand } from '../../templates/typescript/src/codec.js';
-import type { AccountCommand } from '../../templates/typescript/src/domain.js';
 import { runClosedLoop, sendAll, unaryCaller, type UnaryCaller } from './load.js';
 import { cpuSeconds, machineBusySeconds } from './proc-stats.js';
 import type { BenchProcess } from './processes.js';
@@ -19,6 +16,7 @@ import {
   stopping,
   type ScalePart,
 } from './scale-setup.js';
+import { commandBook } from './command-book.js';
 
 /**
  * The command handlers part: 1 vs 2 `evented serve --role command` processes on one PostgreSQL schema, the same
@@ -32,14 +30,6 @@ import {
 const HANDLE_PATH = '/evented.BusinessCoordinator/Handle';
 /** Unmeasured time at the start of every slice, so that each setting runs at its pace before counting. */
 const SETTLE_MS = 500;
-
-const commandBook = (root: Uint8Array, command: AccountCommand): Buffer =>
-  Buffer.from(
-    CommandBook.encode({
-      cover: { domain: 'account', root: { value: root } },
-      pages: [{ sequence: 0, synchronous: false, command: encodeCommand(command) }],
-    }).finish(),
-  );
 
 /** Calls each of `callers` in turn. */
 const roundRobin = (callers: readonly UnaryCaller[]): UnaryCaller => {

@@ -4,11 +4,8 @@ import { join } from 'node:path';
 import { DEFAULT_CLAIM_TTL_MS } from '../../runtime/config/schema.js';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { CommandBook } from '../../runtime/protocol/gen/evented/evented.js';
 import { DEFAULT_PARTITIONS, partitionOf } from '../../runtime/bus/partition.js';
 import { uuidToBytes } from '../../runtime/protocol/uuid.js';
-import { encodeCommand } from '../../templates/typescript/src/codec.js';
-import type { AccountCommand } from '../../templates/typescript/src/domain.js';
 import { sendAll, unaryCaller, type UnaryCaller } from './load.js';
 import { startProcess, type BenchProcess } from './processes.js';
 import { fmtMs, percentile } from './stats.js';
@@ -29,6 +26,7 @@ import {
   type ScalePart,
   type Served,
 } from './scale-setup.js';
+import { commandBook } from './command-book.js';
 
 /**
  * The failover part: BENCH_FAILOVER_PROCESSES (3) `evented serve` processes holding every role, commands at
@@ -53,14 +51,6 @@ const GROUP = `projector:${PROJECTOR}`;
 const MAX_IN_FLIGHT = 128;
 /** Delivery resumed, for every partition, within this after a kill (issue 12: under 5 s). */
 const TARGET_MS = 5000;
-
-const commandBook = (root: Uint8Array, command: AccountCommand): Buffer =>
-  Buffer.from(
-    CommandBook.encode({
-      cover: { domain: 'account', root: { value: root } },
-      pages: [{ sequence: 0, synchronous: false, command: encodeCommand(command) }],
-    }).finish(),
-  );
 
 /** Sends commands at `rate` per second to the live processes in turn until stopped. */
 const steadyLoad = (
