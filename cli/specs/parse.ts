@@ -162,8 +162,12 @@ class Reader {
     try {
       typeName = this.context.types.resolve(key);
     } catch (err) {
-      const hint = err instanceof CliError && err.hint ? ` (${err.hint})` : '';
-      return this.problem(keyNode, join(path, key), `${(err as Error).message}${hint}`);
+      const { shortNames } = this.context.types;
+      const message =
+        (err as Error).message.startsWith('no message type named') && shortNames.length > 0
+          ? `no message type named ${key} in the project's .proto files (known: ${shortNames.join(', ')})`
+          : `${(err as Error).message}${err instanceof CliError && err.hint ? ` (${err.hint})` : ''}`;
+      return this.problem(keyNode, join(path, key), message);
     }
     const schema = this.context.types.schema(typeName);
     const fieldProblems: FieldProblem[] = [];
@@ -250,7 +254,8 @@ const readTarget = (reader: Reader, entries: Entry[], context: SpecContext): Tar
   const known = Object.keys(targetsOf(context.config, kind));
   if (!known.includes(name) && !context.addressed.has(name)) {
     const which = known.length > 0 ? `known: ${known.join(', ')}` : 'it names none';
-    return reader.problem(
+    // Its cases are still checked: every problem of the file at once.
+    reader.problem(
       value,
       key,
       `evented.yaml has no ${configKey(kind, name)} (${which}); add it, or pass --address ${name}=HOST:PORT`,
@@ -415,7 +420,8 @@ const readCase = (
   const domain = domainEntry
     ? reader.string(domainEntry.value, join(path, 'domain'))
     : (fileDomain ?? targetsOf(context.config, target.kind)[target.name]?.[0]);
-  if (domain === undefined && !domainEntry) {
+  const targetKnown = target.name in targetsOf(context.config, target.kind);
+  if (domain === undefined && !domainEntry && (targetKnown || context.addressed.has(target.name))) {
     reader.problem(
       node,
       path,
@@ -447,15 +453,11 @@ export const parseSpecFile = (
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   const reader = new Reader(file, lines, context);
-  if (doc.errors.length > 0) {
-    return {
-      problems: doc.errors.map((err) => ({
-        file,
-        line: err.linePos?.[0].line ?? 1,
-        key: '',
-        message: `YAML: ${yamlMessage(err.message)}`,
-      })),
-    };
+  // The first syntax error only: the ones after it are mostly its consequences.
+  const [syntax] = doc.errors;
+  if (syntax) {
+    const line = syntax.linePos?.[0].line ?? 1;
+    return { problems: [{ file, line, key: '', message: `YAML: ${yamlMessage(syntax.message)}` }] };
   }
   const entries = reader.mapping(
     doc.contents as Node | null,
@@ -471,10 +473,10 @@ export const parseSpecFile = (
   if (!casesEntry)
     return { problems: [...reader.problems, { file, line: 1, key: '', message: 'missing cases' }] };
   const nodes = reader.list(casesEntry.value, 'cases') ?? [];
-  if (!target) return { problems: reader.problems };
+  if (!target) return { problems: reader.problems.sort((a, b) => a.line - b.line) };
   const cases = nodes.map((node, index) =>
     readCase(reader, node, `cases[${index}]`, target, fileDomain, context),
   );
-  if (reader.problems.length > 0) return { problems: reader.problems };
+  if (reader.problems.length > 0) return { problems: reader.problems.sort((a, b) => a.line - b.line) };
   return { spec: { path: file, target, cases: cases as SpecCase[] }, problems: [] };
 };
