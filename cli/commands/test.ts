@@ -123,7 +123,7 @@ Examples:
       }
 
       // 2. The services the specs call, started when they are not running; stopped at the end, whatever happens.
-      const say = (line: string): boolean => options.json === true || context.stderr.write(`${line}\n`);
+      const interrupted = (err: unknown): unknown => (context.signal.aborted ? new InterruptedError() : err);
       const services = await startServices({
         config,
         projectDir,
@@ -131,26 +131,28 @@ Examples:
         overrides,
         env: context.env,
         signal: context.signal,
-        onStart: (name, log) => say(`starting ${name} (evented.yaml processes; its log: ${log})`),
+        onStart: (name, log) =>
+          context.stderr.write(`starting ${name} (evented.yaml processes; its log: ${log})\n`),
+      }).catch((err: unknown) => {
+        throw interrupted(err);
       });
       const results: FileResult[] = [];
+      const print = (text: string): void => {
+        if (!options.json) context.stdout.write(`${text}\n`);
+      };
       try {
         // 3. The cases, file by file, each reported as it ends.
         for (const spec of specs) {
           const address = targetAddress(config, overrides, spec.target);
-          if (!options.json)
-            context.stdout.write(`${report.fileHeading({ file: spec.path, target: spec.target })}\n`);
+          print(report.fileHeading({ file: spec.path, target: spec.target }));
           const cases = await runSpecFile(spec, address, types, {
             signal: context.signal,
-            onCase: (result) => {
-              if (!options.json) context.stdout.write(`${report.caseLines(result).join('\n')}\n`);
-            },
+            onCase: (result) => print(report.caseLines(result).join('\n')),
           });
           results.push({ file: spec.path, target: spec.target, cases });
         }
       } catch (err) {
-        if (context.signal.aborted) throw new InterruptedError();
-        throw err;
+        throw interrupted(err);
       } finally {
         await services.stop();
       }
@@ -160,7 +162,7 @@ Examples:
       if (options.junit)
         writeFileSync(resolve(context.cwd, options.junit), report.junitReport(results, seconds));
       if (options.json) context.stdout.write(`${report.jsonReport(results, seconds)}\n`);
-      else context.stdout.write(`\n${report.summaryLine(results, seconds)}\n`);
+      print(`\n${report.summaryLine(results, seconds)}`);
       const failed = results.flatMap((r) => r.cases).filter((c) => !c.passed).length;
       if (failed > 0) {
         const where = relative(context.cwd, projectDir) || '.';

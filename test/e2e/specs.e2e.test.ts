@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { acceptsConnections } from '../../runtime/support/net.js';
-import { assertBuilt, runEvented } from '../helpers/cli.js';
+import { assertBuilt, evented, runEvented } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { scaffoldSample } from '../helpers/sample-project.js';
 
@@ -64,6 +64,16 @@ describe('the specs the sample ships', () => {
     expect(run.stdout).toMatch(/^16 passed, 0 failed \(\d+\.\d s\)$/m);
     await nothingListens();
   }, 120_000);
+});
+
+describe('Ctrl-C', () => {
+  it('while the services start: stops the ones started, exit 130', async () => {
+    const run = evented(['test'], { cwd: dir });
+    await run.waitFor(/^starting saga /m, 30_000);
+    expect(await run.stop('SIGINT')).toEqual({ exitCode: 130, signal: undefined });
+    expect(run.output()).not.toMatch(STACK_FRAME);
+    await nothingListens();
+  }, 60_000);
 });
 
 describe('a spec that expects the wrong event', () => {
