@@ -115,12 +115,14 @@ Examples:
             : { ...spec, cases: spec.cases.filter((c) => c.name.includes(pattern)) },
         )
         .filter((spec) => spec.cases.length > 0);
-      if (specs.length === 0) {
+      if (specs.length === 0 && pattern !== undefined) {
         throw new UsageError(
           `no spec file or case matches "${pattern}"`,
-          `run evented test alone to run them all`,
+          'run evented test alone to run them all',
         );
       }
+      if (specs.length === 0)
+        throw new UsageError(`the spec files in ${join(projectDir, SPECS)} hold no cases`);
 
       // 2. The services the specs call, started when they are not running; stopped at the end, whatever happens.
       const interrupted = (err: unknown): unknown => (context.signal.aborted ? new InterruptedError() : err);
