@@ -13,6 +13,7 @@ import { registerUp } from './commands/up.js';
 import { registerDown } from './commands/down.js';
 import { registerDlq } from './commands/dlq.js';
 import { registerDeploy } from './commands/deploy.js';
+import { registerTest } from './commands/test.js';
 import { registerVerify } from './commands/verify.js';
 import { version } from './version.js';
 
@@ -50,6 +51,7 @@ export const createProgram = (context: CliContext, options: { json?: boolean } =
   registerUp(program, context);
   registerDown(program, context);
   registerDeploy(program, context);
+  registerTest(program, context);
   const overrideExits = (command: Command): void => {
     command.exitOverride();
     command.commands.forEach(overrideExits);

@@ -19,6 +19,9 @@ export {
   type EnvironmentOptions,
   type ComponentState,
 } from './up/environment.js';
+/** The user's own services of evented.yaml `processes`, started as `evented up` starts them (`evented test` too). */
+export { spawnUserProcess, waitUntilReady, logsFolder, type UserProcess } from './up/processes.js';
+export { acceptsConnections } from './support/net.js';
 /** What --store and --bus accept, for a caller that checks its flags before anything starts. */
 export { STORE_FLAG, isStoreFlag, BUS_FLAG, isBusFlag } from './up/flags.js';
 /** `evented serve --store/--bus/--port-offset`: the configuration with them applied. */

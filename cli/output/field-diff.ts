@@ -91,11 +91,19 @@ export const fieldDifferences = (
   return sameScalar(expected, actual) ? [] : [{ path, expected, actual }];
 };
 
-const shown = (value: JsonValue | undefined): string =>
-  value === undefined ? '(absent)' : JSON.stringify(value);
+/**
+ * A value as the line shows it. A 64-bit integer, which proto3's JSON writes as a string, is shown as the number
+ * it is when the other side is a number ("balance: expected 80, got 70", not `got "70"`).
+ */
+const shown = (value: JsonValue | undefined, other: JsonValue | undefined): string => {
+  if (value === undefined) return '(absent)';
+  if (typeof value === 'string' && typeof other === 'number' && INTEGER.test(value)) return value;
+  return JSON.stringify(value);
+};
 
 /** One line per difference: `amount: expected 50, got 40`. */
 export const describeDifferences = (differences: readonly FieldDifference[]): string[] =>
   differences.map(
-    (d) => `${d.path === '' ? 'value' : d.path}: expected ${shown(d.expected)}, got ${shown(d.actual)}`,
+    (d) =>
+      `${d.path === '' ? 'value' : d.path}: expected ${shown(d.expected, d.actual)}, got ${shown(d.actual, d.expected)}`,
   );

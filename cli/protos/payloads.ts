@@ -1,6 +1,6 @@
-import { fromJson, toBinary, type DescMessage, type JsonValue } from '@bufbuild/protobuf';
+import { fromBinary, fromJson, toBinary, toJson, type DescMessage, type JsonValue } from '@bufbuild/protobuf';
 import type { Any } from '../../runtime/protocol/gen/google/protobuf/any.js';
-import { loadPayloadRegistry, TYPE_URL_PREFIX } from '../../runtime/protocol/payload-types.js';
+import { loadPayloadRegistry, TYPE_URL_PREFIX, typeNameOf } from '../../runtime/protocol/payload-types.js';
 import { UsageError } from '../errors.js';
 
 /**
@@ -17,6 +17,12 @@ export interface PayloadTypes {
   encode(typeName: string, json: JsonValue): Any;
   /** A packed Any → JSON, or undefined when the type is not among the project's. */
   decode(any: Any): JsonValue | undefined;
+  /** Like decode, with the fields at their default value written too (proto3's JSON leaves them out). */
+  decodeWhole(any: Any): JsonValue | undefined;
+  /** The message type of a full name, or undefined: what a spec's payloads are checked against. */
+  schema(typeName: string): DescMessage | undefined;
+  /** The short names of the project's message types, sorted (a hint for a name that is not among them). */
+  readonly shortNames: readonly string[];
 }
 
 export const noPayloadTypes: PayloadTypes = {
@@ -29,6 +35,9 @@ export const noPayloadTypes: PayloadTypes = {
   },
   encode: (typeName) => noPayloadTypes.resolve(typeName) as never,
   decode: () => undefined,
+  decodeWhole: () => undefined,
+  schema: () => undefined,
+  shortNames: [],
 };
 
 export const loadPayloadTypes = (projectDir: string): PayloadTypes => {
@@ -66,5 +75,16 @@ export const loadPayloadTypes = (projectDir: string): PayloadTypes => {
       }
     },
     decode: (any) => loaded.decode(any),
+    decodeWhole(any) {
+      const schema = registry.getMessage(typeNameOf(any.typeUrl));
+      if (!schema) return undefined;
+      try {
+        return toJson(schema, fromBinary(schema, any.value), { alwaysEmitImplicit: true }) as JsonValue;
+      } catch {
+        return undefined;
+      }
+    },
+    schema: (typeName) => registry.getMessage(typeName),
+    shortNames: [...new Set(messages.map((type) => type.name))].sort(),
   };
 };

@@ -150,33 +150,33 @@ const substituteFile = (
 /** Every file of the scaffold, sorted by destination. Reads the template; writes nothing. */
 export const planScaffold = (template: Template, vars: ScaffoldVariables): FileOp[] => {
   const files = templateFiles(template);
+  const sharedPaths = Object.keys(template.shared);
   for (const from of [...Object.keys(template.rename), ...template.substitute.map((s) => s.file)]) {
-    if (!files.includes(from))
+    if (!files.includes(from) && !sharedPaths.includes(from))
       fail(template, `template.json names ${from}, which the template does not have`);
   }
-  // A shared file replaces the template's symlink to it (which a package manager may have dropped).
-  const fromPackage = Object.entries(template.shared).map(([to, source]): FileOp => ({
-    path: destination(template, source, to),
-    from: source,
-    ...readAllowed(template, resolve(template.packageDir, source), source),
-  }));
+  const substituted = (from: string, content: Buffer): Buffer => {
+    const substitutions = template.substitute.filter((s) => s.file === from);
+    if (substitutions.length === 0) return content;
+    return Buffer.from(substituteFile(template, from, content.toString('utf8'), substitutions, vars));
+  };
+  // A shared file replaces the template's symlink to it (which a package manager may have dropped); the
+  // substitutions named by its scaffold path apply to it as to the template's own files.
+  const fromPackage = Object.entries(template.shared).map(([to, source]): FileOp => {
+    const { content, executable } = readAllowed(template, resolve(template.packageDir, source), source);
+    return {
+      path: destination(template, source, to),
+      from: source,
+      content: substituted(to, content),
+      executable,
+    };
+  });
   const shared = new Set(fromPackage.map((op) => op.path));
   const fromTemplate = files.flatMap((from): FileOp[] => {
     const path = destination(template, from, template.rename[from] ?? from);
     if (shared.has(path)) return [];
     const { content, executable } = readSource(template, from);
-    const substitutions = template.substitute.filter((s) => s.file === from);
-    return [
-      {
-        path,
-        from,
-        content:
-          substitutions.length === 0
-            ? content
-            : Buffer.from(substituteFile(template, from, content.toString('utf8'), substitutions, vars)),
-        executable,
-      },
-    ];
+    return [{ path, from, content: substituted(from, content), executable }];
   });
   const ops = [...fromTemplate, ...fromPackage];
   const seen = new Set<string>();

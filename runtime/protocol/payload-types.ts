@@ -72,7 +72,7 @@ const withJsonNames = (message: DescriptorProto): void => {
 const registryOf = (protoDir: string, files: string[]): FileRegistry => {
   let definitions: ReturnType<typeof loadSync>;
   try {
-    definitions = loadSync(files, { includeDirs: [protoDir] });
+    definitions = loadSync(files, { includeDirs: [protoDir], keepCase: true });
   } catch (err) {
     throw new ConfigError(
       `cannot read the project's .proto files in ${protoDir}: ${(err as Error).message}`,

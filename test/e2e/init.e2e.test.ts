@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { BusinessLogicClient, type EventBook } from '../../runtime/protocol/gen/evented/evented.js';
 import { uuidToBytes } from '../../runtime/protocol/uuid.js';
 import { parseConfigText } from '../../runtime/index.js';
 import { decodeEvent, encodeCommand } from '../../templates/typescript/src/codec.js';
 import { assertBuilt, runEvented } from '../helpers/cli.js';
 import { eventedBin, repoRoot, typescriptTemplate } from '../helpers/paths.js';
+import { freePort } from '../helpers/ports.js';
 import { binFolder, startProcess } from '../helpers/processes.js';
 import { linkRepoNodeModules, treeOf } from '../helpers/scaffold.js';
 import { describeWith } from '../helpers/services.js';
@@ -130,7 +132,27 @@ describe('evented init', () => {
       { type: 'AccountOpened', owner: 'ada' },
     ]);
     expect(await businessLogic.stop('SIGTERM')).toEqual({ exitCode: 0, signal: undefined });
-  });
+
+    // The specs it ships pass, on the domain it was given: `evented test` starts the services itself (on ports
+    // of their own here), from evented.yaml `processes`.
+    const config = parseDocument(readFileSync(join(project, 'evented.yaml'), 'utf8'));
+    const services: [string, string[]][] = [
+      ['business-logic', ['domains', 'ledger', 'businessLogic']],
+      ['projector', ['projectors', 'accounts', 'address']],
+      ['saga', ['sagas', 'transfers', 'address']],
+    ];
+    for (const [name, addressKey] of services) {
+      const port = await freePort();
+      config.setIn(addressKey, `127.0.0.1:${port}`);
+      config.setIn(['processes', name, 'readyOn'], `127.0.0.1:${port}`);
+      config.setIn(['processes', name, 'env'], { PORT: String(port) });
+    }
+    writeFileSync(join(project, 'evented.yaml'), config.toString());
+    const specs = await runEvented(['test'], { cwd: project });
+    expect(specs.exitCode, specs.stdout + specs.stderr).toBe(0);
+    expect(specs.stdout).toContain('specs/account/withdrawals.yaml (business logic of ledger)\n');
+    expect(specs.stdout).toMatch(/^16 passed, 0 failed /m);
+  }, 180_000);
 
   it('refuses a non-empty folder with exit code 2 and one line, writing nothing; with --force it adds the template files and keeps the others', async () => {
     const cwd = tempDir();

@@ -21,9 +21,10 @@ import {
 } from '../../templates/typescript/src/codec.js';
 import type { AccountCommand } from '../../templates/typescript/src/domain.js';
 import { assertBuilt, evented, moveRuntimePorts, runEvented } from '../helpers/cli.js';
+import { eventedBin, repoRoot } from '../helpers/paths.js';
+import { acceptsConnections } from '../../runtime/support/net.js';
 import { commandClient, failureContaining, queryClient } from '../helpers/clients.js';
 import { eventually } from '../helpers/eventually.js';
-import { repoRoot } from '../helpers/paths.js';
 import { freePort } from '../helpers/ports.js';
 import { binFolder, groupAlive } from '../helpers/processes.js';
 import { readAccounts } from '../helpers/read-model.js';
@@ -472,5 +473,36 @@ for (const language of LANGUAGES) {
         ).toBe(true);
       }
     }, 180_000);
+
+    it('passes the specs it ships with evented test, which starts its services from evented.yaml itself', async () => {
+      // evented.yaml's processes on the ports configureForTest chose (through PORT, as each service reads it).
+      const path = join(project, 'evented.yaml');
+      const doc = parseDocument(readFileSync(path, 'utf8'));
+      const processes = doc.toJS().processes as Record<string, { readyOn: string }>;
+      for (const [name, spec] of Object.entries(processes)) {
+        doc.setIn(['processes', name, 'env', 'PORT'], spec.readyOn.slice(spec.readyOn.lastIndexOf(':') + 1));
+      }
+      writeFileSync(path, doc.toString());
+      for (const spec of Object.values(processes)) {
+        expect(await acceptsConnections(spec.readyOn, 500), `${spec.readyOn} is free`).toBe(false);
+      }
+
+      const [file, ...args] = [process.execPath, eventedBin, 'test'];
+      const run = await execa(file, args, {
+        cwd: project,
+        env: env(),
+        extendEnv: false,
+        reject: false,
+        timeout: 240_000,
+      });
+      expect(run.exitCode, `${run.stdout}\n${run.stderr}`).toBe(0);
+      expect(run.stdout).toMatch(/^16 passed, 0 failed \(\d+\.\d s\)$/m);
+      expect(run.stdout).not.toContain('✗');
+      // The domain is the one init was given, in the specs as in evented.yaml.
+      expect(run.stdout).toContain(`specs/account/deposits.yaml (business logic of ${DOMAIN})`);
+      for (const spec of Object.values(processes)) {
+        expect(await acceptsConnections(spec.readyOn, 500), `${spec.readyOn} is free again`).toBe(false);
+      }
+    }, 300_000);
   });
 }

@@ -147,11 +147,41 @@ describe('the TypeScript template', () => {
     expect(saga).toContain("book.cover?.domain ?? 'ledger'");
     expect(saga.replace("?? 'ledger'", "?? 'account'")).toBe(templateFile('src/saga.ts'));
 
-    for (const op of ops.filter((o) => !['evented.yaml', 'src/saga.ts', 'package.json'].includes(o.path))) {
+    // The specs name the domain as their business logic's target and as the domain of the saga's command.
+    const specs = ops.filter((o) => o.path.startsWith('specs/'));
+    expect(specs.map((o) => o.path)).toEqual([
+      'specs/account/accounts-projector.yaml',
+      'specs/account/deposits.yaml',
+      'specs/account/opening.yaml',
+      'specs/account/transfers-saga.yaml',
+      'specs/account/transfers.yaml',
+      'specs/account/withdrawals.yaml',
+    ]);
+    for (const spec of specs) {
+      const text = spec.content.toString('utf8');
+      expect(text.replaceAll(': ledger', ': account'), spec.path).toBe(templateFile(spec.from));
+    }
+    expect(contentOf(ops, 'specs/account/deposits.yaml')).toContain('businessLogic: ledger\n');
+    expect(contentOf(ops, 'specs/account/transfers-saga.yaml')).toContain('- domain: ledger\n');
+
+    const substituted = ['evented.yaml', 'src/saga.ts', 'package.json', ...specs.map((o) => o.path)];
+    for (const op of ops.filter((o) => !substituted.includes(o.path))) {
       expect(op.content.toString('utf8'), op.path).toBe(templateFile(op.from));
     }
     expect(JSON.parse(contentOf(ops, 'package.json')).name).toBe('bank');
   });
+
+  it.each(['python', 'go', 'java'])(
+    'shares its specs with the %s template: the same files, the domain substituted the same way',
+    (lang) => {
+      const vars = { domain: 'ledger', name: 'bank' };
+      const specsOf = (ops: FileOp[]) =>
+        ops.filter((o) => o.path.startsWith('specs/')).map((o) => [o.path, o.content.toString('utf8')]);
+      const ours = specsOf(planScaffold(typescript(), vars));
+      expect(ours.length).toBeGreaterThan(0);
+      expect(specsOf(planScaffold(loadTemplate(templatesFolder(), lang), vars))).toEqual(ours);
+    },
+  );
 
   it.each(['123', '1e3', 'true', 'null', '0x1F', 'a.b-c_d'])(
     'keeps the domain "%s" a string in evented.yaml (quoting it where YAML would read a number or boolean)',
@@ -225,6 +255,16 @@ describe('a template that would write outside the target', () => {
     expect(ops.map((op) => [op.path, op.content.toString()])).toEqual([
       ['a.txt', 'a\n'],
       ['proto/shared.proto', 'syntax = "proto3";\n'],
+    ]);
+  });
+
+  it('substitutes in a shared file as in its own files, by the shared file’s path in the scaffold', () => {
+    const shared = { 'proto/shared.proto': 'proto/shared.proto' };
+    const substitute = [{ file: 'proto/shared.proto', find: 'proto3', replace: '{{domain}}', count: 1 }];
+    const template = fakeTemplate({ variables: VARIABLES, shared, substitute });
+    const ops = planScaffold(template, { domain: 'ledger', name: 'bank' });
+    expect(ops.map((op) => [op.path, op.content.toString()])).toEqual([
+      ['proto/shared.proto', 'syntax = "ledger";\n'],
     ]);
   });
 
