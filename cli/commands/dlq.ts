@@ -42,11 +42,11 @@ export const parseLetterId = (text: string): number => {
 };
 
 /** "account/3f2b…" (as `tail` and `dlq list` print it) or "account:3f2b…". */
-export const parseAggregate = (text: string): { domain: string; root: Uint8Array } => {
+export const parseAggregate = (text: string, flag = '--aggregate'): { domain: string; root: Uint8Array } => {
   const match = /^([^/:]+)[/:]([0-9a-fA-F-]{36})$/.exec(text);
   const root = match && uuidToBytes(match[2]!);
   if (!match || !root) {
-    throw new UsageError(`--aggregate ${text}: expected DOMAIN/UUID, such as account/3f2b5c1e-…`);
+    throw new UsageError(`${flag} ${text}: expected DOMAIN/UUID, such as account/3f2b5c1e-…`);
   }
   return { domain: match[1]!, root };
 };

@@ -19,6 +19,9 @@ interface TestOptions {
   address: string[];
   json?: boolean;
   junit?: string;
+  record?: string;
+  last?: string;
+  out?: string;
 }
 
 const SPECS = 'specs';
@@ -60,6 +63,12 @@ export const registerTest = (program: Command, context: CliContext): void => {
       [],
     )
     .option('--json', 'print the results as one JSON document')
+    .option(
+      '--record <domain/uuid>',
+      "write the aggregate's latest recorded commands (commandLog: true) as a spec file, instead of running specs",
+    )
+    .option('--last <n>', 'with --record: how many of its latest commands (default 1; all for every one)')
+    .option('--out <file>', 'with --record: the file to write (default: specs/recorded/DOMAIN-UUID.yaml)')
     .addOption(
       new Option('--junit <file>', 'also write the results as JUnit XML, for CI').env('EVENTED_TEST_JUNIT'),
     )
@@ -73,9 +82,20 @@ Examples:
   evented test
   evented test withdrawals
   evented test --address account=127.0.0.1:50051 --junit specs.xml
+  evented test --record account/3f2b5c1e-0000-4000-8000-000000000001 --last 3
 `,
     )
     .action(async (pattern: string | undefined, options: TestOptions) => {
+      if (options.record !== undefined) {
+        if (pattern !== undefined) throw new UsageError('--record takes no pattern: it runs no spec');
+        const { recordAggregate } = await import('./test-record.js');
+        return recordAggregate(context, { ...options, record: options.record });
+      }
+      if (options.last !== undefined || options.out !== undefined) {
+        throw new UsageError(
+          `${options.last !== undefined ? '--last' : '--out'} goes with --record DOMAIN/UUID`,
+        );
+      }
       const started = Date.now();
       const projectDir = findProjectDir(context.cwd, options.dir);
       const { readConfigFile } = await import('../../runtime/index.js');
